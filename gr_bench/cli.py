@@ -1,0 +1,158 @@
+"""The `gr-bench` command line. Each command parses, calls one plain function, prints.
+
+Bad input of any kind (unknown names, malformed values, unusable folders) ends with one line on
+stderr and exit code 2; see :func:`main`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typer.exceptions import TyperException
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .config import ConfigError, RunConfig, preset as load_preset, with_overrides
+from .data import DataError
+from .files import ResultsError
+from .schedule import ScheduleError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Does generative replay pay off in continual learning, and how should it be set?")
+console = Console()
+
+USER_ERRORS = (ConfigError, DataError, ResultsError, ScheduleError)
+
+
+def build_config(preset: str, sets: list[str] | None = None, **flags: object) -> RunConfig:
+    """The preset, then the explicit flags that were given, then --set pairs (last wins)."""
+    cfg = load_preset(preset)
+    given = {k: v for k, v in flags.items() if v is not None}
+    cfg = with_overrides(cfg, given)
+    return with_overrides(cfg, sets or [])
+
+
+SetOpt = typer.Option(None, "--set", help="Override any config field: --set lr=0.01 --set hidden=100,100")
+
+
+@app.command("run")
+def run_cmd(
+    strategy: str = typer.Option("generative", help="none, joint, buffer or generative"),
+    dataset: Optional[str] = typer.Option(None, help="auto (default), mnist, fashion-mnist, mnist-5k, digits"),
+    scenario: Optional[str] = typer.Option(None, help="class (default), task or domain"),
+    tasks: Optional[int] = typer.Option(None, help="number of tasks (default 5)"),
+    seed: int = typer.Option(0, help="fixes class order, data order, initialisation and replay"),
+    preset: str = typer.Option("seed", help="seed, small or quick"),
+    schedule: Optional[str] = typer.Option(None, help="replay schedule, e.g. linear:1000, manual:500,800,900,1000"),
+    buffer: Optional[int] = typer.Option(None, help="buffer capacity in images"),
+    buffer_mb: Optional[float] = typer.Option(None, help="buffer capacity in MiB (wins over --buffer)"),
+    threads: Optional[int] = typer.Option(None, help="torch threads for this run (default 1)"),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda"),
+    sets: Optional[List[str]] = SetOpt,
+    results: Path = typer.Option(Path("results"), help="folder that receives the run folder"),
+    data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
+    quiet: bool = typer.Option(False, help="no progress bar"),
+) -> None:
+    """Train one strategy over a Split benchmark; print tables and write a run folder."""
+    from .data import load_dataset, make_benchmark
+    from .files import writable_dir
+    from .report import tables
+    from .runs import write_run
+    from .trainer import run
+
+    cfg = build_config(preset, sets, strategy=strategy, dataset=dataset, scenario=scenario, n_tasks=tasks,
+                       seed=seed, schedule=schedule, buffer=buffer, buffer_mb=buffer_mb, threads=threads,
+                       device=device)
+    root = writable_dir(results)
+    ds = load_dataset(cfg.data.dataset, data_dir)
+    bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
+                           seed=cfg.seed, val_fraction=cfg.data.val_fraction)
+    console.print(f"dataset: [bold]{ds.name}[/] ({len(ds.y_train):,} train / {len(ds.y_test):,} test, from {ds.source})"
+                  + (" [dim](auto: full MNIST not found)[/]" if cfg.data.dataset == "auto" and ds.name != "mnist" else ""))
+    console.print(f"strategy: [bold]{cfg.strategy}[/], scenario {bench.scenario}, {bench.n_tasks} tasks, seed {cfg.seed}, "
+                  f"{cfg.threads} thread(s), run id {cfg.run_id()}")
+
+    total = bench.n_tasks * cfg.train.epochs
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=quiet, transient=True) as progress:
+        bar = progress.add_task("training", total=total)
+
+        def on_epoch(t: int, e: int, accs: list[float]) -> None:
+            seen = accs[: t + 1]
+            progress.update(bar, advance=1, description=f"task {t} epoch {e}: avg acc so far {100 * sum(seen) / len(seen):.1f}%")
+
+        result = run(cfg, bench, on_epoch=on_epoch)
+    folder = write_run(result, root, ds.source)
+
+    if result.accuracy:
+        console.print(tables.accuracy_matrix(result.accuracy, result.initial_acc))
+    console.print(tables.run_summary([result.summary_row()]))
+    console.print(tables.phase_times(result.times))
+    console.print(f"memory kept between tasks: {result.memory_bytes:,} bytes; "
+                  f"params: classifier {result.params['classifier']:,}, generator {result.params['generator']:,}")
+    console.print(f"wrote {folder}")
+    if result.status != "ok":
+        console.print(f"[red]run failed:[/] {result.reason}")
+        raise typer.Exit(1)
+
+
+@app.command("memory")
+def memory_cmd(
+    preset: str = typer.Option("seed", help="seed, small or quick"),
+    sets: Optional[List[str]] = SetOpt,
+    input_dim: int = typer.Option(784, help="pixels per image (784 for MNIST, 64 for digits)"),
+) -> None:
+    """The seed report's Table 1 for a preset: parameters, MB, and the buffer the same bytes would hold."""
+    from .models import model_memory
+    from .report import tables
+
+    if input_dim <= 0:
+        raise ConfigError(f"input_dim must be a positive whole number, got {input_dim}")
+    cfg = build_config(preset, sets)
+    rows = model_memory(cfg, input_dim=input_dim)
+    console.print(tables.memory_table(rows, title=f"Model memory, preset {preset!r} (MB = 2^20 bytes, float32)"))
+    total = rows[-1]["bytes"]
+    console.print(f"The same {total:,} bytes hold {total // input_dim:,} uint8 images of {input_dim} B "
+                  f"({total // (input_dim + 2):,} buffer examples with a 1-byte label and task id).")
+
+
+@app.command("datasets")
+def datasets_cmd(data_dir: Optional[Path] = typer.Option(None, help="extra folder to look in")) -> None:
+    """Each dataset: whether and where it was found, and its size. Downloads nothing."""
+    from .data import dataset_status
+
+    table = Table(title="Datasets")
+    for col in ("name", "found", "train", "test", "input", "where / how to get it"):
+        table.add_column(col)
+    for r in dataset_status(data_dir):
+        table.add_row(r["name"], "yes" if r["found"] else "no", str(r["n_train"] or "-"), str(r["n_test"] or "-"),
+                      str(r["input_dim"] or "-"), (r["where"] + (" - " if r["where"] and r["note"] else "") + r["note"]))
+    console.print(table)
+    console.print("auto = full mnist when found (or downloadable), otherwise mnist-5k")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="gr-bench", standalone_mode=False)
+    except USER_ERRORS as e:
+        print(f"gr-bench: error: {e}", file=sys.stderr)
+        return 2
+    except TyperException as e:  # the command-line parser's own errors (bad option, bad value: exit 2)
+        print(f"gr-bench: error: {' '.join(e.format_message().split())}", file=sys.stderr)
+        return e.exit_code
+    except typer.Exit as e:
+        return e.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        print("gr-bench: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Frozen, validated run configuration.
+
+A run is fully described by a :class:`RunConfig`: four small sections (data, model, train,
+replay) plus the strategy, seed, threads and device. Field names are unique across sections, so
+a user can override any of them as ``--set lr=0.01`` and CSV columns stay flat. An invalid
+value raises :class:`ConfigError` naming the field. Change a config with ``with_overrides`` or
+``dataclasses.replace``; a run id is a hash of the whole config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+
+from .schedule import ScheduleError, parse_schedule
+
+STRATEGY_NAMES = ("none", "joint", "buffer", "generative")
+SCENARIOS = ("class", "task", "domain")
+OPTIMIZERS = ("adam", "sgd")
+SELECTIONS = ("class-balanced", "reservoir")
+LABEL_MODES = ("hard", "soft")
+DEVICES = ("cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message is one line naming the field."""
+
+
+def _check(ok: bool, name: str, why: str, value: object) -> None:
+    if not ok:
+        raise ConfigError(f"{name} {why}, got {value!r}")
+
+
+def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    _check(value in choices, name, f"must be one of {', '.join(choices)}", value)
+
+
+def _positive(name: str, value: object, integer: bool = False) -> None:
+    kind = int if integer else (int, float)
+    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    _check(ok, name, "must be a positive " + ("whole number" if integer else "number"), value)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "auto"  # auto = full mnist when on disk or downloadable, else the bundled mnist-5k
+    scenario: str = "class"  # class-incremental (one head, the seed's setting), task, or domain
+    n_tasks: int = 5  # tasks the classes are split into (must divide 10)
+    class_order: str = "default"  # default = 0..9; permuted = a permutation drawn from the seed
+    val_fraction: float = 0.0  # share of each task's training data held out for tuning (studies use 0.1)
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.dataset, str) and self.dataset != "", "dataset", "must be a name", self.dataset)
+        _choice("scenario", self.scenario, SCENARIOS)
+        _positive("n_tasks", self.n_tasks, integer=True)
+        _choice("class_order", self.class_order, ("default", "permuted"))
+        _check(isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1,
+               "val_fraction", "must be in [0, 1)", self.val_fraction)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    hidden: tuple[int, ...] = (50, 50, 50)  # classifier hidden widths (seed: 784-50-50-50-10)
+    vae_hidden: tuple[int, ...] = (512, 256)  # VAE encoder widths; the decoder mirrors them
+    latent: int = 2  # VAE latent size (seed: 2)
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "vae_hidden"):
+            widths = getattr(self, name)
+            _check(isinstance(widths, tuple) and len(widths) > 0, name, "must be one or more widths", widths)
+            for w in widths:
+                _positive(name, w, integer=True)
+        _positive("latent", self.latent, integer=True)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10  # classifier epochs per task
+    lr: float = 1e-3  # classifier learning rate on the first task
+    lr_decay: float = 1.0  # classifier lr on task t is lr * lr_decay**t (seed's proposed improvement)
+    batch_size: int = 64  # for both classifier and generator (mnist-5k tasks have 800 images: 13 steps an epoch)
+    optimizer: str = "adam"  # adam or sgd (momentum 0.9); state is reset at each task
+    vae_epochs: int = 10  # generator epochs per task (generative strategy only)
+    vae_lr: float = 1e-3  # generator learning rate
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "vae_epochs"):
+            _positive(name, getattr(self, name), integer=True)
+        for name in ("lr", "vae_lr", "lr_decay"):
+            _positive(name, getattr(self, name))
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    schedule: str = "linear:1000"  # generative replay set size per task, see schedule.py
+    buffer: int = 1000  # buffer strategy capacity in images (uint8)
+    buffer_mb: float | None = None  # if set, capacity in MiB instead (wins over buffer)
+    selection: str = "class-balanced"  # buffer selection: class-balanced or reservoir
+    labels: str = "hard"  # replay labels from the old classifier: hard (argmax) or soft (distillation)
+    temperature: float = 2.0  # distillation temperature for soft labels
+
+    def __post_init__(self) -> None:
+        try:
+            parse_schedule(self.schedule)
+        except ScheduleError as e:
+            raise ConfigError(str(e)) from None
+        _positive("buffer", self.buffer, integer=True)
+        if self.buffer_mb is not None:
+            _positive("buffer_mb", self.buffer_mb)
+        _choice("selection", self.selection, SELECTIONS)
+        _choice("labels", self.labels, LABEL_MODES)
+        _positive("temperature", self.temperature)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    strategy: str = "generative"  # none, joint, buffer or generative
+    seed: int = 0  # fixes class order, data order, initialisation and replay sampling
+    threads: int = 1  # torch intra-op threads; one per worker process avoids OpenMP contention
+    device: str = "cpu"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+
+    def __post_init__(self) -> None:
+        _choice("strategy", self.strategy, STRATEGY_NAMES)
+        _check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0,
+               "seed", "must be a whole number >= 0", self.seed)
+        _positive("threads", self.threads, integer=True)
+        _choice("device", self.device, DEVICES)
+        sched = parse_schedule(self.replay.schedule)
+        if sched.kind == "manual":
+            need = self.data.n_tasks - 1
+            _check(len(sched.values) == need, "schedule",
+                   f"manual needs {need} sizes (one per task after the first) for {self.data.n_tasks} tasks",
+                   self.replay.schedule)
+
+    def run_id(self) -> str:
+        """Stable 12-hex-digit hash of the whole config."""
+        blob = json.dumps(flatten(self), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+SECTIONS = ("data", "model", "train", "replay")
+
+
+def _fields_by_name() -> dict[str, tuple[str | None, dataclasses.Field]]:
+    """Every overridable field: name -> (section or None for top level, Field)."""
+    out: dict[str, tuple[str | None, dataclasses.Field]] = {}
+    for f in dataclasses.fields(RunConfig):
+        if f.name in SECTIONS:
+            for g in dataclasses.fields(f.default_factory()):  # type: ignore[misc]
+                out[g.name] = (f.name, g)
+        else:
+            out[f.name] = (None, f)
+    return out
+
+
+FIELDS = _fields_by_name()
+
+
+def flatten(cfg: RunConfig) -> dict[str, object]:
+    """One flat dict of every field (tuples as comma-joined strings, for CSV columns)."""
+    row: dict[str, object] = {}
+    for name, (section, _) in FIELDS.items():
+        value = getattr(getattr(cfg, section) if section else cfg, name)
+        row[name] = ",".join(map(str, value)) if isinstance(value, tuple) else value
+    return row
+
+
+def _parse_value(name: str, text: str, annotation: str) -> object:
+    """Turn the text of ``--set name=text`` into the field's type."""
+    hint = typing.get_type_hints(_owner(name))[name]
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+    if optional:
+        if text.lower() in ("none", ""):
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    try:
+        if typing.get_origin(hint) is tuple:
+            return tuple(int(p) for p in text.split(","))
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{name} expects {annotation}, got {text!r}") from None
+    return text
+
+
+def _owner(name: str) -> type:
+    section = FIELDS[name][0]
+    return type(getattr(RunConfig(), section)) if section else RunConfig
+
+
+def with_overrides(cfg: RunConfig, pairs: typing.Iterable[str] | dict[str, object]) -> RunConfig:
+    """Apply ``name=value`` strings (or a dict of typed values) and re-validate."""
+    items: list[tuple[str, object]] = []
+    if isinstance(pairs, dict):
+        items = list(pairs.items())
+    else:
+        for pair in pairs:
+            name, sep, text = pair.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or not name:
+                raise ConfigError(f"--set expects NAME=VALUE, got {pair!r}")
+            if name not in FIELDS:
+                raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(FIELDS))}")
+            items.append((name, _parse_value(name, text.strip(), str(FIELDS[name][1].type))))
+    top: dict[str, object] = {}
+    sections: dict[str, dict[str, object]] = {}
+    for name, value in items:
+        if name not in FIELDS:
+            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(FIELDS))}")
+        section = FIELDS[name][0]
+        if section:
+            sections.setdefault(section, {})[name] = value
+        else:
+            top[name] = value
+    for section, values in sections.items():
+        top[section] = dataclasses.replace(getattr(cfg, section), **values)
+    try:
+        return dataclasses.replace(cfg, **top)
+    except TypeError as e:  # e.g. a tuple where a number belongs, from a dict override
+        raise ConfigError(str(e)) from None
+
+
+def config_from_flat(row: dict[str, object]) -> RunConfig:
+    """Rebuild a config from :func:`flatten`'s output (as read back from storage)."""
+    typed: dict[str, object] = {}
+    for name, value in row.items():
+        if name in FIELDS:
+            typed[name] = _parse_value(name, str(value), "") if isinstance(value, str) else value
+    return with_overrides(RunConfig(), typed)
+
+
+# Presets: the seed report's models, and smaller ones for quick runs and tests.
+def _seed() -> RunConfig:
+    return RunConfig()  # MLP 784-50-50-50-10 (44,860 params), VAE 784-512-256-z2 (1,068,820)
+
+
+def _small() -> RunConfig:
+    # The seed's "simpler generative model" improvement: a VAE 20x smaller than the seed's.
+    return with_overrides(RunConfig(), {"vae_hidden": (128, 64), "latent": 8})
+
+
+def _quick() -> RunConfig:
+    # Few epochs: for tests and --quick studies, not for conclusions.
+    return with_overrides(RunConfig(), {"epochs": 3, "vae_epochs": 3})
+
+
+PRESETS = {"seed": _seed, "small": _small, "quick": _quick}
+
+
+def preset(name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[name]()

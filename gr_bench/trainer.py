@@ -1,0 +1,227 @@
+"""The training loop: one continual-learning run over a Split benchmark.
+
+For each task t:
+  1. replay   - the strategy supplies a replay set (generated + labelled, or from a buffer);
+  2. classify - the classifier trains on the new task's data plus the replay set for `epochs`
+                epochs, and every task is evaluated after each epoch (the seed's Figure 1);
+  3. generate - if the strategy has a generator, it trains on the same data for `vae_epochs`;
+  4. remember - the strategy updates its memory (frozen copies, buffer contents).
+After the last epoch of task t, the evaluation is row t of the accuracy matrix R.
+
+Each phase is timed with perf_counter. A fixed seed fixes initialisation (torch.manual_seed),
+and every random draw of the loop (data order, replay sampling, buffer selection) comes from one
+torch.Generator seeded with it, so the same seed gives the same R on the same machine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ConfigError, RunConfig
+from .data import SplitBenchmark, Task
+from .models import build_classifier, n_params, param_bytes
+from .resources import peak_rss_bytes, reset_peak_rss
+from .result import RunResult
+from .strategies import ReplaySet, build_strategy
+from .strategies.base import to_float
+
+PHASES = ("generator", "replay", "classifier", "eval")
+_MASKED = -1e9  # logit for outputs outside a sample's task (finite, so 0 * logit stays 0)
+
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or infinite: the run ends as `failed` with this message as reason."""
+
+
+class PhaseTimer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, phase: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += time.perf_counter() - start
+
+
+class Evaluator:
+    """Accuracy on every task's evaluation split, in one batched pass over all tasks."""
+
+    def __init__(self, bench: SplitBenchmark, split: str, device: torch.device) -> None:
+        xs = [t.x_test if split == "test" else t.x_val for t in bench.tasks]
+        ys = [t.y_test if split == "test" else t.y_val for t in bench.tasks]
+        if any(len(y) == 0 for y in ys):
+            raise ConfigError(f"the {split} split is empty for some task (val needs val_fraction > 0)")
+        self.x = to_float(torch.cat(xs)).to(device)
+        self.y = torch.cat(ys).to(device)
+        self.task = torch.cat([torch.full((len(y),), i) for i, y in enumerate(ys)]).to(device)
+        self.counts = torch.tensor([len(y) for y in ys], dtype=torch.float64)
+        self.masks = bench.task_masks().to(device) if bench.scenario == "task" else None
+
+    @torch.inference_mode()
+    def __call__(self, model: nn.Module, chunk: int = 8192) -> list[float]:
+        was_training = model.training
+        model.eval()
+        correct = []
+        for i in range(0, len(self.y), chunk):
+            logits = model(self.x[i : i + chunk])
+            if self.masks is not None:  # task identity given: predict among the task's classes
+                logits = logits.masked_fill(~self.masks[self.task[i : i + chunk]], _MASKED)
+            correct.append(logits.argmax(1) == self.y[i : i + chunk])
+        model.train(was_training)
+        hits = torch.bincount(self.task.cpu(), weights=torch.cat(correct).cpu().double(), minlength=len(self.counts))
+        return (hits / self.counts).tolist()
+
+
+def _optimizer(kind: str, model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    # foreach: one fused kernel per step over all parameters instead of one per tensor.
+    if kind == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, foreach=True)
+    return torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+
+
+def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str) -> float:
+    """One epoch over `tensors` (first dimension = samples) in a seeded random order."""
+    n = tensors[0].shape[0]
+    order = torch.randperm(n, generator=rng).to(tensors[0].device)
+    total = torch.zeros((), device=tensors[0].device)
+    for i in range(0, n, batch_size):
+        idx = order[i : i + batch_size]
+        loss = loss_fn(model, *(t[idx] if t is not None else None for t in tensors))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.detach()
+    # One check per epoch (a NaN propagates into the sum): a sync per batch would cost time.
+    value = float(total)
+    if not math.isfinite(value):
+        raise NonFiniteLoss(f"{where}: loss is {value}")
+    return value / max(1, math.ceil(n / batch_size))
+
+
+def _classifier_loss(class_masks: torch.Tensor | None):
+    """Cross-entropy on hard labels, or distillation on soft targets at per-sample temperature."""
+
+    def loss(model, x, y, soft, tau):
+        logits = model(x)
+        if class_masks is not None:  # task scenario: only the sample's task's outputs compete
+            logits = logits.masked_fill(~class_masks[y], _MASKED)
+        if soft is None:
+            return F.cross_entropy(logits, y)
+        # Hinton et al.: soft cross-entropy at temperature tau, scaled by tau^2 so its gradients
+        # match the hard loss's size; real samples have one-hot targets and tau = 1.
+        logp = F.log_softmax(logits / tau[:, None], dim=1)
+        return (-(soft * logp).sum(1) * tau.pow(2)).mean()
+
+    return loss
+
+
+def _vae_loss(model, x):
+    return model.loss(x)
+
+
+def _training_set(task: Task, replay: ReplaySet | None, n_outputs: int, device: torch.device):
+    """New task data plus replay as (x, y, soft, tau); soft/tau are None unless replay is soft."""
+    x = to_float(task.x_train)
+    y = task.y_train
+    if replay is None or len(replay) == 0:
+        return x.to(device), y.to(device), None, None
+    x = torch.cat([x, replay.x.cpu()])
+    soft = tau = None
+    if replay.soft is not None:
+        soft = torch.cat([F.one_hot(y, n_outputs).float(), replay.soft.cpu()])
+        tau = torch.cat([torch.ones(len(y)), torch.full((len(replay),), replay.temperature)])
+        soft, tau = soft.to(device), tau.to(device)
+    y = torch.cat([y, replay.y.cpu()])
+    return x.to(device), y.to(device), soft, tau
+
+
+def run(
+    cfg: RunConfig,
+    bench: SplitBenchmark,
+    *,
+    split: str = "test",
+    on_epoch: Callable[[int, int, list[float]], None] | None = None,
+    on_task_end: Callable[[int, list[float]], None] | None = None,
+) -> RunResult:
+    """Train `cfg.strategy` over `bench`'s tasks and return every measurement of the run.
+
+    `split` chooses what R is measured on: "test", or "val" when tuning. `on_epoch(task, epoch,
+    accs)` and `on_task_end(task, accs)` let a caller show progress or prune (by raising).
+    """
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but torch sees no CUDA GPU")
+    torch.set_num_threads(cfg.threads)
+    device = torch.device(cfg.device)
+    rss_method = reset_peak_rss()
+    torch.manual_seed(cfg.seed)
+    rng = torch.Generator().manual_seed(cfg.seed)
+    t_cfg = cfg.train
+
+    classifier = build_classifier(input_dim=bench.input_dim, hidden=cfg.model.hidden, n_outputs=bench.n_outputs)
+    classifier.to(device)
+    strategy = build_strategy(cfg, bench)
+    generator = strategy.generator.to(device) if strategy.generator is not None else None
+    evaluate = Evaluator(bench, split, device)
+    masks = None
+    if bench.scenario == "task":  # row c: the outputs of the task that class c belongs to
+        tm = bench.task_masks()
+        masks = tm[tm.float().argmax(0)].to(device)
+    classifier_loss = _classifier_loss(masks)
+
+    timer = PhaseTimer()
+    result = RunResult.start(cfg, bench, split)
+    result.params = {"classifier": n_params(classifier), "generator": n_params(generator) if generator else 0}
+    result.param_bytes = {"classifier": param_bytes(classifier), "generator": param_bytes(generator) if generator else 0}
+    start = time.perf_counter()
+    with timer("eval"):
+        result.initial_acc = evaluate(classifier)
+    try:
+        for task in bench.tasks:
+            with timer("replay"):
+                replay = strategy.replay(task, rng)
+            data = _training_set(task, replay, bench.n_outputs, device)
+            result.train_sizes.append(len(data[0]))
+            result.replay_sizes.append(0 if replay is None else len(replay))
+
+            opt = _optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
+            for epoch in range(1, t_cfg.epochs + 1):
+                with timer("classifier"):
+                    _fit_epoch(classifier, classifier_loss, data, opt, rng, t_cfg.batch_size,
+                               f"classifier, task {task.index}, epoch {epoch}")
+                with timer("eval"):
+                    accs = evaluate(classifier)
+                result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
+                if on_epoch:
+                    on_epoch(task.index, epoch, accs)
+            result.samples["classifier"] += t_cfg.epochs * len(data[0])
+
+            if generator is not None:
+                opt_g = _optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
+                with timer("generator"):
+                    for epoch in range(1, t_cfg.vae_epochs + 1):
+                        _fit_epoch(generator, _vae_loss, data[:1], opt_g, rng, t_cfg.batch_size,
+                                   f"generator, task {task.index}, epoch {epoch}")
+                result.samples["generator"] += t_cfg.vae_epochs * len(data[0])
+
+            strategy.after_task(task, classifier, rng)
+            result.accuracy.append(accs)
+            if on_task_end:
+                on_task_end(task.index, accs)
+    except NonFiniteLoss as e:
+        result.status, result.reason = "failed", str(e)
+    result.times = {p: timer.seconds.get(p, 0.0) for p in PHASES}
+    result.times["total"] = time.perf_counter() - start
+    result.memory_bytes = strategy.memory_bytes()
+    result.peak_rss_bytes, result.peak_rss_method = peak_rss_bytes(), rss_method
+    return result

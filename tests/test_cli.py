@@ -1,0 +1,107 @@
+"""The command line: real runs on tiny real data, and bad input -> one line, exit code 2."""
+
+import csv
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gr_bench.cli import main
+
+FAST = ["--dataset", "digits", "--preset", "quick", "--set", "vae_hidden=32,16", "--schedule", "constant:100", "--quiet"]
+
+
+def test_run_writes_a_run_folder(tmp_path, capsys):
+    assert main(["run", "--strategy", "generative", *FAST, "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Accuracy matrix" in out and "Summary" in out and "dataset: digits" in out
+    (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("run-")]
+    summary = list(csv.DictReader(open(folder / "summary.csv")))
+    assert len(summary) == 1 and summary[0]["strategy"] == "generative" and summary[0]["dataset"] == "digits"
+    assert 0 <= float(summary[0]["final_avg_acc"]) <= 1 and int(summary[0]["memory_bytes"]) > 0
+    acc = list(csv.DictReader(open(folder / "accuracy.csv")))
+    assert set(acc[0]) == {"after_task", "eval_task", "epoch", "acc"}
+    assert len(acc) == 5 + 5 * 3 * 5  # untrained model + every task after every epoch of every task
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for key in ("config", "versions", "git_sha", "host", "threads", "dataset", "seed"):
+        assert key in manifest
+    assert manifest["dataset"] == "digits" and manifest["threads"] == 1
+    # a second run never overwrites the first
+    assert main(["run", "--strategy", "none", *FAST, "--results", str(tmp_path)]) == 0
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("run-")]) == 2
+
+
+def test_memory_prints_table_1(capsys):
+    assert main(["memory", "--preset", "seed"]) == 0
+    out = capsys.readouterr().out
+    for text in ("44,860", "1,068,820", "1,113,680", "0.17", "4.08", "4.25", "5,682"):
+        assert text in out
+    assert main(["memory", "--preset", "seed", "--set", "latent=8"]) == 0
+
+
+def test_datasets_lists_all(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("mnist", "fashion-mnist", "mnist-5k", "digits"):
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["run", "--strategy", "bogus"], "strategy"),
+        (["run", "--dataset", "imagenet"], "imagenet"),
+        (["run", "--scenario", "online"], "scenario"),
+        (["run", "--schedule", "linear:abc"], "schedule"),
+        (["run", "--schedule", "manual:1,2"], "manual"),
+        (["run", "--tasks", "3"], "n_tasks"),
+        (["run", "--tasks", "0"], "n_tasks"),
+        (["run", "--buffer", "-5"], "buffer"),
+        (["run", "--set", "lr=-0.1"], "lr"),
+        (["run", "--set", "nonsense"], "NAME=VALUE"),
+        (["run", "--seed", "x"], "seed"),
+        (["run", "--preset", "huge"], "preset"),
+        (["memory", "--preset", "huge"], "preset"),
+        (["memory", "--input-dim", "0"], "input_dim"),
+        (["nosuchcommand"], "nosuchcommand"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, needle, capsys, tmp_path):
+    assert main([*args, "--results", str(tmp_path)] if args[0] == "run" else args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gr-bench: error:") and needle in err, err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing written by a rejected command
+
+
+def test_unwritable_results_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["run", *FAST, "--results", str(blocker / "sub")]) == 2
+    assert "not writable" in capsys.readouterr().err
+
+
+def _write_idx(path, magic_dims, payload):
+    header = bytes([0, 0, 8, len(magic_dims)]) + b"".join(d.to_bytes(4, "big") for d in magic_dims)
+    path.write_bytes(gzip.compress(header + payload))
+
+
+def test_corrupt_idx_is_one_line_naming_the_file(tmp_path, capsys):
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", [10, 28, 28], b"\0" * 100)  # truncated
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", [10], b"\0" * 10)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", [2, 28, 28], b"\0" * 2 * 784)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", [2], b"\0" * 2)
+    out = tmp_path / "out"
+    assert main(["run", "--dataset", "mnist", "--data-dir", str(tmp_path), "--results", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train-images-idx3-ubyte.gz" in err and "truncated" in err
+
+
+def test_console_entry_points_exit_2_without_traceback():
+    script = Path(sys.executable).parent / "gr-bench"  # the console script installed beside this python
+    for cmd in ([sys.executable, "-m", "gr_bench"], [str(script)]):
+        p = subprocess.run([*cmd, "run", "--strategy", "nope"], capture_output=True, text=True)
+        assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr

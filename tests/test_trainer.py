@@ -1,0 +1,133 @@
+"""End-to-end runs on real data (the bundled MNIST subset and sklearn digits), no mocks."""
+
+import math
+
+import pytest
+import torch
+
+from gr_bench.config import RunConfig, with_overrides
+from gr_bench.data import load_dataset, make_benchmark
+from gr_bench.result import RunResult
+from gr_bench.strategies import BufferReplay
+from gr_bench.trainer import run
+
+QUICK = ["epochs=5", "vae_epochs=3", "schedule=linear:500"]
+
+
+@pytest.fixture(scope="module")
+def mnist5k():
+    return make_benchmark(load_dataset("mnist-5k"))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return make_benchmark(load_dataset("digits"))
+
+
+def cfg(*pairs: str) -> RunConfig:
+    return with_overrides(RunConfig(), [*QUICK, *pairs])
+
+
+@pytest.fixture(scope="module")
+def finals(mnist5k):
+    """Final average accuracy per strategy, same seed (paired)."""
+    out = {}
+    for strategy in ("none", "joint", "buffer", "generative"):
+        out[strategy] = run(cfg(f"strategy={strategy}", "buffer=1000"), mnist5k)
+    return out
+
+
+def test_sanity_floors_on_mnist5k(finals):
+    acc = {k: r.metrics()["final_avg_acc"] for k, r in finals.items()}
+    assert acc["none"] < 0.35, acc  # forgets: only the last task is remembered
+    assert acc["joint"] > 0.85, acc
+    assert acc["buffer"] >= acc["none"] + 0.25, acc
+    assert acc["generative"] >= acc["none"] + 0.25, acc
+
+
+def test_run_records_everything(finals):
+    r = finals["generative"]
+    T = 5
+    assert len(r.accuracy) == T and all(len(row) == T for row in r.accuracy)
+    assert len(r.curves) == T * 5 * T  # every task after every epoch of every task
+    assert r.replay_sizes == [0, 500, 1000, 1500, 2000]
+    assert r.train_sizes == [800 + n for n in r.replay_sizes]
+    assert r.samples == {"classifier": 5 * sum(r.train_sizes), "generator": 3 * sum(r.train_sizes)}
+    assert r.memory_bytes == (44_860 + 1_068_820) * 4
+    assert r.times["generator"] > 0 and r.times["total"] >= sum(r.times[p] for p in ("generator", "replay", "classifier", "eval")) * 0.99
+    assert r.peak_rss_bytes > 0 and r.peak_rss_method
+    # the last epoch's curve values are the accuracy matrix
+    last = {(t, j): a for t, e, j, a in r.curves if e == 5}
+    assert all(last[(i, j)] == r.accuracy[i][j] for i in range(T) for j in range(T))
+    row = r.summary_row()
+    for col in ("strategy", "dataset", "scenario", "seed", "final_avg_acc", "avg_forgetting", "bwt", "fwt",
+                "time_total_s", "time_generator_s", "time_replay_s", "time_classifier_s", "time_eval_s",
+                "memory_bytes", "peak_rss_bytes", "lr", "schedule"):
+        assert col in row
+    assert row["dataset"] == "mnist-5k"
+    assert finals["buffer"].memory_bytes == 1000 * (784 + 2)
+    assert finals["none"].memory_bytes == 0
+
+
+def test_result_round_trips_through_json(finals):
+    import json
+
+    r = finals["buffer"]
+    back = RunResult.from_dict(json.loads(json.dumps(r.to_dict())))
+    assert back.accuracy == r.accuracy and back.config == r.config and back.summary_row() == r.summary_row()
+
+
+def test_same_seed_same_matrix(digits):
+    c = with_overrides(RunConfig(), ["dataset=digits", "epochs=2", "vae_epochs=2", "vae_hidden=32,16",
+                                     "schedule=constant:200", "labels=soft"])
+    a, b = run(c, digits), run(c, digits)
+    assert a.accuracy == b.accuracy and a.curves == b.curves
+    other = run(with_overrides(c, ["seed=1"]), digits)
+    assert other.accuracy != a.accuracy
+
+
+@pytest.mark.parametrize("scenario", ["task", "domain"])
+def test_other_scenarios(mnist5k, scenario):
+    bench = make_benchmark(load_dataset("mnist-5k"), scenario=scenario)
+    assert bench.n_outputs == (10 if scenario == "task" else 2)
+    c = with_overrides(RunConfig(), ["epochs=5", "vae_epochs=2", "vae_hidden=128,64", "latent=8",
+                                     "schedule=constant:500", f"scenario={scenario}"])
+    for labels in ("hard", "soft"):
+        r = run(with_overrides(c, [f"labels={labels}"]), bench)
+        assert r.status == "ok"
+        # each task is learnt as a 2-way problem (chance 0.5) right after training it
+        assert min(r.accuracy[i][i] for i in range(5)) > 0.9, r.accuracy
+        if scenario == "task":  # task identity given: far better than class-incremental's ~0.2 floor
+            assert r.metrics()["final_avg_acc"] > 0.6, r.accuracy
+
+
+def test_validation_split_is_used_for_tuning(digits):
+    bench = make_benchmark(load_dataset("digits"), val_fraction=0.2)
+    c = with_overrides(RunConfig(), ["strategy=none", "epochs=1"])
+    assert run(c, bench, split="val").split == "val"
+    from gr_bench.config import ConfigError
+
+    with pytest.raises(ConfigError, match="val"):
+        run(c, digits, split="val")
+
+
+def test_divergence_ends_the_run_as_failed(digits):
+    r = run(with_overrides(RunConfig(), ["epochs=2", "vae_epochs=1", "vae_lr=1e6", "vae_hidden=32,16",
+                                         "optimizer=sgd", "schedule=constant:100"]), digits)
+    assert r.status == "failed" and "generator, task" in r.reason
+    assert math.isnan(r.metrics()["final_avg_acc"])
+
+
+def test_buffer_class_balanced_and_reservoir(mnist5k):
+    g = torch.Generator().manual_seed(0)
+    buf = BufferReplay(capacity=1000, selection="class-balanced", input_dim=784)
+    for t in mnist5k.tasks[:3]:
+        buf.after_task(t, None, g)
+    counts = torch.bincount(buf.y.long(), minlength=10)
+    assert len(buf.y) == 1000 and counts[:6].tolist() == [167, 167, 167, 167, 166, 166]
+    res = BufferReplay(capacity=1000, selection="reservoir", input_dim=784)
+    for t in mnist5k.tasks:
+        res.after_task(t, None, g)
+    counts = torch.bincount(res.y.long(), minlength=10).float()
+    assert len(res.y) == 1000 and res.n_seen == 4000
+    assert counts.min() > 60 and counts.max() < 140  # each class ~100 (uniform over the stream)
