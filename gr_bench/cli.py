@@ -6,6 +6,8 @@ stderr and exit code 2; see :func:`main`.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -20,12 +22,15 @@ from .config import ConfigError, RunConfig, preset as load_preset, with_override
 from .data import DataError
 from .files import ResultsError
 from .schedule import ScheduleError
+from .storage import StorageError
+from .study import StudyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Does generative replay pay off in continual learning, and how should it be set?")
-console = Console()
+# Piped output (CI logs, files) gets 120 columns instead of rich's 80 so tables stay readable.
+console = Console(width=int(os.environ.get("COLUMNS", 0)) or (None if sys.stdout.isatty() else 120))
 
-USER_ERRORS = (ConfigError, DataError, ResultsError, ScheduleError)
+USER_ERRORS = (ConfigError, DataError, ResultsError, ScheduleError, StorageError, StudyError)
 
 
 def build_config(preset: str, sets: list[str] | None = None, **flags: object) -> RunConfig:
@@ -133,6 +138,184 @@ def datasets_cmd(data_dir: Optional[Path] = typer.Option(None, help="extra folde
                       str(r["input_dim"] or "-"), (r["where"] + (" - " if r["where"] and r["note"] else "") + r["note"]))
     console.print(table)
     console.print("auto = full mnist when found (or downloadable), otherwise mnist-5k")
+
+
+def _parse_seeds(text: str | None, default: int) -> tuple[int, ...]:
+    """--seeds 5 (that many, from 0) or --seeds 0,3,7 (exactly these)."""
+    if text is None:
+        return tuple(range(default))
+    try:
+        seeds = tuple(int(p) for p in text.split(",")) if "," in text else tuple(range(int(text)))
+    except ValueError:
+        raise ConfigError(f"--seeds expects a count or a comma-separated list of seeds, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds must give at least one distinct seed >= 0, got {text!r}")
+    return seeds
+
+
+def _positive_opt(name: str, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+
+
+@app.command("study")
+def study_cmd(
+    name: Optional[str] = typer.Argument(None, help="replay_schedule, baselines, lr, memory, task_scaling, generator"),
+    list_: bool = typer.Option(False, "--list", help="list the studies and exit"),
+    quick: bool = typer.Option(False, help="the small budget (about two minutes on 2 cores)"),
+    trials: Optional[int] = typer.Option(None, help="search budget in trials, across all workers"),
+    timeout: Optional[float] = typer.Option(None, help="stop taking new trials after this many seconds"),
+    workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core, one thread each)"),
+    storage: Optional[str] = typer.Option(None, help="Optuna storage URL (default: sqlite file in the study folder)"),
+    study_name: Optional[str] = typer.Option(None, help="name in the storage and results folder"),
+    results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
+    dataset: Optional[str] = typer.Option(None, help="dataset for every run (default: auto)"),
+    scenario: Optional[str] = typer.Option(None, help="class, task or domain"),
+    tasks: Optional[int] = typer.Option(None, help="number of tasks"),
+    seeds: Optional[str] = typer.Option(None, help="a count or a comma-separated list"),
+    multi_objective: bool = typer.Option(False, "--multi-objective", help="accuracy against training time (Pareto front)"),
+    data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
+) -> None:
+    """Run or resume a study; print its summary; write trials.csv, runs.csv, accuracy.csv, manifest.json."""
+    from .study import STUDY_NAMES, Setup, get_spec
+
+    if list_:
+        table = Table(title="Studies")
+        table.add_column("study")
+        table.add_column("kind")
+        table.add_column("what it asks")
+        for n in STUDY_NAMES:
+            spec = get_spec(n)
+            table.add_row(n, spec.kind, spec.summary)
+        console.print(table)
+        return
+    if name is None:
+        raise StudyError("name a study (gr-bench study --list shows them)")
+    spec = get_spec(name, quick)
+    _positive_opt("--trials", trials)
+    _positive_opt("--timeout", timeout)
+    _positive_opt("--workers", workers)
+    if multi_objective and not spec.multi_objective:
+        raise StudyError(f"study {name!r} has no --multi-objective mode")
+    setup = _study_setup(spec, name, quick, trials, timeout, workers or os.cpu_count() or 1, storage, study_name,
+                         results, dataset, scenario, tasks, _parse_seeds(seeds, spec.seeds), multi_objective, data_dir)
+    _run_and_report(setup)
+
+
+def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_name, results, dataset, scenario,
+                 tasks, seeds, multi_objective, data_dir):
+    from .data import load_dataset
+    from .files import writable_dir
+    from .storage import check_study_name, default_url, open_storage, redact
+    from .study import EVAL_SEED_OFFSET, Setup, make_config
+
+    study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else ""))
+    folder = writable_dir(Path(results) / study_name)
+    url = storage or default_url(folder)
+    setup = Setup(study=name, study_name=study_name, storage_url=url, results_dir=str(folder), quick=quick,
+                  multi_objective=multi_objective, dataset=dataset, scenario=scenario, n_tasks=tasks, seeds=seeds,
+                  eval_seeds=tuple(EVAL_SEED_OFFSET + i for i in range(spec.eval_seeds)),
+                  trials=trials or spec.trials, workers=workers, timeout=timeout,
+                  data_dir=str(data_dir) if data_dir else None)
+    cfg = make_config(spec, setup, [], seeds[0])  # validates --dataset/--scenario/--tasks before any work
+    ds = load_dataset(cfg.data.dataset, data_dir)
+    setup = dataclasses.replace(setup, dataset=ds.name)  # every worker uses, and records, the dataset actually used
+    open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
+    console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(seeds)} seed(s), "
+                  f"{setup.workers} worker(s), storage {redact(url)}")
+    return setup
+
+
+def _run_and_report(setup) -> None:
+    import time
+
+    from .study import run_study, stage_counts
+
+    start = time.time()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
+        bars: dict[str, object] = {}
+
+        def on_poll(stage, study) -> None:
+            c = stage_counts(study)
+            done = c["complete"] + c["pruned"] + c["fail"]
+            budget = study.user_attrs.get("budget", done)
+            if stage not in bars:
+                bars[stage] = progress.add_task(stage, total=budget, eta="")
+            best = ""
+            try:
+                if len(study.directions) == 1 and c["complete"]:
+                    best = f", best {100 * study.best_value:.1f}%"
+            except ValueError:
+                pass
+            elapsed = time.time() - start
+            rate_done = max(done - bars.setdefault(stage + ":start", done), 0)
+            eta = f"~{(budget - done) * elapsed / rate_done:.0f}s left" if rate_done else ""
+            progress.update(bars[stage], completed=done, total=budget,
+                            description=f"{stage}: {c['running']} running{best}", eta=eta)
+
+        stages = run_study(setup, on_poll)
+    _export_and_print(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study)
+    console.print(f"took {time.time() - start:.0f} s")
+    if any(st.user_attrs.get("budget", 0) > sum(1 for t in st.get_trials(deepcopy=False) if t.state.is_finished())
+           for st in stages.values()):
+        console.print("[yellow]budget not reached (timeout): re-run the same command to continue[/]")
+
+
+def _export_and_print(url: str, study_name: str, folder: Path, study: str | None) -> None:
+    import optuna
+    import pandas as pd
+
+    from .export import export_study, stage_studies
+    from .report import study_tables
+    from .storage import open_storage
+    from .study import get_spec
+
+    storage = open_storage(url)
+    rows = export_study(storage, url, study_name, folder)
+    trials, runs = pd.DataFrame(rows["trials"]), pd.DataFrame(rows["runs"])
+    stages = stage_studies(storage, study_name)
+    study = study or stages["search"].user_attrs.get("setup", {}).get("study")
+    spec = get_spec(study) if study else None
+    failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
+    if spec is not None and spec.kind == "search":
+        console.print(study_tables.best_table(trials, runs, list(spec.reference)))
+        for param in ("family", "strategy", "vae_hidden", "latent", "optimizer"):
+            if f"param_{param}" in trials:
+                console.print(study_tables.by_param_table(trials, param))
+        search = stages["search"]
+        if len(search.directions) == 2:
+            console.print(study_tables.pareto_table(trials, [t.number for t in search.best_trials]))
+        else:
+            try:
+                console.print(study_tables.importance_table(optuna.importance.get_param_importances(search)))
+            except (RuntimeError, ValueError) as e:
+                console.print(f"parameter importances: not available ({e})")
+        if "final" in stages:
+            console.print(study_tables.grid_table(runs[runs["stage"] == "final"], "Test split, evaluation seeds"))
+    elif len(runs):
+        console.print(study_tables.grid_table(runs, f"{study_name}: mean ± sd over seeds (test split)"))
+    console.print(f"{len(trials)} trials ({failed} failed), {len(runs)} runs; wrote trials.csv, runs.csv, "
+                  f"accuracy.csv, manifest.json in {folder}")
+
+
+@app.command("export")
+def export_cmd(
+    study_name: str = typer.Argument(..., help="the study's name in the storage (e.g. replay_schedule-quick)"),
+    storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
+    results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
+) -> None:
+    """Rewrite a study's CSVs and manifest from its storage, without training."""
+    from .files import writable_dir
+    from .storage import check_study_name, default_url, load_study, open_storage
+
+    folder = Path(results) / check_study_name(study_name)
+    if storage is None and not (folder / "study.db").exists():
+        raise StudyError(f"no study database at {folder / 'study.db'}; pass --storage")
+    url = storage or default_url(folder)
+    if load_study(open_storage(url), study_name) is None:
+        raise StudyError(f"no study named {study_name!r} in that storage")
+    _export_and_print(url, study_name, writable_dir(folder), None)
 
 
 def main(argv: list[str] | None = None) -> int:

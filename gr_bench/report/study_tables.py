@@ -1,0 +1,96 @@
+"""Summary tables of a study, from its exported rows (see export.collect). Pure: return Tables."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.table import Table
+
+
+def _mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
+    s = s.dropna()
+    if s.empty:
+        return "-"
+    if len(s) == 1:
+        return f"{scale * s.iloc[0]:.{digits}f}"
+    return f"{scale * s.mean():.{digits}f} ± {scale * s.std(ddof=1):.{digits}f}"
+
+
+def grid_table(runs: pd.DataFrame, title: str) -> Table:
+    """One row per configuration: mean ± sd over seeds of accuracy, forgetting, time, memory."""
+    table = Table(title=title)
+    for col in ("configuration", "n", "final avg acc %", "forgetting %", "time s", "memory MiB", "failed"):
+        table.add_column(col, justify="left" if col == "configuration" else "right")
+    if runs.empty:
+        return table
+    ok = runs[runs["status"] == "ok"]
+    order = ok.groupby("label")["final_avg_acc"].mean().sort_values(ascending=False).index.tolist()
+    order += [l for l in runs["label"].unique() if l not in order]
+    for label in order:
+        g, all_g = ok[ok["label"] == label], runs[runs["label"] == label]
+        table.add_row(str(label), str(len(g)), _mean_sd(g["final_avg_acc"]), _mean_sd(g["avg_forgetting"]),
+                      _mean_sd(g["time_total_s"], 1.0), f"{g['memory_bytes'].mean() / 2**20:.2f}" if len(g) else "-",
+                      str(int((all_g["status"] != "ok").sum())))
+    return table
+
+
+def best_table(trials: pd.DataFrame, runs: pd.DataFrame, reference: list[str], top: int = 5) -> Table:
+    """Best search trials (validation, mean ± sd over search seeds) beside their test re-evaluation."""
+    table = Table(title="Best configurations: validation (search seeds) and test (new seeds)")
+    for col in ("trial", "configuration", "val acc %", "test acc %", "gap to reference (points)", "time s"):
+        table.add_column(col, justify="left" if col == "configuration" else "right")
+    search = trials[(trials["stage"] == "search") & (trials["state"] == "COMPLETE")]
+    value = "value" if "value" in search else "value_acc"
+    final = runs[(runs["stage"] == "final") & (runs["status"] == "ok")] if not runs.empty else runs
+    ref_acc = final[final["label"].isin(reference)]["final_avg_acc"].mean() if len(final) else math.nan
+    search_runs = runs[runs["stage"] == "search"] if not runs.empty else runs
+    for _, t in search.sort_values([value, "number"], ascending=[False, True]).head(top).iterrows():
+        val = search_runs[search_runs["trial"] == t["number"]]
+        test = final[final["label"] == f"trial-{t['number']}"]
+        gap = 100 * (test["final_avg_acc"].mean() - ref_acc) if len(test) and not math.isnan(ref_acc) else math.nan
+        table.add_row(str(t["number"]), str(t["overrides"]), _mean_sd(val["final_avg_acc"]),
+                      _mean_sd(test["final_avg_acc"]) if len(test) else "-",
+                      "-" if math.isnan(gap) else f"{gap:+.1f}", _mean_sd(val["time_total_s"], 1.0))
+    for label in reference:
+        test = final[final["label"] == label]
+        if len(test):
+            table.add_row("ref", label, "-", _mean_sd(test["final_avg_acc"]), "0.0", _mean_sd(test["time_total_s"], 1.0))
+    return table
+
+
+def by_param_table(trials: pd.DataFrame, param: str) -> Table:
+    """Search trials grouped by one categorical parameter (e.g. the schedule family)."""
+    table = Table(title=f"Search trials by {param} (validation accuracy %)")
+    for col in (param, "trials", "complete", "pruned", "failed", "best", "median"):
+        table.add_column(col, justify="left" if col == param else "right")
+    search = trials[trials["stage"] == "search"]
+    value = "value" if "value" in search else "value_acc"
+    col = f"param_{param}"
+    if col not in search:
+        return table
+    for v, g in search.groupby(col):
+        done = g[g["state"] == "COMPLETE"][value]
+        table.add_row(str(v), str(len(g)), str(len(done)), str(int((g["state"] == "PRUNED").sum())),
+                      str(int((g["state"] == "FAIL").sum())),
+                      f"{100 * done.max():.1f}" if len(done) else "-", f"{100 * done.median():.1f}" if len(done) else "-")
+    return table
+
+
+def importance_table(importances: dict[str, float]) -> Table:
+    table = Table(title="Parameter importances (fANOVA, search stage)")
+    table.add_column("parameter")
+    table.add_column("importance", justify="right")
+    for k, v in importances.items():
+        table.add_row(k, f"{v:.3f}")
+    return table
+
+
+def pareto_table(trials: pd.DataFrame, front: list[int]) -> Table:
+    table = Table(title="Pareto front: validation accuracy against training time")
+    for col in ("trial", "configuration", "val acc %", "time s"):
+        table.add_column(col, justify="left" if col == "configuration" else "right")
+    rows = trials[(trials["stage"] == "search") & trials["number"].isin(front)].sort_values("value_time_s")
+    for _, t in rows.iterrows():
+        table.add_row(str(t["number"]), str(t["overrides"]), f"{100 * t['value_acc']:.1f}", f"{t['value_time_s']:.1f}")
+    return table

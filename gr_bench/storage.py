@@ -1,0 +1,80 @@
+"""Opening a study's storage from a URL: one SQLite file by default, PostgreSQL for many machines.
+
+The storage is the single source of truth: every trial's parameters and every per-seed run
+result live there, and every CSV, table and plot is rebuilt from it. Heartbeats let a re-run
+detect trials whose worker died (kill -9, lost machine) and run them again.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import optuna
+import warnings
+
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+# Heartbeats and their retry callback are marked experimental in Optuna; we rely on them on purpose.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+HEARTBEAT_S = 5  # a running trial's worker writes a heartbeat this often
+GRACE_S = 20  # a running trial without heartbeat for this long is failed and queued again
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class StorageError(ValueError):
+    """A storage URL or study name that cannot be used; one line, password never shown."""
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def check_study_name(name: str) -> str:
+    """Study names become folder names under results/: no separators, no '..', no leading dot."""
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise StorageError(f"study name {name!r} must be 1-100 letters, digits, '_', '-' or '.', "
+                           "not start with '.' and not contain '..'")
+    return name
+
+
+def default_url(folder: Path) -> str:
+    return f"sqlite:///{(folder / 'study.db').resolve()}"
+
+
+def open_storage(url: str) -> RDBStorage:
+    """An Optuna RDB storage with heartbeats; unusable URLs raise StorageError (exit code 2)."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in ("sqlite", "postgresql", "postgresql+psycopg2"):
+        raise StorageError(f"storage URL {redact(url)!r} must start with sqlite:/// or postgresql://")
+    kwargs: dict = {}
+    if scheme == "sqlite":
+        path = url[len("sqlite:///"):]
+        if not url.startswith("sqlite:///") or not path:
+            raise StorageError(f"storage URL {url!r} must look like sqlite:///path/to/study.db")
+        # Wait for a busy database instead of failing with "database is locked" (several workers).
+        kwargs = {"connect_args": {"timeout": 120}}
+    else:
+        kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    try:
+        return RDBStorage(
+            url,
+            engine_kwargs=kwargs,
+            heartbeat_interval=HEARTBEAT_S,
+            grace_period=GRACE_S,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+        )
+    except ImportError as e:
+        raise StorageError(f"storage {redact(url)!r} needs a driver: pip install 'gr-bench[postgres]' ({e.name})") from None
+    except Exception as e:  # sqlalchemy's errors carry multi-line SQL and may echo the URL
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StorageError(f"cannot open storage {redact(url)!r}: {redact(first)}") from None
+
+
+def load_study(storage: RDBStorage, name: str) -> optuna.Study | None:
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return None

@@ -1,0 +1,441 @@
+"""Studies: many configurations x seeds on Optuna, stored, resumable, on one machine or many.
+
+A study has up to two stages, each an Optuna study in the same storage:
+- ``search`` (replay_schedule, lr, generator): a seeded TPE sampler proposes a configuration per
+  trial; each trial runs it on every search seed on the *validation* split; the objective is the
+  mean over seeds. Pruning uses the average accuracy reported after each task.
+  ``final``: the best configurations (and a reference) re-run on the *test* split with evaluation
+  seeds never used in the search, one trial per (configuration, seed).
+- ``grid`` (baselines, memory, task_scaling): one trial per (grid point, seed) on the test split.
+
+Budgets are exact across workers and machines: the process that creates a stage enqueues its
+trials as WAITING, and workers only claim WAITING trials (an atomic state change in the storage),
+so no worker ever creates a surplus trial. A worker keeps a heartbeat on its running trial; when
+it dies, the trial goes stale, is failed and queued again (RetryFailedTrialCallback), so a re-run
+of the same command finishes exactly the missing work. Per-seed results are stored as trial user
+attributes only when the trial ends, so a killed trial leaves nothing half-stored.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import importlib
+import json
+import math
+import multiprocessing
+import os
+import shlex
+import signal
+import sys
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable
+
+import optuna
+from optuna.trial import TrialState
+
+from .config import RunConfig, with_overrides
+from .storage import StorageError, load_study, open_storage, redact
+
+STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+class StudyError(ValueError):
+    """A study that cannot run as asked (unknown name, conflicting settings); one line."""
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What a study module declares. Values are config overrides (see config.py field names)."""
+
+    name: str
+    summary: str  # one line for `gr-bench study --list`
+    base: dict[str, object]  # overrides applied to every run of the study
+    seeds: int = 3  # search: seeds per trial; grid: the seed axis
+    trials: int = 30  # search budget (a grid's budget is its size)
+    space: Callable[[optuna.Trial, int], dict[str, object]] | None = None  # search: (trial, n_tasks) -> overrides
+    grid: dict[str, dict[str, dict[str, object]]] | None = None  # grid: axis -> {label: overrides}
+    objective: str = "final_avg_acc"  # maximised; a run metric
+    prune: bool = True  # search: median pruning on per-task accuracy
+    start_points: tuple[dict[str, object], ...] = ()  # search: parameters of the first trials
+    top: int = 3  # search: configurations re-evaluated on the test split
+    eval_seeds: int = 5  # search: seeds of the final stage (disjoint from search seeds)
+    reference: dict[str, dict[str, object]] = field(default_factory=dict)  # search: label -> overrides, also re-evaluated
+    multi_objective: bool = False  # supports --multi-objective (accuracy against training time)
+    quick: dict[str, object] = field(default_factory=dict)  # field overrides for --quick ("base" is merged)
+
+    @property
+    def kind(self) -> str:
+        return "search" if self.space is not None else "grid"
+
+    def quick_version(self) -> StudySpec:
+        q = dict(self.quick)
+        q["base"] = {**self.base, **q.get("base", {})}  # type: ignore[dict-item]
+        return dataclasses.replace(self, **q)
+
+
+def get_spec(name: str, quick: bool = False) -> StudySpec:
+    if name not in STUDY_NAMES:
+        raise StudyError(f"unknown study {name!r}; choose from {', '.join(STUDY_NAMES)} (gr-bench study --list)")
+    spec: StudySpec = importlib.import_module(f"studies.{name}").STUDY
+    return spec.quick_version() if quick else spec
+
+
+EVAL_SEED_OFFSET = 1000  # final-stage seeds start here, far from the search seeds 0..n-1
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything one `gr-bench study` invocation resolved; shared by its workers."""
+
+    study: str
+    study_name: str
+    storage_url: str
+    results_dir: str
+    quick: bool = False
+    multi_objective: bool = False
+    dataset: str | None = None
+    scenario: str | None = None
+    n_tasks: int | None = None
+    seeds: tuple[int, ...] = ()
+    eval_seeds: tuple[int, ...] = ()
+    trials: int = 0
+    workers: int = 1
+    timeout: float | None = None
+    data_dir: str | None = None
+
+    def identity(self) -> dict[str, object]:
+        """What fixes the science of a study; a resume must not change it."""
+        keys = ("study", "quick", "multi_objective", "dataset", "scenario", "n_tasks", "seeds", "eval_seeds")
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in keys)}
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Setup:
+        d = json.loads(text)
+        d["seeds"], d["eval_seeds"] = tuple(d["seeds"]), tuple(d["eval_seeds"])
+        return cls(**d)
+
+    def stage_name(self, stage: str) -> str:
+        return self.study_name if stage == "search" else f"{self.study_name}:{stage}"
+
+
+def as_pairs(overrides: dict[str, object]) -> list[str]:
+    """Overrides as `name=value` strings: JSON-safe in storage, parsed back by with_overrides."""
+    return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in overrides.items()]
+
+
+def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int) -> RunConfig:
+    passthrough = {"dataset": setup.dataset, "scenario": setup.scenario, "n_tasks": setup.n_tasks}
+    cfg = with_overrides(RunConfig(), as_pairs(spec.base))
+    cfg = with_overrides(cfg, as_pairs({k: v for k, v in passthrough.items() if v is not None}))
+    return with_overrides(cfg, [*pairs, f"seed={seed}"])
+
+
+# --- stages: creating them once, with their whole budget enqueued -----------------------------
+
+def _directions(spec: StudySpec, setup: Setup, stage: str) -> list[str]:
+    if stage == "search" and setup.multi_objective:
+        return ["maximize", "minimize"]  # accuracy, training time
+    return ["maximize"]
+
+
+def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None) -> list[dict]:
+    """The fixed parameters of every trial a stage will run ({} = left to the sampler)."""
+    if stage == "final":
+        return [{"config": label, "seed": s} for label in final_labels or [] for s in setup.eval_seeds]
+    if spec.kind == "grid":
+        axes = list(spec.grid.items())  # type: ignore[union-attr]
+        points: list[dict] = [{}]
+        for axis, labels in axes:
+            points = [{**p, axis: label} for p in points for label in labels]
+        return [{**p, "seed": s} for p in points for s in setup.seeds]
+    starts = [dict(p) for p in spec.start_points[: setup.trials]]
+    return starts + [{} for _ in range(setup.trials - len(starts))]
+
+
+def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
+                 final_configs: dict[str, list[str]] | None = None) -> optuna.Study:
+    """Create the stage and enqueue its budget, or load it and check it is the same study.
+
+    Creation is the lock between machines: exactly one process creates the stage and enqueues;
+    the others wait until it has published the budget.
+    """
+    name = setup.stage_name(stage)
+    try:
+        study = optuna.create_study(study_name=name, storage=storage, directions=_directions(spec, setup, stage))
+        study.set_user_attr("setup", setup.identity())
+        study.set_user_attr("host", socket.gethostname())
+        study.set_user_attr("command", redact(shlex.join(["gr-bench", *sys.argv[1:]])))
+        if final_configs is not None:
+            study.set_user_attr("final_configs", final_configs)
+        points = planned_points(spec, setup, stage, list(final_configs or {}))
+        for p in points:
+            study.enqueue_trial(p, skip_if_exists=False)
+        study.set_user_attr("budget", len(points))
+        return study
+    except optuna.exceptions.DuplicatedStudyError:
+        pass
+    study = load_study(storage, name)
+    for _ in range(600):  # another process is still enqueueing: wait for its budget (up to 60 s)
+        if "budget" in study.user_attrs:
+            break
+        time.sleep(0.1)
+    else:
+        raise StudyError(f"study {name!r} exists but its creator never finished setting it up")
+    stored = study.user_attrs.get("setup")
+    if stored != setup.identity():
+        diff = {k: v for k, v in setup.identity().items() if stored.get(k) != v}
+        raise StudyError(f"study {name!r} already exists in this storage with other settings "
+                         f"({', '.join(f'{k}={stored.get(k)!r}' for k in diff)}); use another --study-name")
+    if stage == "search" and spec.kind == "search" and setup.trials > study.user_attrs["budget"]:
+        extra = setup.trials - study.user_attrs["budget"]  # a larger --trials extends the search
+        for _ in range(extra):
+            study.enqueue_trial({}, skip_if_exists=False)
+        study.set_user_attr("budget", setup.trials)
+    return study
+
+
+def stage_counts(study: optuna.Study) -> dict[str, int]:
+    counts = {s.name.lower(): 0 for s in TrialState}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name.lower()] += 1
+    return counts
+
+
+def stage_done(study: optuna.Study) -> bool:
+    c = stage_counts(study)
+    return c["waiting"] == 0 and c["running"] == 0
+
+
+# --- one trial ------------------------------------------------------------------------------
+
+class _BenchCache:
+    """Benchmarks built once per worker process and reused across trials."""
+
+    def __init__(self, data_dir: str | None) -> None:
+        self.data_dir = data_dir
+        self.cache: dict[tuple, object] = {}
+
+    def __call__(self, cfg: RunConfig):
+        from .data import load_dataset, make_benchmark
+
+        d = cfg.data
+        key = (d.dataset, d.scenario, d.n_tasks, d.class_order, cfg.seed if d.class_order == "permuted" or d.val_fraction else 0, d.val_fraction)
+        if key not in self.cache:
+            ds = load_dataset(d.dataset, self.data_dir)
+            self.cache[key] = make_benchmark(ds, n_tasks=d.n_tasks, scenario=d.scenario, class_order=d.class_order,
+                                             seed=key[4], val_fraction=d.val_fraction)
+        return self.cache[key]
+
+
+def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str, benches: _BenchCache,
+                  final_configs: dict[str, list[str]] | None) -> None:
+    """Run one trial's runs, store them, and tell the storage how it ended."""
+    from .trainer import run
+
+    study = trial.study
+    if stage == "final":
+        label = trial.suggest_categorical("config", list(final_configs))  # type: ignore[arg-type]
+        seeds, pairs, split = [trial.suggest_categorical("seed", list(setup.eval_seeds))], final_configs[label], "test"  # type: ignore[index]
+    elif spec.kind == "grid":
+        pairs = []
+        for axis, labels in spec.grid.items():  # type: ignore[union-attr]
+            pairs += as_pairs(labels[trial.suggest_categorical(axis, list(labels))])
+        seeds, split = [trial.suggest_categorical("seed", list(setup.seeds))], "test"
+    else:
+        n_tasks = setup.n_tasks or with_overrides(RunConfig(), as_pairs(spec.base)).data.n_tasks
+        pairs, seeds, split = as_pairs(spec.space(trial, n_tasks)), list(setup.seeds), "val"  # type: ignore[misc]
+    trial.set_user_attr("overrides", pairs)
+    trial.set_user_attr("split", split)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+
+    results = []
+    state, reason = TrialState.COMPLETE, ""
+    prune = stage == "search" and spec.kind == "search" and spec.prune and not setup.multi_objective
+    try:
+        for k, seed in enumerate(seeds):
+            cfg = make_config(spec, setup, pairs, seed)
+
+            def report(t: int, accs: list[float], k: int = k, T: int = cfg.data.n_tasks) -> None:
+                trial.report(sum(accs[: t + 1]) / (t + 1), step=k * T + t)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after seed {seed}, task {t}")
+
+            result = run(cfg, benches(cfg), split=split, on_task_end=report if prune else None)
+            results.append(result)
+            if result.status != "ok":
+                state, reason = TrialState.FAIL, f"seed {seed}: {result.reason}"
+                break
+    except optuna.TrialPruned as e:
+        state, reason = TrialState.PRUNED, str(e)
+    except Exception as e:  # a crashed run is recorded with its reason; the study goes on
+        state, reason = TrialState.FAIL, f"{type(e).__name__}: {e}".splitlines()[0]
+        trial.set_user_attr("traceback", traceback.format_exc()[-4000:])
+
+    for r in results:
+        trial.set_user_attr(f"run:{r.config.seed}", r.to_dict())
+    if reason:
+        trial.set_user_attr("reason", reason)
+    values = None
+    if state == TrialState.COMPLETE:
+        acc = sum(r.metrics()[spec.objective] for r in results) / len(results)
+        values = [acc]
+        if len(study.directions) == 2:
+            values.append(sum(r.times["total"] for r in results) / len(results))
+    study.tell(trial, values, state=state)
+
+
+# --- workers ----------------------------------------------------------------------------------
+
+def _die_with_parent() -> None:
+    """Linux: end this worker when the command that started it dies (kill -9 included)."""
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _claim(study: optuna.Study) -> optuna.Trial | None:
+    """Atomically move one WAITING trial to RUNNING; None when there is none to take."""
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        try:
+            if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                storage.record_heartbeat(t._trial_id)
+                return optuna.Trial(study, t._trial_id)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+    return None
+
+
+class _Heartbeat:
+    def __init__(self, storage, trial_id: int) -> None:
+        self.storage, self.trial_id = storage, trial_id
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.storage.get_heartbeat_interval()):
+            self.storage.record_heartbeat(self.trial_id)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def _sampler(spec: StudySpec, setup: Setup, stage: str, worker: int) -> optuna.samplers.BaseSampler:
+    if stage == "search" and spec.kind == "search":
+        # Seeded per worker: with one shared seed, workers would propose identical parameters.
+        return optuna.samplers.TPESampler(seed=1000 * worker + 17, multivariate=True, group=True,
+                                          n_startup_trials=min(5, max(1, setup.trials // 3)))
+    return optuna.samplers.RandomSampler(seed=worker)  # every parameter is fixed by the queue
+
+
+def worker_main(setup_json: str, stage: str, deadline: float | None, worker: int) -> None:
+    """A worker process: claim WAITING trials of the stage and run them until none is left."""
+    _die_with_parent()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    setup = Setup.from_json(setup_json)
+    spec = get_spec(setup.study, setup.quick)
+    storage = open_storage(setup.storage_url)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage,
+                              sampler=_sampler(spec, setup, stage, worker), pruner=pruner)
+    final_configs = study.user_attrs.get("final_configs")
+    benches = _BenchCache(setup.data_dir)
+    while deadline is None or time.time() < deadline:
+        optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
+        trial = _claim(study)
+        if trial is None:
+            if stage_counts(study)["running"] == 0:
+                return
+            time.sleep(1.0)  # others are running: stay to take over their trial if they die
+            continue
+        with _Heartbeat(storage, trial._trial_id):
+            execute_trial(trial, spec, setup, stage, benches, final_configs)
+
+
+def run_stage(setup: Setup, stage: str, study: optuna.Study, deadline: float | None,
+              on_poll: Callable[[optuna.Study], None] | None = None, poll_s: float = 1.0) -> None:
+    """Start the local workers on one stage and wait for them, polling the storage for progress."""
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited torch threads or locks
+    procs = [ctx.Process(target=worker_main, args=(setup.to_json(), stage, deadline, i), daemon=True)
+             for i in range(setup.workers)]
+    for p in procs:
+        p.start()
+    try:
+        while any(p.is_alive() for p in procs):
+            if on_poll:
+                on_poll(study)
+            for p in procs:
+                p.join(timeout=poll_s / len(procs))
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+    if on_poll:
+        on_poll(study)
+    bad = [p.exitcode for p in procs if p.exitcode not in (0, None)]
+    if bad and not stage_done(study) and (deadline is None or time.time() < deadline):
+        raise RuntimeError(f"{len(bad)} worker(s) of stage {stage!r} exited with codes {bad}")
+
+
+# --- the final stage: best configurations on the test split ------------------------------------
+
+def final_configs(spec: StudySpec, search: optuna.Study) -> dict[str, list[str]]:
+    """The top configurations of the search (Pareto front by accuracy if multi-objective) + references."""
+    done = [t for t in search.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    if len(search.directions) == 2:
+        front = {t.number for t in search.best_trials}
+        done = [t for t in done if t.number in front]
+    done.sort(key=lambda t: (-t.values[0], t.number))
+    configs: dict[str, list[str]] = {}
+    for t in done:
+        pairs = t.user_attrs["overrides"]
+        if pairs not in configs.values():  # the same configuration found twice runs once
+            configs[f"trial-{t.number}"] = pairs
+        if len(configs) == spec.top:
+            break
+    for label, overrides in spec.reference.items():
+        configs[label] = as_pairs(overrides)
+    return configs
+
+
+def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None = None) -> dict[str, optuna.Study]:
+    """Run (or resume) every stage of a study to its budget; returns the stage studies."""
+    spec = get_spec(setup.study, setup.quick)
+    storage = open_storage(setup.storage_url)
+    deadline = time.time() + setup.timeout if setup.timeout else None
+    poll = (lambda stage: (lambda s: on_poll(stage, s))) if on_poll else (lambda stage: None)
+    stages = {"search": ensure_stage(storage, spec, setup, "search")}
+    run_stage(setup, "search", stages["search"], deadline, poll("search"))
+    if spec.kind == "search" and stage_done(stages["search"]):
+        if not any(t.state == TrialState.COMPLETE for t in stages["search"].get_trials(deepcopy=False)):
+            raise StudyError(f"study {setup.study_name!r}: no search trial completed, nothing to re-evaluate")
+        existing = load_study(storage, setup.stage_name("final"))
+        configs = existing.user_attrs.get("final_configs") if existing else final_configs(spec, stages["search"])
+        stages["final"] = ensure_stage(storage, spec, setup, "final", configs)
+        run_stage(setup, "final", stages["final"], deadline, poll("final"))
+    return stages
+
+
+def objective_summary(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n if n else math.nan
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else math.nan
+    return mean, sd
+
+
+__all__ = ["STUDY_NAMES", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study"]

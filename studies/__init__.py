@@ -1,0 +1,1 @@
+"""One small declarative module per study; each defines STUDY (a gr_bench.study.StudySpec)."""

@@ -1,0 +1,32 @@
+"""Learning rate and per-task learning-rate decay (the seed's second proposed improvement).
+
+Searches the classifier learning rate, its decay factor per task (lr_t = lr * decay**t) and the
+optimizer, for generative and buffer replay alike; the defaults of both are re-evaluated beside
+the best configurations found.
+"""
+
+from gr_bench.study import StudySpec
+
+
+def space(trial, n_tasks: int) -> dict:
+    return {
+        "strategy": trial.suggest_categorical("strategy", ("generative", "buffer")),
+        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+        "lr_decay": trial.suggest_float("lr_decay", 0.3, 1.0),
+        "optimizer": trial.suggest_categorical("optimizer", ("adam", "sgd")),
+    }
+
+
+STUDY = StudySpec(
+    name="lr",
+    summary="classifier lr, per-task lr decay and optimizer, for generative and buffer replay",
+    base={"val_fraction": 0.1, "buffer": 1000},
+    space=space,
+    seeds=2,
+    trials=24,
+    top=3,
+    eval_seeds=3,
+    reference={"generative-default": {"strategy": "generative"}, "buffer-default": {"strategy": "buffer"}},
+    quick={"trials": 6, "seeds": 2, "eval_seeds": 2, "top": 2,
+           "base": {"epochs": 3, "vae_epochs": 3, "schedule": "linear:500"}},
+)

@@ -1,0 +1,25 @@
+"""Training time and accuracy against the number of tasks, per replay schedule.
+
+The seed report: with a replay set growing as S = S0 + T*St the data per task grows linearly and
+the total training cost quadratically in T. Tasks of 2, 5 and 10 (the digit classes split 5, 2
+and 1 per task) for constant, linear and sqrt schedules of the same unit size.
+"""
+
+from gr_bench.study import StudySpec
+
+
+def _grid(unit: int, schedules: tuple[str, ...]) -> dict:
+    return {
+        "n_tasks": {str(t): {"n_tasks": t} for t in (2, 5, 10)},
+        "schedule": {s: {"schedule": f"{s}:{unit}"} for s in schedules},
+    }
+
+
+STUDY = StudySpec(
+    name="task_scaling",
+    summary="number of tasks (2, 5, 10) x schedule (constant, linear, sqrt): time and accuracy vs T",
+    base={"strategy": "generative"},
+    grid=_grid(1000, ("constant", "linear", "sqrt")),
+    seeds=3,
+    quick={"seeds": 1, "grid": _grid(300, ("constant", "linear")), "base": {"epochs": 2, "vae_epochs": 2}},
+)
