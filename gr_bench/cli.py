@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -175,6 +176,7 @@ def study_cmd(
     seeds: Optional[str] = typer.Option(None, help="a count or a comma-separated list"),
     multi_objective: bool = typer.Option(False, "--multi-objective", help="accuracy against training time (Pareto front)"),
     data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
+    sets: Optional[List[str]] = SetOpt,
 ) -> None:
     """Run or resume a study; print its summary; write trials.csv, runs.csv, accuracy.csv, manifest.json."""
     from .study import STUDY_NAMES, Setup, get_spec
@@ -198,13 +200,14 @@ def study_cmd(
     if multi_objective and not spec.multi_objective:
         raise StudyError(f"study {name!r} has no --multi-objective mode")
     setup = _study_setup(spec, name, quick, trials, timeout, workers or os.cpu_count() or 1, storage, study_name,
-                         results, dataset, scenario, tasks, _parse_seeds(seeds, spec.seeds), multi_objective, data_dir)
+                         results, dataset, scenario, tasks, _parse_seeds(seeds, spec.seeds), multi_objective, data_dir,
+                         tuple(sets or ()))
     _run_and_report(setup)
 
 
 def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_name, results, dataset, scenario,
-                 tasks, seeds, multi_objective, data_dir):
-    from .data import load_dataset
+                 tasks, seeds, multi_objective, data_dir, sets):
+    from .data import DATASET_NAMES, load_dataset
     from .files import writable_dir
     from .storage import check_study_name, default_url, open_storage, redact
     from .study import EVAL_SEED_OFFSET, Setup, make_config
@@ -216,11 +219,13 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
                   multi_objective=multi_objective, dataset=dataset, scenario=scenario, n_tasks=tasks, seeds=seeds,
                   eval_seeds=tuple(EVAL_SEED_OFFSET + i for i in range(spec.eval_seeds)),
                   trials=trials or spec.trials, workers=workers, timeout=timeout,
-                  data_dir=str(data_dir) if data_dir else None)
-    cfg = make_config(spec, setup, [], seeds[0])  # validates --dataset/--scenario/--tasks before any work
+                  data_dir=str(data_dir) if data_dir else None, sets=sets)
+    cfg = make_config(spec, setup, [], seeds[0])  # validates --scenario/--tasks/--set before any work
+    if cfg.data.dataset not in DATASET_NAMES:
+        raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
+    open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
     ds = load_dataset(cfg.data.dataset, data_dir)
     setup = dataclasses.replace(setup, dataset=ds.name)  # every worker uses, and records, the dataset actually used
-    open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
     console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(seeds)} seed(s), "
                   f"{setup.workers} worker(s), storage {redact(url)}")
     return setup
@@ -288,7 +293,10 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
             console.print(study_tables.pareto_table(trials, [t.number for t in search.best_trials]))
         else:
             try:
-                console.print(study_tables.importance_table(optuna.importance.get_param_importances(search)))
+                with warnings.catch_warnings():  # "few trials per regime" warnings: the table says enough
+                    warnings.simplefilter("ignore")
+                    importances = optuna.importance.get_param_importances(search)
+                console.print(study_tables.importance_table(importances))
             except (RuntimeError, ValueError) as e:
                 console.print(f"parameter importances: not available ({e})")
         if "final" in stages:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import optuna
 import warnings
 
+import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-# Heartbeats and their retry callback are marked experimental in Optuna; we rely on them on purpose.
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+# Optuna's per-trial INFO lines would interleave with our progress display and tables.
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 HEARTBEAT_S = 5  # a running trial's worker writes a heartbeat this often
 GRACE_S = 20  # a running trial without heartbeat for this long is failed and queued again
@@ -59,13 +59,15 @@ def open_storage(url: str) -> RDBStorage:
     else:
         kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     try:
-        return RDBStorage(
-            url,
-            engine_kwargs=kwargs,
-            heartbeat_interval=HEARTBEAT_S,
-            grace_period=GRACE_S,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them on purpose
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                engine_kwargs=kwargs,
+                heartbeat_interval=HEARTBEAT_S,
+                grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
     except ImportError as e:
         raise StorageError(f"storage {redact(url)!r} needs a driver: pip install 'gr-bench[postgres]' ({e.name})") from None
     except Exception as e:  # sqlalchemy's errors carry multi-line SQL and may echo the URL

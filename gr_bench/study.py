@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -108,10 +109,11 @@ class Setup:
     workers: int = 1
     timeout: float | None = None
     data_dir: str | None = None
+    sets: tuple[str, ...] = ()  # --set NAME=VALUE pairs applied to every run, after the study's base
 
     def identity(self) -> dict[str, object]:
         """What fixes the science of a study; a resume must not change it."""
-        keys = ("study", "quick", "multi_objective", "dataset", "scenario", "n_tasks", "seeds", "eval_seeds")
+        keys = ("study", "quick", "multi_objective", "dataset", "scenario", "n_tasks", "seeds", "eval_seeds", "sets")
         return {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in keys)}
 
     def to_json(self) -> str:
@@ -120,7 +122,8 @@ class Setup:
     @classmethod
     def from_json(cls, text: str) -> Setup:
         d = json.loads(text)
-        d["seeds"], d["eval_seeds"] = tuple(d["seeds"]), tuple(d["eval_seeds"])
+        for key in ("seeds", "eval_seeds", "sets"):
+            d[key] = tuple(d[key])
         return cls(**d)
 
     def stage_name(self, stage: str) -> str:
@@ -136,6 +139,7 @@ def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int) -> R
     passthrough = {"dataset": setup.dataset, "scenario": setup.scenario, "n_tasks": setup.n_tasks}
     cfg = with_overrides(RunConfig(), as_pairs(spec.base))
     cfg = with_overrides(cfg, as_pairs({k: v for k, v in passthrough.items() if v is not None}))
+    cfg = with_overrides(cfg, list(setup.sets))
     return with_overrides(cfg, [*pairs, f"seed={seed}"])
 
 
@@ -356,7 +360,9 @@ def worker_main(setup_json: str, stage: str, deadline: float | None, worker: int
     final_configs = study.user_attrs.get("final_configs")
     benches = _BenchCache(setup.data_dir)
     while deadline is None or time.time() < deadline:
-        optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
+        with warnings.catch_warnings():  # "experimental" in Optuna; relied on on purpose
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
         trial = _claim(study)
         if trial is None:
             if stage_counts(study)["running"] == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 from rich.table import Table
@@ -15,6 +16,11 @@ def _mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
     if len(s) == 1:
         return f"{scale * s.iloc[0]:.{digits}f}"
     return f"{scale * s.mean():.{digits}f} ± {scale * s.std(ddof=1):.{digits}f}"
+
+
+def short(overrides: str) -> str:
+    """Overrides for display: long floats to 3 significant digits (the stored values are exact)."""
+    return re.sub(r"\d+\.\d{4,}(e-?\d+)?", lambda m: f"{float(m.group()):.3g}", overrides)
 
 
 def grid_table(runs: pd.DataFrame, title: str) -> Table:
@@ -49,7 +55,7 @@ def best_table(trials: pd.DataFrame, runs: pd.DataFrame, reference: list[str], t
         val = search_runs[search_runs["trial"] == t["number"]]
         test = final[final["label"] == f"trial-{t['number']}"]
         gap = 100 * (test["final_avg_acc"].mean() - ref_acc) if len(test) and not math.isnan(ref_acc) else math.nan
-        table.add_row(str(t["number"]), str(t["overrides"]), _mean_sd(val["final_avg_acc"]),
+        table.add_row(str(t["number"]), short(str(t["overrides"])), _mean_sd(val["final_avg_acc"]),
                       _mean_sd(test["final_avg_acc"]) if len(test) else "-",
                       "-" if math.isnan(gap) else f"{gap:+.1f}", _mean_sd(val["time_total_s"], 1.0))
     for label in reference:
@@ -78,7 +84,7 @@ def by_param_table(trials: pd.DataFrame, param: str) -> Table:
 
 
 def importance_table(importances: dict[str, float]) -> Table:
-    table = Table(title="Parameter importances (fANOVA, search stage)")
+    table = Table(title="Parameter importances (Optuna's default evaluator, search stage)")
     table.add_column("parameter")
     table.add_column("importance", justify="right")
     for k, v in importances.items():
@@ -92,5 +98,5 @@ def pareto_table(trials: pd.DataFrame, front: list[int]) -> Table:
         table.add_column(col, justify="left" if col == "configuration" else "right")
     rows = trials[(trials["stage"] == "search") & trials["number"].isin(front)].sort_values("value_time_s")
     for _, t in rows.iterrows():
-        table.add_row(str(t["number"]), str(t["overrides"]), f"{100 * t['value_acc']:.1f}", f"{t['value_time_s']:.1f}")
+        table.add_row(str(t["number"]), short(str(t["overrides"])), f"{100 * t['value_acc']:.1f}", f"{t['value_time_s']:.1f}")
     return table
