@@ -214,7 +214,7 @@ def test_two_processes_share_one_study(pg_url, tmp_path):
         assert set(manifest["stages"]) == {"search", "final"}
         assert manifest["hosts"] == [host]
     for study in stages.values():
-        attrs = json.dumps([study.user_attrs, study.system_attrs,
+        attrs = json.dumps([study.user_attrs, storage.get_study_system_attrs(study._study_id),
                             [(t.user_attrs, t.system_attrs) for t in study.get_trials(deepcopy=False)]], default=str)
         assert PASSWORD not in attrs
 
@@ -231,4 +231,10 @@ def test_unreachable_storage_is_one_line_exit_2(tmp_path):
     for text in (r.stdout, r.stderr):
         assert "pw@" not in text and "nobody:pw" not in text, text
     assert "postgresql://nobody:***@127.0.0.1:1/none" in r.stderr
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        pass
+    else:  # with the driver installed, the error must be the refused connection, not a missing driver
+        assert "cannot open storage" in r.stderr and "needs a driver" not in r.stderr, r.stderr
     assert time.time() - start < 60

@@ -93,7 +93,8 @@ def test_grid_study_two_workers_exact_resumable_and_exports_stable(tmp_path):
 
 def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     p = gr("study", "replay_schedule", "--quick", "--trials", "3", "--seeds", "1", "--dataset", "digits",
-           "--workers", "2", "--results", str(tmp_path), "--set", "vae_hidden=32,16")
+           "--workers", "2", "--results", str(tmp_path), "--set", "vae_hidden=32,16", "--set", "epochs=1",
+           "--set", "vae_epochs=1")
     assert p.returncode == 0, p.stderr
     assert "Best configurations" in p.stdout and "seed-linear:1000" in p.stdout
     runs = rows(tmp_path / "replay_schedule-quick" / "runs.csv")
