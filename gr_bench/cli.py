@@ -267,12 +267,15 @@ def _run_and_report(setup) -> None:
         console.print("[yellow]budget not reached (timeout): re-run the same command to continue[/]")
 
 
-def _export_and_print(url: str, study_name: str, folder: Path, study: str | None) -> None:
+def _export_and_print(url: str, study_name: str, folder: Path, study: str | None, *, alpha: float = 0.05,
+                      min_effect: float = 0.01, seed: int = 0) -> None:
+    """Rewrite the exports, the report (stats.csv, plots/, report.md) and print the summary and verdicts."""
     import optuna
     import pandas as pd
 
-    from .export import export_study, stage_studies
+    from .export import export_study, manifest, stage_studies
     from .report import study_tables
+    from .report.build import write_report
     from .storage import open_storage
     from .study import get_spec
 
@@ -280,22 +283,23 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     rows = export_study(storage, url, study_name, folder)
     trials, runs = pd.DataFrame(rows["trials"]), pd.DataFrame(rows["runs"])
     stages = stage_studies(storage, study_name)
-    study = study or stages["search"].user_attrs.get("setup", {}).get("study")
-    spec = get_spec(study) if study else None
+    setup = stages["search"].user_attrs.get("setup", {})
+    spec = get_spec(study or setup.get("study"), bool(setup.get("quick")))
+    multi = len(stages["search"].directions) == 2
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
-    if spec is not None and spec.kind == "search":
+    importances = None
+    if spec.kind == "search":
         console.print(study_tables.best_table(trials, runs, list(spec.reference)))
         for param in ("family", "strategy", "vae_hidden", "latent", "optimizer"):
             if f"param_{param}" in trials:
                 console.print(study_tables.by_param_table(trials, param))
-        search = stages["search"]
-        if len(search.directions) == 2:
-            console.print(study_tables.pareto_table(trials, [t.number for t in search.best_trials]))
+        if multi:
+            console.print(study_tables.pareto_table(trials, [t.number for t in stages["search"].best_trials]))
         else:
             try:
                 with warnings.catch_warnings():  # "few trials per regime" warnings: the table says enough
                     warnings.simplefilter("ignore")
-                    importances = optuna.importance.get_param_importances(search)
+                    importances = optuna.importance.get_param_importances(stages["search"])
                 console.print(study_tables.importance_table(importances))
             except (RuntimeError, ValueError) as e:
                 console.print(f"parameter importances: not available ({e})")
@@ -303,27 +307,100 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
             console.print(study_tables.grid_table(runs[runs["stage"] == "final"], "Test split, evaluation seeds"))
     elif len(runs):
         console.print(study_tables.grid_table(runs, f"{study_name}: mean ± sd over seeds (test split)"))
+    result = write_report(folder, study_name, spec.kind, list(spec.reference), rows, importances=importances,
+                          multi=multi, alpha=alpha, min_effect=min_effect, seed=seed,
+                          manifest=manifest(storage, url, study_name, rows))
+    if result["rows"]:
+        console.print(study_tables.verdict_table(result["rows"], alpha, min_effect))
     console.print(f"{len(trials)} trials ({failed} failed), {len(runs)} runs; wrote trials.csv, runs.csv, "
-                  f"accuracy.csv, manifest.json in {folder}")
+                  f"accuracy.csv, manifest.json, stats.csv, report.md and plots/ in {folder}")
+
+
+def _study_location(study: str, storage: str | None, results: Path) -> tuple[str, Path, str]:
+    """A study name or its folder -> (name, folder, storage URL); exit 2 when there is no such study."""
+    from .storage import check_study_name, default_url, load_study, open_storage
+
+    path = Path(study)
+    if path.is_dir() and (path / "study.db").exists() or "/" in study:
+        folder, name = path, path.name
+    else:
+        name, folder = study, Path(results) / study
+    check_study_name(name)
+    if storage is None and not (folder / "study.db").exists():
+        raise StudyError(f"no study database at {folder / 'study.db'}; pass --storage")
+    url = storage or default_url(folder)
+    if load_study(open_storage(url), name) is None:
+        raise StudyError(f"no study named {name!r} in that storage")
+    return name, folder, url
+
+
+@app.command("report")
+def report_cmd(
+    study: str = typer.Argument(..., help="a study name (under --results) or a study folder"),
+    storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
+    results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
+    alpha: float = typer.Option(0.05, help="significance level, after Holm's adjustment"),
+    min_effect: float = typer.Option(0.01, help="smallest accuracy difference that matters (0.01 = one point)"),
+    seed: int = typer.Option(0, help="seed of the bootstrap confidence intervals"),
+) -> None:
+    """Rebuild tables, stats.csv, every plot and report.md from the stored results; print the verdicts."""
+    from .files import writable_dir
+
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha must be in (0, 1), got {alpha}")
+    if not min_effect >= 0:
+        raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
+    name, folder, url = _study_location(study, storage, results)
+    _export_and_print(url, name, writable_dir(folder), None, alpha=alpha, min_effect=min_effect, seed=seed)
+
+
+@app.command("compare")
+def compare_cmd(
+    a: str = typer.Argument(..., help="a configuration label (as in runs.csv's label column)"),
+    b: str = typer.Argument(..., help="another configuration label"),
+    study: str = typer.Option(..., help="the study (name or folder) holding both"),
+    metric: str = typer.Option("final_avg_acc", help="a runs.csv metric column"),
+    storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
+    results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
+    alpha: float = typer.Option(0.05, help="significance level"),
+    min_effect: float = typer.Option(0.01, help="smallest difference that matters, in the metric's unit"),
+) -> None:
+    """Compare two stored configurations of a study: paired by seed when they share seeds."""
+    import pandas as pd
+
+    from . import stats
+    from .export import collect
+    from .storage import open_storage
+
+    name, _, url = _study_location(study, storage, results)
+    runs = pd.DataFrame(collect(open_storage(url), name)["runs"])
+    runs = runs[runs["status"] == "ok"] if len(runs) else runs
+    if metric not in runs:
+        raise ConfigError(f"unknown metric {metric!r}; use a numeric runs.csv column such as final_avg_acc")
+    for label in (a, b):
+        if label not in set(runs["label"]):
+            raise StudyError(f"no successful runs labelled {label!r}; labels: {', '.join(sorted(set(runs['label'])))}")
+    stage = next((s for s in ("final", "search") if {a, b} <= set(runs[runs["stage"] == s]["label"])), None)
+    data = runs[runs["stage"] == stage] if stage else runs
+    x, y = data[data["label"] == a], data[data["label"] == b]
+    paired = len(set(x["seed"]) & set(y["seed"])) >= 2
+    (row,) = stats.compare_family(data[["label", "seed", metric]], [(a, b)], metric=metric, study=name,
+                                  paired=paired, alpha=alpha, min_effect=min_effect)
+    scale, unit = (100.0, "points") if "acc" in metric or "forgetting" in metric or metric in ("bwt", "fwt") else (1.0, "")
+    console.print(stats.sentence(row, a, b, scale=scale, unit=unit))
 
 
 @app.command("export")
 def export_cmd(
-    study_name: str = typer.Argument(..., help="the study's name in the storage (e.g. replay_schedule-quick)"),
+    study: str = typer.Argument(..., help="a study name (under --results) or a study folder"),
     storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
 ) -> None:
-    """Rewrite a study's CSVs and manifest from its storage, without training."""
+    """Rewrite a study's CSVs, manifest and report from its storage, without training."""
     from .files import writable_dir
-    from .storage import check_study_name, default_url, load_study, open_storage
 
-    folder = Path(results) / check_study_name(study_name)
-    if storage is None and not (folder / "study.db").exists():
-        raise StudyError(f"no study database at {folder / 'study.db'}; pass --storage")
-    url = storage or default_url(folder)
-    if load_study(open_storage(url), study_name) is None:
-        raise StudyError(f"no study named {study_name!r} in that storage")
-    _export_and_print(url, study_name, writable_dir(folder), None)
+    name, folder, url = _study_location(study, storage, results)
+    _export_and_print(url, name, writable_dir(folder), None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ detect trials whose worker died (kill -9, lost machine) and run them again.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import warnings
@@ -58,21 +59,31 @@ def open_storage(url: str) -> RDBStorage:
         kwargs = {"connect_args": {"timeout": 120}}
     else:
         kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them on purpose
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url,
-                engine_kwargs=kwargs,
-                heartbeat_interval=HEARTBEAT_S,
-                grace_period=GRACE_S,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
-            )
-    except ImportError as e:
-        raise StorageError(f"storage {redact(url)!r} needs a driver: pip install 'gr-bench[postgres]' ({e.name})") from None
-    except Exception as e:  # sqlalchemy's errors carry multi-line SQL and may echo the URL
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise StorageError(f"cannot open storage {redact(url)!r}: {redact(first)}") from None
+    shown = redact(url)  # messages show the URL as the user wrote it, without its password
+    if scheme == "postgresql":  # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; we ship psycopg2
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them on purpose
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    engine_kwargs=kwargs,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=GRACE_S,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+                )
+        except ImportError:
+            raise StorageError(f"storage {shown!r} needs its driver: pip install 'gr-bench[postgres]'") from None
+        except Exception as e:  # sqlalchemy's errors carry multi-line SQL and may echo the URL
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            # Two processes creating Optuna's tables in a fresh database at once: the loser sees a
+            # duplicate type/table; once the winner has committed, opening again succeeds.
+            if attempt < 4 and ("duplicate key" in first or "already exists" in first):
+                time.sleep(0.5 + attempt)
+                continue
+            raise StorageError(f"cannot open storage {shown!r}: {redact(first)}") from None
+    raise AssertionError("unreachable")
 
 
 def load_study(storage: RDBStorage, name: str) -> optuna.Study | None:

@@ -307,13 +307,19 @@ def _die_with_parent() -> None:
         pass
 
 
-def _claim(study: optuna.Study) -> optuna.Trial | None:
-    """Atomically move one WAITING trial to RUNNING; None when there is none to take."""
+def _claim(study: optuna.Study, sampler_for: Callable[[int], optuna.samplers.BaseSampler]) -> optuna.Trial | None:
+    """Atomically move one WAITING trial to RUNNING; None when there is none to take.
+
+    The sampler is made for the claimed trial's number before the Trial object exists (Optuna
+    samples relative parameters when it is built): seeded by trial number, two workers - on one
+    machine or many - never propose the same parameters from the same history.
+    """
     storage = study._storage
     for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         try:
             if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
                 storage.record_heartbeat(t._trial_id)
+                study.sampler = sampler_for(t.number)
                 return optuna.Trial(study, t._trial_id)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
@@ -339,15 +345,14 @@ class _Heartbeat:
         self.thread.join()
 
 
-def _sampler(spec: StudySpec, setup: Setup, stage: str, worker: int) -> optuna.samplers.BaseSampler:
+def _sampler(spec: StudySpec, setup: Setup, stage: str, trial_number: int) -> optuna.samplers.BaseSampler:
     if stage == "search" and spec.kind == "search":
-        # Seeded per worker: with one shared seed, workers would propose identical parameters.
-        return optuna.samplers.TPESampler(seed=1000 * worker + 17, multivariate=True, group=True,
+        return optuna.samplers.TPESampler(seed=17 + trial_number, multivariate=True, group=True,
                                           n_startup_trials=min(5, max(1, setup.trials // 3)))
-    return optuna.samplers.RandomSampler(seed=worker)  # every parameter is fixed by the queue
+    return optuna.samplers.RandomSampler(seed=trial_number)  # every parameter is fixed by the queue
 
 
-def worker_main(setup_json: str, stage: str, deadline: float | None, worker: int) -> None:
+def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     """A worker process: claim WAITING trials of the stage and run them until none is left."""
     _die_with_parent()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -355,15 +360,14 @@ def worker_main(setup_json: str, stage: str, deadline: float | None, worker: int
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage,
-                              sampler=_sampler(spec, setup, stage, worker), pruner=pruner)
+    study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
     final_configs = study.user_attrs.get("final_configs")
     benches = _BenchCache(setup.data_dir)
     while deadline is None or time.time() < deadline:
         with warnings.catch_warnings():  # "experimental" in Optuna; relied on on purpose
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
-        trial = _claim(study)
+        trial = _claim(study, lambda number: _sampler(spec, setup, stage, number))
         if trial is None:
             if stage_counts(study)["running"] == 0:
                 return
@@ -377,8 +381,8 @@ def run_stage(setup: Setup, stage: str, study: optuna.Study, deadline: float | N
               on_poll: Callable[[optuna.Study], None] | None = None, poll_s: float = 1.0) -> None:
     """Start the local workers on one stage and wait for them, polling the storage for progress."""
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited torch threads or locks
-    procs = [ctx.Process(target=worker_main, args=(setup.to_json(), stage, deadline, i), daemon=True)
-             for i in range(setup.workers)]
+    procs = [ctx.Process(target=worker_main, args=(setup.to_json(), stage, deadline), daemon=True)
+             for _ in range(setup.workers)]
     for p in procs:
         p.start()
     try:

@@ -149,7 +149,7 @@ def test_two_processes_share_one_study(pg_url, tmp_path):
     deadline = time.time() + 240
     while any(p.poll() is None for p in procs) and time.time() < deadline:
         owner.update(_children([p.pid for p in procs]))
-        time.sleep(0.1)
+        time.sleep(0.2)
     for p in procs:
         if p.poll() is None:
             p.kill()
@@ -181,6 +181,9 @@ def test_two_processes_share_one_study(pg_url, tmp_path):
             if t.state == TrialState.COMPLETE:  # one seed per trial in both stages here
                 assert len(runs) == 1, f"{stage} trial {t.number}: runs {runs}"
     assert final.user_attrs["budget"] > 0 and len(final.user_attrs["final_configs"]) > 0
+    # The two commands' samplers must differ: the same proposal twice is a wasted trial.
+    proposals = [json.dumps(t.params, sort_keys=True) for t in search.get_trials(deepcopy=False)]
+    assert len(set(proposals)) == len(proposals), f"search trials with identical parameters: {proposals}"
 
     # Both processes worked: each trial's worker is a child of one of the two commands.
     workers = {stage: [t.user_attrs["worker"] for t in st.get_trials(deepcopy=False)] for stage, st in stages.items()}
@@ -190,6 +193,7 @@ def test_two_processes_share_one_study(pg_url, tmp_path):
     for stage, ps in pids.items():  # one worker process per command per stage
         assert 1 <= len(ps) <= 2, f"{stage}: workers {workers[stage]}"
     all_pids = pids["search"] | pids["final"]
+    assert Path("/proc").is_dir(), "this test maps worker pids to their command through Linux's /proc"
     unknown = all_pids - set(owner)
     assert not unknown, f"worker pids {sorted(unknown)} are not children of either command ({owner})"
     by_process = {p.pid: sum(owner[int(w.rsplit(':', 1)[1])] == p.pid for ws in workers.values() for w in ws)

@@ -100,3 +100,19 @@ def pareto_table(trials: pd.DataFrame, front: list[int]) -> Table:
     for _, t in rows.iterrows():
         table.add_row(str(t["number"]), short(str(t["overrides"])), f"{100 * t['value_acc']:.1f}", f"{t['value_time_s']:.1f}")
     return table
+
+
+def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
+    """One row per comparison: is the difference real (Holm-adjusted), and is it large enough?"""
+    table = Table(title=f"Verdicts: paired by seed, Holm across each metric, alpha {alpha}, "
+                        f"minimum {100 * min_effect:g} points")
+    for col in ("metric", "a vs b", "n", "diff", "95% CI", "p_holm", "effect", "P(a>b)", "verdict"):
+        table.add_column(col, justify="left" if col in ("metric", "a vs b", "verdict") else "right")
+    for r in rows:
+        scale = 1.0 if r["metric"].startswith("time") else 100.0
+        table.add_row(r["metric"], f"{r['a']} vs {r['b']}", str(r["n_a"]), f"{scale * r['diff']:+.1f}",
+                      f"[{scale * r['ci_low']:.1f}, {scale * r['ci_high']:.1f}]",
+                      "-" if math.isnan(r["p_holm"]) else f"{r['p_holm']:.3g}",
+                      "-" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
+                      "-" if math.isnan(r["prob_improvement"]) else f"{r['prob_improvement']:.2f}", r["verdict"])
+    return table
