@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import ConfigError, RunConfig, preset as load_preset, with_overrides
-from .data import DataError
+from .errors import DataError
 from .files import ResultsError
 from .schedule import ScheduleError
 from .storage import StorageError

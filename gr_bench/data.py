@@ -21,19 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import DataError
+
 N_CLASSES = 10
 SCENARIOS = ("class", "task", "domain")
 CLASS_ORDERS = ("default", "permuted")
 _IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 _DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
-
-
-class DataError(ValueError):
-    """One-line, user-facing data problem (missing dataset, corrupt file). The CLI prints str(e) and exits 2."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split("\n")))  # embedded library errors may be multi-line
 
 
 @dataclass(frozen=True, eq=False)

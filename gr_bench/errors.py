@@ -1,0 +1,10 @@
+"""User-facing errors that must not drag heavy imports (torch) into the command line's start-up."""
+
+from __future__ import annotations
+
+
+class DataError(ValueError):
+    """One-line, user-facing data problem (missing dataset, corrupt file). The CLI prints str(e) and exits 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split("\n")))  # embedded library errors may be multi-line

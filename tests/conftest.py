@@ -1,0 +1,29 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GR = str(Path(sys.executable).parent / "gr-bench")
+
+
+@pytest.fixture(scope="session")
+def baselines_study(tmp_path_factory) -> Path:
+    """A real, small comparison study (digits, 7 paired seeds: enough for Holm over 3 comparisons)."""
+    root = tmp_path_factory.mktemp("study")
+    p = subprocess.run([GR, "study", "baselines", "--quick", "--seeds", "7", "--dataset", "digits", "--workers", "2",
+                        "--results", str(root), "--set", "vae_hidden=32,16", "--set", "epochs=2",
+                        "--set", "vae_epochs=2"], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "COLUMNS": "200"})
+    assert p.returncode == 0, p.stderr
+    return root / "baselines-quick"
+
+
+@pytest.fixture
+def study_copy(baselines_study, tmp_path) -> Path:
+    """A private copy of the study folder, for tests that rewrite its files."""
+    dst = tmp_path / "baselines-quick"
+    shutil.copytree(baselines_study, dst)
+    return dst

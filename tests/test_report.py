@@ -1,0 +1,58 @@
+"""Reports are rebuilt from the storage alone: statistics, plots, report.md; never training."""
+
+import csv
+import os
+import subprocess
+
+from conftest import GR
+
+REQUIRED = ["study", "metric", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "test",
+            "statistic", "p_value", "p_holm", "effect_size", "effect_kind", "prob_improvement", "verdict"]
+
+
+def gr(*args):
+    return subprocess.run([GR, *args], capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_report_writes_stats_plots_and_markdown(study_copy):
+    p = gr("report", str(study_copy))
+    assert p.returncode == 0, p.stderr
+    assert "Verdicts" in p.stdout
+    with open(study_copy / "stats.csv") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames[: len(REQUIRED)] == REQUIRED
+        rows = list(reader)
+    acc = {(r["a"], r["b"]): r for r in rows if r["metric"] == "final_avg_acc"}
+    assert set(acc) == {("generative", "buffer-equal-bytes"), ("generative", "none"), ("generative", "joint")}
+    for r in rows:
+        assert r["test"] == "wilcoxon" and r["n_a"] == "7" and float(r["p_holm"]) >= float(r["p_value"])
+    # the buffer of the generator's bytes holds all of digits' tiny training set: generative loses clearly
+    assert acc[("generative", "buffer-equal-bytes")]["verdict"] == "worse"
+    report = (study_copy / "report.md").read_text()
+    assert "## Verdicts" in report and "![" in report
+    for name in ("accuracy-vs-tasks", "phase-times", "curves-generative", "heatmap-generative", "accuracy-vs-memory"):
+        assert (study_copy / "plots" / f"{name}.png").stat().st_size > 0
+        assert (study_copy / "plots" / f"{name}.svg").exists()
+        assert f"plots/{name}.png" in report
+
+
+def test_report_is_reproducible(study_copy):
+    assert gr("report", str(study_copy)).returncode == 0
+    names = ["stats.csv", "report.md", "runs.csv", "plots/accuracy-vs-tasks.png", "plots/curves-generative.svg"]
+    first = {n: (study_copy / n).read_bytes() for n in names}
+    assert gr("report", str(study_copy)).returncode == 0
+    assert {n: (study_copy / n).read_bytes() for n in names} == first
+
+
+def test_compare_two_configurations(study_copy):
+    p = gr("compare", "generative", "none", "--study", str(study_copy))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("generative vs none:") and "wilcoxon" in p.stdout and "n=7" in p.stdout
+    p = gr("compare", "generative", "nothere", "--study", str(study_copy))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "nothere" in p.stderr
+
+
+def test_report_bad_input(tmp_path):
+    for args in (["report", "nosuch", "--results", str(tmp_path)], ["report", str(tmp_path / "missing")]):
+        p = gr(*args)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
