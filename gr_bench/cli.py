@@ -96,7 +96,7 @@ def run_cmd(
 
     if result.accuracy:
         console.print(tables.accuracy_matrix(result.accuracy, result.initial_acc))
-    console.print(tables.run_summary([result.summary_row()]))
+    console.print(tables.run_summary(result.summary_row()))
     console.print(tables.phase_times(result.times))
     console.print(f"memory kept between tasks: {result.memory_bytes:,} bytes; "
                   f"params: classifier {result.params['classifier']:,}, generator {result.params['generator']:,}")
@@ -401,6 +401,54 @@ def export_cmd(
 
     name, folder, url = _study_location(study, storage, results)
     _export_and_print(url, name, writable_dir(folder), None)
+
+
+@app.command("bench")
+def bench_cmd(
+    dataset: Optional[str] = typer.Option(None, help="dataset (default: auto)"),
+    preset: str = typer.Option("seed", help="seed, small or quick"),
+    sets: Optional[List[str]] = SetOpt,
+    workers_check: bool = typer.Option(True, help="also time 4 equal trials with 1 and 2 workers"),
+    results: Path = typer.Option(Path("results"), help="where the workers check keeps its two small studies"),
+    data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
+    json_out: bool = typer.Option(False, "--json", help="print the figures as JSON only"),
+) -> None:
+    """Samples/s and GFLOP/s per phase of a generative run, as % of this machine's single-thread sgemm."""
+    import json
+
+    from .bench import run_bench, workers_speedup
+    from .data import load_dataset, make_benchmark
+    from .files import writable_dir
+
+    cfg = build_config(preset, sets, strategy="generative", dataset=dataset)
+    root = writable_dir(Path(results) / "bench")
+    ds = load_dataset(cfg.data.dataset, data_dir)
+    bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
+                           seed=cfg.seed, val_fraction=cfg.data.val_fraction)
+    out = run_bench(cfg, bench)
+    out["workers_speedup"] = None
+    if workers_check:
+        out["workers"] = workers_speedup(str(root), ds.name)
+        out["workers_speedup"] = out["workers"]["workers_speedup"]
+    if json_out:
+        print(json.dumps(out, indent=2, default=float))
+        return
+    table = Table(title=f"gr-bench bench: preset {preset!r} on {ds.name}, {cfg.threads} thread(s), batch {cfg.train.batch_size}; "
+                        f"single-thread sgemm {out['sgemm_gflops']:.1f} GFLOP/s on the VAE's shapes "
+                        f"({out['sgemm_1024_gflops']:.1f} on 1024x1024)")
+    for col in ("phase", "seconds", "share of run %", "samples/s", "GFLOP/s", "% of sgemm"):
+        table.add_column(col, justify="left" if col == "phase" else "right")
+    for phase, f in out["phases"].items():
+        table.add_row(phase, f"{f['seconds']:.2f}", f"{100 * f['share_of_run']:.1f}",
+                      "-" if f["samples_per_s"] is None else f"{f['samples_per_s']:,.0f}",
+                      f"{f['gflops']:.1f}", f"{f['pct_of_sgemm']:.0f}")
+    console.print(table)
+    console.print(f"whole run: {out['phases']['run']['flops'] / 1e9:.1f} GFLOP in {out['phases']['run']['seconds']:.1f} s; "
+                  f"final average accuracy {100 * out['final_avg_acc']:.1f}%; peak RSS {out['peak_rss_bytes'] / 2**20:.0f} MiB")
+    if workers_check:
+        w = out["workers"]
+        console.print(f"workers: {w['trials']} equal trials in {w['wall_1_worker_s']:.1f} s with 1 worker, "
+                      f"{w['wall_2_workers_s']:.1f} s with 2: speed-up {w['workers_speedup']:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,6 +43,7 @@ from .config import RunConfig, with_overrides
 from .storage import StorageError, load_study, open_storage, redact
 
 STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator")
+INTERNAL_STUDIES = ("bench_workers",)  # runnable by gr-bench itself, not listed for users
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -81,7 +82,7 @@ class StudySpec:
 
 
 def get_spec(name: str, quick: bool = False) -> StudySpec:
-    if name not in STUDY_NAMES:
+    if name not in STUDY_NAMES + INTERNAL_STUDIES:
         raise StudyError(f"unknown study {name!r}; choose from {', '.join(STUDY_NAMES)} (gr-bench study --list)")
     spec: StudySpec = importlib.import_module(f"studies.{name}").STUDY
     return spec.quick_version() if quick else spec

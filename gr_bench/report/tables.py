@@ -31,16 +31,22 @@ def accuracy_matrix(R: Sequence[Sequence[float]], initial: Sequence[float] | Non
     return table
 
 
-def run_summary(rows: Sequence[dict]) -> Table:
-    """One row per run: the headline metrics, time and memory."""
-    table = Table(title="Summary")
-    for col in ("strategy", "dataset", "seed", "final avg acc %", "forgetting %", "BWT %", "FWT %",
-                "time s", "memory MiB", "peak RSS MiB", "status"):
-        table.add_column(col, justify="left" if col in ("strategy", "dataset", "status") else "right")
-    for r in rows:
-        table.add_row(str(r["strategy"]), str(r["dataset"]), str(r["seed"]), pct(r["final_avg_acc"]),
-                      pct(r["avg_forgetting"]), pct(r["bwt"]), pct(r["fwt"]), f"{r['time_total_s']:.1f}",
-                      mib(r["memory_bytes"]), mib(r["peak_rss_bytes"]), str(r["status"]))
+def run_summary(row: dict) -> Table:
+    """One run's headline figures, one per line (see metrics.py for the definitions)."""
+    table = Table(title=f"Summary: {row['strategy']} on {row['dataset']}, seed {row['seed']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in (
+        ("final average accuracy %", pct(row["final_avg_acc"])),
+        ("average forgetting %", pct(row["avg_forgetting"])),
+        ("backward transfer (BWT) %", pct(row["bwt"])),
+        ("forward transfer (FWT) %", pct(row["fwt"])),
+        ("training time s", f"{row['time_total_s']:.1f}"),
+        ("memory kept between tasks MiB", mib(row["memory_bytes"])),
+        ("peak RSS MiB", f"{row['peak_rss_bytes'] / 2**20:.0f}"),
+        ("status", str(row["status"]) + (f": {row['reason']}" if row.get("reason") else "")),
+    ):
+        table.add_row(name, value)
     return table
 
 

@@ -1,0 +1,129 @@
+"""How close does a generative-replay run come to the CPU's arithmetic limit?
+
+The figures come from a real run of the trainer (no separate benchmark loop): the run records
+samples per phase and seconds per phase; FLOPs follow from the models' layer shapes; each
+phase's GFLOP/s is set beside the single-thread sgemm rate of the same machine, measured in the
+same process on the same matrix shapes (torch.mm of the VAE's layers at the run's batch size).
+
+FLOPs per sample for a stack of Linear layers (in_i -> out_i), multiply-add = 2 FLOPs:
+  forward   F = sum 2 * in_i * out_i
+  training  3F - 2 * in_0 * out_0   (forward, weight gradients, input gradients except the first
+                                     layer's, whose input is data and needs none)
+Element-wise work (activations, losses, the optimizer) is not counted: it is overhead to shrink.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .config import RunConfig
+from .models import build_classifier, build_vae
+
+
+def linear_shapes(model: nn.Module) -> list[tuple[int, int]]:
+    return [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def forward_flops(model: nn.Module) -> int:
+    return sum(2 * i * o for i, o in linear_shapes(model))
+
+
+def train_flops(model: nn.Module) -> int:
+    i0, o0 = linear_shapes(model)[0]  # the first Linear registered consumes the data
+    return 3 * forward_flops(model) - 2 * i0 * o0
+
+
+def sgemm_gflops(shapes: list[tuple[int, int]], batch: int, seconds: float = 0.25) -> float:
+    """Achieved single-thread GFLOP/s of torch.mm on (batch x in) @ (in x out) for each shape."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        flops = elapsed = 0.0
+        for i, o in shapes:
+            a, w = torch.randn(batch, i), torch.randn(i, o)
+            for _ in range(3):
+                torch.mm(a, w)  # warm-up: allocation, kernel selection
+            n, start = 0, time.perf_counter()
+            while (t := time.perf_counter() - start) < seconds:
+                torch.mm(a, w)
+                n += 1
+            flops += 2.0 * batch * i * o * n
+            elapsed += t
+        return flops / elapsed / 1e9
+    finally:
+        torch.set_num_threads(threads)
+
+
+def phase_figures(result, cfg: RunConfig, bench, sgemm: float) -> dict[str, dict]:
+    """Samples/s, GFLOP/s and % of sgemm for each phase of a finished run."""
+    clf = build_classifier(input_dim=bench.input_dim, hidden=cfg.model.hidden, n_outputs=bench.n_outputs)
+    vae = build_vae(input_dim=bench.input_dim, hidden=cfg.model.vae_hidden, latent=cfg.model.latent)
+    n_eval_passes = 1 + bench.n_tasks * cfg.train.epochs  # untrained model + after every epoch
+    n_test = sum(len(t.y_test) for t in bench.tasks)
+    replayed = sum(result.replay_sizes)
+    work = {  # phase -> (samples processed, FLOPs)
+        "classifier": (result.samples["classifier"], result.samples["classifier"] * train_flops(clf)),
+        "generator": (result.samples["generator"], result.samples["generator"] * train_flops(vae)),
+        "replay": (replayed, replayed * (forward_flops(vae.decoder) + forward_flops(clf))),
+        "eval": (n_eval_passes * n_test, n_eval_passes * n_test * forward_flops(clf)),
+    }
+    total_s = result.times["total"]
+    out = {}
+    for phase, (samples, flops) in work.items():
+        s = result.times.get(phase, 0.0)
+        gflops = flops / s / 1e9 if s > 0 else 0.0
+        out[phase] = {"seconds": s, "share_of_run": s / total_s, "samples": samples,
+                      "samples_per_s": samples / s if s > 0 else 0.0, "flops": flops,
+                      "gflops": gflops, "pct_of_sgemm": 100 * gflops / sgemm}
+    flops = sum(v[1] for v in work.values())
+    out["run"] = {"seconds": total_s, "share_of_run": 1.0, "samples": None, "samples_per_s": None, "flops": flops,
+                  "gflops": flops / total_s / 1e9, "pct_of_sgemm": 100 * flops / total_s / 1e9 / sgemm}
+    return out
+
+
+def run_bench(cfg: RunConfig, bench) -> dict:
+    """One generative run of `cfg` on `bench`, measured against this machine's sgemm."""
+    from .trainer import run
+
+    vae = build_vae(input_dim=bench.input_dim, hidden=cfg.model.vae_hidden, latent=cfg.model.latent)
+    sgemm = sgemm_gflops(linear_shapes(vae), cfg.train.batch_size)
+    big = sgemm_gflops([(1024, 1024)], 1024)
+    result = run(cfg, bench)
+    phases = phase_figures(result, cfg, bench, sgemm)
+    return {
+        "dataset": bench.dataset,
+        "threads": cfg.threads,
+        "batch_size": cfg.train.batch_size,
+        "sgemm_gflops": sgemm,
+        "sgemm_1024_gflops": big,
+        "phases": phases,
+        "vae_train_pct_of_sgemm": phases["generator"]["pct_of_sgemm"],
+        "run_pct_of_sgemm": phases["run"]["pct_of_sgemm"],
+        "final_avg_acc": result.metrics()["final_avg_acc"],
+        "peak_rss_bytes": result.peak_rss_bytes,
+    }
+
+
+def workers_speedup(results_dir: str, dataset: str, trials: int = 4) -> dict:
+    """Wall time of the same grid of equal generative trials with --workers 1 and --workers 2."""
+    from .storage import default_url
+    from .study import Setup, run_study
+
+    walls = {}
+    for workers in (1, 2):
+        name = f"bench-workers-{workers}-{int(time.time())}"
+        folder = Path(results_dir) / name
+        os.makedirs(folder, exist_ok=True)
+        setup = Setup(study="bench_workers", study_name=name, storage_url=default_url(folder),
+                      results_dir=str(folder), quick=False, dataset=dataset, seeds=tuple(range(trials)),
+                      trials=trials, workers=workers)
+        start = time.perf_counter()
+        run_study(setup)
+        walls[workers] = time.perf_counter() - start
+    return {"trials": trials, "wall_1_worker_s": walls[1], "wall_2_workers_s": walls[2],
+            "workers_speedup": walls[1] / walls[2]}
