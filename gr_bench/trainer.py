@@ -84,10 +84,12 @@ class Evaluator:
 
 
 def _optimizer(kind: str, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    # foreach: one fused kernel per step over all parameters instead of one per tensor.
+    # Adam's step is memory-bound and runs once per batch whatever the batch size: fused (one
+    # pass over all parameters) took it from 8.6 to 2.2 ms for the seed's VAE at batch 64 on one
+    # core, and gave the same accuracy matrix as foreach on mnist-5k (see the bench notes).
     if kind == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, foreach=True)
-    return torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
 def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str) -> float:
