@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .config import ConfigError, RunConfig, preset as load_preset, with_overrides
+from .config import ConfigError, RunConfig, flatten, preset as load_preset, with_overrides
 from .errors import DataError
 from .files import ResultsError
 from .schedule import ScheduleError
@@ -62,6 +62,7 @@ def run_cmd(
     results: Path = typer.Option(Path("results"), help="folder that receives the run folder"),
     data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
     quiet: bool = typer.Option(False, help="no progress bar"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check the settings, print the config, train nothing"),
 ) -> None:
     """Train one strategy over a Split benchmark; print tables and write a run folder."""
     from .data import load_dataset, make_benchmark
@@ -73,6 +74,10 @@ def run_cmd(
     cfg = build_config(preset, sets, strategy=strategy, dataset=dataset, scenario=scenario, n_tasks=tasks,
                        seed=seed, schedule=schedule, buffer=buffer, buffer_mb=buffer_mb, threads=threads,
                        device=device)
+    if dry_run:
+        for name, value in flatten(cfg).items():
+            console.print(f"{name} = {value}")
+        return
     root = writable_dir(results)
     ds = load_dataset(cfg.data.dataset, data_dir)
     bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
@@ -177,6 +182,7 @@ def study_cmd(
     multi_objective: bool = typer.Option(False, "--multi-objective", help="accuracy against training time (Pareto front)"),
     data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
     sets: Optional[List[str]] = SetOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="check the settings and print the plan, run nothing"),
 ) -> None:
     """Run or resume a study; print its summary; write trials.csv, runs.csv, accuracy.csv, manifest.json."""
     from .study import STUDY_NAMES, Setup, get_spec
@@ -201,19 +207,26 @@ def study_cmd(
         raise StudyError(f"study {name!r} has no --multi-objective mode")
     setup = _study_setup(spec, name, quick, trials, timeout, workers or os.cpu_count() or 1, storage, study_name,
                          results, dataset, scenario, tasks, _parse_seeds(seeds, spec.seeds), multi_objective, data_dir,
-                         tuple(sets or ()))
+                         tuple(sets or ()), dry_run)
+    if dry_run:
+        from .study import planned_points
+
+        console.print(f"plan: {len(planned_points(spec, setup, 'search'))} {spec.kind} trials"
+                      + (f", then the best {spec.top} + {len(spec.reference)} reference(s) on {len(setup.eval_seeds)} "
+                         "evaluation seeds" if spec.kind == "search" else ""))
+        return
     _run_and_report(setup)
 
 
 def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_name, results, dataset, scenario,
-                 tasks, seeds, multi_objective, data_dir, sets):
+                 tasks, seeds, multi_objective, data_dir, sets, dry_run=False):
     from .data import DATASET_NAMES, load_dataset
     from .files import writable_dir
-    from .storage import check_study_name, default_url, open_storage, redact
+    from .storage import check_study_name, check_url, default_url, open_storage, redact
     from .study import EVAL_SEED_OFFSET, Setup, make_config
 
     study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else ""))
-    folder = writable_dir(Path(results) / study_name)
+    folder = Path(results) / study_name
     url = storage or default_url(folder)
     setup = Setup(study=name, study_name=study_name, storage_url=url, results_dir=str(folder), quick=quick,
                   multi_objective=multi_objective, dataset=dataset, scenario=scenario, n_tasks=tasks, seeds=seeds,
@@ -223,6 +236,10 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
     cfg = make_config(spec, setup, [], seeds[0])  # validates --scenario/--tasks/--set before any work
     if cfg.data.dataset not in DATASET_NAMES:
         raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
+    check_url(url)
+    if dry_run:
+        return setup
+    writable_dir(folder)
     open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
     ds = load_dataset(cfg.data.dataset, data_dir)
     setup = dataclasses.replace(setup, dataset=ds.name)  # every worker uses, and records, the dataset actually used

@@ -7,6 +7,7 @@ detect trials whose worker died (kill -9, lost machine) and run them again.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -19,8 +20,17 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 # Optuna's per-trial INFO lines would interleave with our progress display and tables.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-HEARTBEAT_S = 5  # a running trial's worker writes a heartbeat this often
-GRACE_S = 20  # a running trial without heartbeat for this long is failed and queued again
+
+def _seconds(var: str, default: int) -> int:
+    """Heartbeat timing, overridable from the environment (the kill/resume tests shorten it)."""
+    try:
+        return max(1, int(os.environ.get(var, default)))
+    except ValueError:
+        return default
+
+
+HEARTBEAT_S = _seconds("GR_BENCH_HEARTBEAT_S", 5)  # a running trial's worker writes a heartbeat this often
+GRACE_S = _seconds("GR_BENCH_GRACE_S", 20)  # a running trial without heartbeat this long is failed and queued again
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -35,7 +45,7 @@ def redact(url: str) -> str:
 
 def check_study_name(name: str) -> str:
     """Study names become folder names under results/: no separators, no '..', no leading dot."""
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise StorageError(f"study name {name!r} must be 1-100 letters, digits, '_', '-' or '.', "
                            "not start with '.' and not contain '..'")
     return name
@@ -45,23 +55,25 @@ def default_url(folder: Path) -> str:
     return f"sqlite:///{(folder / 'study.db').resolve()}"
 
 
-def open_storage(url: str) -> RDBStorage:
-    """An Optuna RDB storage with heartbeats; unusable URLs raise StorageError (exit code 2)."""
+def check_url(url: str) -> tuple[str, dict]:
+    """Validate a storage URL's form; return the URL for SQLAlchemy and its engine options."""
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in ("sqlite", "postgresql", "postgresql+psycopg2"):
         raise StorageError(f"storage URL {redact(url)!r} must start with sqlite:/// or postgresql://")
-    kwargs: dict = {}
     if scheme == "sqlite":
-        path = url[len("sqlite:///"):]
-        if not url.startswith("sqlite:///") or not path:
+        if not url.startswith("sqlite:///") or not url[len("sqlite:///"):]:
             raise StorageError(f"storage URL {url!r} must look like sqlite:///path/to/study.db")
         # Wait for a busy database instead of failing with "database is locked" (several workers).
-        kwargs = {"connect_args": {"timeout": 120}}
-    else:
-        kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    shown = redact(url)  # messages show the URL as the user wrote it, without its password
+        return url, {"connect_args": {"timeout": 120}}
     if scheme == "postgresql":  # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; we ship psycopg2
         url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url, {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+
+
+def open_storage(url: str) -> RDBStorage:
+    """An Optuna RDB storage with heartbeats; unusable URLs raise StorageError (exit code 2)."""
+    shown = redact(url)  # messages show the URL as the user wrote it, without its password
+    url, kwargs = check_url(url)
     for attempt in range(5):
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them on purpose

@@ -1,0 +1,37 @@
+"""Four local workers on the default SQLite storage: no "database is locked", no duplicate, the
+exact budget, and the same per-seed results as one worker (determinism across worker counts)."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+GR = str(Path(sys.executable).parent / "gr-bench")
+ARGS = ["study", "memory", "--quick", "--seeds", "2", "--dataset", "digits", "--set", "vae_hidden=32,16",
+        "--set", "epochs=2", "--set", "vae_epochs=2"]
+
+
+def run(results: Path, workers: int) -> subprocess.CompletedProcess:
+    return subprocess.run([GR, *ARGS, "--workers", str(workers), "--results", str(results)], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_four_workers_match_one(tmp_path):
+    results = {}
+    for workers in (4, 1):
+        p = run(tmp_path / str(workers), workers)
+        assert p.returncode == 0, p.stderr
+        assert "locked" not in p.stderr + p.stdout and "Traceback" not in p.stderr
+        folder = tmp_path / str(workers) / "memory-quick"
+        with open(folder / "trials.csv") as f:
+            trials = list(csv.DictReader(f))
+        assert len(trials) == 8 and {t["state"] for t in trials} == {"COMPLETE"}
+        with open(folder / "runs.csv") as f:
+            runs = list(csv.DictReader(f))
+        keys = [(r["label"], r["seed"]) for r in runs]
+        assert len(keys) == 8 == len(set(keys))
+        results[workers] = {(r["label"], r["seed"]): (r["final_avg_acc"], r["avg_forgetting"]) for r in runs}
+        if workers == 4:
+            assert len({t["worker"] for t in trials}) >= 2  # the work was really shared
+    assert results[4] == results[1]
