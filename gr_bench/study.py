@@ -348,8 +348,10 @@ class _Heartbeat:
 
 def _sampler(spec: StudySpec, setup: Setup, stage: str, trial_number: int) -> optuna.samplers.BaseSampler:
     if stage == "search" and spec.kind == "search":
-        return optuna.samplers.TPESampler(seed=17 + trial_number, multivariate=True, group=True,
-                                          n_startup_trials=min(5, max(1, setup.trials // 3)))
+        with warnings.catch_warnings():  # multivariate/group are "experimental"; they handle conditional spaces
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=17 + trial_number, multivariate=True, group=True,
+                                              n_startup_trials=min(5, max(1, setup.trials // 3)))
     return optuna.samplers.RandomSampler(seed=trial_number)  # every parameter is fixed by the queue
 
 
