@@ -257,6 +257,7 @@ def _run_and_report(setup) -> None:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
         bars: dict[str, object] = {}
+        first_seen: dict[str, tuple[float, int]] = {}  # per stage: when polling began, trials done then
 
         def on_poll(stage, study) -> None:
             c = stage_counts(study)
@@ -265,14 +266,11 @@ def _run_and_report(setup) -> None:
             if stage not in bars:
                 bars[stage] = progress.add_task(stage, total=budget, eta="")
             best = ""
-            try:
-                if len(study.directions) == 1 and c["complete"]:
-                    best = f", best {100 * study.best_value:.1f}%"
-            except ValueError:
-                pass
-            elapsed = time.time() - start
-            rate_done = max(done - bars.setdefault(stage + ":start", done), 0)
-            eta = f"~{(budget - done) * elapsed / rate_done:.0f}s left" if rate_done else ""
+            if len(study.directions) == 1 and c["complete"]:
+                best = f", best {100 * study.best_value:.1f}%"
+            t0, done0 = first_seen.setdefault(stage, (time.time(), done))
+            rate = (done - done0) / max(time.time() - t0, 1e-9)  # trials per second in this stage, this command
+            eta = f"~{(budget - done) / rate:.0f}s left" if rate > 0 else ""
             progress.update(bars[stage], completed=done, total=budget,
                             description=f"{stage}: {c['running']} running{best}", eta=eta)
 

@@ -175,9 +175,10 @@ def flatten(cfg: RunConfig) -> dict[str, object]:
     return row
 
 
-def _parse_value(name: str, text: str, annotation: str) -> object:
+def _parse_value(name: str, text: str) -> object:
     """Turn the text of ``--set name=text`` into the field's type."""
     hint = typing.get_type_hints(_owner(name))[name]
+    annotation = "comma-separated whole numbers" if typing.get_origin(hint) is tuple else getattr(hint, "__name__", str(hint))
     optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
     if optional:
         if text.lower() in ("none", ""):
@@ -213,7 +214,7 @@ def with_overrides(cfg: RunConfig, pairs: typing.Iterable[str] | dict[str, objec
                 raise ConfigError(f"--set expects NAME=VALUE, got {pair!r}")
             if name not in FIELDS:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(FIELDS))}")
-            items.append((name, _parse_value(name, text.strip(), str(FIELDS[name][1].type))))
+            items.append((name, _parse_value(name, text.strip())))
     top: dict[str, object] = {}
     sections: dict[str, dict[str, object]] = {}
     for name, value in items:
@@ -237,7 +238,7 @@ def config_from_flat(row: dict[str, object]) -> RunConfig:
     typed: dict[str, object] = {}
     for name, value in row.items():
         if name in FIELDS:
-            typed[name] = _parse_value(name, str(value), "") if isinstance(value, str) else value
+            typed[name] = _parse_value(name, value) if isinstance(value, str) else value
     return with_overrides(RunConfig(), typed)
 
 

@@ -22,7 +22,6 @@ import ctypes
 import dataclasses
 import importlib
 import json
-import math
 import multiprocessing
 import os
 import shlex
@@ -442,13 +441,6 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
         stages["final"] = ensure_stage(storage, spec, setup, "final", configs)
         run_stage(setup, "final", stages["final"], deadline, poll("final"))
     return stages
-
-
-def objective_summary(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n if n else math.nan
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else math.nan
-    return mean, sd
 
 
 __all__ = ["STUDY_NAMES", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study"]
