@@ -178,12 +178,15 @@ def flatten(cfg: RunConfig) -> dict[str, object]:
 def _parse_value(name: str, text: str) -> object:
     """Turn the text of ``--set name=text`` into the field's type."""
     hint = typing.get_type_hints(_owner(name))[name]
-    annotation = "comma-separated whole numbers" if typing.get_origin(hint) is tuple else getattr(hint, "__name__", str(hint))
     optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
     if optional:
         if text.lower() in ("none", ""):
             return None
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is tuple:
+        annotation = "comma-separated whole numbers"
+    else:
+        annotation = {int: "a whole number", float: "a number"}.get(hint, "text") + (" or none" if optional else "")
     try:
         if typing.get_origin(hint) is tuple:
             return tuple(int(p) for p in text.split(","))
