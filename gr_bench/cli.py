@@ -290,6 +290,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
 
     from .export import export_study, manifest, stage_studies
     from .report import study_tables
+    from .report.analysis import verdict_lines
     from .report.build import write_report
     from .storage import open_storage
     from .study import get_spec
@@ -327,6 +328,8 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
                           manifest=manifest(storage, url, study_name, rows))
     if result["rows"]:
         console.print(study_tables.verdict_table(result["rows"], alpha, min_effect))
+        for line in verdict_lines(result):
+            console.print(line, highlight=False)
     console.print(f"{len(trials)} trials ({failed} failed), {len(runs)} runs; wrote trials.csv, runs.csv, "
                   f"accuracy.csv, manifest.json, stats.csv, report.md and plots/ in {folder}")
 

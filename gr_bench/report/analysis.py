@@ -89,10 +89,13 @@ def power_law_fits(runs: pd.DataFrame, expected: float = 2.0) -> dict[str, dict]
     return fits
 
 
+ANSWERS = {"better": "yes", "worse": "no", "negligible": "no (real but below the practical minimum)",
+           "no evidence": "no evidence", "underpowered": "can't tell"}
+
+
 def verdict_lines(result: dict) -> list[str]:
-    """Plain sentences for the headline metric, e.g. for the terminal and report.md."""
-    lines = []
-    for row in result["rows"]:
-        if row["metric"] == "final_avg_acc":
-            lines.append(stats.sentence(row, row["a"], row["b"]))
-    return lines
+    """Plain answers for the headline metric, e.g. 'generative beats buffer-equal-bytes on
+    final_avg_acc: no (generative vs buffer-equal-bytes: worse (diff -1.2 points, ...))'."""
+    return [f"{row['a']} beats {row['b']} on {row['metric']}: {ANSWERS.get(row['verdict'], row['verdict'])} "
+            f"({stats.sentence(row, row['a'], row['b'])})"
+            for row in result["rows"] if row["metric"] == "final_avg_acc"]
