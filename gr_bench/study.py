@@ -28,6 +28,7 @@ import shlex
 import signal
 import sys
 import socket
+import statistics
 import threading
 import time
 import traceback
@@ -299,6 +300,31 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
 
 # --- workers ----------------------------------------------------------------------------------
 
+class StepMedianPruner(optuna.pruners.BasePruner):
+    """Prune a trial whose value at its latest step is below the median of the completed trials'
+    values at that same step.
+
+    Optuna's MedianPruner compares a trial's *best* value so far, which suits learning curves that
+    improve. Here the reported value is the average accuracy over the tasks seen so far: 100% after
+    the first task, then falling as tasks are added, so the best value is always the first one and
+    MedianPruner never pruned anything (24 trials, 0 pruned, in the first full replay_schedule run).
+    """
+
+    def __init__(self, n_startup_trials: int = 3, n_warmup_steps: int = 2) -> None:
+        self.n_startup_trials = n_startup_trials
+        self.n_warmup_steps = n_warmup_steps
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None or step < self.n_warmup_steps:
+            return False
+        others = [t.intermediate_values[step] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                  if step in t.intermediate_values]
+        if len(others) < self.n_startup_trials:
+            return False
+        return trial.intermediate_values[step] < statistics.median(others)
+
+
 def _die_with_parent() -> None:
     """Linux: end this worker when the command that started it dies (kill -9 included)."""
     try:
@@ -361,7 +387,7 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     setup = Setup.from_json(setup_json)
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    pruner = StepMedianPruner()
     study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
     final_configs = study.user_attrs.get("final_configs")
     benches = _BenchCache(setup.data_dir)

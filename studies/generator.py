@@ -25,7 +25,7 @@ STUDY = StudySpec(
     seeds=2,
     trials=12,
     top=3,
-    eval_seeds=3,
+    eval_seeds=8,  # Holm over 3 comparisons needs 7+ paired seeds to reach p < 0.05 (Wilcoxon)
     reference={"seed-vae": {"vae_hidden": "512,256", "latent": 2}},
     quick={"trials": 4, "seeds": 2, "eval_seeds": 2, "top": 2, "base": {"epochs": 3, "vae_epochs": 3}},
 )

@@ -17,7 +17,7 @@ STUDY = StudySpec(
         **{f"buffer-{n}": {"strategy": "buffer", "buffer": n} for n in SIZES},
         "generative": {"strategy": "generative"},
     }},
-    seeds=3,
+    seeds=8,  # paired Wilcoxon + Holm over the family: 8 seeds can reach p < 0.05 for up to 6 comparisons
     quick={"seeds": 2, "base": {"epochs": 3, "vae_epochs": 3, "schedule": "linear:500"},
            "grid": {"memory": {
                **{f"buffer-{n}": {"strategy": "buffer", "buffer": n} for n in (200, 1000, 5000)},
