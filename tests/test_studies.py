@@ -174,21 +174,21 @@ def test_a_resumed_study_must_keep_its_settings(tmp_path):
 
 
 def test_step_median_pruner_prunes_falling_curves_below_the_median():
-    """Accuracy over seen tasks starts at 100% and falls: compare values at the same step, not the best."""
+    """Accuracy over seen tasks starts at 100% and falls: compare values at the same step, once per seed."""
     from optuna.trial import TrialState, create_trial
 
     from gr_bench.study import StepMedianPruner
 
-    study = optuna.create_study(direction="maximize")
-    for curve in ([1.0, 0.9, 0.8, 0.7], [1.0, 0.95, 0.85, 0.75], [1.0, 0.9, 0.9, 0.8]):
+    study = optuna.create_study(direction="maximize")  # 3 tasks per seed, 2 seeds: steps 0..5
+    for curve in ([1.0, 0.9, 0.8, 1.0, 0.9, 0.7], [1.0, 0.95, 0.85, 1.0, 0.9, 0.75], [1.0, 0.9, 0.9, 1.0, 0.9, 0.8]):
         study.add_trial(create_trial(state=TrialState.COMPLETE, value=curve[-1],
                                      intermediate_values=dict(enumerate(curve))))
-    pruner = StepMedianPruner(n_startup_trials=3, n_warmup_steps=2)
+    pruner = StepMedianPruner(n_tasks=3, n_startup_trials=3)
 
     def frozen(curve):
         return create_trial(state=TrialState.RUNNING, intermediate_values=dict(enumerate(curve)))
 
-    assert pruner.prune(study, frozen([1.0, 0.5, 0.3]))  # below the median (0.85) at step 2
+    assert pruner.prune(study, frozen([1.0, 0.5, 0.3]))  # end of seed 0, below the median (0.85)
     assert not pruner.prune(study, frozen([1.0, 0.9, 0.86]))
-    assert not pruner.prune(study, frozen([1.0, 0.2]))  # still in the warm-up steps
-    assert not optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2).prune(study, frozen([1.0, 0.5, 0.3]))
+    assert not pruner.prune(study, frozen([1.0, 0.2]))  # mid-seed: not checked
+    assert not optuna.pruners.MedianPruner(n_startup_trials=3).prune(study, frozen([1.0, 0.5, 0.3]))
