@@ -314,13 +314,14 @@ class StepMedianPruner(optuna.pruners.BasePruner):
     step), so the check is made once per seed, on that seed's final average accuracy.
     """
 
-    def __init__(self, n_tasks: int, n_startup_trials: int = 3) -> None:
+    def __init__(self, n_tasks: int, n_seeds: int, n_startup_trials: int = 3) -> None:
         self.n_tasks = n_tasks
+        self.last_step = n_tasks * n_seeds - 1  # the trial's work is done there: nothing left to save
         self.n_startup_trials = n_startup_trials
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
         step = trial.last_step
-        if step is None or (step + 1) % self.n_tasks:
+        if step is None or (step + 1) % self.n_tasks or step >= self.last_step:
             return False
         others = [t.intermediate_values[step] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                   if step in t.intermediate_values]
@@ -384,7 +385,7 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
     n_tasks = setup.n_tasks or with_overrides(RunConfig(), as_pairs(spec.base)).data.n_tasks
-    pruner = StepMedianPruner(n_tasks)
+    pruner = StepMedianPruner(n_tasks, len(setup.seeds))
     study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
     final_configs = study.user_attrs.get("final_configs")
     benches = _BenchCache(setup.data_dir)

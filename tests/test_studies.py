@@ -183,7 +183,7 @@ def test_step_median_pruner_prunes_falling_curves_below_the_median():
     for curve in ([1.0, 0.9, 0.8, 1.0, 0.9, 0.7], [1.0, 0.95, 0.85, 1.0, 0.9, 0.75], [1.0, 0.9, 0.9, 1.0, 0.9, 0.8]):
         study.add_trial(create_trial(state=TrialState.COMPLETE, value=curve[-1],
                                      intermediate_values=dict(enumerate(curve))))
-    pruner = StepMedianPruner(n_tasks=3, n_startup_trials=3)
+    pruner = StepMedianPruner(n_tasks=3, n_seeds=2, n_startup_trials=3)
 
     def frozen(curve):
         return create_trial(state=TrialState.RUNNING, intermediate_values=dict(enumerate(curve)))
@@ -191,4 +191,5 @@ def test_step_median_pruner_prunes_falling_curves_below_the_median():
     assert pruner.prune(study, frozen([1.0, 0.5, 0.3]))  # end of seed 0, below the median (0.85)
     assert not pruner.prune(study, frozen([1.0, 0.9, 0.86]))
     assert not pruner.prune(study, frozen([1.0, 0.2]))  # mid-seed: not checked
+    assert not pruner.prune(study, frozen([1.0, 0.9, 0.9, 1.0, 0.5, 0.1]))  # the last step: the work is done
     assert not optuna.pruners.MedianPruner(n_startup_trials=3).prune(study, frozen([1.0, 0.5, 0.3]))
