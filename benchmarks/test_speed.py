@@ -23,6 +23,13 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def _record(benchmark, flops_per_call: float, shapes, batch: int) -> None:
+    """Achieved GFLOP/s of the benchmarked call beside same-shape single-thread sgemm."""
+    sgemm = sgemm_gflops(shapes, batch)
+    gflops = flops_per_call / benchmark.stats["mean"] / 1e9
+    benchmark.extra_info.update(sgemm_gflops=sgemm, gflops=gflops, pct_of_sgemm=100 * gflops / sgemm)
+
+
 def _train_step(model, loss_fn, x):
     opt = _optimizer("adam", model, 1e-3)
 
@@ -42,9 +49,7 @@ def test_vae_train_step(benchmark, batch):
     x = torch.rand(batch, 784)
     step = _train_step(vae, lambda m, xb: m.loss(xb), x)
     benchmark(step)
-    sgemm = sgemm_gflops(linear_shapes(vae), batch)
-    gflops = batch * train_flops(vae) / benchmark.stats["mean"] / 1e9
-    benchmark.extra_info.update(sgemm_gflops=sgemm, gflops=gflops, pct_of_sgemm=100 * gflops / sgemm)
+    _record(benchmark, batch * train_flops(vae), linear_shapes(vae), batch)
 
 
 def test_classifier_train_step(benchmark):
@@ -53,9 +58,7 @@ def test_classifier_train_step(benchmark):
     x, y = torch.rand(BATCH, 784), torch.randint(0, 10, (BATCH,))
     step = _train_step(clf, lambda m, xb: torch.nn.functional.cross_entropy(m(xb), y), x)
     benchmark(step)
-    sgemm = sgemm_gflops(linear_shapes(clf), BATCH)
-    gflops = BATCH * train_flops(clf) / benchmark.stats["mean"] / 1e9
-    benchmark.extra_info.update(sgemm_gflops=sgemm, gflops=gflops, pct_of_sgemm=100 * gflops / sgemm)
+    _record(benchmark, BATCH * train_flops(clf), linear_shapes(clf), BATCH)
 
 
 def test_replay_generation(benchmark):
@@ -70,6 +73,4 @@ def test_replay_generation(benchmark):
             clf(x).argmax(1)
 
     benchmark(generate)
-    gflops = 4096 * (forward_flops(vae.decoder) + forward_flops(clf)) / benchmark.stats["mean"] / 1e9
-    sgemm = sgemm_gflops(linear_shapes(vae.decoder), 4096)
-    benchmark.extra_info.update(sgemm_gflops=sgemm, gflops=gflops, pct_of_sgemm=100 * gflops / sgemm)
+    _record(benchmark, 4096 * (forward_flops(vae.decoder) + forward_flops(clf)), linear_shapes(vae.decoder), 4096)
