@@ -330,6 +330,14 @@ class StepMedianPruner(optuna.pruners.BasePruner):
         return trial.intermediate_values[step] < statistics.median(others)
 
 
+def _die_with_parent() -> None:
+    """Linux: end this worker when the command that started it dies (kill -9 included)."""
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _claim(study: optuna.Study, sampler_for: Callable[[int], optuna.samplers.BaseSampler]) -> optuna.Trial | None:
     """Atomically move one WAITING trial to RUNNING; None when there is none to take.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from gr_bench.config import RunConfig, with_overrides
+from gr_bench.config import RunConfig
 from gr_bench.models import model_memory
 from gr_bench.storage import open_storage, redact
 from gr_bench.study import STUDY_NAMES, Setup, get_spec, make_config, planned_points

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna.trial import TrialState
 
 from gr_bench.storage import open_storage
 
