@@ -273,14 +273,16 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
 
             def report(t: int, accs: list[float], k: int = k, T: int = cfg.data.n_tasks) -> None:
                 trial.report(sum(accs[: t + 1]) / (t + 1), step=k * T + t)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after seed {seed}, task {t}")
 
             result = run(cfg, benches(cfg), split=split, on_task_end=report if prune else None)
             results.append(result)
             if result.status != "ok":
                 state, reason = TrialState.FAIL, f"seed {seed}: {result.reason}"
                 break
+            # The pruner decides at seed boundaries (StepMedianPruner), so asking here keeps the
+            # finished seed's results and saves the remaining seeds' work.
+            if prune and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after seed {seed}")
     except optuna.TrialPruned as e:
         state, reason = TrialState.PRUNED, str(e)
     except Exception as e:  # a crashed run is recorded with its reason; the study goes on
