@@ -5,7 +5,9 @@ from gr_bench.study import StudySpec
 STUDY = StudySpec(
     name="bench_workers",
     summary="equal generative runs (one per seed) for the workers speed-up figure",
-    base={"strategy": "generative", "epochs": 3, "vae_epochs": 3, "schedule": "linear:500"},
+    # Trials of about 15 s each: long enough that a worker's start-up (spawn, import torch, load
+    # the data: about 5 s) does not dominate, as it does not in real studies.
+    base={"strategy": "generative", "epochs": 8, "vae_epochs": 8, "schedule": "linear:500"},
     grid={"method": {"generative": {}}},
     seeds=4,
 )
