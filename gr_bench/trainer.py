@@ -111,6 +111,13 @@ def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: i
     return value / max(1, math.ceil(n / batch_size))
 
 
+def _check_finite(model: nn.Module, where: str) -> None:
+    """Once per task: an infinite gradient in an epoch's last batch leaves a finite loss but
+    non-finite weights, which the per-epoch loss check cannot see."""
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise NonFiniteLoss(f"{where}: parameters are not finite")
+
+
 def _classifier_loss(class_masks: torch.Tensor | None):
     """Cross-entropy on hard labels, or distillation on soft targets at per-sample temperature."""
 
@@ -222,6 +229,7 @@ def run(
                 result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
                 if on_epoch:
                     on_epoch(task.index, epoch, accs)
+            _check_finite(classifier, f"classifier, task {task.index}")
             result.samples["classifier"] += t_cfg.epochs * len(data[0])
 
             if generator is not None:
@@ -230,6 +238,7 @@ def run(
                     for epoch in range(1, t_cfg.vae_epochs + 1):
                         _fit_epoch(generator, _vae_loss, data[:1], opt_g, rng, t_cfg.batch_size,
                                    f"generator, task {task.index}, epoch {epoch}")
+                _check_finite(generator, f"generator, task {task.index}")
                 result.samples["generator"] += t_cfg.vae_epochs * len(data[0])
 
             strategy.after_task(task, classifier, rng)
