@@ -178,7 +178,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     importances = None
     if spec.kind == "search":
         console.print(study_tables.best_table(trials, runs, list(spec.reference)))
-        for param in ("family", "strategy", "vae_hidden", "latent", "optimizer"):
+        for param in ("family", "strategy", "vae_hidden", "latent", "optimizer", "lr_schedule"):
             if f"param_{param}" in trials:
                 console.print(study_tables.by_param_table(trials, param))
         if multi:

@@ -22,6 +22,7 @@ from .schedule import ScheduleError, parse_schedule
 STRATEGY_NAMES = ("none", "joint", "buffer", "generative")
 SCENARIOS = ("class", "task", "domain")
 OPTIMIZERS = ("adam", "sgd")
+LR_SCHEDULES = ("constant", "cosine", "restarts")
 SELECTIONS = ("class-balanced", "reservoir")
 LABEL_MODES = ("hard", "soft")
 DEVICES = ("cpu", "cuda")
@@ -83,6 +84,7 @@ class TrainConfig:
     epochs: int = 10  # classifier epochs per task
     lr: float = 1e-3  # classifier learning rate on the first task
     lr_decay: float = 1.0  # classifier lr on task t is lr * lr_decay**t (seed's proposed improvement)
+    lr_schedule: str = "constant"  # within a task: constant, cosine (to 0 by the task's end), restarts (cosine each epoch)
     batch_size: int = 64  # for both classifier and generator (mnist-5k tasks have 800 images: 13 steps an epoch)
     optimizer: str = "adam"  # adam or sgd (momentum 0.9); state is reset at each task
     vae_epochs: int = 10  # generator epochs per task (generative strategy only)
@@ -94,6 +96,7 @@ class TrainConfig:
         for name in ("lr", "vae_lr", "lr_decay"):
             _positive(name, getattr(self, name))
         _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
 
 
 @dataclass(frozen=True)

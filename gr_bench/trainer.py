@@ -92,7 +92,20 @@ def _optimizer(kind: str, model: nn.Module, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
-def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str) -> float:
+def _lr_within_task(kind: str, opt: torch.optim.Optimizer, steps_per_epoch: int, epochs: int):
+    """A per-batch scheduler for the classifier's learning rate inside one task, or None.
+
+    cosine: lr_t * (1 + cos(pi * step / steps)) / 2 over the task's steps, reaching 0 at its end;
+    restarts: the same cosine over each epoch, restarting from lr_t (SGDR with a period of one epoch).
+    """
+    if kind == "constant":
+        return None
+    period = steps_per_epoch * (epochs if kind == "cosine" else 1)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * (step % period) / period)))
+
+
+def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str,
+               scheduler=None) -> float:
     """One epoch over `tensors` (first dimension = samples) in a seeded random order."""
     n = tensors[0].shape[0]
     order = torch.randperm(n, generator=rng).to(tensors[0].device)
@@ -103,6 +116,8 @@ def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: i
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if scheduler is not None:
+            scheduler.step()
         total += loss.detach()
     # One check per epoch (a NaN propagates into the sum): a sync per batch would cost time.
     value = float(total)
@@ -220,10 +235,11 @@ def run(
             result.replay_sizes.append(0 if replay is None else len(replay))
 
             opt = _optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
+            sched = _lr_within_task(t_cfg.lr_schedule, opt, math.ceil(len(data[0]) / t_cfg.batch_size), t_cfg.epochs)
             for epoch in range(1, t_cfg.epochs + 1):
                 with timer("classifier"):
                     _fit_epoch(classifier, classifier_loss, data, opt, rng, t_cfg.batch_size,
-                               f"classifier, task {task.index}, epoch {epoch}")
+                               f"classifier, task {task.index}, epoch {epoch}", sched)
                 with timer("eval"):
                     accs = evaluate(classifier)
                 result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))

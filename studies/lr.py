@@ -1,7 +1,7 @@
 """Learning rate and per-task learning-rate decay (the seed's second proposed improvement).
 
-Searches the classifier learning rate, its decay factor per task (lr_t = lr * decay**t) and the
-optimizer, for generative and buffer replay alike; the defaults of both are re-evaluated beside
+Searches the classifier learning rate, its decay factor per task (lr_t = lr * decay**t), its
+schedule within a task (constant, cosine, cosine restarting every epoch) and the optimizer, for generative and buffer replay alike; the defaults of both are re-evaluated beside
 the best configurations found.
 """
 
@@ -14,6 +14,7 @@ def space(trial, n_tasks: int) -> dict:
         "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
         "lr_decay": trial.suggest_float("lr_decay", 0.3, 1.0),
         "optimizer": trial.suggest_categorical("optimizer", ("adam", "sgd")),
+        "lr_schedule": trial.suggest_categorical("lr_schedule", ("constant", "cosine", "restarts")),
     }
 
 
