@@ -95,7 +95,7 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
     from .data import DATASET_NAMES, load_dataset
     from .files import writable_dir
     from .storage import check_study_name, check_url, default_url, open_storage, redact
-    from .study import EVAL_SEED_OFFSET, Setup, make_config
+    from .study import EVAL_SEED_OFFSET, Setup, make_config, spec_fingerprint
 
     study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else ""))
     folder = Path(results) / study_name
@@ -104,7 +104,7 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
                   multi_objective=multi_objective, dataset=dataset, scenario=scenario, n_tasks=tasks, seeds=seeds,
                   eval_seeds=tuple(EVAL_SEED_OFFSET + i for i in range(spec.eval_seeds)),
                   trials=trials or spec.trials, workers=workers, timeout=timeout,
-                  data_dir=str(data_dir) if data_dir else None, sets=sets)
+                  data_dir=str(data_dir) if data_dir else None, sets=sets, definition=spec_fingerprint(spec))
     cfg = make_config(spec, setup, [], seeds[0])  # validates --scenario/--tasks/--set before any work
     if cfg.data.dataset not in DATASET_NAMES:
         raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import hashlib
 import importlib
+import inspect
 import json
 import multiprocessing
 import os
@@ -88,6 +90,21 @@ def get_spec(name: str, quick: bool = False) -> StudySpec:
     return spec.quick_version() if quick else spec
 
 
+def spec_fingerprint(spec: StudySpec) -> str:
+    """A hash of a study's definition, its search space's source code included, so that a study
+    created from another version of its module is refused on resume instead of silently continued."""
+    parts = []
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        if callable(value):
+            try:
+                value = inspect.getsource(value)
+            except (OSError, TypeError):
+                value = getattr(value, "__qualname__", repr(value))
+        parts.append(f"{f.name}={value!r}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
 EVAL_SEED_OFFSET = 1000  # final-stage seeds start here, far from the search seeds 0..n-1
 
 
@@ -111,10 +128,12 @@ class Setup:
     timeout: float | None = None
     data_dir: str | None = None
     sets: tuple[str, ...] = ()  # --set NAME=VALUE pairs applied to every run, after the study's base
+    definition: str = ""  # spec_fingerprint() of the study module's StudySpec
 
     def identity(self) -> dict[str, object]:
         """What fixes the science of a study; a resume must not change it."""
-        keys = ("study", "quick", "multi_objective", "dataset", "scenario", "n_tasks", "seeds", "eval_seeds", "sets")
+        keys = ("study", "quick", "multi_objective", "dataset", "scenario", "n_tasks", "seeds", "eval_seeds", "sets",
+                "definition")
         return {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in keys)}
 
     def to_json(self) -> str:

@@ -171,6 +171,20 @@ def test_a_resumed_study_must_keep_its_settings(tmp_path):
     assert len(ensure_stage(storage, spec, setup, "search").trials) == 4  # loading enqueues nothing more
     with pytest.raises(StudyError, match="other settings"):
         ensure_stage(storage, spec, Setup(**{**setup.__dict__, "seeds": (0, 1)}), "search")
+    with pytest.raises(StudyError, match="definition"):  # the study module was edited since
+        ensure_stage(storage, spec, Setup(**{**setup.__dict__, "definition": "changed"}), "search")
+
+
+def test_spec_fingerprint_follows_the_definition():
+    import dataclasses
+
+    from gr_bench.study import spec_fingerprint
+
+    spec = get_spec("replay_schedule")
+    assert spec_fingerprint(spec) == spec_fingerprint(get_spec("replay_schedule"))
+    assert spec_fingerprint(spec) != spec_fingerprint(get_spec("replay_schedule", quick=True))
+    assert spec_fingerprint(spec) != spec_fingerprint(dataclasses.replace(spec, trials=spec.trials + 1))
+    assert spec_fingerprint(spec) != spec_fingerprint(dataclasses.replace(spec, space=lambda trial, n: {}))
 
 
 def test_step_median_pruner_prunes_falling_curves_below_the_median():
