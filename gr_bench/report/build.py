@@ -15,6 +15,7 @@ import pandas as pd
 from .. import stats
 from ..files import atomic_write_text, write_csv
 from . import analysis, plots
+from .study_tables import mean_sd
 
 EXTRA_STATS_COLUMNS = ("cliffs_delta", "min_p", "underpowered", "test_secondary", "p_secondary")
 MAX_LABELS = 6  # per-configuration figures drawn for at most this many configurations
@@ -55,8 +56,7 @@ def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
         row = {"configuration": label, "n": len(g)}
         for col, name, scale in (("final_avg_acc", "final avg acc %", 100), ("avg_forgetting", "forgetting %", 100),
                                  ("time_total_s", "time s", 1)):
-            d = stats.describe(g[col].astype(float), n_resamples=999)
-            row[name] = f"{scale * d['mean']:.1f}" + ("" if math.isnan(d["sd"]) else f" ± {scale * d['sd']:.1f}")
+            row[name] = mean_sd(g[col].astype(float), scale)
         row["memory MiB"] = f"{g['memory_bytes'].astype(float).mean() / 2**20:.2f}"
         out.append(row)
     return pd.DataFrame(out).sort_values("final avg acc %", ascending=False, key=lambda s: s.str.split().str[0].astype(float))

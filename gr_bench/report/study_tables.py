@@ -9,7 +9,8 @@ import pandas as pd
 from rich.table import Table
 
 
-def _mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
+def mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
+    """'mean ± sd' over seeds (sd with ddof=1), the mean alone for one value, '-' for none."""
     s = s.dropna()
     if s.empty:
         return "-"
@@ -35,8 +36,8 @@ def grid_table(runs: pd.DataFrame, title: str) -> Table:
     order += [l for l in runs["label"].unique() if l not in order]
     for label in order:
         g, all_g = ok[ok["label"] == label], runs[runs["label"] == label]
-        table.add_row(str(label), str(len(g)), _mean_sd(g["final_avg_acc"]), _mean_sd(g["avg_forgetting"]),
-                      _mean_sd(g["time_total_s"], 1.0), f"{g['memory_bytes'].mean() / 2**20:.2f}" if len(g) else "-",
+        table.add_row(str(label), str(len(g)), mean_sd(g["final_avg_acc"]), mean_sd(g["avg_forgetting"]),
+                      mean_sd(g["time_total_s"], 1.0), f"{g['memory_bytes'].mean() / 2**20:.2f}" if len(g) else "-",
                       str(int((all_g["status"] != "ok").sum())))
     return table
 
@@ -55,13 +56,13 @@ def best_table(trials: pd.DataFrame, runs: pd.DataFrame, reference: list[str], t
         val = search_runs[search_runs["trial"] == t["number"]]
         test = final[final["label"] == f"trial-{t['number']}"]
         gap = 100 * (test["final_avg_acc"].mean() - ref_acc) if len(test) and not math.isnan(ref_acc) else math.nan
-        table.add_row(str(t["number"]), short(str(t["overrides"])), _mean_sd(val["final_avg_acc"]),
-                      _mean_sd(test["final_avg_acc"]) if len(test) else "-",
-                      "-" if math.isnan(gap) else f"{gap:+.1f}", _mean_sd(val["time_total_s"], 1.0))
+        table.add_row(str(t["number"]), short(str(t["overrides"])), mean_sd(val["final_avg_acc"]),
+                      mean_sd(test["final_avg_acc"]) if len(test) else "-",
+                      "-" if math.isnan(gap) else f"{gap:+.1f}", mean_sd(val["time_total_s"], 1.0))
     for label in reference:
         test = final[final["label"] == label]
         if len(test):
-            table.add_row("ref", label, "-", _mean_sd(test["final_avg_acc"]), "0.0", _mean_sd(test["time_total_s"], 1.0))
+            table.add_row("ref", label, "-", mean_sd(test["final_avg_acc"]), "0.0", mean_sd(test["time_total_s"], 1.0))
     return table
 
 
