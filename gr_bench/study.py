@@ -42,7 +42,7 @@ import optuna
 from optuna.trial import TrialState
 
 from .config import RunConfig, with_overrides
-from .storage import StorageError, load_study, open_storage, redact
+from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
 STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator")
 INTERNAL_STUDIES = ("bench_workers",)  # runnable by gr-bench itself, not listed for users
@@ -359,7 +359,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _claim(study: optuna.Study, sampler_for: Callable[[int], optuna.samplers.BaseSampler]) -> optuna.Trial | None:
+def _claim(study: optuna.Study, url: str,
+           sampler_for: Callable[[int], optuna.samplers.BaseSampler]) -> optuna.Trial | None:
     """Atomically move one WAITING trial to RUNNING; None when there is none to take.
 
     The sampler is made for the claimed trial's number before the Trial object exists (Optuna
@@ -369,7 +370,9 @@ def _claim(study: optuna.Study, sampler_for: Callable[[int], optuna.samplers.Bas
     storage = study._storage
     for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         try:
-            if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+            with claim_lock(url):
+                claimed = storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING)
+            if claimed:
                 storage.record_heartbeat(t._trial_id)
                 study.sampler = sampler_for(t.number)
                 return optuna.Trial(study, t._trial_id)
@@ -422,14 +425,20 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
         with warnings.catch_warnings():  # "experimental" in Optuna; relied on on purpose
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
-        trial = _claim(study, lambda number: _sampler(spec, setup, stage, number))
+        trial = _claim(study, setup.storage_url, lambda number: _sampler(spec, setup, stage, number))
         if trial is None:
             if stage_counts(study)["running"] == 0:
                 return
             time.sleep(1.0)  # others are running: stay to take over their trial if they die
             continue
         with _Heartbeat(storage, trial._trial_id):
-            execute_trial(trial, spec, setup, stage, benches, final_configs)
+            try:
+                execute_trial(trial, spec, setup, stage, benches, final_configs)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                # Our heartbeat lapsed past the grace period (a stalled machine), so another worker
+                # failed this trial and queued a retry; the retry's result is the one kept.
+                print(f"gr-bench: trial {trial.number} was taken over after its heartbeat lapsed; "
+                      "its retry is kept", file=sys.stderr)
 
 
 def run_stage(setup: Setup, stage: str, study: optuna.Study, deadline: float | None,
