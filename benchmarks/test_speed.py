@@ -68,7 +68,7 @@ def test_replay_generation(benchmark):
     g = torch.Generator().manual_seed(0)
 
     def generate():
-        x = vae.sample(4096, g)
+        x, _ = vae.sample(4096, g)
         with torch.no_grad():
             clf(x).argmax(1)
 

@@ -116,7 +116,7 @@ def memory_cmd(
     input_dim: int = typer.Option(784, help="pixels per image (784 for MNIST, 64 for digits)"),
 ) -> None:
     """The seed report's Table 1 for a preset: parameters, MB, and the buffer the same bytes would hold."""
-    from .models import model_memory
+    from .models import generator_memory, model_memory
     from .report import tables
 
     if input_dim <= 0:
@@ -127,6 +127,9 @@ def memory_cmd(
     total = rows[-1]["bytes"]
     console.print(f"The same {total:,} bytes hold {total // input_dim:,} uint8 images of {input_dim} B "
                   f"({total // (input_dim + 2):,} buffer examples with a 1-byte label and task id).")
+    console.print(tables.generator_memory_table(
+        generator_memory(cfg, input_dim=input_dim),
+        title="Kept between tasks by generative replay, per generator (--set generator=...; gmm with 10 classes)"))
 
 
 @app.command("datasets")

@@ -38,7 +38,7 @@ def _positive_opt(name: str, value: float | None) -> None:
 
 @app.command("study")
 def study_cmd(
-    name: Optional[str] = typer.Argument(None, help="replay_schedule, baselines, lr, memory, task_scaling, generator"),
+    name: Optional[str] = typer.Argument(None, help="replay_schedule, baselines, lr, memory, task_scaling, generator, replay_mode, generator_size"),
     list_: bool = typer.Option(False, "--list", help="list the studies and exit"),
     quick: bool = typer.Option(False, help="the small budget (about two minutes on 2 cores)"),
     trials: Optional[int] = typer.Option(None, help="search budget in trials, across all workers"),

@@ -24,7 +24,10 @@ SCENARIOS = ("class", "task", "domain")
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "restarts")
 SELECTIONS = ("class-balanced", "reservoir")
-LABEL_MODES = ("hard", "soft")
+LABEL_MODES = ("auto", "hard", "soft", "generator")
+GENERATORS = ("vae", "cvae", "gmm", "rtf")
+CONDITIONAL_GENERATORS = ("cvae", "gmm")  # they draw each sample for a class they choose
+REPLAY_MODES = ("per-task", "per-batch")
 DEVICES = ("cpu", "cuda")
 
 
@@ -69,6 +72,12 @@ class ModelConfig:
     hidden: tuple[int, ...] = (50, 50, 50)  # classifier hidden widths (seed: 784-50-50-50-10)
     vae_hidden: tuple[int, ...] = (512, 256)  # VAE encoder widths; the decoder mirrors them
     latent: int = 2  # VAE latent size (seed: 2)
+    # Generative replay's generator: vae (the seed's), cvae (class-conditional VAE), gmm (per-class
+    # Gaussian mixture in a per-class PCA space, fitted in closed form) or rtf (replay-through-
+    # feedback: the classifier is the VAE's encoder, one model; it uses vae_hidden and latent).
+    generator: str = "vae"
+    pca_dim: int = 32  # gmm: PCA components per class
+    gmm_components: int = 3  # gmm: Gaussians per class (full covariance in the PCA space)
 
     def __post_init__(self) -> None:
         for name in ("hidden", "vae_hidden"):
@@ -77,6 +86,9 @@ class ModelConfig:
             for w in widths:
                 _positive(name, w, integer=True)
         _positive("latent", self.latent, integer=True)
+        _choice("generator", self.generator, GENERATORS)
+        _positive("pca_dim", self.pca_dim, integer=True)
+        _positive("gmm_components", self.gmm_components, integer=True)
 
 
 @dataclass(frozen=True)
@@ -105,8 +117,15 @@ class ReplayConfig:
     buffer: int = 1000  # buffer strategy capacity in images (uint8)
     buffer_mb: float | None = None  # if set, capacity in MiB instead (wins over buffer)
     selection: str = "class-balanced"  # buffer selection: class-balanced or reservoir
-    labels: str = "hard"  # replay labels from the old classifier: hard (argmax) or soft (distillation)
+    # Replay labels: hard (the old classifier's argmax), soft (its softmax at `temperature`, for
+    # distillation), generator (the class a conditional generator drew the sample for; no old
+    # classifier is kept), auto (generator for cvae and gmm, hard otherwise).
+    labels: str = "auto"
     temperature: float = 2.0  # distillation temperature for soft labels
+    # per-task: one replay set before each task, sized by `schedule` (the seed); per-batch: fresh
+    # replay of batch_size samples at every step, loss = current/t + replay*(t-1)/t on task t
+    # (Shin et al. 2017; van de Ven et al. 2020). `schedule` is unused in per-batch mode.
+    replay_mode: str = "per-task"
 
     def __post_init__(self) -> None:
         try:
@@ -119,6 +138,7 @@ class ReplayConfig:
         _choice("selection", self.selection, SELECTIONS)
         _choice("labels", self.labels, LABEL_MODES)
         _positive("temperature", self.temperature)
+        _choice("replay_mode", self.replay_mode, REPLAY_MODES)
 
 
 @dataclass(frozen=True)
@@ -144,6 +164,17 @@ class RunConfig:
             _check(len(sched.values) == need, "schedule",
                    f"manual needs {need} sizes (one per task after the first) for {self.data.n_tasks} tasks",
                    self.replay.schedule)
+
+        if self.replay.labels == "generator":
+            _check(self.model.generator in CONDITIONAL_GENERATORS, "labels",
+                   f"'generator' needs a conditional generator ({', '.join(CONDITIONAL_GENERATORS)}), "
+                   f"not {self.model.generator!r}", self.replay.labels)
+
+    def replay_labels(self) -> str:
+        """The label mode in effect: 'auto' resolved for the configured generator."""
+        if self.replay.labels != "auto":
+            return self.replay.labels
+        return "generator" if self.model.generator in CONDITIONAL_GENERATORS else "hard"
 
     def run_id(self) -> str:
         """Stable 12-hex-digit hash of the whole config."""

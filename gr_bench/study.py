@@ -1,12 +1,12 @@
 """Studies: many configurations x seeds on Optuna, stored, resumable, on one machine or many.
 
 A study has up to two stages, each an Optuna study in the same storage:
-- ``search`` (replay_schedule, lr, generator): a seeded TPE sampler proposes a configuration per
+- ``search`` (replay_schedule, lr, generator_size): a seeded TPE sampler proposes a configuration per
   trial; each trial runs it on every search seed on the *validation* split; the objective is the
   mean over seeds. Pruning uses the average accuracy reported after each task.
   ``final``: the best configurations (and a reference) re-run on the *test* split with evaluation
   seeds never used in the search, one trial per (configuration, seed).
-- ``grid`` (baselines, memory, task_scaling): one trial per (grid point, seed) on the test split.
+- ``grid`` (baselines, memory, task_scaling, generator, replay_mode): one trial per (grid point, seed) on the test split.
 
 Budgets are exact across workers and machines: the process that creates a stage enqueues its
 trials as WAITING, and workers only claim WAITING trials (an atomic state change in the storage),
@@ -44,7 +44,8 @@ from optuna.trial import TrialState
 from .config import RunConfig, with_overrides
 from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
-STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator")
+STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator", "replay_mode",
+               "generator_size")
 INTERNAL_STUDIES = ("bench_workers",)  # runnable by gr-bench itself, not listed for users
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 

@@ -4,9 +4,12 @@ For each task t:
   1. replay   - the strategy supplies a replay set (generated + labelled, or from a buffer);
   2. classify - the classifier trains on the new task's data plus the replay set for `epochs`
                 epochs, and every task is evaluated after each epoch (the seed's Figure 1);
-  3. generate - if the strategy has a generator, it trains on the same data for `vae_epochs`;
+  3. generate - if the strategy has a generator, it trains on the same data for `vae_epochs`
+                (a closed-form generator is fitted once on the task's own data);
   4. remember - the strategy updates its memory (frozen copies, buffer contents).
 After the last epoch of task t, the evaluation is row t of the accuracy matrix R.
+In per-batch replay mode, step 1 supplies nothing; instead every training step of 2 and 3 draws a
+fresh replay batch and weighs it against the current batch (see _with_fresh_replay).
 
 Each phase is timed with perf_counter. A fixed seed fixes initialisation (torch.manual_seed),
 and every random draw of the loop (data order, replay sampling, buffer selection) comes from one
@@ -27,7 +30,7 @@ from torch import nn
 
 from .config import ConfigError, RunConfig
 from .data import SplitBenchmark, Task
-from .models import build_classifier, n_params, param_bytes
+from .models import classifier_for, n_params, param_bytes
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
 from .strategies import ReplaySet, build_strategy
@@ -42,16 +45,27 @@ class NonFiniteLoss(RuntimeError):
 
 
 class PhaseTimer:
+    """Seconds per phase. A phase entered inside another (per-batch replay drawn inside a
+    classifier epoch) is counted in its own phase only, so the phases add up to the wall time."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self._open: list[list] = []  # [phase, time it last started counting]
 
     @contextmanager
     def __call__(self, phase: str):
-        start = time.perf_counter()
+        now = time.perf_counter()
+        if self._open:  # pause the enclosing phase
+            self.seconds[self._open[-1][0]] += now - self._open[-1][1]
+        self._open.append([phase, now])
         try:
             yield
         finally:
-            self.seconds[phase] += time.perf_counter() - start
+            now = time.perf_counter()
+            name, since = self._open.pop()
+            self.seconds[name] += now - since
+            if self._open:
+                self._open[-1][1] = now
 
 
 class Evaluator:
@@ -134,24 +148,54 @@ def _check_finite(model: nn.Module, where: str) -> None:
 
 
 def _classifier_loss(class_masks: torch.Tensor | None):
-    """Cross-entropy on hard labels, or distillation on soft targets at per-sample temperature."""
+    """Cross-entropy on hard labels, or distillation on soft targets at per-sample temperature;
+    plus the per-pixel negative ELBO when the classifier is also the generator (RtF)."""
 
     def loss(model, x, y, soft, tau):
-        logits = model(x)
+        elbo = None
+        if getattr(model, "feedback", False):
+            logits, elbo = model.logits_and_elbo(x)
+        else:
+            logits = model(x)
         if class_masks is not None:  # task scenario: only the sample's task's outputs compete
             logits = logits.masked_fill(~class_masks[y], _MASKED)
         if soft is None:
-            return F.cross_entropy(logits, y)
-        # Hinton et al.: soft cross-entropy at temperature tau, scaled by tau^2 so its gradients
-        # match the hard loss's size; real samples have one-hot targets and tau = 1.
-        logp = F.log_softmax(logits / tau[:, None], dim=1)
-        return (-(soft * logp).sum(1) * tau.pow(2)).mean()
+            ce = F.cross_entropy(logits, y)
+        else:
+            # Hinton et al.: soft cross-entropy at temperature tau, scaled by tau^2 so its gradients
+            # match the hard loss's size; real samples have one-hot targets and tau = 1.
+            logp = F.log_softmax(logits / tau[:, None], dim=1)
+            ce = (-(soft * logp).sum(1) * tau.pow(2)).mean()
+        return ce if elbo is None else ce + elbo
 
     return loss
 
 
-def _vae_loss(model, x):
-    return model.loss(x)
+def _generator_loss(model, x, y):
+    return model.loss(x, y)  # y conditions a class-conditional VAE; the seed's VAE ignores it
+
+
+def _with_fresh_replay(loss_fn: Callable, draw: Callable, weight: float, timer: PhaseTimer, counts: dict,
+                       generator: bool = False) -> Callable:
+    """Per-batch replay: each step also draws a fresh replay batch of the current batch's size;
+    loss = weight * current + (1 - weight) * replay, with weight = 1/t on the t-th task."""
+
+    def loss(model, x, *rest):
+        current = loss_fn(model, x, *rest)
+        with timer("replay"):
+            r = draw(len(x))
+        if r is None:
+            return current
+        counts["replay"] += len(r)
+        rx, ry = r.x.to(x.device), r.y.to(x.device)
+        if generator:
+            replayed = loss_fn(model, rx, ry)
+        else:
+            replayed = loss_fn(model, rx, ry, None if r.soft is None else r.soft.to(x.device),
+                               None if r.soft is None else r.tau().to(x.device))
+        return weight * current + (1 - weight) * replayed
+
+    return loss
 
 
 def _training_set(task: Task, replay: ReplaySet | None, n_outputs: int, device: torch.device):
@@ -208,10 +252,11 @@ def run(
     rng = torch.Generator().manual_seed(cfg.seed)
     t_cfg = cfg.train
 
-    classifier = build_classifier(input_dim=bench.input_dim, hidden=cfg.model.hidden, n_outputs=bench.n_outputs)
+    classifier = classifier_for(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)
     classifier.to(device)
     strategy = build_strategy(cfg, bench)
     generator = strategy.generator.to(device) if strategy.generator is not None else None
+    per_batch = cfg.replay.replay_mode == "per-batch"
     evaluate = Evaluator(bench, split, device)
     masks = None
     if bench.scenario == "task":  # row c: the outputs of the task that class c belongs to
@@ -221,8 +266,9 @@ def run(
 
     timer = PhaseTimer()
     result = RunResult.start(cfg, bench, split)
-    result.params = {"classifier": n_params(classifier), "generator": n_params(generator) if generator else 0}
-    result.param_bytes = {"classifier": param_bytes(classifier), "generator": param_bytes(generator) if generator else 0}
+    trained = generator if isinstance(generator, nn.Module) else None  # gmm has no parameters to train
+    result.params = {"classifier": n_params(classifier), "generator": n_params(trained) if trained else 0}
+    result.param_bytes = {"classifier": param_bytes(classifier), "generator": param_bytes(trained) if trained else 0}
     start = time.perf_counter()
     with timer("eval"):
         result.initial_acc = evaluate(classifier)
@@ -234,11 +280,19 @@ def run(
             result.train_sizes.append(len(data[0]))
             result.replay_sizes.append(0 if replay is None else len(replay))
 
+            loss_c, loss_g = classifier_loss, _generator_loss
+            counts = {"replay": 0}
+            if per_batch:  # the t-th task's own data weighs 1/t, fresh replay the rest
+                weight = 1.0 / (task.index + 1)
+                loss_c = _with_fresh_replay(classifier_loss, lambda n: strategy.fresh_replay(n, rng), weight, timer, counts)
+                loss_g = _with_fresh_replay(_generator_loss, lambda n: strategy.fresh_replay(n, rng), weight, timer,
+                                            counts, generator=True)
+
             opt = _optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
             sched = _lr_within_task(t_cfg.lr_schedule, opt, math.ceil(len(data[0]) / t_cfg.batch_size), t_cfg.epochs)
             for epoch in range(1, t_cfg.epochs + 1):
                 with timer("classifier"):
-                    _fit_epoch(classifier, classifier_loss, data, opt, rng, t_cfg.batch_size,
+                    _fit_epoch(classifier, loss_c, data, opt, rng, t_cfg.batch_size,
                                f"classifier, task {task.index}, epoch {epoch}", sched)
                 with timer("eval"):
                     accs = evaluate(classifier)
@@ -246,16 +300,20 @@ def run(
                 if on_epoch:
                     on_epoch(task.index, epoch, accs)
             _check_finite(classifier, f"classifier, task {task.index}")
-            result.samples["classifier"] += t_cfg.epochs * len(data[0])
+            result.samples["classifier"] += t_cfg.epochs * len(data[0]) + counts["replay"]
 
-            if generator is not None:
+            if trained is not None:
+                counts["replay"] = 0
                 opt_g = _optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
                 with timer("generator"):
                     for epoch in range(1, t_cfg.vae_epochs + 1):
-                        _fit_epoch(generator, _vae_loss, data[:1], opt_g, rng, t_cfg.batch_size,
+                        _fit_epoch(generator, loss_g, data[:2], opt_g, rng, t_cfg.batch_size,
                                    f"generator, task {task.index}, epoch {epoch}")
                 _check_finite(generator, f"generator, task {task.index}")
-                result.samples["generator"] += t_cfg.vae_epochs * len(data[0])
+                result.samples["generator"] += t_cfg.vae_epochs * len(data[0]) + counts["replay"]
+            elif generator is not None:  # closed form (gmm): fitted once on the task's own data
+                with timer("generator"):
+                    strategy.fit_generator(task, to_float(task.x_train), task.y_train, rng)
 
             strategy.after_task(task, classifier, rng)
             result.accuracy.append(accs)

@@ -20,5 +20,5 @@ def test_vae_shapes_and_finite_loss():
     logits, mu, logvar = vae(x)
     assert logits.shape == (10, 64) and mu.shape == (10, 3) and logvar.shape == (10, 3)
     assert torch.isfinite(vae.loss(x))
-    s = vae.sample(7, torch.Generator().manual_seed(1))
-    assert s.shape == (7, 64) and s.min() >= 0 and s.max() <= 1
+    s, y = vae.sample(7, torch.Generator().manual_seed(1))
+    assert s.shape == (7, 64) and s.min() >= 0 and s.max() <= 1 and y is None

@@ -1,9 +1,16 @@
-"""Models: the MLP classifier and the VAE generator, with parameter and byte counts."""
+"""Models: the MLP classifier and the generators, with parameter and byte counts."""
 
+from __future__ import annotations
+
+import dataclasses
+
+from .gaussian import ClassGaussians, gmm_floats
 from .mlp import build_classifier
+from .rtf import ReplayThroughFeedback
 from .vae import VAE, build_vae
 
-__all__ = ["VAE", "build_classifier", "build_vae", "model_memory", "n_params", "param_bytes"]
+__all__ = ["VAE", "ClassGaussians", "ReplayThroughFeedback", "build_classifier", "build_generator",
+           "build_vae", "classifier_for", "generator_memory", "model_memory", "n_params", "param_bytes"]
 
 
 def n_params(model) -> int:
@@ -13,6 +20,31 @@ def n_params(model) -> int:
 def param_bytes(model) -> int:
     """Bytes of the parameters as stored (float32: 4 bytes each)."""
     return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def uses_feedback(cfg) -> bool:
+    """Replay-through-feedback: the classifier is the generator (one model)."""
+    return cfg.strategy == "generative" and cfg.model.generator == "rtf"
+
+
+def classifier_for(cfg, *, input_dim: int, n_outputs: int):
+    """The classifier a run trains: the seed's MLP, or the RtF model that is also the generator."""
+    m = cfg.model
+    if uses_feedback(cfg):
+        return ReplayThroughFeedback(input_dim, m.vae_hidden, m.latent, n_outputs)
+    return build_classifier(input_dim=input_dim, hidden=m.hidden, n_outputs=n_outputs)
+
+
+def build_generator(cfg, *, input_dim: int, n_outputs: int):
+    """The generator trained beside the classifier: an nn.Module trained by gradient (vae, cvae),
+    ClassGaussians fitted in closed form (gmm), or None (rtf: the classifier generates)."""
+    m = cfg.model
+    if m.generator in ("vae", "cvae"):
+        return build_vae(input_dim=input_dim, hidden=m.vae_hidden, latent=m.latent,
+                         n_classes=n_outputs if m.generator == "cvae" else 0)
+    if m.generator == "gmm":
+        return ClassGaussians(input_dim, m.pca_dim, m.gmm_components, threads=cfg.threads)
+    return None
 
 
 def model_memory(cfg, *, input_dim: int = 784, n_outputs: int = 10) -> list[dict]:
@@ -25,4 +57,28 @@ def model_memory(cfg, *, input_dim: int = 784, n_outputs: int = 10) -> list[dict
     ]
     rows.append({"model": "Total", "params": rows[0]["params"] + rows[1]["params"],
                  "bytes": rows[0]["bytes"] + rows[1]["bytes"]})
+    return rows
+
+
+def generator_memory(cfg, *, input_dim: int = 784, n_outputs: int = 10, n_groups: int = 10) -> list[dict]:
+    """What generative replay keeps between tasks with each generator, in float32 bytes.
+
+    `kept` = the generator (for gmm: `n_groups` fitted classes, its size after the last task)
+    plus the frozen classifier copy that labels samples, when the label mode needs one; RtF keeps
+    one model. `images` is how many uint8 images of `input_dim` bytes the same bytes would hold.
+    """
+    rows = []
+    clf = build_classifier(input_dim=input_dim, hidden=cfg.model.hidden, n_outputs=n_outputs)
+    for name in ("vae", "cvae", "gmm", "rtf"):
+        c = dataclasses.replace(cfg, strategy="generative", model=dataclasses.replace(cfg.model, generator=name))
+        if name == "gmm":
+            params = n_groups * gmm_floats(input_dim, c.model.pca_dim, c.model.gmm_components)
+        elif name == "rtf":
+            params = n_params(classifier_for(c, input_dim=input_dim, n_outputs=n_outputs))
+        else:
+            params = n_params(build_generator(c, input_dim=input_dim, n_outputs=n_outputs))
+        labeller = 0 if name == "rtf" or c.replay_labels() == "generator" else n_params(clf)
+        total = 4 * (params + labeller)
+        rows.append({"generator": name, "params": params, "generator_bytes": 4 * params,
+                     "classifier_copy_bytes": 4 * labeller, "kept_bytes": total, "images": total // input_dim})
     return rows

@@ -71,3 +71,14 @@ def memory_table(rows: Sequence[dict], title: str = "Model memory (float32 param
     for r in rows:
         table.add_row(r["model"], f"{r['params']:,}", mib(r["bytes"]))
     return table
+
+
+def generator_memory_table(rows: Sequence[dict], title: str) -> Table:
+    """Rows from models.generator_memory: what generative replay keeps with each generator."""
+    table = Table(title=title)
+    for col in ("generator", "# parameters", "generator (MB)", "+ classifier copy (MB)", "kept (MB)", "= uint8 images"):
+        table.add_column(col, justify="left" if col == "generator" else "right")
+    for r in rows:
+        table.add_row(r["generator"], f"{r['params']:,}", mib(r["generator_bytes"]), mib(r["classifier_copy_bytes"]),
+                      mib(r["kept_bytes"]), f"{r['images']:,}")
+    return table

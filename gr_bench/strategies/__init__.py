@@ -12,7 +12,7 @@ from .none import NoReplay
 def _buffer(cfg, bench) -> BufferReplay:
     r = cfg.replay
     cap = capacity_images(buffer=r.buffer, buffer_mb=r.buffer_mb, input_dim=bench.input_dim)
-    return BufferReplay(cap, r.selection, bench.input_dim)
+    return BufferReplay(cap, r.selection, bench.input_dim, per_batch=r.replay_mode == "per-batch")
 
 
 STRATEGIES = {

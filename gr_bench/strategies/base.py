@@ -1,9 +1,11 @@
 """The small interface between the trainer and a replay strategy.
 
 The trainer owns the classifier, optimizers, epochs, timing and evaluation. A strategy only
-(1) supplies a replay set before each task, (2) updates its memory after each task, and
-(3) says how many bytes that memory takes. A strategy with a ``generator`` has it trained by the
-trainer on the same data as the classifier (new task plus replay), as in the seed report.
+(1) supplies replay: a set before each task (per-task mode) or fresh samples at each training
+step (per-batch mode), (2) updates its memory after each task, and (3) says how many bytes that
+memory takes. A strategy whose ``generator`` is an nn.Module has it trained by the trainer on the
+same data as the classifier (new task plus replay), as in the seed report; a generator fitted in
+closed form is fitted by ``fit_generator``.
 """
 
 from __future__ import annotations
@@ -27,19 +29,50 @@ class ReplaySet:
     def __len__(self) -> int:
         return self.x.shape[0]
 
+    def tau(self) -> torch.Tensor | None:
+        """Per-sample temperatures for the distillation loss (None for hard labels)."""
+        return None if self.soft is None else torch.full((len(self),), self.temperature, device=self.x.device)
+
 
 class Strategy(Protocol):
     name: str
-    generator: nn.Module | None  # trained by the trainer alongside the classifier when set
+    generator: object | None  # an nn.Module is trained by the trainer alongside the classifier
 
     def replay(self, task: Task, rng: torch.Generator) -> ReplaySet | None:
         """The replay set to mix into task ``task``'s training data (None for no replay)."""
+
+    def fresh_replay(self, n: int, rng: torch.Generator) -> ReplaySet | None:
+        """Per-batch mode: n replay samples for one training step (None when nothing to replay)."""
+
+    def fit_generator(self, task: Task, x: torch.Tensor, y: torch.Tensor, rng: torch.Generator) -> None:
+        """Fit a closed-form generator on the task's training data (float pixels, labels)."""
 
     def after_task(self, task: Task, classifier: nn.Module, rng: torch.Generator) -> None:
         """Update the memory once task ``task`` has been trained."""
 
     def memory_bytes(self) -> int:
         """Bytes kept between tasks (buffer images as uint8, or frozen model parameters)."""
+
+
+class NoMemory:
+    """Defaults for every method: no replay, nothing kept (the `none` strategy as it is)."""
+
+    generator = None
+
+    def replay(self, task, rng):
+        return None
+
+    def fresh_replay(self, n, rng):
+        return None
+
+    def fit_generator(self, task, x, y, rng):
+        pass
+
+    def after_task(self, task, classifier, rng):
+        pass
+
+    def memory_bytes(self) -> int:
+        return 0
 
 
 def to_float(x_uint8: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Experience replay from a fixed-size buffer of real images (stored as uint8).
 
 Each stored example costs ``input_dim + 2`` bytes: the image, its label and its task id, one byte
-each (786 B for MNIST). The whole buffer is mixed into the next task's training data.
+each (786 B for MNIST). In per-task mode the whole buffer is mixed into the next task's training
+data; in per-batch mode each training step draws a fresh random batch from it (experience replay).
 
 Selection:
 - ``class-balanced`` (default): after each task the buffer holds an equal share per class seen
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import ReplaySet, to_float
+from .base import NoMemory, ReplaySet, to_float
 
 
 def capacity_images(*, buffer: int, buffer_mb: float | None, input_dim: int) -> int:
@@ -24,22 +25,28 @@ def capacity_images(*, buffer: int, buffer_mb: float | None, input_dim: int) -> 
     return int(buffer_mb * 2**20) // (input_dim + 2)
 
 
-class BufferReplay:
+class BufferReplay(NoMemory):
     name = "buffer"
-    generator = None
 
-    def __init__(self, capacity: int, selection: str, input_dim: int) -> None:
+    def __init__(self, capacity: int, selection: str, input_dim: int, per_batch: bool = False) -> None:
         self.capacity = capacity
         self.selection = selection
+        self.per_batch = per_batch
         self.x = torch.empty(0, input_dim, dtype=torch.uint8)
         self.y = torch.empty(0, dtype=torch.uint8)
         self.task = torch.empty(0, dtype=torch.uint8)
         self.n_seen = 0  # examples streamed so far (reservoir sampling)
 
     def replay(self, task, rng):
-        if len(self.y) == 0:
+        if len(self.y) == 0 or self.per_batch:
             return None
         return ReplaySet(to_float(self.x), self.y.long())
+
+    def fresh_replay(self, n, rng):
+        if len(self.y) == 0 or not self.per_batch:
+            return None
+        idx = torch.randint(len(self.y), (n,), generator=rng)
+        return ReplaySet(to_float(self.x[idx]), self.y[idx].long())
 
     def after_task(self, task, classifier, rng):
         n = len(task.y_train)

@@ -1,10 +1,15 @@
-"""Generative replay, the seed report's method (Shin et al. 2017 style, with a VAE).
+"""Generative replay, the seed report's method (Shin et al. 2017 style), with any generator.
 
-Before task t > 0, the VAE as it was after task t-1 generates a replay set (its size from the
-replay schedule), and the classifier as it was after task t-1 labels it: hard labels (argmax over
-the outputs seen so far) or soft labels (its softmax at a temperature, for distillation). Then the
-trainer trains both the classifier and the VAE on the new task's data plus that replay set.
-Memory kept between tasks: the generator's and the frozen old classifier's parameters.
+Before task t > 0 (per-task mode), or at every training step (per-batch mode), the generator as it
+was after task t-1 draws replay samples. Their labels come from the classifier as it was after
+task t-1 - hard (argmax over the outputs seen so far) or soft (its softmax at a temperature, for
+distillation) - or, for a conditional generator (cvae, gmm), from the class the generator drew
+each sample for, in which case no old classifier is kept. The trainer trains the classifier and
+the generator on the new task's data plus that replay.
+
+Generators (see models/): vae (the seed's), cvae, gmm (fitted in closed form, never forgets its old
+classes) and rtf (the classifier itself generates; one model is trained and kept).
+Memory kept between tasks: the frozen generator's size plus the frozen classifier's, if kept.
 """
 
 from __future__ import annotations
@@ -14,56 +19,85 @@ import copy
 import torch
 from torch import nn
 
-from ..models import build_vae, param_bytes
+from ..models import build_generator, param_bytes, uses_feedback
 from ..schedule import parse_schedule
 from .base import ReplaySet
 
 
-def _frozen(model: nn.Module) -> nn.Module:
-    old = copy.deepcopy(model).eval()
-    for p in old.parameters():
-        p.requires_grad_(False)
+def _frozen(model):
+    old = copy.deepcopy(model)
+    if isinstance(old, nn.Module):
+        old.eval()
+        for p in old.parameters():
+            p.requires_grad_(False)
     return old
+
+
+def _bytes(model) -> int:
+    if model is None:
+        return 0
+    return param_bytes(model) if isinstance(model, nn.Module) else model.memory_bytes()
 
 
 class GenerativeReplay:
     name = "generative"
 
     def __init__(self, cfg, bench) -> None:
-        m = cfg.model
-        self.generator = build_vae(input_dim=bench.input_dim, hidden=m.vae_hidden, latent=m.latent)
+        self.feedback = uses_feedback(cfg)
+        self.generator = build_generator(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)
         self.schedule = parse_schedule(cfg.replay.schedule)
-        self.soft = cfg.replay.labels == "soft"
+        self.per_batch = cfg.replay.replay_mode == "per-batch"
+        self.labels = cfg.replay_labels()
         self.temperature = cfg.replay.temperature
         self.task_masks = bench.task_masks()  # (tasks, outputs) bool
         self.restrict_to_task = bench.scenario == "task"
         self.seen = torch.zeros(bench.n_outputs, dtype=torch.bool)
-        self.old_generator: nn.Module | None = None
+        self.old_generator = None
         self.old_classifier: nn.Module | None = None
 
     def replay(self, task, rng):
-        n = self.schedule(task.index, len(task.y_train))
+        """Per-task mode: the replay set for `task`, sized by the schedule."""
+        if self.per_batch:
+            return None
+        return self._draw(self.schedule(task.index, len(task.y_train)), rng)
+
+    def fresh_replay(self, n, rng):
+        """Per-batch mode: n fresh samples for one training step (None before the second task)."""
+        return self._draw(n, rng) if self.per_batch else None
+
+    def _draw(self, n: int, rng) -> ReplaySet | None:
         if self.old_generator is None or n == 0:
             return None
-        x = self.old_generator.sample(n, rng)
+        x, y = self.old_generator.sample(n, rng, self.seen)
+        if self.labels == "generator":
+            return ReplaySet(x, y.to(x.device))
         with torch.no_grad():
             logits = torch.cat([self.old_classifier(x[i : i + 4096]) for i in range(0, n, 4096)])
             logits = logits.masked_fill(~self.seen.to(logits.device), float("-inf"))
             y = logits.argmax(1)
             soft = None
-            if self.soft:
+            if self.labels == "soft":
                 if self.restrict_to_task:  # distil within the task the hard label belongs to
                     owner = self.task_masks[:, y.cpu()].float().argmax(0)
                     logits = logits.masked_fill(~self.task_masks[owner].to(logits.device), float("-inf"))
                 soft = torch.softmax(logits / self.temperature, dim=1)
-        return ReplaySet(x, y, soft, self.temperature if self.soft else 1.0)
+        return ReplaySet(x, y, soft, self.temperature if soft is not None else 1.0)
+
+    def fit_generator(self, task, x, y, rng) -> None:
+        """Closed-form generators (gmm) fit the new task's classes; gradient ones are trained by the trainer."""
+        if self.generator is not None and not isinstance(self.generator, nn.Module):
+            self.generator.fit_task(x, y, rng)
 
     def after_task(self, task, classifier, rng):
-        self.old_generator = _frozen(self.generator)
-        self.old_classifier = _frozen(classifier)
+        self.old_generator = _frozen(classifier if self.feedback else self.generator)
+        # RtF labels with its own head; the generator's labels need no classifier at all.
+        self.old_classifier = self.old_generator if self.feedback else (
+            None if self.labels == "generator" else _frozen(classifier))
         self.seen |= self.task_masks[task.index]
 
     def memory_bytes(self) -> int:
-        if self.old_classifier is None:
+        if self.old_generator is None:
             return 0
-        return param_bytes(self.old_generator) + param_bytes(self.old_classifier)
+        if self.feedback:
+            return _bytes(self.old_generator)
+        return _bytes(self.old_generator) + _bytes(self.old_classifier)

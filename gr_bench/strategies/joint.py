@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from .base import ReplaySet, to_float
+from .base import NoMemory, ReplaySet, to_float
 
 
-class Joint:
+class Joint(NoMemory):
     name = "joint"
-    generator = None
 
     def __init__(self) -> None:
         self.x: list[torch.Tensor] = []  # uint8 images of every task seen so far

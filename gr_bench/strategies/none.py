@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
+from .base import NoMemory
 
-class NoReplay:
+
+class NoReplay(NoMemory):
     name = "none"
-    generator = None
-
-    def replay(self, task, rng):
-        return None
-
-    def after_task(self, task, classifier, rng):
-        pass
-
-    def memory_bytes(self) -> int:
-        return 0
