@@ -10,7 +10,7 @@ import torch
 
 from gr_bench.bench import forward_flops, linear_shapes, sgemm_gflops, train_flops
 from gr_bench.models import build_classifier, build_vae
-from gr_bench.trainer import _optimizer
+from gr_bench.optim import make_optimizer
 
 BATCH = 64
 
@@ -31,7 +31,7 @@ def _record(benchmark, flops_per_call: float, shapes, batch: int) -> None:
 
 
 def _train_step(model, loss_fn, x):
-    opt = _optimizer("adam", model, 1e-3)
+    opt = make_optimizer("adam", model, 1e-3)
 
     def step():
         loss = loss_fn(model, x)

@@ -31,6 +31,7 @@ from torch import nn
 from .config import ConfigError, RunConfig
 from .data import SplitBenchmark, Task
 from .models import classifier_for, n_params, param_bytes
+from .optim import make_optimizer, within_task
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
 from .strategies import ReplaySet, build_strategy
@@ -95,27 +96,6 @@ class Evaluator:
         model.train(was_training)
         hits = torch.bincount(self.task.cpu(), weights=torch.cat(correct).cpu().double(), minlength=len(self.counts))
         return (hits / self.counts).tolist()
-
-
-def _optimizer(kind: str, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    # Adam's step is memory-bound and runs once per batch whatever the batch size: fused (one
-    # pass over all parameters) took it from 8.6 to 2.2 ms for the seed's VAE at batch 64 on one
-    # core, and gave the same accuracy matrix as foreach on mnist-5k (see the bench notes).
-    if kind == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, foreach=True)
-    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-
-
-def _lr_within_task(kind: str, opt: torch.optim.Optimizer, steps_per_epoch: int, epochs: int):
-    """A per-batch scheduler for the classifier's learning rate inside one task, or None.
-
-    cosine: lr_t * (1 + cos(pi * step / steps)) / 2 over the task's steps, reaching 0 at its end;
-    restarts: the same cosine over each epoch, restarting from lr_t (SGDR with a period of one epoch).
-    """
-    if kind == "constant":
-        return None
-    period = steps_per_epoch * (epochs if kind == "cosine" else 1)
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * (step % period) / period)))
 
 
 def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str,
@@ -223,7 +203,7 @@ def _warm_up(optimizer: str) -> None:
     global _warmed_up
     if not _warmed_up:
         model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
-        opt = _optimizer(optimizer, model, 1e-3)
+        opt = make_optimizer(optimizer, model, 1e-3)
         F.cross_entropy(model(torch.randn(4, 8)), torch.zeros(4, dtype=torch.long)).backward()
         opt.step()
         _warmed_up = True
@@ -288,8 +268,8 @@ def run(
                 loss_g = _with_fresh_replay(_generator_loss, lambda n: strategy.fresh_replay(n, rng), weight, timer,
                                             counts, generator=True)
 
-            opt = _optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
-            sched = _lr_within_task(t_cfg.lr_schedule, opt, math.ceil(len(data[0]) / t_cfg.batch_size), t_cfg.epochs)
+            opt = make_optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
+            sched = within_task(t_cfg.lr_schedule, opt, math.ceil(len(data[0]) / t_cfg.batch_size), t_cfg.epochs)
             for epoch in range(1, t_cfg.epochs + 1):
                 with timer("classifier"):
                     _fit_epoch(classifier, loss_c, data, opt, rng, t_cfg.batch_size,
@@ -304,7 +284,7 @@ def run(
 
             if trained is not None:
                 counts["replay"] = 0
-                opt_g = _optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
+                opt_g = make_optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
                 with timer("generator"):
                     for epoch in range(1, t_cfg.vae_epochs + 1):
                         _fit_epoch(generator, loss_g, data[:2], opt_g, rng, t_cfg.batch_size,

@@ -136,20 +136,19 @@ def test_buffer_class_balanced_and_reservoir(mnist5k):
 def test_learning_rate_schedules_within_a_task():
     import torch
 
-    from gr_bench.trainer import _lr_within_task
+    from gr_bench.optim import SGD, within_task
 
     model = torch.nn.Linear(2, 2)
     # 2 epochs of 2 steps: the lr used at each of the task's 4 steps
     for kind, expected in (("cosine", [1.0, 0.854, 0.5, 0.146]), ("restarts", [1.0, 0.5, 1.0, 0.5])):
-        opt = torch.optim.SGD(model.parameters(), lr=1.0)
-        sched = _lr_within_task(kind, opt, steps_per_epoch=2, epochs=2)
+        opt = SGD(model.parameters(), lr=1.0)
+        sched = within_task(kind, opt, steps_per_epoch=2, epochs=2)
         seen = []
         for _ in range(4):
-            seen.append(round(opt.param_groups[0]["lr"], 3))
-            opt.step()
+            seen.append(round(opt.lr, 3))
             sched.step()
         assert seen == expected, (kind, seen)
-    assert _lr_within_task("constant", torch.optim.SGD(model.parameters(), lr=1.0), 2, 2) is None
+    assert within_task("constant", SGD(model.parameters(), lr=1.0), 2, 2) is None
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "restarts"])

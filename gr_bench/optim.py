@@ -1,0 +1,113 @@
+"""Adam and SGD with momentum as the trainer uses them, on torch's own fused and foreach kernels.
+
+Why not torch.optim: building or stepping any torch.optim optimizer (or LR scheduler) imports
+torch._dynamo, and with it sympy and triton: 153 MiB more resident memory and about 3 s more
+start-up in every process (measured here, torch 2.14.1 CUDA build on CPU), for nothing this
+package uses. These classes make the same kernel calls with the same arguments as
+``torch.optim.Adam(fused=True)`` and ``torch.optim.SGD(momentum=0.9, foreach=True)``, so the
+updates are bit-for-bit the same; tests/test_optim.py checks that against torch.optim.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable
+
+import torch
+
+
+class Adam:
+    """Adam (betas 0.9, 0.999, eps 1e-8, no weight decay), one fused kernel over all parameters:
+    Adam's step is memory-bound and runs once per batch, so one pass instead of one per tensor
+    took it from 8.6 to 2.2 ms for the seed's VAE at batch 64 on one core."""
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.betas, self.eps = lr, betas, eps
+        # State is made on first use, per parameter, as torch.optim does (a parameter without a
+        # gradient yet has none).
+        self.state: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        for i in live:
+            if i not in self.state:
+                p = self.params[i]
+                self.state[i] = (torch.zeros_like(p, memory_format=torch.preserve_format),
+                                 torch.zeros_like(p, memory_format=torch.preserve_format),
+                                 torch.zeros((), dtype=torch.float32, device=p.device))
+        exp_avgs, exp_avg_sqs, steps = (list(t) for t in zip(*(self.state[i] for i in live)))
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_([self.params[i] for i in live], [self.params[i].grad for i in live], exp_avgs,
+                           exp_avg_sqs, [], steps, amsgrad=False, lr=self.lr, beta1=self.betas[0],
+                           beta2=self.betas[1], weight_decay=0.0, eps=self.eps, maximize=False,
+                           grad_scale=None, found_inf=None)
+
+
+class SGD:
+    """SGD with heavy-ball momentum (no dampening, not Nesterov), foreach kernels."""
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.9) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.momentum = lr, momentum
+        self.buffers: dict[int, torch.Tensor] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        grads = [self.params[i].grad for i in live]
+        if all(i in self.buffers for i in live):
+            bufs = [self.buffers[i] for i in live]
+            torch._foreach_mul_(bufs, self.momentum)
+            torch._foreach_add_(bufs, grads, alpha=1.0)
+        else:  # the first step: the buffer starts as the gradient itself
+            for i, g in zip(live, grads):
+                if i in self.buffers:
+                    self.buffers[i].mul_(self.momentum).add_(g, alpha=1.0)
+                else:
+                    self.buffers[i] = g.detach().clone()
+            bufs = [self.buffers[i] for i in live]
+        torch._foreach_add_([self.params[i] for i in live], bufs, alpha=-self.lr)
+
+
+def make_optimizer(kind: str, model: torch.nn.Module, lr: float) -> Adam | SGD:
+    return SGD(model.parameters(), lr) if kind == "sgd" else Adam(model.parameters(), lr)
+
+
+class LambdaLR:
+    """lr = base_lr * factor(k) for the k-th step (k from 0), the semantics of torch's LambdaLR
+    when ``step()`` is called after each optimizer step."""
+
+    def __init__(self, opt: Adam | SGD, factor: Callable[[int], float]) -> None:
+        self.opt, self.factor, self.base_lr, self.k = opt, factor, opt.lr, 0
+        opt.lr = self.base_lr * factor(0)
+
+    def step(self) -> None:
+        self.k += 1
+        self.opt.lr = self.base_lr * self.factor(self.k)
+
+
+def within_task(kind: str, opt: Adam | SGD, steps_per_epoch: int, epochs: int) -> LambdaLR | None:
+    """A per-batch scheduler for the classifier's learning rate inside one task, or None.
+
+    cosine: lr_t * (1 + cos(pi * step / steps)) / 2 over the task's steps, reaching 0 at its end;
+    restarts: the same cosine over each epoch, restarting from lr_t (SGDR with a period of one epoch).
+    """
+    if kind == "constant":
+        return None
+    period = steps_per_epoch * (epochs if kind == "cosine" else 1)
+    return LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * (step % period) / period)))
