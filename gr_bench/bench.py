@@ -3,7 +3,7 @@
 The figures come from a real run of the trainer (no separate benchmark loop): the run records
 samples per phase and seconds per phase; FLOPs follow from the models' layer shapes; each
 phase's GFLOP/s is set beside the single-thread sgemm rate of the same machine, measured in the
-same process on the same matrix shapes (torch.mm of the VAE's layers at the run's batch size).
+same process on the same matrix shapes (torch.mm of the VAE's layers at the VAE's batch size).
 
 FLOPs per sample for a stack of Linear layers (in_i -> out_i), multiply-add = 2 FLOPs:
   forward   F = sum 2 * in_i * out_i
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .models import build_classifier, build_vae
 
 
@@ -86,12 +86,21 @@ def phase_figures(result, cfg: RunConfig, bench, sgemm: float) -> dict[str, dict
     return out
 
 
+def check_config(cfg: RunConfig) -> None:
+    """The FLOP counts below are the MLP's and the VAE's: other generators would be miscounted."""
+    if cfg.strategy != "generative" or cfg.model.generator != "vae" or cfg.replay.replay_mode != "per-task":
+        raise ConfigError("gr-bench bench measures generative replay as the seed runs it "
+                          "(generator=vae, replay_mode=per-task)")
+
+
 def run_bench(cfg: RunConfig, bench) -> dict:
     """One generative run of `cfg` on `bench`, measured against this machine's sgemm."""
     from .trainer import run
 
+    check_config(cfg)
     vae = build_vae(input_dim=bench.input_dim, hidden=cfg.model.vae_hidden, latent=cfg.model.latent)
-    sgemm = sgemm_gflops(linear_shapes(vae), cfg.train.batch_size)
+    vae_batch = cfg.train.vae_batch_size or cfg.train.batch_size
+    sgemm = sgemm_gflops(linear_shapes(vae), vae_batch)
     big = sgemm_gflops([(1024, 1024)], 1024)
     result = run(cfg, bench)
     phases = phase_figures(result, cfg, bench, sgemm)
@@ -99,6 +108,7 @@ def run_bench(cfg: RunConfig, bench) -> dict:
         "dataset": bench.dataset,
         "threads": cfg.threads,
         "batch_size": cfg.train.batch_size,
+        "vae_batch_size": vae_batch,
         "sgemm_gflops": sgemm,
         "sgemm_1024_gflops": big,
         "phases": phases,

@@ -160,11 +160,12 @@ def bench_cmd(
     """Samples/s and GFLOP/s per phase of a generative run, as % of this machine's single-thread sgemm."""
     import json
 
-    from .bench import run_bench, workers_speedup
+    from .bench import check_config, run_bench, workers_speedup
     from .data import load_dataset, make_benchmark
     from .files import writable_dir
 
     cfg = build_config(preset, sets, strategy="generative", dataset=dataset)
+    check_config(cfg)
     root = writable_dir(Path(results) / "bench")
     ds = load_dataset(cfg.data.dataset, data_dir)
     bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
@@ -177,7 +178,8 @@ def bench_cmd(
     if json_out:
         print(json.dumps(out, indent=2, default=float))
         return
-    table = Table(title=f"gr-bench bench: preset {preset!r} on {ds.name}, {cfg.threads} thread(s), batch {cfg.train.batch_size}; "
+    table = Table(title=f"gr-bench bench: preset {preset!r} on {ds.name}, {cfg.threads} thread(s), batch {cfg.train.batch_size}, "
+                        f"VAE batch {out['vae_batch_size']}; "
                         f"single-thread sgemm {out['sgemm_gflops']:.1f} GFLOP/s on the VAE's shapes "
                         f"({out['sgemm_1024_gflops']:.1f} on 1024x1024)")
     for col in ("phase", "seconds", "share of run %", "samples/s", "GFLOP/s", "% of sgemm"):

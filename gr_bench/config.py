@@ -101,10 +101,16 @@ class TrainConfig:
     optimizer: str = "adam"  # adam or sgd (momentum 0.9); state is reset at each task
     vae_epochs: int = 10  # generator epochs per task (generative strategy only)
     vae_lr: float = 1e-3  # generator learning rate
+    # Generator batch size; none = batch_size (the seed's setting). Larger batches spread Adam's
+    # memory-bound step (one pass over 4 MB of VAE weights, moments and gradients per batch) over
+    # more samples: an algorithmic choice for the studies, since it changes the results.
+    vae_batch_size: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "vae_epochs"):
             _positive(name, getattr(self, name), integer=True)
+        if self.vae_batch_size is not None:
+            _positive("vae_batch_size", self.vae_batch_size, integer=True)
         for name in ("lr", "vae_lr", "lr_decay"):
             _positive(name, getattr(self, name))
         _choice("optimizer", self.optimizer, OPTIMIZERS)

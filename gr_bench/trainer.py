@@ -295,7 +295,7 @@ def run(
                 opt_g = make_optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
                 with timer("generator"):
                     for epoch in range(1, t_cfg.vae_epochs + 1):
-                        _fit_epoch(generator, loss_g, data[:2], opt_g, rng, t_cfg.batch_size,
+                        _fit_epoch(generator, loss_g, data[:2], opt_g, rng, t_cfg.vae_batch_size or t_cfg.batch_size,
                                    f"generator, task {task.index}, epoch {epoch}")
                 _check_finite(generator, f"generator, task {task.index}")
                 result.samples["generator"] += t_cfg.vae_epochs * len(data[0]) + counts["replay"]
