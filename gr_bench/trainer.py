@@ -312,6 +312,9 @@ def run(
         result.status, result.reason = "failed", str(e)
     result.times = {p: timer.seconds.get(p, 0.0) for p in PHASES}
     result.times["total"] = time.perf_counter() - start
+    if generator is not None and trained is None:  # gmm: its fitted numbers count as its parameters
+        result.param_bytes["generator"] = generator.memory_bytes()
+        result.params["generator"] = result.param_bytes["generator"] // 4
     result.memory_bytes = strategy.memory_bytes()
     result.peak_rss_bytes, result.peak_rss_method = peak_rss_bytes(), rss_method
     return result
