@@ -177,7 +177,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
     importances = None
     if spec.kind == "search":
-        console.print(study_tables.best_table(trials, runs, list(spec.reference)))
+        console.print(study_tables.best_table(trials, runs, spec.compared_with()))
         for param in ("family", "strategy", "vae_hidden", "latent", "optimizer", "lr_schedule"):
             if f"param_{param}" in trials:
                 console.print(study_tables.by_param_table(trials, param))
@@ -195,7 +195,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
             console.print(study_tables.grid_table(runs[runs["stage"] == "final"], "Test split, evaluation seeds"))
     elif len(runs):
         console.print(study_tables.grid_table(runs, f"{study_name}: mean ± sd over seeds (test split)"))
-    result = write_report(folder, study_name, spec.kind, list(spec.reference), rows, importances=importances,
+    result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows, importances=importances,
                           multi=multi, alpha=alpha, min_effect=min_effect, seed=seed,
                           manifest=manifest(storage, url, study_name, rows))
     if result["rows"]:

@@ -73,6 +73,13 @@ class StudySpec:
     reference: dict[str, dict[str, object]] = field(default_factory=dict)  # search: label -> overrides, also re-evaluated
     multi_objective: bool = False  # supports --multi-objective (accuracy against training time)
     quick: dict[str, object] = field(default_factory=dict)  # field overrides for --quick ("base" is merged)
+    anchor: str | None = None  # grid: the label every other is compared with (default: generative replay, else the best)
+
+    def compared_with(self) -> list[str]:
+        """The labels the report compares the others with: search references, or the grid's anchor."""
+        if self.kind == "search":
+            return list(self.reference)
+        return [self.anchor] if self.anchor else []
 
     @property
     def kind(self) -> str:
@@ -97,6 +104,8 @@ def spec_fingerprint(spec: StudySpec) -> str:
     parts = []
     for f in dataclasses.fields(spec):
         value = getattr(spec, f.name)
+        if f.default is None and value is None:  # a field added later, left unset, changes no fingerprint
+            continue
         if callable(value):
             try:
                 value = inspect.getsource(value)

@@ -25,6 +25,7 @@ STUDY = StudySpec(
     summary="vae (seed), small vae, conditional vae, per-class GMM, replay-through-feedback, buffer: accuracy, time, bytes",
     base={"strategy": "generative"},
     grid={"generator": GENERATORS},
+    anchor="vae-seed",  # each generator (and the buffer) against the seed's VAE
     seeds=8,  # paired Wilcoxon + Holm over the family: 8 seeds can reach p < 0.05 for a few comparisons
     quick={"seeds": 2, "base": {"epochs": 3, "vae_epochs": 3, "schedule": "linear:500"}},
 )

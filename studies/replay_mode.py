@@ -17,6 +17,7 @@ STUDY = StudySpec(
         "mode": {"per-task": {"replay_mode": "per-task"}, "per-batch": {"replay_mode": "per-batch"}},
         "labels": {"hard": {"labels": "hard"}, "soft": {"labels": "soft"}},
     },
+    anchor="per-task hard",  # the seed's scheme: each variant against it
     seeds=8,
     quick={"seeds": 2, "base": {"epochs": 3, "vae_epochs": 3, "schedule": "linear:500"}},
 )

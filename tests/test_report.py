@@ -56,3 +56,18 @@ def test_report_bad_input(tmp_path):
     for args in (["report", "nosuch", "--results", str(tmp_path)], ["report", str(tmp_path / "missing")]):
         p = gr(*args)
         assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_grid_comparisons_use_the_declared_anchor():
+    import pandas as pd
+
+    from gr_bench.report.analysis import comparison_pairs
+    from gr_bench.study import get_spec
+
+    runs = pd.DataFrame({"stage": "search", "status": "ok", "seed": [0, 0, 0],
+                         "label": ["vae-seed", "gmm", "buffer-1000"], "final_avg_acc": [0.7, 0.9, 0.95]})
+    # declared (the generator study's): every other configuration is tested against the seed's VAE
+    assert get_spec("generator").compared_with() == ["vae-seed"]
+    assert comparison_pairs("grid", runs, ["vae-seed"]) == ("search", [("gmm", "vae-seed"), ("buffer-1000", "vae-seed")])
+    # none declared and no generative label: the best configuration against the rest
+    assert comparison_pairs("grid", runs, []) == ("search", [("buffer-1000", "vae-seed"), ("buffer-1000", "gmm")])

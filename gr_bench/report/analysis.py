@@ -2,8 +2,9 @@
 
 Comparisons are paired by seed: every configuration of a study runs on the same seeds. Each study
 states its question as pairs against an anchor:
-- grids: every configuration against generative replay (the method under test), or against the
-  best configuration when generative replay is not in the grid; a Friedman test across all;
+- grids: every configuration against the study's declared anchor (the generator study: the seed's
+  VAE), else generative replay (the method under test), else the best configuration; a Friedman
+  test across all;
 - searches: each re-evaluated best configuration against the reference on the test split;
 - task_scaling: a power-law fit of training time against the number of tasks per schedule,
   against the seed report's predicted quadratic growth.
@@ -48,8 +49,12 @@ def comparison_pairs(kind: str, runs: pd.DataFrame, reference: list[str]) -> tup
     search = ok_runs(runs, "search")
     if search.empty:
         return "search", []
+    labels = list(dict.fromkeys(search["label"]))
+    declared = next((r for r in reference if r in labels), None)
+    if declared:  # a reference: each other configuration is the one in question
+        return "search", [(l, declared) for l in labels if l != declared]
     anchor = _anchor(search)
-    return "search", [(anchor, l) for l in dict.fromkeys(search["label"]) if l != anchor]
+    return "search", [(anchor, l) for l in labels if l != anchor]
 
 
 def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = 0.05,
