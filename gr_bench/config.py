@@ -291,7 +291,7 @@ def _seed() -> RunConfig:
 
 
 def _small() -> RunConfig:
-    # The seed's "simpler generative model" improvement: a VAE 20x smaller than the seed's.
+    # The seed's "simpler generative model" improvement: 219,808 VAE parameters, 4.9x fewer than the seed's.
     return with_overrides(RunConfig(), {"vae_hidden": (128, 64), "latent": 8})
 
 
