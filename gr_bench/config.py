@@ -170,7 +170,6 @@ class RunConfig:
             _check(len(sched.values) == need, "schedule",
                    f"manual needs {need} sizes (one per task after the first) for {self.data.n_tasks} tasks",
                    self.replay.schedule)
-
         if self.replay.labels == "generator":
             _check(self.model.generator in CONDITIONAL_GENERATORS, "labels",
                    f"'generator' needs a conditional generator ({', '.join(CONDITIONAL_GENERATORS)}), "
