@@ -110,20 +110,13 @@ def test_rtf_trains_no_separate_generator(digits):
     assert r.params["classifier"] == n_params(ReplayThroughFeedback(64, (32, 16), 2, 10))
 
 
-def test_nested_phases_are_counted_once():
+def test_nested_phases_are_counted_once(monkeypatch):
+    import gr_bench.trainer as trainer
+
+    clock = iter([0.0, 2.0, 7.0, 8.0])  # enter classifier, enter replay, leave replay, leave classifier
+    monkeypatch.setattr(trainer.time, "perf_counter", lambda: next(clock))
     timer = PhaseTimer()
-    import time
     with timer("classifier"):
-        time.sleep(0.02)
         with timer("replay"):
-            time.sleep(0.05)
-    assert timer.seconds["replay"] >= 0.05 and 0.02 <= timer.seconds["classifier"] < 0.05
-
-
-def test_generator_batch_size_is_its_own_setting(digits):
-    with pytest.raises(ConfigError, match="vae_batch_size"):
-        with_overrides(RunConfig(), ["vae_batch_size=0"])
-    assert with_overrides(RunConfig(), ["vae_batch_size=none"]).train.vae_batch_size is None
-    same, bigger = run(cfg(), digits), run(cfg("vae_batch_size=256"), digits)
-    assert bigger.status == "ok" and bigger.samples == same.samples  # same samples, fewer and larger steps
-    assert bigger.accuracy != same.accuracy  # an algorithmic change: it is not an engine setting
+            pass
+    assert timer.seconds == {"classifier": 3.0, "replay": 5.0}  # 2 s before + 1 s after the replay
