@@ -59,6 +59,15 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} needs columns {', '.join(missing)}; it has {', '.join(map(str, df.columns))}")
 
 
+def _checked(data, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """The data as a frame: empty when there is none (the caller draws "no data"), otherwise
+    checked to have `columns`."""
+    df = _frame(data)
+    if not df.empty:
+        _require(df, columns, what)
+    return df
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
     if ax is None:
         fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
@@ -218,10 +227,9 @@ def _curves_panel(ax: Axes, df: pd.DataFrame, title: str) -> None:
 
 def avg_acc_rows(accuracy) -> pd.DataFrame:
     """Per (label, seed, after_task): mean of R[i, 0..i] at the last epoch of task i."""
-    df = _frame(accuracy)
+    df = _checked(accuracy, ("after_task", "eval_task", "epoch", "acc"), "accuracy_vs_tasks")
     if df.empty:
         return pd.DataFrame(columns=["label", "seed", "after_task", "avg_acc"])
-    _require(df, ("after_task", "eval_task", "epoch", "acc"), "accuracy_vs_tasks")
     df = _numeric(df.assign(label=_labels(df)), ("after_task", "eval_task", "epoch", "acc"))
     if "seed" not in df.columns:
         df["seed"] = 0
@@ -282,10 +290,9 @@ def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
     """
     fig, ax = _axes(ax)
     title = "Final average accuracy against memory"
-    df = _frame(runs)
+    df = _checked(runs, ("final_avg_acc", "memory_bytes"), "accuracy_vs_memory")
     if df.empty:
         return _no_data(ax, title)
-    _require(df, ("final_avg_acc", "memory_bytes"), "accuracy_vs_memory")
     df = _numeric(_ok(df), ("final_avg_acc", "memory_bytes"))
     df = df.assign(label=_labels(df), strategy=df["strategy"].fillna("").astype(str) if "strategy" in df.columns else "")
     df = df.dropna(subset=["final_avg_acc"])
@@ -367,10 +374,9 @@ def pareto_front(trials, stage: str | None = "search", ax: Axes | None = None) -
     """Search trials by time (x) and accuracy (y); the Pareto-optimal ones highlighted and joined."""
     fig, ax = _axes(ax)
     title = "Search trials: accuracy against training time"
-    df = _frame(trials)
+    df = _checked(trials, ("value_acc", "value_time_s"), "pareto_front")
     if df.empty:
         return _no_data(ax, title)
-    _require(df, ("value_acc", "value_time_s"), "pareto_front")
     df = _numeric(_complete(df, stage), ("value_acc", "value_time_s")).dropna(subset=["value_acc", "value_time_s"])
     if df.empty:
         return _no_data(ax, title)
@@ -483,10 +489,9 @@ def time_vs_tasks(runs, fits: Mapping[str, Mapping] | None = None, by: str = "sc
     """
     fig, ax = _axes(ax)
     title = "Training time against the number of tasks"
-    df = _frame(runs)
+    df = _checked(runs, ("n_tasks", "time_total_s"), "time_vs_tasks")
     if df.empty:
         return _no_data(ax, title)
-    _require(df, ("n_tasks", "time_total_s"), "time_vs_tasks")
     df = _ok(df)
     df = _numeric(df.assign(series=time_series_key(df, by)), ("n_tasks", "time_total_s"))
     df = df[(df["n_tasks"] > 0) & (df["time_total_s"] > 0)]
