@@ -272,9 +272,12 @@ def run(
             counts = {"replay": 0}
             if per_batch:  # the t-th task's own data weighs 1/t, fresh replay the rest
                 weight = 1.0 / (task.index + 1)
-                loss_c = _with_fresh_replay(classifier_loss, lambda n: strategy.fresh_replay(n, rng), weight, timer, counts)
-                loss_g = _with_fresh_replay(_generator_loss, lambda n: strategy.fresh_replay(n, rng), weight, timer,
-                                            counts, generator=True)
+
+                def draw(n: int) -> ReplaySet | None:
+                    return strategy.fresh_replay(n, rng)
+
+                loss_c = _with_fresh_replay(classifier_loss, draw, weight, timer, counts)
+                loss_g = _with_fresh_replay(_generator_loss, draw, weight, timer, counts, generator=True)
 
             opt = make_optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
             sched = within_task(t_cfg.lr_schedule, opt, math.ceil(len(data[0]) / t_cfg.batch_size), t_cfg.epochs)
