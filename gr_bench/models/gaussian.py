@@ -67,9 +67,10 @@ class ClassGaussians:
                 chol=torch.linalg.cholesky(torch.from_numpy(gm.covariances_)).float()))
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator, seen: torch.Tensor | None = None,
-               chunk: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """n images in [0, 1] and the labels of the groups they were drawn from."""
+    def sample(self, n: int, generator: torch.Generator,
+               seen: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n images in [0, 1] and the labels of the groups they were drawn from (every fitted
+        group is a seen class, so `seen`, part of the generators' common signature, is unused)."""
         which = torch.randint(len(self.groups), (n,), generator=generator)
         x = torch.empty(n, self.input_dim)
         y = torch.empty(n, dtype=torch.long)
