@@ -120,3 +120,12 @@ def test_nested_phases_are_counted_once(monkeypatch):
         with timer("replay"):
             pass
     assert timer.seconds == {"classifier": 3.0, "replay": 5.0}  # 2 s before + 1 s after the replay
+
+
+def test_generator_batch_size_is_its_own_setting(digits):
+    with pytest.raises(ConfigError, match="vae_batch_size"):
+        with_overrides(RunConfig(), ["vae_batch_size=0"])
+    assert with_overrides(RunConfig(), ["vae_batch_size=none"]).train.vae_batch_size is None
+    same, bigger = run(cfg(), digits), run(cfg("vae_batch_size=256"), digits)
+    assert bigger.status == "ok" and bigger.samples == same.samples  # same samples, fewer and larger steps
+    assert bigger.accuracy != same.accuracy  # an algorithmic change: it is not an engine setting
