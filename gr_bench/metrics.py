@@ -3,9 +3,12 @@
 ``R[i, j]`` is the test accuracy on task ``j`` after training task ``i`` (T x T, every task
 evaluated after every task, so the upper triangle holds accuracies on tasks not yet trained).
 ``b[j]`` is the accuracy of the randomly initialised model on task ``j`` (for forward transfer).
+:data:`METRIC_SENSE` says, for every stored run metric, which way is better and in what unit it is shown.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -82,3 +85,31 @@ def summary(R, b) -> dict[str, float]:
         "bwt": bwt(R),
         "fwt": fwt(R, b),
     }
+
+
+class MetricSense(NamedTuple):
+    """Which way a stored metric improves, and how to show it: ``value * scale`` in ``unit``."""
+
+    better: str  # "higher" or "lower"
+    unit: str  # the unit of the shown value (and of a shown difference)
+    scale: float  # stored value -> shown value
+
+
+_POINTS = MetricSense("higher", "points", 100.0)  # accuracies are stored as fractions, shown in points
+_SECONDS = MetricSense("lower", "s", 1.0)
+_MIB = MetricSense("lower", "MiB", 1.0 / 2**20)
+
+# The run metrics a comparison may be asked about (runs.csv columns), one source for every report.
+METRIC_SENSE: dict[str, MetricSense] = {
+    "final_avg_acc": _POINTS,
+    "avg_forgetting": _POINTS._replace(better="lower"),  # less forgetting is better
+    "bwt": _POINTS,  # backward transfer: negative is forgetting, so higher is better
+    "fwt": _POINTS,
+    "time_total_s": _SECONDS,
+    "time_generator_s": _SECONDS,
+    "time_replay_s": _SECONDS,
+    "time_classifier_s": _SECONDS,
+    "time_eval_s": _SECONDS,
+    "memory_bytes": _MIB,
+    "peak_rss_bytes": _MIB,
+}
