@@ -1,4 +1,9 @@
-"""Writing outputs safely: whole files or nothing, inside the results folder only."""
+"""Writing outputs safely: whole files or nothing, inside the results folder only.
+
+Temporary files and folders are created with the modes of ordinary ones (0o666 / 0o777 less the
+user's umask: 0644 / 0755 under umask 022), not tempfile's private 0600 / 0700, because they are
+renamed into place and become the outputs themselves.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import csv
 import io
 import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -26,10 +32,35 @@ def writable_dir(path: str | Path) -> Path:
     return p
 
 
+def temp_file(folder: str | Path, prefix: str, suffix: str = ".tmp") -> tuple[int, str]:
+    """Like tempfile.mkstemp (a new file, opened for writing, never an existing one), but with the
+    mode an ordinary file gets: 0o666 less the umask. Returns (fd, path)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(6)}{suffix}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def temp_dir(folder: str | Path, prefix: str) -> Path:
+    """Like tempfile.mkdtemp, but with the mode an ordinary folder gets: 0o777 less the umask."""
+    for _ in range(100):
+        path = Path(folder) / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            path.mkdir(0o777)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write to a temporary name in the same folder, then rename: a kill leaves the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_file(path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
