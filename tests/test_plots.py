@@ -188,7 +188,51 @@ def test_optimization_history_and_importances():
     imp = {"lr": 0.2, "schedule": 0.7, "vae_epochs": 0.1}
     fig, ax = _with_and_without_ax(plots.param_importances, imp)
     assert len(ax.patches) == 3
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["schedule", "lr", "vae_epochs"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["schedule", "classifier learning rate", "vae_epochs"]
+
+
+def test_accuracy_vs_tasks_y_axis_follows_the_data():
+    acc = _accuracy()
+    acc = acc.assign(acc=0.6 + 0.3 * acc["acc"])  # everything between 60% and 90%
+    ax = plots.accuracy_vs_tasks(acc).axes[0]
+    low, high = ax.get_ylim()
+    rows = plots.avg_acc_rows(acc)
+    assert 0.3 < low < rows["avg_acc"].min() and rows["avg_acc"].max() < high < 1.0  # not fixed 0-100%
+    ax.figure.canvas.draw()
+    assert all(t.get_text().endswith("%") for t in ax.get_yticklabels() if t.get_text())
+
+
+def test_optimization_history_names_the_metric_marks_pruned_and_has_integer_ticks():
+    trials = _trials().rename(columns={"value_acc": "value"})
+    trials.loc[7, "value"] = np.nan  # a pruned trial has no value of its own ...
+    runs = pd.DataFrame({"stage": "search", "trial": [7, 7, 3], "final_avg_acc": [0.5, 0.7, 0.9]})
+    ax = plots.optimization_history(trials, runs=runs).axes[0]
+    assert ax.get_ylabel() == "final_avg_acc" and "final_avg_acc" in ax.get_title() and "value" not in ax.get_title()
+    complete, pruned = ax.collections
+    assert len(complete.get_offsets()) == 6
+    assert [tuple(p) for p in pruned.get_offsets()] == [(7.0, pytest.approx(0.6))]  # ... but its seeds' mean
+    assert complete.get_paths()[0] != pruned.get_paths()[0]  # another marker
+    assert any("pruned" in t.get_text() for t in ax.get_legend().get_texts())
+    ax.figure.canvas.draw()
+    ticks = [float(t) for t in ax.get_xticks()]
+    assert ticks == [round(t) for t in ticks]  # whole trial numbers only
+    # without runs, the pruned trial is still shown, along the bottom edge
+    ax = plots.optimization_history(trials).axes[0]
+    assert len(ax.collections) == 2 and "no value" in ax.collections[1].get_label()
+    # the time objective is minimised and named as such
+    ax = plots.optimization_history(_trials(), objective="value_time_s").axes[0]
+    assert ax.get_ylabel() == "time_total_s" and list(ax.lines[0].get_ydata()) == pytest.approx([10, 10, 10, 10, 5, 5])
+
+
+def test_param_importances_readable_names_and_stable_zero_order():
+    imp = {"size_1": 0.5, "lr_decay": 0.3, "zeta": 0.0, "size_2": 0.0, "family": 0.0, "lr": 1e-17, "alpha": 0.2}
+    names = [t.get_text() for t in plots.param_importances(imp).axes[0].get_yticklabels()]
+    assert names[:3] == ["replay size after task 1", "learning-rate decay per task", "alpha"]
+    assert names[3:] == sorted(names[3:]) == ["classifier learning rate", "replay schedule family",
+                                              "replay size after task 2", "zeta"]
+    shuffled = dict(reversed(list(imp.items())))
+    assert [t.get_text() for t in plots.param_importances(shuffled).axes[0].get_yticklabels()] == names
+    assert plots.param_name("size_12") == "replay size after task 12" and plots.param_name("unknown") == "unknown"
 
 
 EMPTY_CALLS = [

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -32,7 +31,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, PercentFormatter
+
+from ..files import temp_file
+from ..metrics import METRIC_SENSE
 
 DPI = 100  # the figures' own dpi; save() renders PNGs at SAVE_DPI
 SAVE_DPI = 150
@@ -126,6 +128,17 @@ def _sd(x: pd.Series) -> float:
 
 def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.fill(line, width) for line in str(text).split("\n"))
+
+
+def _data_limits(low: float, high: float, floor: float = 0.0, ceiling: float = 1.0) -> tuple[float, float]:
+    """Axis limits around [low, high] with a margin of 8% of the range (at least 0.01), kept
+    within [floor, ceiling] (accuracies: 0..1) unless the data itself goes beyond."""
+    pad = max(0.08 * (high - low), 0.01)
+    return max(min(floor, low), low - pad), min(max(ceiling, high), high + pad)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _g(value: float, _pos=None) -> str:
@@ -251,17 +264,20 @@ def accuracy_vs_tasks(accuracy, ax: Axes | None = None) -> Figure:
     colors = _colors(len(labels))
     markers = "osD^vP*Xh<>"
     n_max = 0
+    lows, highs = [], []
     for i, lab in enumerate(labels):
         g = rows[rows["label"] == lab].groupby("after_task")["avg_acc"]
         mean, sd, n = g.mean(), g.agg(_sd), g.count()
         n_max = max(n_max, int(n.max()))
+        lows.append(float((mean - sd).min()))
+        highs.append(float((mean + sd).max()))
         x = mean.index.to_numpy(dtype=float) + 1
         ax.errorbar(x, mean.to_numpy(), yerr=sd.to_numpy(), color=colors[i], marker=markers[i % len(markers)],
                     markersize=5, capsize=3, linewidth=1.5, label=str(lab))
     T = int(rows["after_task"].max()) + 1
     ax.set_xticks(range(1, T + 1))
     ax.set_xlim(0.7, T + 0.3)
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(*_data_limits(min(lows), max(highs)))  # the data's range, not 0-100%: differences stay visible
     ax.yaxis.set_major_formatter(_PCT)
     ax.set_xlabel("tasks completed")
     ax.set_ylabel("average accuracy on tasks seen")
@@ -579,12 +595,20 @@ def accuracy_heatmap(R, ax: Axes | None = None, title: str = "Accuracy matrix R[
 
 # --- 8. search history and parameter importances -----------------------------------------------------
 
-def optimization_history(trials, objective: str | None = None, direction: str | None = None,
-                         stage: str | None = "search", ax: Axes | None = None) -> Figure:
-    """The objective of every complete trial by trial number, and the best so far.
+_OBJECTIVE_METRICS = {"value": "final_avg_acc", "value_acc": "final_avg_acc", "value_time_s": "time_total_s"}
 
-    objective: a column of trials (default: "value" when filled, else "value_acc"); direction:
-    "maximize" or "minimize" (default: minimize for a time, maximize otherwise).
+
+def optimization_history(trials, objective: str | None = None, direction: str | None = None,
+                         stage: str | None = "search", ax: Axes | None = None, *, metric: str | None = None,
+                         runs=None) -> Figure:
+    """The objective of every complete trial by trial number, the best so far, and pruned trials.
+
+    objective: a column of trials (default: "value" when filled, else "value_acc"); metric: the run
+    metric it holds, shown as the y label and title (default: final_avg_acc for value / value_acc,
+    time_total_s for value_time_s); direction: "maximize" or "minimize" (default: the metric's
+    sense in metrics.METRIC_SENSE). Pruned trials are drawn with their own marker at the mean of
+    the seeds they finished (their value, else ``runs``' metric for that trial); when neither is
+    known, as a mark along the bottom edge.
     """
     fig, ax = _axes(ax)
     title = "Search history"
@@ -595,33 +619,93 @@ def optimization_history(trials, objective: str | None = None, direction: str | 
         objective = ("value" if "value" in df.columns and pd.to_numeric(df["value"], errors="coerce").notna().any()
                      else "value_acc")
     _require(df, ("number", objective), "optimization_history")
-    direction = direction or ("minimize" if "time" in objective else "maximize")
+    metric = metric or _OBJECTIVE_METRICS.get(objective, objective)
+    if direction is None:
+        sense = METRIC_SENSE.get(metric)
+        lower = sense.better == "lower" if sense else "time" in metric
+        direction = "minimize" if lower else "maximize"
     if direction not in ("maximize", "minimize"):
         raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-    df = _numeric(_complete(df, stage), ("number", objective)).dropna(subset=["number", objective])
+    if stage is not None and "stage" in df.columns:
+        df = df[df["stage"].astype(str) == stage]
+    pruned = _pruned_values(df, objective, metric, runs, stage)
+    df = _numeric(_complete(df, None), ("number", objective)).dropna(subset=["number", objective])
     df = df.sort_values("number")
-    if df.empty:
-        return _no_data(ax, f"{title}: {objective}")
+    title = f"{title}: {metric}"
+    if df.empty and pruned.empty:
+        return _no_data(ax, title)
     x, y = df["number"].to_numpy(dtype=float), df[objective].to_numpy(dtype=float)
-    best = np.maximum.accumulate(y) if direction == "maximize" else np.minimum.accumulate(y)
-    ax.scatter(x, y, s=20, color="tab:blue", alpha=0.75, linewidths=0, zorder=3, label=f"{objective} ({len(y)} complete trials)")
-    ax.step(x, best, where="post", color="tab:red", linewidth=1.5, label=f"best so far ({direction[:3]})")
-    if "time" not in objective and np.nanmin(y) >= 0 and np.nanmax(y) <= 1:
+    if len(y):
+        best = np.maximum.accumulate(y) if direction == "maximize" else np.minimum.accumulate(y)
+        ax.scatter(x, y, s=20, color="tab:blue", alpha=0.75, linewidths=0, zorder=3,
+                   label=f"complete ({_n(len(y), 'trial')})")
+        ax.step(x, best, where="post", color="tab:red", linewidth=1.5, label=f"best so far ({direction[:3]})")
+    known = pruned.dropna(subset=["y"])
+    if len(known):
+        ax.scatter(known["number"], known["y"], s=28, marker="x", color="tab:orange", linewidths=1.2, zorder=3,
+                   label=f"pruned ({_n(len(known), 'trial')}, mean of the seeds it finished)")
+    unknown = pruned[pruned["y"].isna()]
+    if len(unknown):
+        ax.scatter(unknown["number"], np.full(len(unknown), 0.02), s=28, marker="v", color="tab:orange", zorder=3,
+                   transform=ax.get_xaxis_transform(), clip_on=False,
+                   label=f"pruned ({_n(len(unknown), 'trial')}, no value)")
+        numbers = np.concatenate([x, pruned["number"].to_numpy(dtype=float)])  # not autoscaled: axes y
+        ax.set_xlim(numbers.min() - 0.5, numbers.max() + 0.5)
+    values = np.concatenate([y, known["y"].to_numpy(dtype=float)])
+    if "time" not in metric and len(values) and np.nanmin(values) >= 0 and np.nanmax(values) <= 1:
         ax.yaxis.set_major_formatter(_PCT)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial number")
-    ax.set_ylabel(objective)
-    ax.set_title(f"{title}: {objective}", fontsize=10)
+    ax.set_ylabel(metric)
+    ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     return fig
 
 
+def _pruned_values(trials: pd.DataFrame, objective: str, metric: str, runs, stage: str | None) -> pd.DataFrame:
+    """number, y of the pruned trials: their own objective value, else the mean of their runs' metric."""
+    if "state" not in trials.columns:
+        return pd.DataFrame({"number": [], "y": []})
+    p = _numeric(trials[trials["state"].astype(str) == "PRUNED"], ("number", objective)).dropna(subset=["number"])
+    out = pd.DataFrame({"number": p["number"].to_numpy(dtype=float), "y": p[objective].to_numpy(dtype=float)})
+    r = _frame(runs)
+    if len(out) and not r.empty and {"trial", metric} <= set(r.columns):
+        if stage is not None and "stage" in r.columns:
+            r = r[r["stage"].astype(str) == stage]
+        means = _numeric(r, ("trial", metric)).groupby("trial")[metric].mean()
+        out["y"] = out["y"].fillna(out["number"].map(means))
+    return out.sort_values("number")
+
+
+PARAM_NAMES = {  # search-space parameters (studies/*.py) as a reader says them; others pass through
+    "family": "replay schedule family",
+    "size": "replay schedule size",
+    "ratio": "replay ratio (proportional schedule)",
+    "lr": "classifier learning rate",
+    "lr_decay": "learning-rate decay per task",
+    "lr_schedule": "learning-rate schedule within a task",
+    "optimizer": "classifier optimizer",
+    "strategy": "replay strategy",
+    "vae_hidden": "VAE hidden widths",
+    "latent": "VAE latent size",
+}
+
+
+def param_name(name: str) -> str:
+    """A readable name for a search parameter: size_1 -> "replay size after task 1"; unknown names unchanged."""
+    if name.startswith("size_") and name[5:].isdigit():
+        return f"replay size after task {int(name[5:])}"
+    return PARAM_NAMES.get(name, name)
+
+
 def param_importances(importances: Mapping[str, float] | None, ax: Axes | None = None,
                       title: str = "Hyperparameter importances") -> Figure:
     """Horizontal bars, the most important parameter on top (e.g. optuna.importance output)."""
-    items = [(str(k), float(v)) for k, v in (importances or {}).items()
+    items = [(param_name(str(k)), float(v)) for k, v in (importances or {}).items()
              if v is not None and math.isfinite(float(v))]
-    items.sort(key=lambda kv: (-kv[1], kv[0]))
+    # The most important on top; parameters shown as 0.00 (fANOVA gives 0 or float noise) by name.
+    items.sort(key=lambda kv: (-kv[1] if round(kv[1], 2) != 0 else 0.0, kv[0]))
     fig, ax = _axes(ax, (SIZE[0], max(2.4, 1.2 + 0.4 * len(items))))
     if not items:
         return _no_data(ax, title)
@@ -655,14 +739,13 @@ def _fresh_copy(fig: Figure) -> Figure:
 
 def _atomic_save(fig: Figure, path: Path, fmt: str, metadata: dict, dpi: float) -> None:
     fig = _fresh_copy(fig)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_file(path.parent, prefix=f".{path.name}.")  # an ordinary file's mode (umask)
     try:
         with os.fdopen(fd, "wb") as f:
             with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
                 fig.savefig(f, format=fmt, dpi=dpi, metadata=metadata)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a figure is meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -689,6 +772,6 @@ def save(fig: Figure, folder: str | Path, name: str, dpi: float = SAVE_DPI) -> l
 
 __all__ = [
     "accuracy_heatmap", "accuracy_vs_memory", "accuracy_vs_tasks", "attach_labels", "avg_acc_rows",
-    "optimization_history", "param_importances", "pareto_front", "pareto_mask", "phase_means", "phase_times",
+    "optimization_history", "param_importances", "param_name", "pareto_front", "pareto_mask", "phase_means", "phase_times",
     "save", "task_accuracy_curves", "time_series_key", "time_vs_tasks",
 ]
