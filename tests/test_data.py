@@ -228,7 +228,8 @@ def test_dataset_status_lists_everything_and_never_downloads(mnist5k, tmp_path):
         assert rows["fashion-mnist"]["found"] and rows["fashion-mnist"]["n_train"] == 60000
     found = {r["name"]: r for r in dataset_status(tmp_path)}["mnist"]
     assert found["found"] and (found["n_train"], found["n_test"], found["input_dim"]) == (50, 20, 784)
-    assert set(found) == {"name", "found", "where", "n_train", "n_test", "input_dim", "note"}
+    assert set(found) == {"name", "found", "where", "source", "n_train", "n_test", "input_dim", "note"}
+    assert found["source"] == "IDX files put there by hand" and found["note"].startswith("custom content")
 
 
 # --- make_benchmark ------------------------------------------------------------------------------
