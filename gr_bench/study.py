@@ -45,7 +45,7 @@ from .config import RunConfig, with_overrides
 from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
 STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator", "replay_mode",
-               "generator_size")
+               "generator_size", "reference")
 INTERNAL_STUDIES = ("bench_workers",)  # runnable by gr-bench itself, not listed for users
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -74,6 +74,9 @@ class StudySpec:
     multi_objective: bool = False  # supports --multi-objective (accuracy against training time)
     quick: dict[str, object] = field(default_factory=dict)  # field overrides for --quick ("base" is merged)
     anchor: str | None = None  # grid: the label every other is compared with (default: generative replay, else the best)
+    # label -> {"mean": points, "sem": points, "source": citation}: published figures to set beside
+    # the study's own (report/published.py)
+    published: dict[str, dict[str, object]] | None = None
 
     def compared_with(self) -> list[str]:
         """The labels the report compares the others with: search references, or the grid's anchor."""
