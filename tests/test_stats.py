@@ -10,7 +10,7 @@ import pytest
 from gr_bench import stats as S
 
 T_975_4 = 2.7764451051977987  # t quantile 0.975 with 4 degrees of freedom (tables)
-FAST = dict(n_resamples=999)
+T_95_4 = 2.1318467863266495   # t quantile 0.95 with 4 degrees of freedom (tables)
 
 
 # ---- holm ---------------------------------------------------------------------------------
@@ -35,6 +35,27 @@ def test_holm_nan_ignored_and_monotone():
     assert S.holm([]).shape == (0,)
 
 
+def _holm_by_hand(p):
+    """The step-down formula written out: adj_(i) = max_{j<=i} min(1, (m - j) p_(j))."""
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    m, out, running = len(p), np.empty(len(p)), 0.0
+    for i, idx in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[idx]))
+        out[idx] = running
+    return out
+
+
+def test_holm_is_statsmodels_multipletests_and_the_step_down_formula():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 3, 5, 12):
+        p = rng.uniform(0, 0.1, size)
+        np.testing.assert_allclose(S.holm(p), _holm_by_hand(p), rtol=1e-12)
+        np.testing.assert_allclose(S.holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
+
+
 # ---- min attainable p ---------------------------------------------------------------------
 def test_min_attainable_p():
     assert S.min_attainable_p(5, 5, paired=True, test="wilcoxon") == 0.0625
@@ -48,7 +69,7 @@ def test_min_attainable_p():
 # ---- compare: paired ----------------------------------------------------------------------
 def test_five_paired_seeds_cannot_reach_alpha():
     b = np.array([0.70, 0.72, 0.69, 0.71, 0.73])
-    row = S.compare(b + [0.03, 0.01, 0.04, 0.02, 0.05], b, paired=True, **FAST)
+    row = S.compare(b + [0.03, 0.01, 0.04, 0.02, 0.05], b, paired=True)
     assert row["p_value"] == 0.0625 and row["min_p"] == 0.0625
     assert row["underpowered"] is True and row["verdict"] == "underpowered"
     assert S.verdict(row, alpha=0.05) == "underpowered"
@@ -59,15 +80,18 @@ def test_five_paired_seeds_cannot_reach_alpha():
 def test_ten_paired_seeds_better_then_negligible():
     b = np.linspace(0.6, 0.7, 10)
     a = b + 0.05 + 0.001 * np.arange(10)     # distinct differences: exact null distribution
-    row = S.compare(a, b, paired=True, **FAST)
+    row = S.compare(a, b, paired=True)
     assert row["p_value"] == pytest.approx(2 / 1024, rel=1e-12)
     assert row["test"] == "wilcoxon" and not row["underpowered"]
     assert row["diff"] == pytest.approx(0.0545)
     assert row["ci_low"] <= row["diff"] <= row["ci_high"]
     assert S.verdict(row) == "better"
-    assert S.verdict(row, min_effect=0.1) == "negligible"
+    # real but below a 10-point minimum, and TOST cannot show it within ±1 point: size unclear
+    assert S.verdict(row, min_effect=0.1) == "inconclusive"
     assert S.verdict(dict(row, diff=-row["diff"])) == "worse"
-    assert row["prob_improvement"] == 1.0 and row["cliffs_delta"] > 0
+    # paired design: the paired analogue of Cliff's delta; the unpaired one stays empty
+    assert row["prob_improvement"] == 1.0 and row["paired_delta"] == 1.0
+    assert math.isnan(row["cliffs_delta"])
 
 
 def test_paired_t_and_dz_by_hand():
@@ -79,7 +103,7 @@ def test_paired_t_and_dz_by_hand():
     d = a - b
     t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
     assert t == pytest.approx(T_975_4, rel=1e-12)
-    row = S.compare(a, b, paired=True, **FAST)
+    row = S.compare(a, b, paired=True)
     assert row["test_secondary"] == "paired-t"
     assert row["p_secondary"] == pytest.approx(0.05, abs=1e-9)
     assert row["effect_kind"] == "d_z"
@@ -89,32 +113,141 @@ def test_paired_t_and_dz_by_hand():
 
 def test_paired_identical_results_and_zero_differences():
     x = [0.5, 0.6, 0.7, 0.8]
-    row = S.compare(x, x, paired=True, **FAST)
+    row = S.compare(x, x, paired=True)
     assert row["p_value"] == 1.0 and row["ci_low"] == row["ci_high"] == 0.0
     assert math.isnan(row["p_secondary"]) and math.isnan(row["effect_size"])
-    assert row["verdict"] == "underpowered"  # 4 seeds could never reach 0.05 anyway
+    # 4 seeds can never reach 0.05 with wilcoxon, but identical results on every seed are
+    # equivalent by TOST (zero spread, zero difference)
+    assert row["tost_p"] == 0.0 and row["verdict"] == "equivalent"
     # one zero difference among 6 seeds leaves 5 ranked differences: min p 0.0625
     b = np.arange(6) / 10
-    row = S.compare(b + [0, 0.01, 0.02, 0.03, 0.04, 0.05], b, paired=True, **FAST)
+    row = S.compare(b + [0, 0.01, 0.02, 0.03, 0.04, 0.05], b, paired=True)
     assert row["p_value"] == pytest.approx(0.0625) and row["min_p"] == 0.0625
-    assert row["underpowered"]
+    assert row["underpowered"] and row["verdict"] == "underpowered"
+
+
+# ---- intervals, equivalence, power --------------------------------------------------------
+def test_paired_t_interval_covers_at_n8():
+    """2,000 normal samples of 8 pairs: the 95% CI on the mean difference covers the true
+    difference 93-97% of the time (a BCa bootstrap covered about 87.5% here)."""
+    rng = np.random.default_rng(20240601)
+    true_diff, hits, reps = 0.015, 0, 2000
+    for _ in range(reps):
+        b = 0.80 + 0.02 * rng.standard_normal(8)
+        a = b + true_diff + 0.01 * rng.standard_normal(8)
+        lo, hi = S.diff_interval(a, b, paired=True)
+        hits += lo <= true_diff <= hi
+    assert 0.93 <= hits / reps <= 0.97
+
+
+def test_ci_by_hand_and_welch():
+    # paired: d = c + [-2, -1, 0, 1, 2], sd = sqrt(2.5), half width = t_{0.975,4} sd / sqrt(5)
+    b = np.array([0.5, 0.6, 0.7, 0.8, 0.9])
+    a = b + 0.03 + 0.001 * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    half = T_975_4 * 0.001 * math.sqrt(2.5) / math.sqrt(5)
+    row = S.compare(a, b, paired=True)
+    assert row["ci_low"] == pytest.approx(0.03 - half) and row["ci_high"] == pytest.approx(0.03 + half)
+    # Welch: equal n and variances give df = 2(n-1) = 8 and se = sqrt(2 s^2 / n); t_{0.975,8}
+    x, y = np.array([1.0, 2, 3, 4, 5]), np.array([3.0, 4, 5, 6, 7])
+    se = math.sqrt(2 * 2.5 / 5)
+    lo, hi = S.diff_interval(x, y, paired=False)
+    assert lo == pytest.approx(-2 - 2.306004135204166 * se) and hi == pytest.approx(-2 + 2.306004135204166 * se)
+    assert all(math.isnan(v) for v in S.diff_interval([1, 2], [2, 3], paired=True))
+
+
+def test_tost_by_hand():
+    # d = c + s·[-2, -1, 0, 1, 2]: se = s·sqrt(2.5)/sqrt(5). With c = margin - t_{0.95,4}·se the
+    # upper one-sided t is exactly -t_{0.95,4}: TOST p = 0.05; the lower one is far smaller.
+    s_, margin = 0.001, 0.01
+    se = s_ * math.sqrt(2.5) / math.sqrt(5)
+    c = margin - T_95_4 * se
+    b = np.array([0.70, 0.72, 0.69, 0.71, 0.73])
+    a = b + c + s_ * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    assert S.tost(a, b, paired=True, margin=margin) == pytest.approx(0.05, abs=1e-9)
+    from statsmodels.stats.weightstats import ttost_paired
+    assert S.tost(a, b, paired=True, margin=0.015) == pytest.approx(ttost_paired(a, b, -0.015, 0.015)[0])
+    # within ±1 point with p < 0.05 only when the margin is a little wider
+    row = S.compare(a, b, paired=True, margin=0.0101)
+    assert row["tost_p"] < 0.05 and row["equivalent"]
+    assert row["verdict"] == "equivalent"       # 5 seeds: wilcoxon cannot reject, TOST can
+    row = S.compare(a, b, paired=True, margin=0.0099)
+    assert not row["equivalent"] and row["verdict"] == "underpowered"
+
+
+def test_non_significant_is_never_equal():
+    # noisy differences around zero: neither different nor shown equivalent
+    rng = np.random.default_rng(3)
+    b = 0.8 + 0.01 * rng.standard_normal(8)
+    a = b + 0.03 * rng.standard_normal(8)
+    row = S.compare(a, b, paired=True)
+    assert not row["p_value"] < 0.05 and not row["equivalent"]
+    assert row["verdict"] in ("underpowered", "no evidence")
+    assert "equal" not in S.sentence(row, "a", "b").split("(")[0]
+
+
+def test_power_mde_and_seeds_needed_known_values():
+    # G*Power, t test for a mean difference (matched pairs), two-sided alpha 0.05, power 0.8:
+    # d_z = 0.5 needs N = 34 (actual power 0.808); n = 8 detects d_z = 1.156
+    assert S.seeds_needed(0.04, effect=0.02, alpha=0.05, family=1) == 34
+    assert S.min_detectable_effect(1.0, 8, alpha=0.05) == pytest.approx(1.156, abs=1e-3)
+    # the noncentral t says the same: power(n) = P(|T'| > t_crit), T' ~ nct(n-1, d_z sqrt(n))
+    from scipy import stats as st
+    def power(n, dz, alpha):
+        crit = st.t.ppf(1 - alpha / 2, n - 1)
+        nc = dz * math.sqrt(n)
+        return st.nct.sf(crit, n - 1, nc) + st.nct.cdf(-crit, n - 1, nc)
+    assert power(34, 0.5, 0.05) >= 0.8 > power(33, 0.5, 0.05)
+    # a family of 3 under Holm: the first step tests at 0.05/3
+    n3 = S.seeds_needed(0.04, effect=0.02, alpha=0.05, family=3)
+    assert power(n3, 0.5, 0.05 / 3) >= 0.8 > power(n3 - 1, 0.5, 0.05 / 3)
+    assert S.seeds_needed(math.nan) is None and S.seeds_needed(0.0) == 3
+
+
+def test_underpowered_by_power_not_only_by_reachable_p():
+    # 10 pairs can reach p = 2/1024, but sd(d) = 3 points leaves little power for 2 points
+    z = np.array([-1.5, 1.2, -0.4, 0.9, -1.1, 0.3, 1.6, -0.8, 0.1, -0.3])
+    z = (z - z.mean()) / z.std(ddof=1)
+    b = np.linspace(0.75, 0.85, 10)
+    a = b + 0.005 + 0.03 * z                   # mean diff 0.5 points, sd(d) exactly 3 points
+    row = S.compare(a, b, paired=True)
+    assert row["sd_diff"] == pytest.approx(0.03)
+    # d_z = 2/3 at n = 10, two-sided 0.05: power 0.469 (noncentral t), MDE 0.996 · 3 points
+    assert row["power_at_min_effect"] == pytest.approx(0.4692, abs=1e-3)
+    assert row["min_p"] < 0.05 and row["underpowered"]
+    assert row["mde"] == pytest.approx(0.03 * 0.9960, rel=1e-3)
+    assert row["seeds_needed"] == S.seeds_needed(0.03, 0.02) and row["seeds_needed"] > 10
+    assert not row["p_value"] < 0.05 and not row["equivalent"]
+    assert row["verdict"] == "underpowered"
+    assert f"about {row['seeds_needed']} seeds needed" in S.sentence(row, "a", "b")
+
+
+def test_relative_minimum_effect_for_times():
+    b = np.array([100.0, 101, 99, 100, 102, 98, 100, 101, 99, 100])
+    small = b * 1.02 + 0.01 * np.arange(10)   # 2% slower on every seed: real, below 5%
+    row = S.compare(small, b, paired=True, min_rel_effect=0.05)
+    assert row["p_value"] < 0.05 and row["min_effect"] == pytest.approx(0.05 * b.mean())
+    assert row["verdict"] == "negligible"      # TOST shows it within ±5%
+    big = b * 1.10 + 0.01 * np.arange(10)
+    assert S.compare(big, b, paired=True, min_rel_effect=0.05)["verdict"] == "better"
+    assert "±5%" in S.sentence(row, "a", "b", scale=1.0, unit="s")
 
 
 # ---- compare: unpaired --------------------------------------------------------------------
 def test_mann_whitney_exact_and_ties():
-    row = S.compare([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], paired=False, **FAST)
+    row = S.compare([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], paired=False)
     assert row["test"] == "mann-whitney" and row["test_secondary"] == "welch-t"
     assert row["p_value"] == pytest.approx(2 / 252) and row["min_p"] == pytest.approx(2 / 252)
     assert row["statistic"] == 25.0 and row["effect_kind"] == "d"
     assert row["ci_low"] <= row["diff"] == 5.0 <= row["ci_high"]
     # ties: scipy's normal approximation gives 0.047 here, below the exact minimum 2/C(6,3)
-    row = S.compare([2, 2, 2], [1, 1, 1], paired=False, **FAST)
+    row = S.compare([2, 2, 2], [1, 1, 1], paired=False)
     assert row["p_value"] == pytest.approx(0.1) and row["verdict"] == "underpowered"
 
 
 # ---- effect sizes -------------------------------------------------------------------------
 def test_effect_sizes_by_hand():
     a, b = [3, 4, 5], [1, 4]
+    assert S.paired_delta([1, 2, 3, 4], [0, 2, 5, 1]) == pytest.approx((2 - 1) / 4)
     assert S.cliffs_delta(a, b) == pytest.approx((4 - 1) / 6)
     assert S.prob_improvement(a, b, paired=False) == pytest.approx(4.5 / 6)
     assert S.prob_improvement([1, 2, 3, 4], [0, 2, 5, 1], paired=True) == pytest.approx(0.625)
@@ -124,34 +257,39 @@ def test_effect_sizes_by_hand():
 
 
 # ---- describe -----------------------------------------------------------------------------
-def test_describe_t_ci_and_seeded_bootstrap():
+def test_describe_t_ci():
     x = [0.1, 0.2, 0.3, 0.4, 0.6]
     mean, sd = 0.32, float(np.std(x, ddof=1))
-    d = S.describe(x, **FAST)
+    d = S.describe(x)
     assert d["n"] == 5 and d["mean"] == pytest.approx(mean) and d["sd"] == pytest.approx(sd)
     half = T_975_4 * sd / math.sqrt(5)
     assert d["ci_low"] == pytest.approx(mean - half) and d["ci_high"] == pytest.approx(mean + half)
-    assert d == S.describe(x, **FAST)                          # same seed, same bootstrap
-    assert d["boot_low"] < mean < d["boot_high"]
 
 
 def test_describe_degenerate():
-    c = S.describe([0.7, 0.7, 0.7], **FAST)
-    assert c["sd"] == 0.0 and c["ci_low"] == c["ci_high"] == c["boot_low"] == c["boot_high"]
-    assert c["ci_low"] == pytest.approx(0.7)
-    one = S.describe([0.5, np.nan], **FAST)
+    c = S.describe([0.7, 0.7, 0.7])
+    assert c["sd"] == 0.0 and c["ci_low"] == c["ci_high"] == pytest.approx(0.7)
+    one = S.describe([0.5, np.nan])
     assert one["n"] == 1 and one["mean"] == 0.5 and math.isnan(one["sd"])
-    assert math.isnan(one["boot_low"]) and math.isnan(one["ci_high"])
+    assert math.isnan(one["ci_low"]) and math.isnan(one["ci_high"])
+    two = S.describe([0.5, 0.6])                    # n < 3: no interval
+    assert two["sd"] == pytest.approx(math.sqrt(0.005)) and math.isnan(two["ci_low"])
 
 
 # ---- degenerate compare -------------------------------------------------------------------
 def test_compare_degenerate_inputs():
-    row = S.compare([0.5], [0.4], paired=True, **FAST)
+    row = S.compare([0.5], [0.4], paired=True)
     assert math.isnan(row["p_value"]) and row["underpowered"] and row["verdict"] == "underpowered"
     assert "underpowered" in S.sentence(row, "a", "b")
-    row = S.compare([0.5, np.nan, 0.6], [0.4, 0.3, np.nan], paired=True, **FAST)
+    # two pairs: a p-value exists, but no CI and no effect size (rendered as "—")
+    row = S.compare([0.5, 0.7], [0.4, 0.5], paired=True)
+    assert math.isnan(row["ci_low"]) and math.isnan(row["effect_size"])
+    assert math.isnan(row["paired_delta"]) and math.isnan(row["prob_improvement"])
+    assert math.isnan(row["mde"]) and math.isnan(row["power_at_min_effect"])
+    assert "CI [—, —]" in S.sentence(row, "a", "b")
+    row = S.compare([0.5, np.nan, 0.6], [0.4, 0.3, np.nan], paired=True)
     assert row["n_a"] == row["n_b"] == 1 and math.isnan(row["p_value"])  # NaN drops the pair
-    row = S.compare([0.5, np.nan], [0.4, 0.3, 0.2], paired=False, **FAST)
+    row = S.compare([0.5, np.nan], [0.4, 0.3, 0.2], paired=False)
     assert row["n_a"] == 1 and row["n_b"] == 3 and row["underpowered"]
     with pytest.raises(ValueError, match="equal lengths"):
         S.compare([1, 2, 3], [1, 2], paired=True)
@@ -161,11 +299,19 @@ def test_compare_degenerate_inputs():
 def test_sentence_format():
     row = dict(n_a=10, n_b=10, diff=-0.012, ci_low=-0.020, ci_high=-0.003, test="wilcoxon",
                p_value=0.01, p_holm=0.031, effect_size=-1.4, effect_kind="d_z", min_p=2 / 1024,
-               underpowered=False, verdict="worse")
+               underpowered=False, verdict="worse", family_size=3)
     assert S.sentence(row, "generative", "buffer") == (
-        "generative vs buffer: worse (diff -1.2 points, 95% CI [-2.0, -0.3], p_holm 0.031, "
-        "d_z -1.40, wilcoxon, n=10)")
+        "generative vs buffer: worse (diff -1.2 points, 95% CI [-2.0, -0.3], "
+        "p_holm 0.031 (Holm over 3), d_z -1.40, wilcoxon, n=10)")
+    # a single comparison is not adjusted: it says p, with the unadjusted value
+    single = S.sentence(dict(row, family_size=1), "generative", "buffer")
+    assert "p 0.01," in single and "p_holm" not in single
     assert S.sentence(row, "g", "b", "Is replay worth it?").startswith("Is replay worth it? g vs b")
+    # the verdict appears once, and an equivalence states its margin
+    eq = dict(row, verdict="equivalent", margin=0.01, tost_p=0.01, tost_p_holm=0.02)
+    text = S.sentence(eq, "g", "b")
+    assert text.startswith("g vs b: equivalent within ±1 point (") and text.count("equivalent") == 1
+    assert "TOST ±1 point p_holm 0.02" in text
 
 
 # ---- compare_family / friedman ------------------------------------------------------------
@@ -178,14 +324,17 @@ def _frame():
 
 def test_compare_family_dataframe():
     rows = S.compare_family(_frame(), [("gen", "buf"), ("gen", "none")], metric="acc",
-                            study="replay", paired=True, n_resamples=999)
+                            study="replay", paired=True)
     assert [list(r) for r in rows] == [list(S.FAMILY_KEYS)] * 2
     assert list(S.FAMILY_KEYS[:19]) == [
         "study", "metric", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low",
         "ci_high", "test", "statistic", "p_value", "p_holm", "effect_size", "effect_kind",
         "prob_improvement", "verdict"]
-    extra = {"cliffs_delta", "min_p", "underpowered", "test_secondary", "p_secondary"}
+    assert len(set(S.FAMILY_KEYS)) == len(S.FAMILY_KEYS)      # no key twice
+    extra = {"paired_delta", "min_p", "underpowered", "test_secondary", "p_secondary", "tost_p",
+             "mde", "power_at_min_effect", "seeds_needed", "family_size", "equivalent"}
     assert extra <= set(rows[0])
+    assert all(r["family_size"] == 2 for r in rows)
     assert rows[0]["n_a"] == 7 and rows[1]["n_a"] == 8        # inner join on seeds
     assert all(r["p_holm"] >= r["p_value"] for r in rows)
     assert rows[0]["verdict"] == "worse" and rows[1]["verdict"] == "better"
@@ -197,7 +346,7 @@ def test_holm_family_can_make_small_n_underpowered():
     g = {k: np.arange(6) / 10 + off for k, off in [("x", 0.3), ("y", 0.2), ("z", 0.0)]}
     g["x"] = g["x"] + 0.001 * np.arange(6)
     rows = S.compare_family(g, [("x", "y"), ("x", "z"), ("y", "z")], metric="acc", study="s",
-                            paired=True, n_resamples=999)
+                            paired=True)
     assert all(r["min_p"] == 0.03125 and r["min_p_holm"] == 0.09375 for r in rows)
     assert all(r["verdict"] == "underpowered" for r in rows)
     text = S.sentence(rows[0], "x", "y")
@@ -208,7 +357,7 @@ def test_friedman_clear_ordering():
     seeds = np.arange(6)
     df = pd.DataFrame([dict(label=lab, seed=s, acc=base + 0.01 * s)
                        for lab, base in [("a", 0.9), ("b", 0.8), ("c", 0.7)] for s in seeds])
-    res = S.friedman(df, metric="acc", n_resamples=999)
+    res = S.friedman(df, metric="acc")
     # ranks 3, 2, 1 on all 6 seeds: chi2 = 12/(n k (k+1)) * sum R_j^2 - 3 n (k+1) = 84 - 72
     assert res["statistic"] == pytest.approx(12.0) and res["p_value"] == pytest.approx(math.exp(-6))
     assert res["n_seeds"] == 6 and res["labels"] == ["a", "b", "c"] and res["reason"] == ""

@@ -17,12 +17,44 @@ import re
 import pandas as pd
 
 from .. import stats
+from ..metrics import METRIC_SENSE, MetricSense
 
-METRICS = {  # metric -> (higher is better, practical minimum difference or None for --min-effect)
-    "final_avg_acc": (True, None),
-    "avg_forgetting": (False, None),
-    "time_total_s": (False, 0.0),
-}
+PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
+SECONDARY = ("avg_forgetting",)  # secondary quality metrics, each its own Holm family
+# Cost metrics, lower is better, each its own Holm family with a relative minimum effect. In order
+# of preference for the headline cost verdict: counts do not depend on the machine, wall clock does.
+COSTS = ("flops_train", "samples_train", "cpu_s", "time_total_s")
+_COUNT = MetricSense("lower", "", 1.0)
+EXTRA_SENSE = {"flops_train": _COUNT, "samples_train": _COUNT, "cpu_s": MetricSense("lower", "s", 1.0)}
+
+# stats.csv: every column once. Differences a person reads are in accuracy points (*_points) for
+# fraction metrics, relative (*_rel) for cost metrics; the first 19 columns keep their old names
+# and the metric's stored unit (see `unit`).
+STATS_COLUMNS = (
+    *stats.FAMILY_KEYS[:19],
+    "role", "family", "family_size", "unit", "wall_clock",
+    "diff_points", "ci_low_points", "ci_high_points", "min_effect_points", "margin_points",
+    "tost_p", "tost_p_holm", "equivalent", "sd_diff_points", "mde_points", "power_effect_points",
+    "power_at_min_effect", "seeds_needed", "underpowered",
+    "rel_diff", "min_rel_effect", "mde_rel",
+    "paired_delta", "cliffs_delta", "min_p", "min_p_holm", "test_secondary", "p_secondary", "alpha",
+    "confidence",
+)
+_POINT_KEYS = ("diff", "ci_low", "ci_high", "min_effect", "margin", "sd_diff", "mde", "power_effect")
+
+
+def stats_rows(rows: list[dict]) -> list[dict]:
+    """The analysis rows as stats.csv writes them: STATS_COLUMNS only, each once."""
+    return [{k: r.get(k) for k in STATS_COLUMNS} for r in rows]
+
+
+def sense(metric: str) -> MetricSense:
+    """Which way a metric improves and how it is shown (metrics.METRIC_SENSE, plus cost counts)."""
+    return METRIC_SENSE.get(metric) or EXTRA_SENSE.get(metric) or MetricSense("higher", "", 1.0)
+
+
+def is_wall_clock(metric: str) -> bool:
+    return metric.startswith("time_")
 
 
 def ok_runs(runs: pd.DataFrame, stage: str) -> pd.DataFrame:
@@ -57,25 +89,59 @@ def comparison_pairs(kind: str, runs: pd.DataFrame, reference: list[str]) -> tup
     return "search", [(anchor, l) for l in labels if l != anchor]
 
 
+def metric_plan(data: pd.DataFrame, primary: str = PRIMARY) -> list[tuple[str, str]]:
+    """(metric, role) for every metric these runs have: the study's objective as the one primary
+    family, then the secondary quality metrics and the cost metrics present."""
+    plan = [(primary, "primary")] if primary in data else []
+    plan += [(m, "secondary") for m in (*SECONDARY, *COSTS) if m in data and m != primary]
+    return plan
+
+
+def _decorate(row: dict, role: str) -> dict:
+    """stats.csv's display columns: role, unit, points or relative differences, sense of better."""
+    metric = row["metric"]
+    sn = sense(metric)
+    fraction = sn.unit == "points"
+    nan = float("nan")
+    row.update(role=role, family=metric, unit="fraction" if fraction else sn.unit,
+               wall_clock=is_wall_clock(metric))
+    for k in _POINT_KEYS:
+        row[f"{k}_points"] = 100.0 * row[k] if fraction else nan
+    base = abs(row["mean_b"]) if metric in COSTS and row["mean_b"] else nan
+    row["rel_diff"], row["mde_rel"] = row["diff"] / base, row["mde"] / base
+    if sn.better == "lower":  # less forgetting, less cost: a negative difference is the better one
+        row["verdict"] = {"better": "worse", "worse": "better"}.get(row["verdict"], row["verdict"])
+    if row["verdict"] == "equivalent":
+        row["verdict"] = stats.verdict_label(row, scale=sn.scale, unit=sn.unit)
+    return row
+
+
 def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = 0.05,
-            min_effect: float = 0.01, seed: int = 0) -> dict:
-    """stats.csv rows for every metric, the Friedman test, and power-law fits where they apply."""
+            min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
+            min_rel_effect: float = 0.05, primary: str = PRIMARY, seed: int = 0) -> dict:
+    """stats.csv rows for every metric, the Friedman test, and power-law fits where they apply.
+
+    One Holm family per metric: the study's objective (``primary``) is the primary family; every
+    other metric is "secondary", adjusted within its own family. Accuracy-like metrics use
+    ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
+    MDE, seeds needed); cost metrics (times, counts) use ``min_rel_effect`` of the other arm's
+    mean for all three. ``seed`` is unused (no resampling) and kept for callers."""
     stage, pairs = comparison_pairs(kind, runs, reference)
     data = ok_runs(runs, stage)
     rows: list[dict] = []
-    for metric, (higher_better, fixed_min) in METRICS.items():
-        if pairs and metric in data:
-            family = stats.compare_family(data[["label", "seed", metric]], pairs, metric=metric, study=study,
-                                          paired=True, alpha=alpha, seed=seed,
-                                          min_effect=min_effect if fixed_min is None else fixed_min)
-            if not higher_better:  # less forgetting, less time: a negative difference is the better one
-                for r in family:
-                    r["verdict"] = {"better": "worse", "worse": "better"}.get(r["verdict"], r["verdict"])
-            rows += family
+    families: list[dict] = []
+    for metric, role in metric_plan(data, primary) if pairs else []:
+        cost = metric in COSTS
+        family = stats.compare_family(data[["label", "seed", metric]], pairs, metric=metric, study=study,
+                                      paired=True, alpha=alpha, min_effect=min_effect, margin=margin,
+                                      power_effect=power_effect, min_rel_effect=min_rel_effect if cost else None)
+        rows += [_decorate(r, role) for r in family]
+        families.append({"metric": metric, "role": role, "size": len(family), "wall_clock": is_wall_clock(metric)})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
-    fried = stats.friedman(data, metric="final_avg_acc", labels=labels, alpha=alpha, seed=seed,
-                           min_effect=min_effect, study=study) if len(labels) >= 3 else None
-    return {"stage": stage, "pairs": pairs, "rows": rows, "friedman": fried, "fits": power_law_fits(runs)}
+    fried = stats.friedman(data, metric=primary, labels=labels, alpha=alpha, min_effect=min_effect,
+                           study=study) if len(labels) >= 3 and primary in data else None
+    return {"stage": stage, "pairs": pairs, "rows": rows, "families": families, "primary": primary,
+            "friedman": fried, "fits": power_law_fits(runs)}
 
 
 def _schedule_family(schedule: str) -> str:
@@ -94,13 +160,40 @@ def power_law_fits(runs: pd.DataFrame, expected: float = 2.0) -> dict[str, dict]
     return fits
 
 
-ANSWERS = {"better": "yes", "worse": "no", "negligible": "no (real but below the practical minimum)",
-           "no evidence": "no evidence", "underpowered": "can't tell"}
+def cost_metric(result: dict) -> str | None:
+    """The cost metric the headline speaks of: a machine-independent count when the runs have one,
+    else wall-clock time."""
+    have = {f["metric"] for f in result.get("families", [])}
+    return next((m for m in COSTS if m in have), None)
+
+
+def _answer(row: dict) -> str:
+    """Does a beat b? One word or phrase per verdict; the numbers follow separately."""
+    v = row["verdict"]
+    if v.startswith("equivalent"):
+        return f"no, {v}"
+    return {"better": "yes", "worse": "no, it is worse",
+            "negligible": f"no, the difference is real but within {stats.margin_text(row, scale=sense(row['metric']).scale, unit=sense(row['metric']).unit)}",
+            "inconclusive": "can't tell: a real difference below the practical minimum, not shown to be within the margin",
+            "no evidence": "no evidence either way (powered for the minimum effect, none found, none ruled out)",
+            "underpowered": "can't tell (underpowered)"}.get(v, v)
 
 
 def verdict_lines(result: dict) -> list[str]:
-    """Plain answers for the headline metric, e.g. 'generative beats buffer-equal-bytes on
-    final_avg_acc: no (generative vs buffer-equal-bytes: worse (diff -1.2 points, ...))'."""
-    return [f"{row['a']} beats {row['b']} on {row['metric']}: {ANSWERS.get(row['verdict'], row['verdict'])} "
-            f"({stats.sentence(row, row['a'], row['b'])})"
-            for row in result["rows"] if row["metric"] == "final_avg_acc"]
+    """Plain answers for the primary metric and the headline cost, e.g. 'generative vs
+    buffer-equal-bytes on final_avg_acc (primary): no, it is worse: diff -1.2 points, ...'.
+    Each line names both arms and states the verdict once."""
+    primary = result.get("primary", PRIMARY)
+    cost = cost_metric(result)
+    lines = []
+    for row in result["rows"]:
+        if row["metric"] not in (primary, cost):
+            continue
+        sn = sense(row["metric"])
+        what = "primary" if row["metric"] == primary else "wall-clock, machine-dependent" if row["wall_clock"] else "cost"
+        numbers = stats.details(row, scale=sn.scale, unit=sn.unit)
+        if row["verdict"] == "underpowered" and row.get("seeds_needed"):
+            numbers += f"; about {row['seeds_needed']} seeds needed for 80% power"
+        lines.append(f"does {row['a']} beat {row['b']} on {row['metric']} ({what}, {sn.better} is better)? "
+                     f"{_answer(row)}: {numbers}")
+    return lines

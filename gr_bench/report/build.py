@@ -17,7 +17,6 @@ from ..files import atomic_write_text, write_csv
 from . import analysis, plots
 from .study_tables import mean_sd
 
-EXTRA_STATS_COLUMNS = ("cliffs_delta", "min_p", "underpowered", "test_secondary", "p_secondary")
 MAX_LABELS = 6  # per-configuration figures drawn for at most this many configurations
 
 
@@ -44,9 +43,49 @@ def _md_table(df: pd.DataFrame) -> str:
 
 
 def _fmt(x: object, digits: int = 3) -> str:
+    if x is None:
+        return "—"
     if isinstance(x, float):
-        return "-" if math.isnan(x) else f"{x:.{digits}g}"
+        return "—" if math.isnan(x) else f"{x:.{digits}g}"
     return str(x)
+
+
+def _fixed(x: float, spec: str = ".2f") -> str:
+    return "—" if math.isnan(x) else format(x, spec)
+
+
+def _shown(row: dict) -> tuple[float, str]:
+    """Scale and unit a person reads: accuracy points for fractions, else the stored unit."""
+    return (100.0, "pts") if row.get("unit") == "fraction" else (1.0, row.get("unit") or "")
+
+
+def stats_display(rows: list[dict]) -> pd.DataFrame:
+    """report.md's statistics table: differences in points (fractions) or the metric's unit."""
+    out = []
+    for r in rows:
+        k, (scale, unit) = int(r["family_size"]), _shown(r)
+        tost = r["tost_p_holm"] if k > 1 else r["tost_p"]
+        out.append({"metric": r["metric"] + (" (wall-clock)" if r.get("wall_clock") else ""), "family": f"{r['role']}, k={k}",
+                    "a": r["a"], "b": r["b"], "n": r["n_a"], "unit": unit or "-",
+                    "mean a": f"{scale * r['mean_a']:.4g}", "mean b": f"{scale * r['mean_b']:.4g}",
+                    "diff": _fixed(scale * r["diff"], "+.2f"),
+                    "95% CI": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
+                    "p": _fmt(r["p_value"]), "p_holm": _fmt(r["p_holm"]) if k > 1 else "—",
+                    "TOST p": _fmt(tost),
+                    "margin": stats.margin_text(r, scale=scale, unit="points" if unit == "pts" else unit),
+                    "effect": "—" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
+                    "MDE": _fixed(scale * r["mde"]), "power": _fmt(r["power_at_min_effect"], 2),
+                    "seeds needed": _fmt(r["seeds_needed"]), "test": r["test"], "verdict": r["verdict"]})
+    return pd.DataFrame(out)
+
+
+def families_text(result: dict) -> str:
+    """Which Holm family each metric's comparisons belong to, and its size."""
+    parts = []
+    for f in result.get("families", []):
+        note = ", wall-clock seconds: machine-dependent" if f["wall_clock"] else ""
+        parts.append(f"{f['role']}: `{f['metric']}`, {f['size']} comparison{'s' if f['size'] != 1 else ''}{note}")
+    return "; ".join(parts)
 
 
 def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -97,12 +136,19 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
 
 def write_report(folder: Path, study_name: str, kind: str, reference: list[str], rows: dict[str, list[dict]],
                  *, importances: dict | None = None, multi: bool = False, alpha: float = 0.05,
-                 min_effect: float = 0.01, seed: int = 0, manifest: dict | None = None) -> dict:
-    """Write stats.csv, plots/ and report.md into `folder`; return the analysis."""
+                 min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
+                 min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY, seed: int = 0,
+                 manifest: dict | None = None) -> dict:
+    """Write stats.csv, plots/ and report.md into `folder`; return the analysis.
+
+    ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
+    analysis.analyse's; ``seed`` is unused (the intervals are t intervals)."""
     trials, runs, accuracy = (pd.DataFrame(rows[k]) for k in ("trials", "runs", "accuracy"))
-    result = analysis.analyse(study_name, kind, runs, reference, alpha=alpha, min_effect=min_effect, seed=seed) \
-        if len(runs) else {"stage": "search", "pairs": [], "rows": [], "friedman": None, "fits": {}}
-    write_csv(folder / "stats.csv", result["rows"], [*stats.FAMILY_KEYS, *EXTRA_STATS_COLUMNS])
+    result = analysis.analyse(study_name, kind, runs, reference, alpha=alpha, min_effect=min_effect, margin=margin,
+                              power_effect=power_effect, min_rel_effect=min_rel_effect, primary=primary) \
+        if len(runs) else {"stage": "search", "pairs": [], "rows": [], "families": [], "primary": primary,
+                           "friedman": None, "fits": {}}
+    write_csv(folder / "stats.csv", analysis.stats_rows(result["rows"]), list(analysis.STATS_COLUMNS))
 
     saved = []
     if len(runs):
@@ -114,13 +160,22 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
     if manifest:
         md.append(f"Command: `{manifest.get('command', '')}`  \nDatasets: {', '.join(manifest.get('datasets', []))}  \n"
                   f"git {manifest.get('git_sha', '')}; storage `{manifest.get('storage', '')}`\n")
-    md.append(f"## Verdicts ({result['stage']} stage, paired by seed, Holm across each metric's family, "
-              f"alpha {alpha}, practical minimum {100 * min_effect:g} accuracy points)\n")
+    margin_pts = 100 * (min_effect if margin is None else margin)
+
+    def points(x: float) -> str:
+        return f"{x:g} point" + ("" if x == 1 else "s")
+    md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
+    md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
+              f"alpha {alpha}. \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "
+              f"difference of at least {points(100 * min_effect)}; \"equivalent\" needs a paired TOST within "
+              f"±{points(margin_pts)} with p < alpha, and a non-significant difference alone never means equal. "
+              f"Power and the minimum detectable effect (MDE, 80% power) are for a paired t-test at alpha / family "
+              f"size, power at a difference of {points(100 * power_effect)}; below 0.8 an inconclusive result is "
+              f"\"underpowered\". Cost metrics use {100 * min_rel_effect:g}% of the other arm as minimum, margin and "
+              f"power effect; wall-clock times are machine-dependent. CIs are paired t intervals (none below 3 seeds: —).\n")
     md += [f"- {line}" for line in analysis.verdict_lines(result)] or ["- no comparison (fewer than two configurations)"]
-    md.append("\n## Statistics (stats.csv)\n")
-    cols = ["metric", "a", "b", "n_a", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "test", "p_value", "p_holm",
-            "effect_size", "effect_kind", "prob_improvement", "verdict"]
-    md.append(_md_table(pd.DataFrame([{c: _fmt(r[c]) for c in cols} for r in result["rows"]], columns=cols)))
+    md.append("\n## Statistics (stats.csv; accuracy differences in points)\n")
+    md.append(_md_table(stats_display(result["rows"])))
     fried = result["friedman"]
     if fried:
         md.append(f"\nFriedman test across {len(fried.get('labels', []))} configurations on {fried.get('n_seeds')} seeds: "

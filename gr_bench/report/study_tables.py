@@ -103,17 +103,45 @@ def pareto_table(trials: pd.DataFrame, front: list[int]) -> Table:
     return table
 
 
+def _n(x, spec: str) -> str:
+    """A number, or '—' when there is none (NaN/None: no CI or effect size below 3 seeds)."""
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def _shown(r: dict) -> tuple[float, str]:
+    """Scale and unit a person reads a row's differences in: points for fractions."""
+    return (100.0, "pts") if r.get("unit") == "fraction" else (1.0, r.get("unit") or "")
+
+
 def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
-    """One row per comparison: is the difference real (Holm-adjusted), and is it large enough?"""
-    table = Table(title=f"Verdicts: paired by seed, Holm across each metric, alpha {alpha}, "
-                        f"minimum {100 * min_effect:g} points")
-    for col in ("metric", "a vs b", "n", "diff", "95% CI", "p_holm", "effect", "P(a>b)", "verdict"):
+    """One row per comparison: is the difference real (p within its Holm family), is it large
+    enough, is it shown equivalent (TOST), and could the design have seen it (MDE, power)?
+    Accuracy differences in points; wall-clock metrics are marked as such."""
+    first = next(iter(rows), {})
+    power_at = first.get("power_effect_points", float("nan"))
+    rel = next((r.get("min_rel_effect") for r in rows if r.get("wall_clock") or r.get("unit") != "fraction"), None)
+    title = (f"Verdicts: paired by seed, Holm within each metric's family, alpha {alpha}; accuracy minimum "
+             f"{100 * min_effect:g} point{'' if 100 * min_effect == 1 else 's'} (TOST margin the same), power at {_n(power_at, 'g')} points")
+    if rel is not None and not math.isnan(rel):
+        title += f"; costs: minimum and margin {100 * rel:g}% of the other arm"
+    table = Table(title=title)
+    for col in ("metric", "a vs b", "n", "diff", "95% CI", "p", "p_holm", "TOST p", "effect", "MDE", "power",
+                "verdict"):
         table.add_column(col, justify="left" if col in ("metric", "a vs b", "verdict") else "right")
     for r in rows:
-        scale = 1.0 if r["metric"].startswith("time") else 100.0
-        table.add_row(r["metric"], f"{r['a']} vs {r['b']}", str(r["n_a"]), f"{scale * r['diff']:+.1f}",
-                      f"[{scale * r['ci_low']:.1f}, {scale * r['ci_high']:.1f}]",
-                      "-" if math.isnan(r["p_holm"]) else f"{r['p_holm']:.3g}",
-                      "-" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
-                      "-" if math.isnan(r["prob_improvement"]) else f"{r['prob_improvement']:.2f}", r["verdict"])
+        scale, unit = _shown(r)
+        k = int(r.get("family_size", 1))
+        role = r.get("role", "")
+        tag = f"{role}, k={k}" + (", wall-clock" if r.get("wall_clock") else "")
+        rel_diff = r.get("rel_diff", float("nan"))
+        diff = f"{scale * r['diff']:+.1f} {unit}".rstrip()
+        if rel_diff is not None and not math.isnan(rel_diff):
+            diff += f" ({100 * rel_diff:+.1f}%)"
+        tost = r.get("tost_p_holm", float("nan")) if k > 1 else r.get("tost_p", float("nan"))
+        table.add_row(f"{r['metric']} ({tag})", f"{r['a']} vs {r['b']}", str(r["n_a"]), diff,
+                      f"[{_n(scale * r['ci_low'], '.1f')}, {_n(scale * r['ci_high'], '.1f')}]",
+                      _n(r["p_value"], ".3g"), _n(r["p_holm"], ".3g") if k > 1 else "—", _n(tost, ".3g"),
+                      "—" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
+                      _n(scale * r.get("mde", float("nan")), ".1f"), _n(r.get("power_at_min_effect"), ".2f"),
+                      r["verdict"])
     return table
