@@ -133,6 +133,10 @@ class ReplayConfig:
     schedule: str = "linear:1000"  # generative replay set size per task, see schedule.py
     buffer: int = 1000  # buffer strategy capacity in images (uint8)
     buffer_mb: float | None = None  # if set, capacity in MiB instead (wins over buffer)
+    # match-generator[:R]: as many examples as fit in R times (default 1) the bytes generative replay
+    # would keep with this config's generator (its float32 parameters, plus the classifier copy when
+    # labels come from it), computed at run time from the same models; wins over buffer and buffer_mb.
+    buffer_bytes: str | None = None
     selection: str = "class-balanced"  # buffer selection: class-balanced or reservoir
     # Replay labels: hard (the old classifier's argmax), soft (its softmax at `temperature`, for
     # distillation), generator (the class a conditional generator drew the sample for; no old
@@ -152,10 +156,24 @@ class ReplayConfig:
         _positive("buffer", self.buffer, integer=True)
         if self.buffer_mb is not None:
             _positive("buffer_mb", self.buffer_mb)
+        if self.buffer_bytes is not None:
+            match_ratio(self.buffer_bytes)
         _choice("selection", self.selection, SELECTIONS)
         _choice("labels", self.labels, LABEL_MODES)
         _positive("temperature", self.temperature)
         _choice("replay_mode", self.replay_mode, REPLAY_MODES)
+
+
+def match_ratio(text: str) -> float:
+    """The R of buffer_bytes = match-generator[:R]."""
+    name, sep, ratio = str(text).partition(":")
+    try:
+        r = float(ratio) if sep else 1.0
+    except ValueError:
+        r = math.nan
+    _check(name == "match-generator" and math.isfinite(r) and r > 0, "buffer_bytes",
+           "must be match-generator or match-generator:R with R > 0", text)
+    return r
 
 
 @dataclass(frozen=True)

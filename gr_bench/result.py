@@ -15,7 +15,7 @@ SUMMARY_COLUMNS = (
     "run_id", "strategy", "dataset", "scenario", "n_tasks", "seed", "split", "status", "reason",
     "final_avg_acc", "avg_forgetting", "bwt", "fwt",
     "time_total_s", "time_generator_s", "time_replay_s", "time_classifier_s", "time_eval_s",
-    "memory_bytes", "peak_rss_bytes", "peak_rss_method",
+    "memory_bytes", "generator_bytes", "peak_rss_bytes", "peak_rss_method",
     "params_classifier", "params_generator", "samples_classifier", "samples_generator",
     "train_sizes", "replay_sizes", "threads", "schema_version", "dataset_source", "dataset_sha256",
 )
@@ -39,6 +39,9 @@ class RunResult:
     params: dict[str, int] = field(default_factory=dict)
     param_bytes: dict[str, int] = field(default_factory=dict)
     memory_bytes: int = 0  # what the strategy keeps between tasks
+    # what generative replay with this config's generator would keep (buffer_bytes=match-generator
+    # sizes a buffer to it): memory_bytes beside it shows how close a bytes-matched comparison is
+    generator_bytes: int = 0
     peak_rss_bytes: int = 0
     peak_rss_method: str = ""
     dataset_source: str = ""  # where the data came from, and whether its content is the known dataset's
@@ -66,7 +69,8 @@ class RunResult:
             "split": self.split, "status": self.status, "reason": self.reason,
             **self.metrics(),
             **{f"time_{p}_s": self.times.get(p, 0.0) for p in ("total", "generator", "replay", "classifier", "eval")},
-            "memory_bytes": self.memory_bytes, "peak_rss_bytes": self.peak_rss_bytes,
+            "memory_bytes": self.memory_bytes, "generator_bytes": self.generator_bytes,
+            "peak_rss_bytes": self.peak_rss_bytes,
             "peak_rss_method": self.peak_rss_method,
             "params_classifier": self.params.get("classifier", 0),
             "params_generator": self.params.get("generator", 0),

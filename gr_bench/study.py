@@ -45,7 +45,7 @@ from .config import RunConfig, with_overrides
 from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
 STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator", "replay_mode",
-               "generator_size", "reference")
+               "generator_size", "reference", "seed_on_mnist")
 INTERNAL_STUDIES = ("bench_workers",)  # runnable by gr-bench itself, not listed for users
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 

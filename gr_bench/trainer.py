@@ -18,6 +18,7 @@ torch.Generator seeded with it, so the same seed gives the same R on the same ma
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import defaultdict
@@ -34,7 +35,7 @@ from .models import classifier_for, n_params, param_bytes
 from .optim import make_optimizer, within_task
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
-from .strategies import ReplaySet, build_strategy
+from .strategies import ReplaySet, build_strategy, matched_bytes
 from .strategies.base import to_float
 
 PHASES = ("generator", "replay", "classifier", "eval")
@@ -343,5 +344,8 @@ def run(
         result.param_bytes["generator"] = generator.memory_bytes()
         result.params["generator"] = result.param_bytes["generator"] // 4
     result.memory_bytes = strategy.memory_bytes()
+    if cfg.strategy in ("buffer", "generative"):
+        result.generator_bytes = matched_bytes(dataclasses.replace(cfg, replay=dataclasses.replace(
+            cfg.replay, buffer_bytes="match-generator")), bench)
     result.peak_rss_bytes, result.peak_rss_method = peak_rss_bytes(), rss_method
     return result

@@ -5,11 +5,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
 
-from gr_bench.config import RunConfig
+from gr_bench.config import RunConfig, with_overrides
 from gr_bench.models import model_memory
 from gr_bench.storage import open_storage, redact
 from gr_bench.study import STUDY_NAMES, Setup, get_spec, make_config, planned_points
@@ -54,10 +55,13 @@ def test_every_study_declares_valid_configs(name, quick):
 
 
 def test_buffer_in_baselines_has_the_generators_bytes():
-    from studies.baselines import EQUAL_BYTES_BUFFER
+    from gr_bench.strategies import matched_bytes
+    from studies.baselines import STUDY
 
+    cfg = with_overrides(RunConfig(), STUDY.grid["method"]["buffer-equal-bytes"])
+    bench = SimpleNamespace(input_dim=784, n_outputs=10, n_tasks=5, scenario="class")
     generator_bytes = model_memory(RunConfig())[-1]["bytes"]  # VAE + frozen classifier, as stored
-    assert EQUAL_BYTES_BUFFER * 786 <= generator_bytes < (EQUAL_BYTES_BUFFER + 1) * 786
+    assert matched_bytes(cfg, bench) == generator_bytes == 4_454_720  # the report's Table 1
 
 
 def test_grid_study_two_workers_exact_resumable_and_exports_stable(tmp_path):

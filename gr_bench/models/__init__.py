@@ -10,7 +10,7 @@ from .rtf import ReplayThroughFeedback
 from .vae import VAE, build_vae
 
 __all__ = ["VAE", "ClassGaussians", "ReplayThroughFeedback", "build_classifier", "build_generator",
-           "build_vae", "classifier_for", "generator_memory", "model_memory", "n_params", "param_bytes"]
+           "build_vae", "classifier_for", "generator_memory", "kept_bytes", "model_memory", "n_params", "param_bytes"]
 
 
 def n_params(model) -> int:
@@ -58,6 +58,13 @@ def model_memory(cfg, *, input_dim: int = 784, n_outputs: int = 10) -> list[dict
     rows.append({"model": "Total", "params": rows[0]["params"] + rows[1]["params"],
                  "bytes": rows[0]["bytes"] + rows[1]["bytes"]})
     return rows
+
+
+def kept_bytes(cfg, *, input_dim: int, n_outputs: int, n_groups: int = 10) -> int:
+    """What generative replay with cfg's generator and label mode keeps after the last task."""
+    row = next(r for r in generator_memory(cfg, input_dim=input_dim, n_outputs=n_outputs, n_groups=n_groups)
+               if r["generator"] == cfg.model.generator)
+    return int(row["kept_bytes"])
 
 
 def generator_memory(cfg, *, input_dim: int = 784, n_outputs: int = 10, n_groups: int = 10) -> list[dict]:
