@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import sys
 import warnings
 import zlib
 from collections.abc import Callable
@@ -263,6 +264,23 @@ def _load_cached(name: str, data_dir: Path | None, download: bool, _roots: tuple
         if download or find_idx(_idx_dirs("mnist", data_dir)) is not None:
             warnings.warn(f"auto: using mnist-5k (4,000 training images) because {e}", stacklevel=3)
         return _load_bundled("mnist-5k")
+
+
+def prepare(name: str, data_dir: str | Path | None = None) -> None:
+    """Fetch full MNIST (for "auto" and "mnist") or Fashion-MNIST once, before a study starts its
+    workers, so that they do not all download it at the same time. Loads nothing; errors are left
+    for the loading itself to report (auto then falls back with its warning)."""
+    kind = "mnist" if name == "auto" else name
+    if kind not in ("mnist", "fashion-mnist"):
+        return
+    resolved = Path(data_dir).expanduser().resolve() if data_dir is not None else None
+    if find_idx(_idx_dirs(kind, resolved)) is None:
+        from .fetch import fetch
+
+        try:
+            fetch(kind, resolved, log=lambda msg: print(msg, file=sys.stderr))
+        except DataError:
+            pass
 
 
 def dataset_status(data_dir: str | Path | None = None) -> list[dict]:

@@ -504,6 +504,9 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
     """Run (or resume) every stage of a study to its budget; returns the stage studies."""
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
+    from .data import prepare
+
+    prepare(make_config(spec, setup, [], 0).data.dataset, setup.data_dir)  # fetch once, not in every worker
     deadline = time.time() + setup.timeout if setup.timeout else None
     poll = (lambda stage: (lambda s: on_poll(stage, s))) if on_poll else (lambda stage: None)
     stages = {"search": ensure_stage(storage, spec, setup, "search")}
