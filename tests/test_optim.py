@@ -1,10 +1,12 @@
-"""gr_bench.optim against torch.optim: the same updates, bit for bit, and the same lr schedule."""
+"""gr_bench.optim against torch.optim: the same updates, bit for bit, and the same lr schedule;
+and torch.optim itself where torch's private kernels are missing or changed."""
 
 import math
 
 import pytest
 import torch
 
+from gr_bench import optim
 from gr_bench.optim import SGD, Adam, LambdaLR
 
 
@@ -37,8 +39,49 @@ def test_same_parameters_as_torch_optim(kind, scheduled):
     if kind == "adam":
         a, b = Adam(ours.parameters(), lr=1e-2), torch.optim.Adam(theirs.parameters(), lr=1e-2, fused=True)
     else:
-        a, b = SGD(ours.parameters(), lr=1e-1), torch.optim.SGD(theirs.parameters(), lr=1e-1, momentum=0.9, foreach=True)
+        a = SGD(ours.parameters(), lr=1e-1)
+        b = torch.optim.SGD(theirs.parameters(), lr=1e-1, momentum=0.9, foreach=True)
     sa = LambdaLR(a, factor) if scheduled else None
     sb = torch.optim.lr_scheduler.LambdaLR(b, factor) if scheduled else None
     for p, q in zip(_train(ours, a, sa), _train(theirs, b, sb)):
         assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_the_kernels_work_here(kind, monkeypatch):
+    """The probe passes on this torch, so the trainer gets our classes (the fast path)."""
+    monkeypatch.setattr(optim, "_KERNELS", {})
+    assert optim._kernels_work(kind)
+    assert isinstance(optim.make_optimizer(kind, _model(), 1e-2), SGD if kind == "sgd" else Adam)
+
+
+def _changed_signature(*args, **kwargs):
+    raise TypeError("_fused_adam_() got an unexpected keyword argument 'grad_scale'")
+
+
+@pytest.mark.parametrize("kind, breakage", [
+    ("adam", "missing"), ("adam", "signature"), ("sgd", "missing"), ("sgd", "signature"),
+])
+def test_falls_back_to_torch_optim(kind, breakage, monkeypatch):
+    """Without the private kernels (or with a new signature), make_optimizer and within_task
+    return torch.optim's classes, and their steps are torch.optim's own."""
+    monkeypatch.setattr(optim, "_KERNELS", {})  # forget this process's earlier probe
+    name = "_fused_adam_" if kind == "adam" else "_foreach_mul_"
+    if breakage == "missing":
+        monkeypatch.delattr(torch, name)
+    else:
+        monkeypatch.setattr(torch, name, _changed_signature)
+    ours, theirs = _model(), _model()
+    opt = optim.make_optimizer(kind, ours, 1e-2)
+    sched = optim.within_task("cosine", opt, steps_per_epoch=5, epochs=2)
+    assert not optim._kernels_work(kind)
+    assert type(opt) is (torch.optim.SGD if kind == "sgd" else torch.optim.Adam)
+    assert isinstance(sched, torch.optim.lr_scheduler.LambdaLR)
+    if kind == "adam":
+        ref = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    else:
+        ref = torch.optim.SGD(theirs.parameters(), lr=1e-2, momentum=0.9)
+    ref_sched = torch.optim.lr_scheduler.LambdaLR(ref, lambda k: 0.5 * (1 + math.cos(math.pi * (k % 10) / 10)))
+    for p, q in zip(_train(ours, opt, sched, steps=1), _train(theirs, ref, ref_sched, steps=1)):
+        assert torch.equal(p, q)
+    assert opt.param_groups[0]["lr"] == ref.param_groups[0]["lr"]  # the schedule stepped alike
