@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 GR = str(Path(sys.executable).parent / "gr-bench")
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD, DB = "grbench", "s3cret-pw", "grbench"

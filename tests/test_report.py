@@ -4,6 +4,8 @@ import csv
 import os
 import subprocess
 
+import pytest
+
 from conftest import GR
 
 REQUIRED = ["study", "metric", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "test",
@@ -36,6 +38,7 @@ def test_report_writes_stats_plots_and_markdown(study_copy):
         assert f"plots/{name}.png" in report
 
 
+@pytest.mark.slow
 def test_report_is_reproducible(study_copy):
     assert gr("report", str(study_copy)).returncode == 0
     names = ["stats.csv", "report.md", "runs.csv", "plots/accuracy-vs-tasks.png", "plots/curves-generative.svg"]

@@ -64,6 +64,7 @@ def test_buffer_in_baselines_has_the_generators_bytes():
     assert matched_bytes(cfg, bench) == generator_bytes == 4_454_720  # the report's Table 1
 
 
+@pytest.mark.slow
 def test_grid_study_two_workers_exact_resumable_and_exports_stable(tmp_path):
     args = ["study", "baselines", "--quick", "--seeds", "2", "--dataset", "digits", "--workers", "2",
             "--results", str(tmp_path), "--set", "vae_hidden=32,16"]
@@ -95,6 +96,7 @@ def test_grid_study_two_workers_exact_resumable_and_exports_stable(tmp_path):
     assert all(any(k.startswith("run:") for k in t.user_attrs) for t in study.trials)
 
 
+@pytest.mark.slow
 def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     p = gr("study", "replay_schedule", "--quick", "--trials", "3", "--seeds", "1", "--dataset", "digits",
            "--workers", "2", "--results", str(tmp_path), "--set", "vae_hidden=32,16", "--set", "epochs=1",
@@ -111,6 +113,7 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     assert len(final) == 3 * 2
 
 
+@pytest.mark.slow
 def test_failed_runs_are_recorded_and_the_study_goes_on(tmp_path):
     p = gr("study", "baselines", "--quick", "--seeds", "1", "--dataset", "digits", "--workers", "1",
            "--results", str(tmp_path), "--set", "vae_lr=1e6", "--set", "optimizer=sgd", "--set", "vae_hidden=32,16")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 GR = str(Path(sys.executable).parent / "gr-bench")
 ARGS = ["study", "memory", "--quick", "--seeds", "2", "--dataset", "digits", "--set", "vae_hidden=32,16",
         "--set", "epochs=2", "--set", "vae_epochs=2"]
@@ -17,6 +19,7 @@ def run(results: Path, workers: int) -> subprocess.CompletedProcess:
                           text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
 
 
+@pytest.mark.slow
 def test_four_workers_match_one(tmp_path):
     results = {}
     for workers in (4, 1):

@@ -15,6 +15,8 @@ import pytest
 
 from gr_bench.storage import open_storage
 
+pytestmark = pytest.mark.slow
+
 GR = str(Path(sys.executable).parent / "gr-bench")
 # Short heartbeats so a dead worker's trial is declared stale within seconds, not 20 s.
 ENV = {**os.environ, "COLUMNS": "200", "GR_BENCH_HEARTBEAT_S": "1", "GR_BENCH_GRACE_S": "4"}
