@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from .cli import SetOpt, app, console
@@ -120,33 +122,118 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
     return setup
 
 
+def _config_key(trial) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in trial.params.items() if k != "seed"))
+
+
+def best_mean(study, trials=None) -> tuple[str, float, int] | None:
+    """The best configuration so far by its MEAN objective over the seeds it finished, not by one
+    seed's best value (grid and final trials run one seed each): (label, mean, runs), or None.
+    Single-objective stages only."""
+    from optuna.trial import TrialState
+
+    if len(study.directions) != 1:
+        return None
+    groups: dict[tuple, list] = {}
+    for t in trials if trials is not None else study.get_trials(deepcopy=False):
+        if t.state == TrialState.COMPLETE and t.values:
+            groups.setdefault(_config_key(t), []).append(t)
+    if not groups:
+        return None
+    sign = 1.0 if study.direction.name == "MAXIMIZE" else -1.0
+    means = {key: sum(t.values[0] for t in ts) / len(ts) for key, ts in groups.items()}
+    key = max(means, key=lambda k: (sign * means[k], -min(t.number for t in groups[k])))  # ties: the earliest
+    first = groups[key][0]
+    params = dict(key)
+    if "config" in params:
+        label = params["config"]
+    elif params and all(isinstance(first.params[k], str) for k in params):  # grid points: their labels
+        label = " ".join(params.values())
+    else:
+        label = f"trial {first.number}"
+    runs = sum(sum(1 for k in t.user_attrs if k.startswith("run:")) or 1 for t in groups[key])
+    return label, means[key], runs
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+class ProgressLines:
+    """Plain progress for logs: one line per finished trial (a run, for grid and final stages), with
+    done/total, elapsed time, an ETA from this command's own pace, and the best mean so far."""
+
+    def __init__(self, start: float, clock=None) -> None:
+        import time
+
+        self.start, self.clock = start, clock or time.time
+        self.printed: dict[str, int] = {}  # per stage: finished trials already reported (or found done)
+        self.pace: dict[str, tuple[float, int]] = {}  # per stage: when polling began, trials done then
+
+    def update(self, stage: str, study) -> list[str]:
+        from datetime import datetime
+
+        from .study import FINISHED
+
+        finished = sorted((t for t in study.get_trials(deepcopy=False) if t.state in FINISHED),
+                          key=lambda t: (t.datetime_complete or datetime.max, t.number))
+        now = self.clock()
+        t0, done0 = self.pace.setdefault(stage, (now, len(finished)))
+        first = self.printed.setdefault(stage, len(finished))  # a resumed stage: earlier trials are not news
+        budget = max(int(study.user_attrs.get("budget", len(finished))), len(finished))
+        rate = (len(finished) - done0) / max(now - t0, 1e-9)
+        lines = []
+        for i in range(first + 1, len(finished) + 1):
+            left = budget - i
+            eta = _duration(left / rate) if rate > 0 else "unknown" if left else "0s"
+            states = [t.state.name for t in finished[:i]]
+            extra = ", ".join(f"{states.count(s)} {w}" for s, w in (("PRUNED", "pruned"), ("FAIL", "failed"))
+                              if states.count(s))
+            best = best_mean(study, finished[:i])
+            best_text = (f", best {best[0]} {100 * best[1]:.1f}% (mean of {best[2]} run{'s' if best[2] != 1 else ''})"
+                         if best else "")
+            lines.append(f"{stage}: {i}/{budget} done{f' ({extra})' if extra else ''}, elapsed "
+                         f"{_duration(now - self.start)}, ETA {eta}{best_text}")
+        self.printed[stage] = len(finished)
+        return lines
+
+
 def _run_and_report(setup) -> None:
     import time
 
     from .study import run_study, stage_counts
 
     start = time.time()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
-        bars: dict[str, object] = {}
-        first_seen: dict[str, tuple[float, int]] = {}  # per stage: when polling began, trials done then
+    if not console.is_terminal:  # a log or a pipe: plain lines, no live bar
+        lines = ProgressLines(start)
 
-        def on_poll(stage, study) -> None:
-            c = stage_counts(study)
-            done = c["complete"] + c["pruned"] + c["fail"]
-            budget = study.user_attrs.get("budget", done)
-            if stage not in bars:
-                bars[stage] = progress.add_task(stage, total=budget, eta="")
-            best = ""
-            if len(study.directions) == 1 and c["complete"]:
-                best = f", best {100 * study.best_value:.1f}%"
-            t0, done0 = first_seen.setdefault(stage, (time.time(), done))
-            rate = (done - done0) / max(time.time() - t0, 1e-9)  # trials per second in this stage, this command
-            eta = f"~{(budget - done) / rate:.0f}s left" if rate > 0 else ""
-            progress.update(bars[stage], completed=done, total=budget,
-                            description=f"{stage}: {c['running']} running{best}", eta=eta)
+        def print_lines(stage, study) -> None:
+            for line in lines.update(stage, study):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-        stages = run_study(setup, on_poll)
+        stages = run_study(setup, print_lines)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
+            bars: dict[str, object] = {}
+            first_seen: dict[str, tuple[float, int]] = {}  # per stage: when polling began, trials done then
+
+            def on_poll(stage, study) -> None:
+                c = stage_counts(study)
+                done = c["complete"] + c["pruned"] + c["fail"]
+                budget = study.user_attrs.get("budget", done)
+                if stage not in bars:
+                    bars[stage] = progress.add_task(stage, total=budget, eta="")
+                best = best_mean(study)
+                best_text = f", best {escape(best[0])} {100 * best[1]:.1f}% (mean)" if best else ""
+                t0, done0 = first_seen.setdefault(stage, (time.time(), done))
+                rate = (done - done0) / max(time.time() - t0, 1e-9)  # trials per second in this stage, this command
+                eta = f"~{(budget - done) / rate:.0f}s left" if rate > 0 else ""
+                progress.update(bars[stage], completed=done, total=budget,
+                                description=f"{stage}: {c['running']} running{best_text}", eta=eta)
+
+            stages = run_study(setup, on_poll)
     _export_and_print(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study)
     console.print(f"took {time.time() - start:.0f} s")
     if any(st.user_attrs.get("budget", 0) > sum(1 for t in st.get_trials(deepcopy=False) if t.state.is_finished())
@@ -244,40 +331,168 @@ def report_cmd(
     _export_and_print(url, name, writable_dir(folder), None, alpha=alpha, min_effect=min_effect, seed=seed)
 
 
+_STAGE_ORDER = {"final": 0, "search": 1}  # the final stage (fresh seeds, test split) first
+_SPLIT_NAMES = {"test": "test split", "val": "validation split"}
+
+
+def _where(group: tuple[str, str]) -> str:
+    stage, split = group
+    return f"the {stage} stage ({_SPLIT_NAMES.get(split, f'{split} split')})"
+
+
+def _amount(value: float, unit: str, fmt: str = ".1f") -> str:
+    """'1 point', '2.5 points', '-0.30 s' (a unit on every number shown)."""
+    text = f"{value:{fmt}}"
+    if unit == "points" and text.lstrip("+-") == "1":
+        return f"{text} point"
+    return f"{text} {unit}"
+
+
+def _groups(runs, label: str) -> list[tuple[str, str]]:
+    """The (stage, split) pairs where `label` has successful runs, the final stage's test split first."""
+    found = {(str(st), str(sp)) for st, sp in runs.loc[runs["label"] == label, ["stage", "split"]].itertuples(index=False)}
+    return sorted(found, key=lambda g: (_STAGE_ORDER.get(g[0], 9), g[0], g[1] != "test", g[1]))
+
+
+def _check_label(label: str, ok_labels: set[str], all_labels: set[str]) -> None:
+    import difflib
+
+    if label in ok_labels:
+        return
+    if label in all_labels:
+        raise StudyError(f"configuration {label!r} has no successful runs to compare")
+    close = difflib.get_close_matches(label, sorted(all_labels), n=3, cutoff=0.0)
+    hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
+    raise StudyError(f"no configuration labelled {label!r} in this study{hint}")
+
+
+def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_mixed: bool = False,
+                 alpha: float = 0.05, min_effect: float | None = None, seed: int = 0, n_resamples: int = 9999) -> dict:
+    """Compare two configurations of a runs.csv frame on one metric: a single comparison (plain p).
+
+    Both arms come from the same stage and split (the final stage's test split when both have one),
+    paired by seed when they share at least two; "better" follows the metric's declared sense
+    (metrics.METRIC_SENSE). Arms from different stages or splits are refused unless allow_mixed,
+    which compares them unpaired and returns a warning. ``min_effect`` is in the stored unit (0.01 =
+    one point for accuracies); by default one point for accuracies and 0 for times and bytes.
+    Returns {"row": stats.compare() row, "line": one sentence, "warning": str or None}.
+    """
+    from . import stats
+    from .metrics import METRIC_SENSE
+
+    sense = METRIC_SENSE.get(metric)
+    if sense is None:
+        raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
+    if len(runs) and metric not in runs:
+        raise ConfigError(f"this study's runs have no {metric!r} column")
+    all_labels = set(map(str, runs["label"])) if len(runs) else set()
+    ok = runs[runs["status"] == "ok"] if len(runs) else runs
+    ok_labels = set(map(str, ok["label"])) if len(ok) else set()
+    for label in (a, b):
+        _check_label(label, ok_labels, all_labels)
+    ga, gb = _groups(ok, a), _groups(ok, b)
+    common = [g for g in ga if g in gb]
+    warning = None
+    if common:
+        ga = gb = common[0]
+    else:
+        ga, gb = ga[0], gb[0]
+        what = ("different stages" if ga[0] != gb[0] else "") + (" and " if ga[0] != gb[0] and ga[1] != gb[1] else "") \
+            + ("different splits" if ga[1] != gb[1] else "")
+        if not allow_mixed:
+            raise StudyError(f"{a!r} ran only in {_where(ga)} and {b!r} only in {_where(gb)}: {what} are not "
+                             "comparable (pass --allow-mixed to compare them anyway, unpaired)")
+        warning = (f"warning: comparing {a!r} from {_where(ga)} with {b!r} from {_where(gb)} ({what}), "
+                   "unpaired: the difference mixes the configurations with how they were evaluated")
+
+    def values(label, group):
+        rows = ok[(ok["label"] == label) & (ok["stage"] == group[0]) & (ok["split"] == group[1])]
+        per_seed = rows.assign(v=rows[metric].astype(float)).groupby("seed")["v"].mean()  # repeats of a seed: their mean
+        return per_seed
+
+    x, y = values(a, ga), values(b, gb)
+    paired = warning is None and len(x.index.intersection(y.index)) >= 2
+    if paired:
+        both = x.to_frame("a").join(y.to_frame("b"), how="inner")
+        x, y = both["a"], both["b"]
+    if min_effect is None:
+        min_effect = 0.01 if sense.unit == "points" else 0.0
+    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, min_effect=min_effect,
+                        seed=seed, n_resamples=n_resamples)
+    if sense.better == "lower":  # less time, memory or forgetting: a negative difference is the better one
+        row["verdict"] = {"better": "worse", "worse": "better"}.get(row["verdict"], row["verdict"])
+    row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
+               split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)
+    return {"row": row, "line": _compare_line(row, sense, min_effect), "warning": warning}
+
+
+def _compare_line(row: dict, sense, min_effect: float) -> str:
+    """One sentence; every difference carries its unit; p is the single comparison's own p."""
+    import math
+
+    fmt = ".1f" if sense.unit == "points" else ".2f"
+    unit, k = sense.unit, sense.scale
+
+    def num(v, spec=fmt):
+        return "n/a" if v is None or not math.isfinite(float(v)) else f"{k * v:{spec}}"
+
+    conf = round(100 * row.get("confidence", 0.95))
+    nums = (f"diff {_amount(k * row['diff'], unit, '+' + fmt)}, {conf}% CI "
+            f"[{num(row['ci_low'])}, {num(row['ci_high'])}] {unit}")
+    n = f"n={row['n_a']} paired seeds" if row["paired"] else f"n={row['n_a']}+{row['n_b']} seeds"
+    where = f"{row['stage']} stage, {row['split']} split"
+    head = f"{row['a']} vs {row['b']} on {row['metric']} ({sense.better} is better)"
+    v = row["verdict"]
+    if v == "underpowered" and row["min_p"] > row.get("alpha", 0.05):
+        return (f"{head}: underpowered: {n} cannot give p below {row['min_p']:.3g} with {row['test']}; "
+                f"run more seeds ({nums}; {where})")
+    if v == "underpowered":
+        need = row.get("seeds_needed")
+        v = f"underpowered ({f'about {need} seeds needed' if need else 'run more seeds'})"
+    elif v == "negligible":
+        v = f"negligible (real, below the minimum of {_amount(k * min_effect, unit, 'g')})"
+    elif v == "equivalent" and row.get("margin") is not None and math.isfinite(row["margin"]):
+        v = f"equivalent within ±{_amount(k * row['margin'], unit, '.3g')}"
+    effect = row.get("effect_size", math.nan)
+    effect_text = f", {row['effect_kind']} {effect:.2f}" if effect is not None and math.isfinite(effect) else ""
+    return f"{head}: {v} ({nums}, p {row['p_value']:.3g}{effect_text}, {row['test']}, {n}; {where})"
+
+
 @app.command("compare")
 def compare_cmd(
     a: str = typer.Argument(..., help="a configuration label (as in runs.csv's label column)"),
     b: str = typer.Argument(..., help="another configuration label"),
     study: str = typer.Option(..., help="the study (name or folder) holding both"),
-    metric: str = typer.Option("final_avg_acc", help="a runs.csv metric column"),
+    metric: str = typer.Option("final_avg_acc", help="a run metric: final_avg_acc, avg_forgetting, bwt, fwt, "
+                                                     "time_*_s, memory_bytes, peak_rss_bytes"),
     storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     alpha: float = typer.Option(0.05, help="significance level"),
-    min_effect: float = typer.Option(0.01, help="smallest difference that matters, in the metric's unit"),
+    min_effect: Optional[float] = typer.Option(None, help="smallest difference that matters, in runs.csv's unit "
+                                                          "(default 0.01 = one point for accuracies, 0 otherwise)"),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare arms from different stages or splits"),
 ) -> None:
     """Compare two stored configurations of a study: paired by seed when they share seeds."""
     import pandas as pd
 
-    from . import stats
     from .export import collect
+    from .metrics import METRIC_SENSE
     from .storage import open_storage
 
+    if metric not in METRIC_SENSE:
+        raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha must be in (0, 1), got {alpha}")
+    if min_effect is not None and not min_effect >= 0:
+        raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
     name, _, url = _study_location(study, storage, results)
     runs = pd.DataFrame(collect(open_storage(url), name)["runs"])
-    runs = runs[runs["status"] == "ok"] if len(runs) else runs
-    if metric not in runs:
-        raise ConfigError(f"unknown metric {metric!r}; use a numeric runs.csv column such as final_avg_acc")
-    for label in (a, b):
-        if label not in set(runs["label"]):
-            raise StudyError(f"no successful runs labelled {label!r}; labels: {', '.join(sorted(set(runs['label'])))}")
-    stage = next((s for s in ("final", "search") if {a, b} <= set(runs[runs["stage"] == s]["label"])), None)
-    data = runs[runs["stage"] == stage] if stage else runs
-    x, y = data[data["label"] == a], data[data["label"] == b]
-    paired = len(set(x["seed"]) & set(y["seed"])) >= 2
-    (row,) = stats.compare_family(data[["label", "seed", metric]], [(a, b)], metric=metric, study=name,
-                                  paired=paired, alpha=alpha, min_effect=min_effect)
-    scale, unit = (100.0, "points") if "acc" in metric or "forgetting" in metric or metric in ("bwt", "fwt") else (1.0, "")
-    console.print(stats.sentence(row, a, b, scale=scale, unit=unit))
+    if runs.empty:
+        raise StudyError(f"study {name!r} has no stored runs yet")
+    out = compare_runs(runs, a, b, metric, allow_mixed=allow_mixed, alpha=alpha, min_effect=min_effect)
+    if out["warning"]:
+        print(f"gr-bench: {out['warning']}", file=sys.stderr)
+    console.print(out["line"], markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("export")
