@@ -441,11 +441,11 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
             f"[{num(row['ci_low'])}, {num(row['ci_high'])}] {unit}")
     n = f"n={row['n_a']} paired seeds" if row["paired"] else f"n={row['n_a']}+{row['n_b']} seeds"
     where = f"{row['stage']} stage, {row['split']} split"
-    head = f"{row['a']} vs {row['b']} on {row['metric']} ({sense.better} is better)"
+    on = f"on {row['metric']}, {sense.better} is better"
     v = row["verdict"]
     if v == "underpowered" and row["min_p"] > row.get("alpha", 0.05):
-        return (f"{head}: underpowered: {n} cannot give p below {row['min_p']:.3g} with {row['test']}; "
-                f"run more seeds ({nums}; {where})")
+        return (f"{row['a']} vs {row['b']}: underpowered {on}: {n} cannot give p below {row['min_p']:.3g} with "
+                f"{row['test']}; run more seeds ({nums}; {where})")
     if v == "underpowered":
         need = row.get("seeds_needed")
         v = f"underpowered ({f'about {need} seeds needed' if need else 'run more seeds'})"
@@ -455,7 +455,8 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
         v = f"equivalent within ±{_amount(k * row['margin'], unit, '.3g')}"
     effect = row.get("effect_size", math.nan)
     effect_text = f", {row['effect_kind']} {effect:.2f}" if effect is not None and math.isfinite(effect) else ""
-    return f"{head}: {v} ({nums}, p {row['p_value']:.3g}{effect_text}, {row['test']}, {n}; {where})"
+    return (f"{row['a']} vs {row['b']}: {v} {on} ({nums}, p {row['p_value']:.3g}{effect_text}, {row['test']}, "
+            f"{n}; {where})")
 
 
 @app.command("compare")

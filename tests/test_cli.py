@@ -67,6 +67,9 @@ def test_datasets_lists_all(capsys):
         (["memory", "--preset", "huge"], "preset"),
         (["memory", "--input-dim", "0"], "input_dim"),
         (["nosuchcommand"], "nosuchcommand"),
+        (["compare", "a", "b", "--study", "s", "--metric", "threads"], "final_avg_acc"),
+        (["compare", "a", "b", "--study", "s", "--alpha", "2"], "alpha"),
+        (["compare", "a", "b", "--study", "s", "--min-effect", "-1"], "min-effect"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle, capsys, tmp_path):

@@ -53,7 +53,7 @@ def test_every_metric_direction_and_unit(metric):
     diff, unit = _diff(good["line"])
     assert unit == sense.unit
     assert diff == pytest.approx(5.35 if sense.better == "higher" else -4.65, abs=0.06)  # shown a - b (1 or 2 decimals)
-    assert f"({sense.better} is better): better" in good["line"]
+    assert good["line"].startswith(f"good vs bad: better on {metric}, {sense.better} is better (")
     bad = compare_runs(runs, "bad", "good", metric, min_effect=0.0, n_resamples=999)
     assert bad["row"]["verdict"] == "worse" and _diff(bad["line"]) == (pytest.approx(-diff), unit)
     assert " p 0.00781" in good["line"] and "p_holm" not in good["line"]  # a single comparison: its own p
@@ -125,7 +125,8 @@ def _compare(capsys, *args):
 def test_compare_command_on_a_study(study_copy, capsys):
     code, out, err = _compare(capsys, "generative", "none", "--study", str(study_copy), "--metric", "time_total_s")
     assert code == 0 and out.count("\n") == 1 and err == "", err
-    assert _diff(out)[1] == "s" and "(lower is better)" in out and "p_holm" not in out
+    assert out.startswith("generative vs none: ") and ", lower is better (" in out
+    assert _diff(out)[1] == "s" and "p_holm" not in out and " p " in out
     code, out, _ = _compare(capsys, "generative", "none", "--study", str(study_copy), "--metric", "memory_bytes")
     assert code == 0 and _diff(out)[1] == "MiB"
     code, out, err = _compare(capsys, "generativ", "none", "--study", str(study_copy))
@@ -143,7 +144,7 @@ def test_compare_agrees_with_the_study_report(study_copy, capsys):
         code, out, _ = _compare(capsys, r["a"], r["b"], "--study", str(study_copy), "--metric", r["metric"])
         assert code == 0
         if r["verdict"] in ("better", "worse"):
-            assert f"is better): {r['verdict']} (" in out, (r, out)
+            assert f": {r['verdict']} on {r['metric']}, " in out, (r, out)
 
 
 @pytest.fixture(scope="module")
