@@ -159,6 +159,7 @@ def search_study(tmp_path_factory):
     return root / "generator_size-quick", p.stdout
 
 
+@pytest.mark.slow
 def test_compare_refuses_mixed_stages_on_a_real_study(search_study, capsys):
     folder, stdout = search_study
     runs = list(csv.DictReader(open(folder / "runs.csv")))

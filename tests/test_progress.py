@@ -63,6 +63,7 @@ def test_a_resumed_stage_does_not_repeat_earlier_trials():
     assert progress.update("final", done) == []
 
 
+@pytest.mark.slow
 def test_study_in_a_log_prints_plain_progress_lines(tmp_path):
     """A real grid study with stdout captured (not a terminal): one line per run, no live bar."""
     p = subprocess.run([GR, "study", "baselines", "--quick", "--dataset", "digits", "--seeds", "2", "--workers", "1",
