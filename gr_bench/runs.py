@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from .config import flatten
-from .files import write_csv, write_json
+from .files import temp_dir, write_csv, write_json
 from .provenance import provenance
 from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
 
@@ -40,7 +39,7 @@ def manifest(result: RunResult, dataset_source: str) -> dict[str, object]:
 def write_run(result: RunResult, root: Path, dataset_source: str) -> Path:
     cfg = result.config
     name = f"run-{cfg.strategy}-{result.dataset}-seed{cfg.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    tmp = temp_dir(root, ".tmp-")  # an ordinary folder's mode (umask), not mkdtemp's 0700
     try:
         row = result.summary_row()
         columns = list(SUMMARY_COLUMNS) + [k for k in row if k not in SUMMARY_COLUMNS]

@@ -72,8 +72,6 @@ def test_run_folder_files_follow_the_umask(tmp_path, umask):
         assert _mode(folder / name) == file_mode, name
 
 
-@pytest.mark.xfail(reason="runs.write_run makes its folder with tempfile.mkdtemp (0700); it should use "
-                          "files.temp_dir", strict=False)
 def test_run_folder_follows_the_umask(tmp_path, umask):
     _, dir_mode = umask
     assert main(["run", "--strategy", "none", *FAST, "--results", str(tmp_path)]) == 0
