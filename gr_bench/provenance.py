@@ -1,9 +1,16 @@
-"""Where a result came from: versions, git sha, host, threads. Stored with every result."""
+"""Where a result came from: code version, versions, host, CPU, BLAS, threads, device.
+
+Recorded by every run when it runs (RunResult.provenance), so a report can tell which code and
+which machine produced each row; runs repeat bit-for-bit only on the same code, machine model,
+BLAS and thread count (see docs/reproducibility.md).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -12,12 +19,13 @@ from importlib import metadata
 from pathlib import Path
 
 _PACKAGES = ("gr-bench", "torch", "optuna", "numpy", "scipy", "pandas")
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @lru_cache(maxsize=1)
 def git_sha() -> str:
     """The commit of the gr-bench checkout, with '+dirty' for uncommitted changes ('' if none)."""
-    root = Path(__file__).resolve().parent.parent
+    root = _PACKAGE_DIR.parent
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=5).stdout.strip()
@@ -26,6 +34,23 @@ def git_sha() -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return sha + ("+dirty" if sha and dirty else "")
+
+
+@lru_cache(maxsize=1)
+def source_hash() -> str:
+    """sha256 (12 hex digits) of gr_bench's own .py files: tells two dirty trees or two installs apart."""
+    h = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        h.update(str(path.relative_to(_PACKAGE_DIR)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def code_version() -> str:
+    """The git commit when the tree is clean, else the package version and the source hash."""
+    sha = git_sha()
+    if sha and not sha.endswith("+dirty"):
+        return sha[:12]
+    return f"{versions().get('gr-bench') or '0'}+src.{source_hash()}"
 
 
 def versions() -> dict[str, str]:
@@ -38,13 +63,54 @@ def versions() -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@lru_cache(maxsize=1)
+def blas() -> str:
+    """The BLAS torch was built with (decides float rounding of every matmul)."""
+    try:
+        import torch
+
+        found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+        return found.group(1) if found else ""
+    except Exception:  # torch missing or its config text changed: provenance must not fail a run
+        return ""
+
+
 def provenance(threads: int | None = None) -> dict[str, object]:
     return {
         "versions": versions(),
         "git_sha": git_sha(),
+        "code_version": code_version(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "blas": blas(),
         "threads": threads,
         "argv": sys.argv,
     }
+
+
+def run_provenance(cfg) -> dict[str, object]:
+    """What a run records about itself when it runs."""
+    out = provenance(cfg.threads)
+    out.pop("argv")
+    out["device"] = cfg.device
+    if cfg.device == "cuda":
+        try:
+            import torch
+
+            out["gpu"] = torch.cuda.get_device_name()
+        except Exception:
+            out["gpu"] = ""
+    return out

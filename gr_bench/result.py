@@ -18,6 +18,7 @@ SUMMARY_COLUMNS = (
     "memory_bytes", "generator_bytes", "peak_rss_bytes", "peak_rss_method",
     "params_classifier", "params_generator", "samples_classifier", "samples_generator",
     "train_sizes", "replay_sizes", "threads", "schema_version", "dataset_source", "dataset_sha256",
+    "code_version", "cpu_model", "blas", "device",
 )
 
 
@@ -46,10 +47,14 @@ class RunResult:
     peak_rss_method: str = ""
     dataset_source: str = ""  # where the data came from, and whether its content is the known dataset's
     dataset_sha256: str = ""  # content hash of the dataset's four uint8 arrays
+    provenance: dict = field(default_factory=dict)  # code version, versions, CPU, BLAS, threads, device (at run time)
 
     @classmethod
     def start(cls, cfg: RunConfig, bench, split: str) -> RunResult:
+        from .provenance import run_provenance
+
         return cls(config=cfg, dataset=bench.dataset, scenario=bench.scenario, split=split,
+                   provenance=run_provenance(cfg),
                    dataset_source=getattr(bench, "source", ""), dataset_sha256=getattr(bench, "content_sha256", ""))
 
     @property
@@ -79,6 +84,7 @@ class RunResult:
             "replay_sizes": " ".join(map(str, self.replay_sizes)),
             "threads": cfg.threads, "schema_version": SCHEMA_VERSION,
             "dataset_source": self.dataset_source, "dataset_sha256": self.dataset_sha256,
+            **{k: self.provenance.get(k, "") for k in ("code_version", "cpu_model", "blas", "device")},
         }
         for k, v in flatten(cfg).items():
             row.setdefault(k, v)  # the flattened config; dataset stays the one actually used
@@ -102,7 +108,10 @@ class RunResult:
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> RunResult:
         d = dict(d)
-        d.pop("schema_version", None)
+        version = d.pop("schema_version", None)
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise ValueError(f"a result written by a newer gr-bench (schema {version}, this one reads up to "
+                             f"{SCHEMA_VERSION}); upgrade gr-bench to read it")
         d["config"] = config_from_flat(d["config"])  # type: ignore[arg-type]
         d["curves"] = [tuple(c) for c in d["curves"]]  # type: ignore[union-attr]
         return cls(**d)  # type: ignore[arg-type]

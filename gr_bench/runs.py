@@ -32,7 +32,7 @@ def manifest(result: RunResult, dataset_source: str) -> dict[str, object]:
         "config": flatten(cfg),
         "times": result.times,
         "peak_rss_method": result.peak_rss_method,
-        **provenance(cfg.threads),
+        **(result.provenance or provenance(cfg.threads)),  # recorded when the run ran
     }
 
 
