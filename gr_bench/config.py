@@ -224,7 +224,7 @@ def _fields_by_name() -> dict[str, tuple[str | None, dataclasses.Field]]:
     out: dict[str, tuple[str | None, dataclasses.Field]] = {}
     for f in dataclasses.fields(RunConfig):
         if f.name in SECTIONS:
-            for g in dataclasses.fields(f.default_factory()):  # type: ignore[misc]
+            for g in dataclasses.fields(f.default_factory()):  # type: ignore[operator]  # sections have factories
                 out[g.name] = (f.name, g)
         else:
             out[f.name] = (None, f)
@@ -299,7 +299,7 @@ def with_overrides(cfg: RunConfig, pairs: typing.Iterable[str] | dict[str, objec
     for section, values in sections.items():
         top[section] = dataclasses.replace(getattr(cfg, section), **values)
     try:
-        return dataclasses.replace(cfg, **top)
+        return dataclasses.replace(cfg, **top)  # type: ignore[arg-type]  # values checked in __post_init__
     except TypeError as e:  # e.g. a tuple where a number belongs, from a dict override
         raise ConfigError(str(e)) from None
 

@@ -93,7 +93,8 @@ class RunResult:
 
     def accuracy_rows(self) -> list[dict[str, object]]:
         """Long format: the untrained model (after_task -1, epoch 0), then every epoch of every task."""
-        rows = [{"after_task": -1, "eval_task": j, "epoch": 0, "acc": a} for j, a in enumerate(self.initial_acc)]
+        rows: list[dict[str, object]] = [{"after_task": -1, "eval_task": j, "epoch": 0, "acc": a}
+                                         for j, a in enumerate(self.initial_acc)]
         rows += [{"after_task": t, "eval_task": j, "epoch": e, "acc": a} for t, e, j, a in self.curves]
         return rows
 
@@ -113,5 +114,5 @@ class RunResult:
             raise ValueError(f"a result written by a newer gr-bench (schema {version}, this one reads up to "
                              f"{SCHEMA_VERSION}); upgrade gr-bench to read it")
         d["config"] = config_from_flat(d["config"])  # type: ignore[arg-type]
-        d["curves"] = [tuple(c) for c in d["curves"]]  # type: ignore[union-attr]
+        d["curves"] = [tuple(c) for c in d["curves"]]  # type: ignore[attr-defined]
         return cls(**d)  # type: ignore[arg-type]

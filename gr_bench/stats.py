@@ -107,7 +107,7 @@ def tost(a, b, *, paired: bool, margin: float) -> float:
         d = a[keep] - b[keep]
         if len(d) < MIN_N:
             return math.nan
-        diff, se, df = float(d.mean()), _sd(d) / math.sqrt(len(d)), len(d) - 1
+        diff, se, df = float(d.mean()), _sd(d) / math.sqrt(len(d)), float(len(d) - 1)
     else:
         a, b = _clean(a), _clean(b)
         if min(len(a), len(b)) < MIN_N:
