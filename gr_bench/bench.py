@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
