@@ -21,20 +21,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError, RunConfig
-from .models import build_classifier, build_vae
-
-
-def linear_shapes(model: nn.Module) -> list[tuple[int, int]]:
-    return [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
-
-
-def forward_flops(model: nn.Module) -> int:
-    return sum(2 * i * o for i, o in linear_shapes(model))
-
-
-def train_flops(model: nn.Module) -> int:
-    i0, o0 = linear_shapes(model)[0]  # the first Linear registered consumes the data
-    return 3 * forward_flops(model) - 2 * i0 * o0
+from .models import build_classifier, build_vae, forward_flops, linear_shapes, train_flops
 
 
 def sgemm_gflops(shapes: list[tuple[int, int]], batch: int, seconds: float = 0.25) -> float:

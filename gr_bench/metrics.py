@@ -110,6 +110,8 @@ METRIC_SENSE: dict[str, MetricSense] = {
     "time_replay_s": _SECONDS,
     "time_classifier_s": _SECONDS,
     "time_eval_s": _SECONDS,
+    "cpu_s": _SECONDS,  # process CPU seconds: less sensitive to other load than wall time
+    "flops_train": MetricSense("lower", "GFLOP", 1e-9),  # training matmul FLOPs: free of machine load
     "memory_bytes": _MIB,
     "peak_rss_bytes": _MIB,
 }

@@ -14,7 +14,7 @@ SCHEMA_VERSION = 1
 SUMMARY_COLUMNS = (
     "run_id", "strategy", "dataset", "scenario", "n_tasks", "seed", "split", "status", "reason",
     "final_avg_acc", "avg_forgetting", "bwt", "fwt",
-    "time_total_s", "time_generator_s", "time_replay_s", "time_classifier_s", "time_eval_s",
+    "time_total_s", "time_generator_s", "time_replay_s", "time_classifier_s", "time_eval_s", "cpu_s", "flops_train",
     "memory_bytes", "generator_bytes", "peak_rss_bytes", "peak_rss_method",
     "params_classifier", "params_generator", "samples_classifier", "samples_generator",
     "train_sizes", "replay_sizes", "threads", "schema_version", "dataset_source", "dataset_sha256",
@@ -37,6 +37,8 @@ class RunResult:
     train_sizes: list[int] = field(default_factory=list)  # new + replay samples per task
     replay_sizes: list[int] = field(default_factory=list)
     samples: dict[str, int] = field(default_factory=lambda: {"classifier": 0, "generator": 0})
+    flops_train: int = 0  # matmul FLOPs of training (models.train_flops per sample): a load-free cost
+    cpu_s: float = 0.0  # process CPU seconds of the run (one run per process at a time)
     params: dict[str, int] = field(default_factory=dict)
     param_bytes: dict[str, int] = field(default_factory=dict)
     memory_bytes: int = 0  # what the strategy keeps between tasks
@@ -74,6 +76,7 @@ class RunResult:
             "split": self.split, "status": self.status, "reason": self.reason,
             **self.metrics(),
             **{f"time_{p}_s": self.times.get(p, 0.0) for p in ("total", "generator", "replay", "classifier", "eval")},
+            "cpu_s": self.cpu_s, "flops_train": self.flops_train,
             "memory_bytes": self.memory_bytes, "generator_bytes": self.generator_bytes,
             "peak_rss_bytes": self.peak_rss_bytes,
             "peak_rss_method": self.peak_rss_method,

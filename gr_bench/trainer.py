@@ -31,7 +31,7 @@ from torch import nn
 
 from .config import ConfigError, RunConfig
 from .data import SplitBenchmark, Task
-from .models import classifier_for, n_params, param_bytes
+from .models import classifier_for, n_params, param_bytes, train_flops
 from .optim import make_optimizer, within_task
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
@@ -275,7 +275,7 @@ def run(
     trained = generator if isinstance(generator, nn.Module) else None  # gmm has no parameters to train
     result.params = {"classifier": n_params(classifier), "generator": n_params(trained) if trained else 0}
     result.param_bytes = {"classifier": param_bytes(classifier), "generator": param_bytes(trained) if trained else 0}
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with timer("eval"):
         result.initial_acc = evaluate(classifier)
     try:
@@ -340,6 +340,10 @@ def run(
         result.status, result.reason = "failed", str(e)
     result.times = {p: timer.seconds.get(p, 0.0) for p in PHASES}
     result.times["total"] = time.perf_counter() - start
+    # Cost that machine load does not change: process CPU seconds and training matmul FLOPs.
+    result.cpu_s = time.process_time() - cpu_start
+    result.flops_train = result.samples["classifier"] * train_flops(classifier) + (
+        result.samples["generator"] * train_flops(trained) if trained is not None else 0)
     if generator is not None and trained is None:  # gmm: its fitted numbers count as its parameters
         result.param_bytes["generator"] = generator.memory_bytes()
         result.params["generator"] = result.param_bytes["generator"] // 4

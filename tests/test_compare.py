@@ -46,7 +46,7 @@ def _diff(line: str) -> tuple[float, str]:
 @pytest.mark.parametrize("metric", list(METRIC_SENSE))
 def test_every_metric_direction_and_unit(metric):
     sense = METRIC_SENSE[metric]
-    assert sense.better in ("higher", "lower") and sense.unit in ("points", "s", "MiB")
+    assert sense.better in ("higher", "lower") and sense.unit in ("points", "s", "MiB", "GFLOP")
     runs = _runs(metric)
     good = compare_runs(runs, "good", "bad", metric, min_effect=0.0, n_resamples=999)
     assert good["row"]["verdict"] == "better", good["line"]

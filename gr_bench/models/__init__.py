@@ -9,8 +9,29 @@ from .mlp import build_classifier
 from .rtf import ReplayThroughFeedback
 from .vae import VAE, build_vae
 
-__all__ = ["VAE", "ClassGaussians", "ReplayThroughFeedback", "build_classifier", "build_generator",
+__all__ = ["forward_flops", "linear_shapes", "train_flops", "VAE", "ClassGaussians", "ReplayThroughFeedback", "build_classifier", "build_generator",
            "build_vae", "classifier_for", "generator_memory", "kept_bytes", "model_memory", "n_params", "param_bytes"]
+
+
+def linear_shapes(model) -> list[tuple[int, int]]:
+    from torch import nn
+
+    return [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def forward_flops(model) -> int:
+    """Matmul FLOPs of one sample's forward pass (multiply-add = 2)."""
+    return sum(2 * i * o for i, o in linear_shapes(model))
+
+
+def train_flops(model) -> int:
+    """Forward, weight gradients and input gradients, except the first layer's (its input is data):
+    3F - 2 * in_0 * out_0 per training sample. Element-wise work is not counted."""
+    shapes = linear_shapes(model)
+    if not shapes:
+        return 0
+    i0, o0 = shapes[0]  # the first Linear registered consumes the data
+    return 3 * forward_flops(model) - 2 * i0 * o0
 
 
 def n_params(model) -> int:
