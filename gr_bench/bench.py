@@ -18,7 +18,6 @@ import os
 import time
 
 import torch
-from torch import nn
 
 from .config import ConfigError, RunConfig
 from .models import build_classifier, build_vae, forward_flops, linear_shapes, train_flops

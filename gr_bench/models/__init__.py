@@ -9,8 +9,9 @@ from .mlp import build_classifier
 from .rtf import ReplayThroughFeedback
 from .vae import VAE, build_vae
 
-__all__ = ["forward_flops", "linear_shapes", "train_flops", "VAE", "ClassGaussians", "ReplayThroughFeedback", "build_classifier", "build_generator",
-           "build_vae", "classifier_for", "generator_memory", "kept_bytes", "model_memory", "n_params", "param_bytes"]
+__all__ = ["VAE", "ClassGaussians", "ReplayThroughFeedback", "build_classifier", "build_generator",
+           "build_vae", "classifier_for", "forward_flops", "generator_memory", "kept_bytes", "linear_shapes",
+           "model_memory", "n_params", "param_bytes", "train_flops"]
 
 
 def linear_shapes(model) -> list[tuple[int, int]]:
