@@ -1,26 +1,46 @@
-"""Accuracy against memory: buffers from a few hundred to ten thousand images vs generative replay.
+"""The memory frontier: accuracy against the bytes kept between tasks, and against training cost.
 
-Generative replay's memory is fixed by its models (4,454,720 bytes for the seed preset); a buffer's
-grows with its size (786 bytes per example). On mnist-5k the training set has 4,000 images, so
-buffers of 5,000 and 10,000 hold every image seen (the joint-training limit).
+Generators, each with per-task replay (the source report's 1,000*t images before a task) and
+per-batch replay (a fresh batch every step, weighted 1 - 1/t):
+- vae-seed: the report's VAE (784-512-256, 2-d latent) with its classifier copy, 4,454,720 bytes;
+- vae-small: 128-64 with an 8-d latent, 4.9x fewer parameters;
+- vae-vandeven: van de Ven & Tolias' 400-400 with a 100-d latent, as large as the report's;
+- cvae: class-conditional, its own labels (no classifier copy);
+- gmm: per-class Gaussian mixtures in a per-class PCA space, fitted in closed form;
+- rtf: replay-through-feedback, the classifier is the VAE's encoder (one model).
+Buffers of real images at byte budgets of 1/16 to 2x the report's VAE (buffer_bytes=
+match-generator:R, with the seed VAE as the generator they are matched to). The anchor is the
+buffer of exactly the report's VAE's bytes: "at equal bytes, which wins?"
+
+Run it on each dataset: `gr-bench study memory` (full MNIST) and `--dataset fashion-mnist`.
+Plots: accuracy against kept bytes (log x) and against training FLOPs, Pareto front marked.
 """
 
 from gr_bench.study import StudySpec
 
-SIZES = (200, 500, 1000, 2000, 5000, 10000)
+GENERATORS = {
+    "vae-seed": {},
+    "vae-small": {"vae_hidden": (128, 64), "latent": 8},
+    "vae-vandeven": {"vae_hidden": (400, 400), "latent": 100},
+    "cvae": {"generator": "cvae"},
+    "gmm": {"generator": "gmm"},
+    "rtf": {"generator": "rtf"},
+}
+RATIOS = {"1/16": 0.0625, "1/8": 0.125, "1/4": 0.25, "1/2": 0.5, "1": 1.0, "2": 2.0}
+
+ARMS = {
+    **{f"{name}/{mode}": {"strategy": "generative", "replay_mode": mode, **over}
+       for name, over in GENERATORS.items() for mode in ("per-task", "per-batch")},
+    **{f"buffer-{label}x": {"strategy": "buffer", "buffer_bytes": f"match-generator:{r}"} for label, r in RATIOS.items()},
+}
+QUICK_ARMS = {k: ARMS[k] for k in ("vae-seed/per-task", "vae-small/per-task", "gmm/per-task", "buffer-1/4x", "buffer-1x")}
 
 STUDY = StudySpec(
     name="memory",
-    summary="buffer sizes 200..10,000 images against generative replay at its fixed bytes",
+    summary="memory frontier: six generators (per-task and per-batch) against buffers of 1/16..2x the VAE's bytes",
     base={},
-    grid={"memory": {
-        **{f"buffer-{n}": {"strategy": "buffer", "buffer": n} for n in SIZES},
-        "generative": {"strategy": "generative"},
-    }},
-    seeds=8,  # paired Wilcoxon + Holm over the family: 8 seeds can reach p < 0.05 for up to 6 comparisons
-    quick={"seeds": 2, "base": {"epochs": 3, "vae_epochs": 3, "schedule": "linear:500"},
-           "grid": {"memory": {
-               **{f"buffer-{n}": {"strategy": "buffer", "buffer": n} for n in (200, 1000, 5000)},
-               "generative": {"strategy": "generative"},
-           }}},
+    grid={"arm": ARMS},
+    anchor="buffer-1x",  # a buffer of exactly the report's VAE + classifier bytes
+    seeds=5,
+    quick={"seeds": 2, "grid": {"arm": QUICK_ARMS}, "base": {"epochs": 2, "vae_epochs": 2, "schedule": "linear:500"}},
 )

@@ -313,3 +313,15 @@ def test_module_needs_neither_torch_nor_pyplot():
     code = ("import sys; import gr_bench.report.plots; "
             "assert 'torch' not in sys.modules, 'torch'; assert 'matplotlib.pyplot' not in sys.modules, 'pyplot'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_accuracy_vs_cost_marks_the_pareto_front():
+    runs = pd.DataFrame([{"label": lab, "status": "ok", "final_avg_acc": a, "flops_train": f, "strategy": "generative"}
+                         for lab, a, f in [("a", .90, 1e12), ("a", .92, 1e12), ("b", .80, 1e11), ("b", .82, 1e11),
+                                           ("c", .70, 5e11), ("c", .71, 5e11)]])
+    fig = plots.accuracy_vs_cost(runs)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "flops_train (GFLOP, log scale)" and ax.get_xscale() == "log"
+    front = next(line for line in ax.get_lines() if line.get_label() == "Pareto front")
+    assert list(front.get_xdata()) == pytest.approx([100.0, 1000.0])  # b and a; c is dominated by b
+    assert "Pareto front" in ax.get_title()

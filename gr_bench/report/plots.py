@@ -366,6 +366,45 @@ def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
     return fig
 
 
+def accuracy_vs_cost(runs, cost: str = "flops_train", ax: Axes | None = None) -> Figure:
+    """Final average accuracy (mean ± sd over seeds) against a cost per run (training FLOPs by
+    default, log x), one point per configuration; the Pareto front (no other configuration is at
+    least as accurate for at most the cost) is joined by a line and its points ringed."""
+    fig, ax = _axes(ax)
+    sense = METRIC_SENSE.get(cost)
+    unit, scale = (sense.unit, sense.scale) if sense else ("", 1.0)
+    title = f"Final average accuracy against {cost}"
+    df = _checked(runs, ("final_avg_acc", cost), "accuracy_vs_cost")
+    df = _numeric(_ok(df), ("final_avg_acc", cost)).dropna(subset=["final_avg_acc", cost]) if not df.empty else df
+    if df.empty:
+        return _no_data(ax, title)
+    df = df.assign(label=_labels(df))
+    g = df.groupby("label", sort=False).agg(acc=("final_avg_acc", "mean"), sd=("final_avg_acc", _sd),
+                                            cost=(cost, "mean")).reset_index()
+    g = g[g["cost"] > 0]
+    if g.empty:
+        return _no_data(ax, title)
+    g["x"] = g["cost"] * scale
+    front = pareto_mask(g["acc"], g["x"])
+    colors = _colors(len(g))
+    for k, (_, r) in enumerate(g.iterrows()):
+        ax.errorbar([r["x"]], [r["acc"]], yerr=[r["sd"]], color=colors[k], marker="o", capsize=3, linestyle="none")
+        ax.annotate(str(r["label"]), (r["x"], r["acc"]), xytext=(5, 4), textcoords="offset points", fontsize=7)
+    f = g[front].sort_values("x")
+    ax.plot(f["x"], f["acc"], color="black", linewidth=1, linestyle="--", label="Pareto front")
+    ax.scatter(f["x"], f["acc"], s=160, facecolors="none", edgecolors="black", linewidths=1.2)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_g))
+    ax.margins(x=0.1, y=0.1)
+    ax.yaxis.set_major_formatter(_PCT)
+    ax.set_xlabel(f"{cost} ({unit}, log scale)" if unit else f"{cost} (log scale)")
+    ax.set_ylabel("final average accuracy")
+    ax.set_title(f"{title}\nmean ± sd over seeds; ringed: the Pareto front", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
 # --- 4. Pareto front of a multi-objective search ----------------------------------------------------
 
 def pareto_mask(acc: Sequence[float], time_s: Sequence[float]) -> np.ndarray:
