@@ -31,9 +31,11 @@ RATIOS = {"1/16": 0.0625, "1/8": 0.125, "1/4": 0.25, "1/2": 0.5, "1": 1.0, "2": 
 ARMS = {
     **{f"{name}/{mode}": {"strategy": "generative", "replay_mode": mode, **over}
        for name, over in GENERATORS.items() for mode in ("per-task", "per-batch")},
-    **{f"buffer-{label}x": {"strategy": "buffer", "buffer_bytes": f"match-generator:{r}"} for label, r in RATIOS.items()},
+    **{f"buffer-{label}x": {"strategy": "buffer", "buffer_bytes": f"match-generator:{r}"}
+       for label, r in RATIOS.items()},
 }
-QUICK_ARMS = {k: ARMS[k] for k in ("vae-seed/per-task", "vae-small/per-task", "gmm/per-task", "buffer-1/4x", "buffer-1x")}
+QUICK_ARMS = {k: ARMS[k] for k in
+              ("vae-seed/per-task", "vae-small/per-task", "gmm/per-task", "buffer-1/4x", "buffer-1x")}
 
 STUDY = StudySpec(
     name="memory",
