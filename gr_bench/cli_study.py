@@ -57,6 +57,9 @@ def study_cmd(
     data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
     sets: Optional[List[str]] = SetOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="check the settings and print the plan, run nothing"),
+    target_effect: float = typer.Option(2.0, "--target-effect", metavar="POINTS",
+                                        help="accuracy difference worth detecting, in points: power, MDE and "
+                                             "the seeds needed for it in the report"),
 ) -> None:
     """Run or resume a study; print its summary; write trials.csv, runs.csv, accuracy.csv, manifest.json."""
     from .study import STUDY_NAMES, get_spec
@@ -77,6 +80,7 @@ def study_cmd(
     _positive_opt("--trials", trials)
     _positive_opt("--timeout", timeout)
     _positive_opt("--workers", workers)
+    _positive_opt("--target-effect", target_effect)
     if multi_objective and not spec.multi_objective:
         raise StudyError(f"study {name!r} has no --multi-objective mode")
     setup = _study_setup(spec, name, quick, trials, timeout, workers or os.cpu_count() or 1, storage, study_name,
@@ -85,11 +89,13 @@ def study_cmd(
     if dry_run:
         from .study import planned_points
 
+        swaps = len(spec.attribution or {}) * len(spec.reference)
         console.print(f"plan: {len(planned_points(spec, setup, 'search'))} {spec.kind} trials"
-                      + (f", then the best {spec.top} + {len(spec.reference)} reference(s) on {len(setup.eval_seeds)} "
-                         "evaluation seeds" if spec.kind == "search" else ""))
+                      + (f", then the best {spec.top} + {len(spec.reference)} reference(s)"
+                         + (f" + up to {swaps} attribution swap(s)" if swaps else "")
+                         + f" on {len(setup.eval_seeds)} evaluation seeds" if spec.kind == "search" else ""))
         return
-    _run_and_report(setup)
+    _run_and_report(setup, power_effect=target_effect / 100)
 
 
 def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_name, results, dataset, scenario,
@@ -97,7 +103,7 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
     from .data import DATASET_NAMES, load_dataset
     from .files import writable_dir
     from .storage import check_study_name, check_url, default_url, open_storage, redact
-    from .study import EVAL_SEED_OFFSET, Setup, make_config, spec_fingerprint
+    from .study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
 
     study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else ""))
     folder = Path(results) / study_name
@@ -108,14 +114,25 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
                   trials=trials or spec.trials, workers=workers, timeout=timeout,
                   data_dir=str(data_dir) if data_dir else None, sets=sets, definition=spec_fingerprint(spec))
     cfg = make_config(spec, setup, [], seeds[0])  # validates --scenario/--tasks/--set before any work
+    check_seeds(spec, setup)
     if cfg.data.dataset not in DATASET_NAMES:
         raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
+    # every run's number of tasks (each grid point's, where the grid sets it) must divide the classes
+    task_counts = {cfg.data.n_tasks}
+    if spec.kind == "grid":
+        for point in planned_points(spec, setup, "search"):
+            pairs = [q for axis, labels in spec.grid.items() for q in as_pairs(labels[point[axis]])]
+            task_counts.add(make_config(spec, setup, pairs, point["seed"]).data.n_tasks)
     check_url(url)
     if dry_run:
         return setup
+    ds = load_dataset(cfg.data.dataset, data_dir)
+    bad = sorted(n for n in task_counts if ds.n_classes % n)
+    if bad:  # refused before the study folder or its storage exist
+        valid = ", ".join(str(d) for d in range(1, ds.n_classes + 1) if ds.n_classes % d == 0)
+        raise DataError(f"n_tasks={bad[0]} must divide {ds.name}'s {ds.n_classes} classes: choose one of {valid}")
     writable_dir(folder)
     open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
-    ds = load_dataset(cfg.data.dataset, data_dir)
     setup = dataclasses.replace(setup, dataset=ds.name)  # every worker uses, and records, the dataset actually used
     console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(seeds)} seed(s), "
                   f"{setup.workers} worker(s), storage {redact(url)}")
@@ -199,7 +216,7 @@ class ProgressLines:
         return lines
 
 
-def _run_and_report(setup) -> None:
+def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
     import time
 
     from .study import run_study, stage_counts
@@ -234,7 +251,8 @@ def _run_and_report(setup) -> None:
                                 description=f"{stage}: {c['running']} running{best_text}", eta=eta)
 
             stages = run_study(setup, on_poll)
-    _export_and_print(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study)
+    _export_and_print(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study,
+                      power_effect=power_effect)
     console.print(f"took {time.time() - start:.0f} s")
     if any(st.user_attrs.get("budget", 0) > sum(1 for t in st.get_trials(deepcopy=False) if t.state.is_finished())
            for st in stages.values()):
@@ -242,14 +260,17 @@ def _run_and_report(setup) -> None:
 
 
 def _export_and_print(url: str, study_name: str, folder: Path, study: str | None, *, alpha: float = 0.05,
-                      min_effect: float = 0.01, seed: int = 0) -> None:
-    """Rewrite the exports, the report (stats.csv, plots/, report.md) and print the summary and verdicts."""
+                      min_effect: float = 0.01, power_effect: float = 0.02) -> None:
+    """Rewrite the exports, the report (stats.csv, plots/, report.md) and print the summary and verdicts.
+
+    ``power_effect``: the difference worth detecting (stored unit: 0.02 = two points), for power,
+    the MDE statement and the seeds needed."""
     import optuna
     import pandas as pd
 
     from .export import export_study, manifest, stage_studies
     from .report import study_tables
-    from .report.analysis import verdict_lines
+    from .report.analysis import attribution_lines, power_summary, verdict_lines
     from .report.build import write_report
     from .storage import open_storage
     from .study import get_spec
@@ -282,13 +303,18 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
             console.print(study_tables.grid_table(runs[runs["stage"] == "final"], "Test split, evaluation seeds"))
     elif len(runs):
         console.print(study_tables.grid_table(runs, f"{study_name}: mean ± sd over seeds (test split)"))
+    attribution = stages["final"].user_attrs.get("attribution", []) if "final" in stages else []
     result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows, importances=importances,
-                          multi=multi, alpha=alpha, min_effect=min_effect, seed=seed,
-                          manifest=manifest(storage, url, study_name, rows))
+                          multi=multi, alpha=alpha, min_effect=min_effect, power_effect=power_effect,
+                          primary=spec.objective, manifest=manifest(storage, url, study_name, rows),
+                          attribution=attribution, pairs=spec.grid_pairs())
     if result["rows"]:
         console.print(study_tables.verdict_table(result["rows"], alpha, min_effect))
-        for line in verdict_lines(result):
+        for line in verdict_lines(result) + attribution_lines(result):
             console.print(line, highlight=False)
+        power = power_summary(result, power_effect)
+        if power:
+            console.print(power, highlight=False)
     console.print(f"{len(trials)} trials ({failed} failed), {len(runs)} runs; wrote trials.csv, runs.csv, "
                   f"accuracy.csv, manifest.json, stats.csv, report.md and plots/ in {folder}")
 
@@ -318,7 +344,9 @@ def report_cmd(
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     alpha: float = typer.Option(0.05, help="significance level, after Holm's adjustment"),
     min_effect: float = typer.Option(0.01, help="smallest accuracy difference that matters (0.01 = one point)"),
-    seed: int = typer.Option(0, help="seed of the bootstrap confidence intervals"),
+    target_effect: float = typer.Option(2.0, "--target-effect", metavar="POINTS",
+                                        help="accuracy difference worth detecting, in points: power, MDE and "
+                                             "the seeds needed for it"),
 ) -> None:
     """Rebuild tables, stats.csv, every plot and report.md from the stored results; print the verdicts."""
     from .files import writable_dir
@@ -327,8 +355,10 @@ def report_cmd(
         raise ConfigError(f"--alpha must be in (0, 1), got {alpha}")
     if not min_effect >= 0:
         raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
+    _positive_opt("--target-effect", target_effect)
     name, folder, url = _study_location(study, storage, results)
-    _export_and_print(url, name, writable_dir(folder), None, alpha=alpha, min_effect=min_effect, seed=seed)
+    _export_and_print(url, name, writable_dir(folder), None, alpha=alpha, min_effect=min_effect,
+                      power_effect=target_effect / 100)
 
 
 _STAGE_ORDER = {"final": 0, "search": 1}  # the final stage (fresh seeds, test split) first
@@ -374,7 +404,8 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     paired by seed when they share at least two; "better" follows the metric's declared sense
     (metrics.METRIC_SENSE). Arms from different stages or splits are refused unless allow_mixed,
     which compares them unpaired and returns a warning. ``min_effect`` is in the stored unit (0.01 =
-    one point for accuracies); by default one point for accuracies and 0 for times and bytes.
+    one point for accuracies); by default one point for accuracies, and for times and bytes 5% of
+    b's mean (minimum, TOST margin and power effect alike).
     Returns {"row": stats.compare() row, "line": one sentence, "warning": str or None}.
     """
     from . import stats
@@ -415,20 +446,23 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     if paired:
         both = x.to_frame("a").join(y.to_frame("b"), how="inner")
         x, y = both["a"], both["b"]
-    if min_effect is None:
-        min_effect = 0.01 if sense.unit == "points" else 0.0
-    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, min_effect=min_effect,
-                        seed=seed, n_resamples=n_resamples)
+    thresholds: dict[str, float] = {"min_effect": 0.01 if min_effect is None else min_effect}
+    if min_effect is None and sense.unit != "points":  # costs: relative to the other arm
+        thresholds = {"min_rel_effect": 0.05}
+    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, seed=seed,
+                        n_resamples=n_resamples, **thresholds)
     if sense.better == "lower":  # less time, memory or forgetting: a negative difference is the better one
         row["verdict"] = {"better": "worse", "worse": "better"}.get(row["verdict"], row["verdict"])
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
                split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)
-    return {"row": row, "line": _compare_line(row, sense, min_effect), "warning": warning}
+    return {"row": row, "line": _compare_line(row, sense, row["min_effect"]), "warning": warning}
 
 
 def _compare_line(row: dict, sense, min_effect: float) -> str:
     """One sentence; every difference carries its unit; p is the single comparison's own p."""
     import math
+
+    from . import stats
 
     fmt = ".1f" if sense.unit == "points" else ".2f"
     unit, k = sense.unit, sense.scale
@@ -450,9 +484,12 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
         need = row.get("seeds_needed")
         v = f"underpowered ({f'about {need} seeds needed' if need else 'run more seeds'})"
     elif v == "negligible":
-        v = f"negligible (real, below the minimum of {_amount(k * min_effect, unit, 'g')})"
-    elif v == "equivalent" and row.get("margin") is not None and math.isfinite(row["margin"]):
-        v = f"equivalent within ±{_amount(k * row['margin'], unit, '.3g')}"
+        rel = row.get("min_rel_effect")
+        minimum = (f"{100 * rel:g}% of {row['b']}" if rel is not None and math.isfinite(rel)
+                   else _amount(k * min_effect, unit, 'g'))
+        v = f"negligible (real, below the minimum of {minimum})"
+    else:
+        v = stats.verdict_label(row, scale=k, unit=unit)  # "equivalent within ±1 point" / "±5%"
     effect = row.get("effect_size", math.nan)
     effect_text = f", {row['effect_kind']} {effect:.2f}" if effect is not None and math.isfinite(effect) else ""
     return (f"{row['a']} vs {row['b']}: {v} {on} ({nums}, p {row['p_value']:.3g}{effect_text}, {row['test']}, "

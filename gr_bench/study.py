@@ -41,7 +41,7 @@ from typing import Callable
 import optuna
 from optuna.trial import TrialState
 
-from .config import RunConfig, with_overrides
+from .config import RunConfig, flatten, with_overrides
 from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
 STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator", "replay_mode",
@@ -77,6 +77,14 @@ class StudySpec:
     # label -> {"mean": points, "sem": points, "source": citation}: published figures to set beside
     # the study's own (report/published.py)
     published: dict[str, dict[str, object]] | None = None
+    # search: name -> config fields, splitting what the search changes into groups. The final stage
+    # also runs, for the best configuration and each reference, the reference with one group taken
+    # from the best ("best-schedule@<reference>-lr": the best's schedule at the reference's lr), so
+    # each group's effect is measured alone (report: "attribution").
+    attribution: dict[str, tuple[str, ...]] | None = None
+    # grid: an axis whose levels are compared only within themselves (task_scaling: accuracy with 2
+    # tasks is not compared with accuracy with 10); the anchor is then a label of the other axis.
+    compare_within: str | None = None
 
     def compared_with(self) -> list[str]:
         """The labels the report compares the others with: search references, or the grid's anchor."""
@@ -87,6 +95,30 @@ class StudySpec:
     @property
     def kind(self) -> str:
         return "search" if self.space is not None else "grid"
+
+    def grid_pairs(self) -> list[tuple[str, str]] | None:
+        """With compare_within: (label, anchor's label) within each level of that axis, as runs.csv
+        labels them (the grid's levels joined by spaces, in axis order); else None."""
+        if self.kind != "grid" or not self.compare_within or not self.anchor:
+            return None
+        axes = list(self.grid.items())  # type: ignore[union-attr]
+        points: list[dict[str, str]] = [{}]
+        for axis, labels in axes:
+            points = [{**p, axis: label} for p in points for label in labels]
+
+        def label(p: dict[str, str]) -> str:
+            return " ".join(p[axis] for axis, _ in axes)
+
+        pairs = []
+        for p in points:
+            same = [q for q in points if q[self.compare_within] == p[self.compare_within]]
+            def is_anchor(q: dict[str, str]) -> bool:
+                return any(v == self.anchor for a, v in q.items() if a != self.compare_within)
+
+            anchor = next((q for q in same if is_anchor(q)), None)
+            if anchor is not None and not is_anchor(p):
+                pairs.append((label(p), label(anchor)))
+        return pairs
 
     def quick_version(self) -> StudySpec:
         q = dict(self.quick)
@@ -168,6 +200,11 @@ def as_pairs(overrides: dict[str, object]) -> list[str]:
     return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in overrides.items()]
 
 
+def pairs_dict(pairs: list[str]) -> dict[str, str]:
+    """`name=value` strings back to {name: value text} (the last of a repeated name wins)."""
+    return dict(p.split("=", 1) for p in pairs)
+
+
 def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int) -> RunConfig:
     passthrough = {"dataset": setup.dataset, "scenario": setup.scenario, "n_tasks": setup.n_tasks}
     cfg = with_overrides(RunConfig(), as_pairs(spec.base))
@@ -176,12 +213,31 @@ def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int) -> R
     return with_overrides(cfg, [*pairs, f"seed={seed}"])
 
 
+def study_n_tasks(spec: StudySpec, setup: Setup) -> int:
+    """The number of tasks of the study's runs: its base, then --tasks, then --set n_tasks=N."""
+    return make_config(spec, setup, [], 0).data.n_tasks
+
+
+def check_seeds(spec: StudySpec, setup: Setup) -> None:
+    """A search's final stage must evaluate on seeds the search never saw."""
+    if spec.kind != "search":
+        return
+    overlap = sorted(set(setup.seeds) & set(setup.eval_seeds))
+    if overlap:
+        raise StudyError(f"search seeds {','.join(map(str, overlap))} are also evaluation seeds "
+                         f"({setup.eval_seeds[0]}..{setup.eval_seeds[-1]}): choose search seeds below "
+                         f"{min(setup.eval_seeds)} or outside that range")
+
+
 # --- stages: creating them once, with their whole budget enqueued -----------------------------
 
 def _directions(spec: StudySpec, setup: Setup, stage: str) -> list[str]:
+    from .metrics import METRIC_SENSE
+
+    objective = "maximize" if METRIC_SENSE[spec.objective].better == "higher" else "minimize"
     if stage == "search" and setup.multi_objective:
-        return ["maximize", "minimize"]  # accuracy, training time
-    return ["maximize"]
+        return [objective, "minimize"]  # the objective, training time
+    return [objective]
 
 
 def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None) -> list[dict]:
@@ -199,7 +255,8 @@ def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list
 
 
 def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
-                 final_configs: dict[str, list[str]] | None = None) -> optuna.Study:
+                 final_configs: dict[str, list[str]] | None = None,
+                 attribution: list[dict] | None = None) -> optuna.Study:
     """Create the stage and enqueue its budget, or load it and check it is the same study.
 
     Creation is the lock between machines: exactly one process creates the stage and enqueues;
@@ -213,6 +270,7 @@ def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
         study.set_user_attr("command", redact(shlex.join(["gr-bench", *sys.argv[1:]])))
         if final_configs is not None:
             study.set_user_attr("final_configs", final_configs)
+            study.set_user_attr("attribution", attribution or [])
         points = planned_points(spec, setup, stage, list(final_configs or {}))
         for p in points:
             study.enqueue_trial(p, skip_if_exists=False)
@@ -290,8 +348,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
             pairs += as_pairs(labels[trial.suggest_categorical(axis, list(labels))])
         seeds, split = [trial.suggest_categorical("seed", list(setup.seeds))], "test"
     else:
-        n_tasks = setup.n_tasks or with_overrides(RunConfig(), as_pairs(spec.base)).data.n_tasks
-        pairs, seeds, split = as_pairs(spec.space(trial, n_tasks)), list(setup.seeds), "val"  # type: ignore[misc]
+        pairs, seeds, split = as_pairs(spec.space(trial, study_n_tasks(spec, setup))), list(setup.seeds), "val"  # type: ignore[misc]
     trial.set_user_attr("overrides", pairs)
     trial.set_user_attr("split", split)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -429,8 +486,7 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     setup = Setup.from_json(setup_json)
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
-    n_tasks = setup.n_tasks or with_overrides(RunConfig(), as_pairs(spec.base)).data.n_tasks
-    pruner = StepMedianPruner(n_tasks, len(setup.seeds))
+    pruner = StepMedianPruner(study_n_tasks(spec, setup), len(setup.seeds))
     study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
     final_configs = study.user_attrs.get("final_configs")
     benches = _BenchCache(setup.data_dir)
@@ -481,23 +537,71 @@ def run_stage(setup: Setup, stage: str, study: optuna.Study, deadline: float | N
 
 # --- the final stage: best configurations on the test split ------------------------------------
 
-def final_configs(spec: StudySpec, search: optuna.Study) -> dict[str, list[str]]:
-    """The top configurations of the search (Pareto front by accuracy if multi-objective) + references."""
+FINAL_PAIRS = ["val_fraction=0"]  # the final stage trains on the whole training split (the search holds out 10%)
+
+
+def _resolved(spec: StudySpec, setup: Setup, pairs: list[str]) -> dict[str, object]:
+    """A configuration's every field, seed aside: two sets of overrides that agree here run alike."""
+    row = flatten(make_config(spec, setup, pairs, 0))
+    row.pop("seed")
+    return row
+
+
+def attribution_configs(spec: StudySpec, setup: Setup, configs: dict[str, list[str]], best: str,
+                        references: list[str]) -> tuple[dict[str, list[str]], list[dict]]:
+    """For the best configuration and each reference: the reference with one attribution group's
+    fields taken from the best, labelled '<best>-<group>@<reference>-<other groups>' ('best' is the
+    search's best). Returns the new configurations and one entry per (reference, group):
+    {"group", "fields", "a", "b", "best", "reference"}: a differs from b (the reference) only in that
+    group's fields. A swap equal to an existing configuration reuses it; one equal to the reference
+    (the search did not change that group) gets a = None."""
+    groups = spec.attribution or {}
+    known = {json.dumps(_resolved(spec, setup, p), sort_keys=True, default=str): label for label, p in configs.items()}
+    best_cfg = _resolved(spec, setup, configs[best])
+    new: dict[str, list[str]] = {}
+    entries = []
+    for ref in references:
+        for group, fields in groups.items():
+            swap: dict[str, object] = {k: v for k, v in pairs_dict(configs[ref]).items() if k not in fields}
+            swap.update({k: str(best_cfg[k]) for k in fields})
+            pairs = [p for p in as_pairs(swap) if p not in FINAL_PAIRS] + FINAL_PAIRS
+            key = json.dumps(_resolved(spec, setup, pairs), sort_keys=True, default=str)
+            others = "+".join(g for g in groups if g != group)
+            label = known.get(key) or f"best-{group}@{ref}-{others}"
+            if key not in known:
+                new[label] = pairs
+                known[key] = label
+            entries.append({"group": group, "fields": list(fields), "a": None if label == ref else label,
+                            "b": ref, "best": best, "reference": ref})
+    return new, entries
+
+
+def final_configs(spec: StudySpec, search: optuna.Study,
+                  setup: Setup | None = None) -> tuple[dict[str, list[str]], list[dict]]:
+    """The top configurations of the search (Pareto front by accuracy if multi-objective), the
+    references and, with spec.attribution and a setup, the swaps that attribute the best's gain
+    (attribution_configs). Every final configuration trains on the whole training split."""
     done = [t for t in search.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
     if len(search.directions) == 2:
         front = {t.number for t in search.best_trials}
         done = [t for t in done if t.number in front]
-    done.sort(key=lambda t: (-t.values[0], t.number))
+    sign = -1.0 if search.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    done.sort(key=lambda t: (sign * t.values[0], t.number))
     configs: dict[str, list[str]] = {}
     for t in done:
-        pairs = t.user_attrs["overrides"]
+        pairs = t.user_attrs["overrides"] + FINAL_PAIRS
         if pairs not in configs.values():  # the same configuration found twice runs once
             configs[f"trial-{t.number}"] = pairs
         if len(configs) == spec.top:
             break
+    best = next(iter(configs), None)
     for label, overrides in spec.reference.items():
-        configs[label] = as_pairs(overrides)
-    return configs
+        configs[label] = as_pairs(overrides) + FINAL_PAIRS
+    entries: list[dict] = []
+    if spec.attribution and setup is not None and best is not None:
+        swaps, entries = attribution_configs(spec, setup, configs, best, list(spec.reference))
+        configs.update(swaps)
+    return configs, entries
 
 
 def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None = None) -> dict[str, optuna.Study]:
@@ -506,6 +610,7 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
     storage = open_storage(setup.storage_url)
     from .data import prepare
 
+    check_seeds(spec, setup)
     prepare(make_config(spec, setup, [], 0).data.dataset, setup.data_dir)  # fetch once, not in every worker
     deadline = time.time() + setup.timeout if setup.timeout else None
     poll = (lambda stage: (lambda s: on_poll(stage, s))) if on_poll else (lambda stage: None)
@@ -515,8 +620,11 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
         if not any(t.state == TrialState.COMPLETE for t in stages["search"].get_trials(deepcopy=False)):
             raise StudyError(f"study {setup.study_name!r}: no search trial completed, nothing to re-evaluate")
         existing = load_study(storage, setup.stage_name("final"))
-        configs = existing.user_attrs.get("final_configs") if existing else final_configs(spec, stages["search"])
-        stages["final"] = ensure_stage(storage, spec, setup, "final", configs)
+        if existing:
+            configs, entries = existing.user_attrs.get("final_configs"), existing.user_attrs.get("attribution", [])
+        else:
+            configs, entries = final_configs(spec, stages["search"], setup)
+        stages["final"] = ensure_stage(storage, spec, setup, "final", configs, entries)
         run_stage(setup, "final", stages["final"], deadline, poll("final"))
     return stages
 

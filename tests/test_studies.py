@@ -13,7 +13,7 @@ import pytest
 from gr_bench.config import RunConfig, with_overrides
 from gr_bench.models import model_memory
 from gr_bench.storage import open_storage, redact
-from gr_bench.study import STUDY_NAMES, Setup, get_spec, make_config, planned_points
+from gr_bench.study import STUDY_NAMES, Setup, as_pairs, get_spec, make_config, planned_points
 
 GR = str(Path(sys.executable).parent / "gr-bench")
 
@@ -42,8 +42,7 @@ def test_every_study_declares_valid_configs(name, quick):
             n *= len(labels)
         assert len(points) == 2 * n and len({tuple(sorted(p.items())) for p in points}) == len(points)
         for p in points:  # every grid point is a valid config
-            pairs = [q for axis, labels in spec.grid.items() for q in
-                     [f"{k}={v}" for k, v in labels[p[axis]].items()]]
+            pairs = [q for axis, labels in spec.grid.items() for q in as_pairs(labels[p[axis]])]
             make_config(spec, setup, pairs, p["seed"])
     else:  # sampled search points are valid configs (e.g. manual schedules get n_tasks - 1 sizes)
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
@@ -98,19 +97,43 @@ def test_grid_study_two_workers_exact_resumable_and_exports_stable(tmp_path):
 
 @pytest.mark.slow
 def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
+    # --set n_tasks=2: the search space (manual schedules: one size) and the pruner follow it
     p = gr("study", "replay_schedule", "--quick", "--trials", "3", "--seeds", "1", "--dataset", "digits",
            "--workers", "2", "--results", str(tmp_path), "--set", "vae_hidden=32,16", "--set", "epochs=1",
-           "--set", "vae_epochs=1")
+           "--set", "vae_epochs=1", "--set", "n_tasks=2")
     assert p.returncode == 0, p.stderr
     assert "Best configurations" in p.stdout and "seed-linear:1000" in p.stdout
-    runs = rows(tmp_path / "replay_schedule-quick" / "runs.csv")
+    folder = tmp_path / "replay_schedule-quick"
+    assert {t["state"] for t in rows(folder / "trials.csv")} <= {"COMPLETE", "PRUNED"}  # no failed trial
+    runs = rows(folder / "runs.csv")
+    assert {r["n_tasks"] for r in runs} == {"2"}
     search = [r for r in runs if r["stage"] == "search"]
     final = [r for r in runs if r["stage"] == "final"]
     assert {r["split"] for r in search} == {"val"} and {r["split"] for r in final} == {"test"}
+    # the search tunes on a validation split; the final stage trains on the whole training split
+    assert {r["val_fraction"] for r in search} == {"0.1"} and {r["val_fraction"] for r in final} == {"0.0"}
     assert {r["seed"] for r in search} == {"0"} and {r["seed"] for r in final} == {"1000", "1001"}
     labels = {r["label"] for r in final}
-    assert "seed-linear:1000" in labels and len(labels) == 3  # top 2 + the seed's linear schedule
-    assert len(final) == 3 * 2
+    study = optuna.load_study(study_name="replay_schedule-quick:final",
+                              storage=open_storage(f"sqlite:///{folder / 'study.db'}"))
+    entries = {e["group"]: e for e in study.user_attrs["attribution"]}
+    assert set(entries) == {"schedule", "lr"} and all(e["b"] == "seed-linear:1000" for e in entries.values())
+    swaps = {e["a"] for e in entries.values()} - {None} - {e["best"] for e in entries.values()}
+    assert swaps <= {"best-schedule@seed-linear:1000-lr", "best-lr@seed-linear:1000-schedule"}
+    assert labels == {"seed-linear:1000"} | {lab for lab in labels if lab.startswith("trial-")} | swaps
+    assert len(labels - swaps) == 3  # top 2 + the seed's linear schedule
+    assert len(final) == 2 * len(labels)
+    report = (folder / "report.md").read_text()
+    # every comparison names the fields in which its arms differ; each attribution group has its verdict
+    assert "## What each comparison changes" in report and "## Attribution" in report and "## Power" in report
+    if "best-schedule@seed-linear:1000-lr" in swaps:
+        assert "| best-schedule@seed-linear:1000-lr | seed-linear:1000 | `schedule` " in report
+        line = next(x for x in report.splitlines() if x.startswith("| best-schedule@seed-linear:1000-lr |"))
+        assert "`lr`" not in line
+    if "best-lr@seed-linear:1000-schedule" in swaps:
+        line = next(x for x in report.splitlines() if x.startswith("| best-lr@seed-linear:1000-schedule |"))
+        assert "`schedule`" not in line and "`lr`" in line
+    assert "schedule effect (schedule:" in p.stdout and "lr effect (lr, lr_decay:" in p.stdout
 
 
 @pytest.mark.slow

@@ -71,22 +71,66 @@ def _anchor(runs: pd.DataFrame) -> str:
     return str(runs.groupby("label")["final_avg_acc"].mean().idxmax())
 
 
-def comparison_pairs(kind: str, runs: pd.DataFrame, reference: list[str]) -> tuple[str, list[tuple[str, str]]]:
-    """The stage whose runs are compared, and the (a, b) pairs: a is the configuration in question."""
+def comparison_pairs(kind: str, runs: pd.DataFrame, reference: list[str], *, attribution: list[dict] | None = None,
+                     pairs: list[tuple[str, str]] | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """The stage whose runs are compared, and the (a, b) pairs: a is the configuration in question.
+
+    ``attribution`` (a search's final-stage entries, study.attribution_configs): each swap is
+    compared with its own reference only, so that the pair differs in one group of fields.
+    ``pairs`` (a grid's explicit comparisons, StudySpec.grid_pairs) replaces the anchor rule."""
     if kind == "search":
         final = ok_runs(runs, "final")
         labels = list(dict.fromkeys(final["label"])) if len(final) else []
         refs = [r for r in reference if r in labels]
-        return "final", [(l, r) for r in refs for l in labels if l not in refs]
+        entries = [e for e in attribution or [] if e.get("a") in labels and e.get("b") in labels]
+        swaps = {e["a"] for e in entries} - {e["best"] for e in entries} - set(refs)
+        out = [(l, r) for r in refs for l in labels if l not in refs and l not in swaps]
+        out += [(e["a"], e["b"]) for e in entries if (e["a"], e["b"]) not in out]
+        return "final", list(dict.fromkeys(out))
     search = ok_runs(runs, "search")
     if search.empty:
         return "search", []
     labels = list(dict.fromkeys(search["label"]))
+    if pairs is not None:
+        return "search", [(a, b) for a, b in pairs if a in labels and b in labels]
     declared = next((r for r in reference if r in labels), None)
     if declared:  # a reference: each other configuration is the one in question
         return "search", [(l, declared) for l in labels if l != declared]
     anchor = _anchor(search)
     return "search", [(anchor, l) for l in labels if l != anchor]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def differing_fields(trials: pd.DataFrame, runs: pd.DataFrame, stage: str, a: str, b: str) -> list[tuple[str, str, str]]:
+    """The config fields in which two arms differ, as (field, a's value, b's value).
+
+    The candidates are the fields either arm's stored overrides set (trials.csv's overrides); each
+    is compared at the value the runs actually used (runs.csv's config columns), so an override
+    equal to the other arm's default is no difference."""
+    def overrides(label: str) -> dict[str, str]:
+        rows = trials[(trials["stage"] == stage) & (trials["label"] == label)] if len(trials) else trials
+        text = next((str(o) for o in rows["overrides"] if isinstance(o, str) and o), "") if len(rows) else ""
+        return dict(p.split("=", 1) for p in text.split() if "=" in p)
+
+    def used(label: str) -> dict:
+        rows = runs[(runs["stage"] == stage) & (runs["label"] == label)] if len(runs) else runs
+        return rows.iloc[0].to_dict() if len(rows) else {}
+
+    oa, ob, ua, ub = overrides(a), overrides(b), used(a), used(b)
+    out = []
+    for field in dict.fromkeys([*oa, *ob]):
+        if field == "seed":
+            continue
+        va = ua[field] if field in ua else oa.get(field, "(default)")
+        vb = ub[field] if field in ub else ob.get(field, "(default)")
+        if _text(va) != _text(vb):
+            out.append((field, _text(va), _text(vb)))
+    return out
 
 
 def metric_plan(data: pd.DataFrame, primary: str = PRIMARY) -> list[tuple[str, str]]:
@@ -118,15 +162,19 @@ def _decorate(row: dict, role: str) -> dict:
 
 def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = 0.05,
             min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
-            min_rel_effect: float = 0.05, primary: str = PRIMARY, seed: int = 0) -> dict:
+            min_rel_effect: float = 0.05, primary: str = PRIMARY, seed: int = 0,
+            attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None) -> dict:
     """stats.csv rows for every metric, the Friedman test, and power-law fits where they apply.
 
     One Holm family per metric: the study's objective (``primary``) is the primary family; every
     other metric is "secondary", adjusted within its own family. Accuracy-like metrics use
     ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
     MDE, seeds needed); cost metrics (times, counts) use ``min_rel_effect`` of the other arm's
-    mean for all three. ``seed`` is unused (no resampling) and kept for callers."""
-    stage, pairs = comparison_pairs(kind, runs, reference)
+    mean for all three. ``seed`` is unused (no resampling) and kept for callers. ``attribution`` and
+    ``pairs``: see comparison_pairs; explicit grid pairs (comparisons within a level) skip the
+    Friedman test across all configurations."""
+    within = pairs is not None
+    stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
     rows: list[dict] = []
     families: list[dict] = []
@@ -139,9 +187,10 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
         families.append({"metric": metric, "role": role, "size": len(family), "wall_clock": is_wall_clock(metric)})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
     fried = stats.friedman(data, metric=primary, labels=labels, alpha=alpha, min_effect=min_effect,
-                           study=study) if len(labels) >= 3 and primary in data else None
+                           study=study) if len(labels) >= 3 and primary in data and not within else None
     return {"stage": stage, "pairs": pairs, "rows": rows, "families": families, "primary": primary,
-            "friedman": fried, "fits": power_law_fits(runs)}
+            "friedman": fried, "fits": power_law_fits(runs), "attribution": list(attribution or []),
+            "alpha": alpha, "power_effect": power_effect}
 
 
 def _schedule_family(schedule: str) -> str:
@@ -197,3 +246,64 @@ def verdict_lines(result: dict) -> list[str]:
         lines.append(f"does {row['a']} beat {row['b']} on {row['metric']} ({what}, {sn.better} is better)? "
                      f"{_answer(row)}: {numbers}")
     return lines
+
+
+def attribution_lines(result: dict) -> list[str]:
+    """One verdict per attribution group on the primary metric: the reference with only that group
+    taken from the search's best, against the reference (nothing else differs)."""
+    primary = result.get("primary", PRIMARY)
+    sn = sense(primary)
+    rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
+    lines = []
+    for e in result.get("attribution", []):
+        fields = ", ".join(e["fields"])
+        what = f"{e['group']} effect ({fields}: the best, {e['best']}, against {e['b']})"
+        if not e.get("a"):
+            lines.append(f"{what}: none to measure, the best has {e['b']}'s {fields}")
+            continue
+        row = rows.get((e["a"], e["b"]))
+        if row is None:
+            lines.append(f"{what}: not measured ({e['a']} or {e['b']} has no successful final runs)")
+            continue
+        lines.append(f"{what}: does {e['a']} beat {e['b']} on {primary}, only {fields} differing? "
+                     f"{_answer(row)}: {stats.details(row, scale=sn.scale, unit=sn.unit)}")
+    return lines
+
+
+def power_table(result: dict, target_effect: float) -> pd.DataFrame:
+    """Per comparison of the primary family: its seeds, the observed sd of the paired differences,
+    the minimum detectable effect at 80% power after Holm (alpha / family size) and the seeds
+    needed to detect ``target_effect`` (stored unit) there (stats.min_detectable_effect,
+    stats.seeds_needed). Values in the shown unit (points for accuracies)."""
+    primary = result.get("primary", PRIMARY)
+    sn, alpha = sense(primary), result.get("alpha", 0.05)
+    out = []
+    for r in result["rows"]:
+        if r["metric"] != primary:
+            continue
+        k, n, sd = int(r["family_size"]), int(r["n_a"]), float(r["sd_diff"])
+        mde = stats.min_detectable_effect(sd, n, paired=True, alpha=alpha, family=k)
+        need = stats.seeds_needed(sd, effect=target_effect, alpha=alpha, family=k, paired=True)
+        out.append({"a": r["a"], "b": r["b"], "seeds": n, "family": k, "sd_diff": sn.scale * sd,
+                    "mde": sn.scale * mde, "seeds_needed": need})
+    return pd.DataFrame(out, columns=["a", "b", "seeds", "family", "sd_diff", "mde", "seeds_needed"])
+
+
+def power_summary(result: dict, target_effect: float) -> str | None:
+    """One sentence: the primary family's MDE at its seed count and size, and the seeds a
+    ``target_effect`` (stored unit) would take at the observed sd. None without comparisons."""
+    table = power_table(result, target_effect)
+    if table.empty:
+        return None
+    sn = sense(result.get("primary", PRIMARY))
+    unit = f" {sn.unit}" if sn.unit else ""
+    k, n = int(table["family"].iloc[0]), int(table["seeds"].min())
+    mde = table["mde"].dropna()
+    mde_text = (f"{mde.min():.1f}{unit}" if len(mde) and mde.min() == mde.max() else
+                f"{mde.min():.1f} to {mde.max():.1f}{unit}" if len(mde) else f"unknown (under {stats.MIN_N} seeds)")
+    need = table["seeds_needed"].dropna()
+    target = f"{sn.scale * target_effect:g}{unit}"
+    need_text = (f"about {int(need.max())} seeds per configuration would detect {target} in every comparison"
+                 if len(need) else f"the seeds needed for {target} are unknown until {stats.MIN_N} seeds have run")
+    return (f"power ({result.get('primary', PRIMARY)}, {k} comparison{'s' if k != 1 else ''} under Holm, "
+            f"{n} paired seeds): minimum detectable effect at 80% power {mde_text} at the observed sd; {need_text}")

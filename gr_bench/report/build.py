@@ -89,20 +89,29 @@ def families_text(result: dict) -> str:
 
 
 def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± sd over seeds per configuration (for report.md)."""
+    """Mean ± sd over seeds per configuration (for report.md); with several numbers of tasks, grouped
+    by n_tasks (accuracies over different task counts are not comparable), best first within each."""
+    by_tasks = "n_tasks" in runs and runs["n_tasks"].nunique() > 1
     out = []
     for label, g in runs.groupby("label", sort=False):
         row = {"configuration": label, "n": len(g)}
+        if by_tasks:
+            row = {"n_tasks": int(g["n_tasks"].iloc[0]), **row}
         for col, name, scale in (("final_avg_acc", "final avg acc %", 100), ("avg_forgetting", "forgetting %", 100),
                                  ("time_total_s", "time s", 1)):
             row[name] = mean_sd(g[col].astype(float), scale)
         row["memory MiB"] = f"{g['memory_bytes'].astype(float).mean() / 2**20:.2f}"
         out.append(row)
-    return pd.DataFrame(out).sort_values("final avg acc %", ascending=False, key=lambda s: s.str.split().str[0].astype(float))
+    df = pd.DataFrame(out)
+    acc = df["final avg acc %"].str.split().str[0].astype(float)
+    order = (df.assign(_acc=-acc).sort_values(["n_tasks", "_acc"] if by_tasks else ["_acc"], kind="stable")
+             .drop(columns="_acc"))
+    return order
 
 
 def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, accuracy: pd.DataFrame,
-            fits: dict, importances: dict | None, multi: bool) -> list[tuple[str, str, object]]:
+            fits: dict, importances: dict | None, multi: bool,
+            primary: str = analysis.PRIMARY) -> list[tuple[str, str, object]]:
     """(file name, caption, figure) for every plot this study's data supports."""
     data = analysis.ok_runs(runs, stage)
     acc = accuracy[accuracy["stage"] == stage] if len(accuracy) else accuracy
@@ -128,7 +137,7 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
         if multi:
             out.append(("pareto", "Validation accuracy against training time; Pareto front", plots.pareto_front(trials)))
         else:
-            out.append(("optimization-history", "Optimisation history (search stage)", plots.optimization_history(trials)))
+            out.append(("optimization-history", "Optimisation history (search stage)", plots.optimization_history(trials, metric=primary, runs=runs)))
         if importances:
             out.append(("importances", "Parameter importances (search stage)", plots.param_importances(importances)))
     return out
@@ -138,21 +147,27 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                  *, importances: dict | None = None, multi: bool = False, alpha: float = 0.05,
                  min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
                  min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY, seed: int = 0,
-                 manifest: dict | None = None) -> dict:
+                 manifest: dict | None = None, attribution: list[dict] | None = None,
+                 pairs: list[tuple[str, str]] | None = None) -> dict:
     """Write stats.csv, plots/ and report.md into `folder`; return the analysis.
 
     ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
-    analysis.analyse's; ``seed`` is unused (the intervals are t intervals)."""
+    analysis.analyse's (``power_effect`` is also the target effect of the power section);
+    ``attribution`` and ``pairs`` as in analysis.comparison_pairs; ``seed`` is unused (the
+    intervals are t intervals)."""
     trials, runs, accuracy = (pd.DataFrame(rows[k]) for k in ("trials", "runs", "accuracy"))
     result = analysis.analyse(study_name, kind, runs, reference, alpha=alpha, min_effect=min_effect, margin=margin,
-                              power_effect=power_effect, min_rel_effect=min_rel_effect, primary=primary) \
+                              power_effect=power_effect, min_rel_effect=min_rel_effect, primary=primary,
+                              attribution=attribution, pairs=pairs) \
         if len(runs) else {"stage": "search", "pairs": [], "rows": [], "families": [], "primary": primary,
-                           "friedman": None, "fits": {}}
+                           "friedman": None, "fits": {}, "attribution": list(attribution or []),
+                           "alpha": alpha, "power_effect": power_effect}
     write_csv(folder / "stats.csv", analysis.stats_rows(result["rows"]), list(analysis.STATS_COLUMNS))
 
     saved = []
     if len(runs):
-        for name, caption, fig in figures(kind, result["stage"], trials, runs, accuracy, result["fits"], importances, multi):
+        for name, caption, fig in figures(kind, result["stage"], trials, runs, accuracy, result["fits"], importances, multi,
+                                          primary):
             plots.save(fig, folder / "plots", name)
             saved.append((name, caption))
 
@@ -174,6 +189,28 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
               f"\"underpowered\". Cost metrics use {100 * min_rel_effect:g}% of the other arm as minimum, margin and "
               f"power effect; wall-clock times are machine-dependent. CIs are paired t intervals (none below 3 seeds: —).\n")
     md += [f"- {line}" for line in analysis.verdict_lines(result)] or ["- no comparison (fewer than two configurations)"]
+    if result.get("attribution"):
+        md.append("\n## Attribution: what the search changed, one group at a time\n")
+        md.append("Each line compares the reference with one group of fields taken from the search's best "
+                  "configuration; the two arms differ in that group only.\n")
+        md += [f"- {line}" for line in analysis.attribution_lines(result)]
+    if result["pairs"]:
+        md.append("\n## What each comparison changes (config fields that differ, a vs b)\n")
+        md.append(_md_table(pd.DataFrame(
+            [{"a": a, "b": b, "differs in": "; ".join(f"`{f}` {va} vs {vb}" for f, va, vb in
+                                                      analysis.differing_fields(trials, runs, result["stage"], a, b))
+              or "nothing in the stored overrides"} for a, b in result["pairs"]])))
+    power = analysis.power_summary(result, power_effect)
+    if power:
+        md.append("\n## Power (primary metric, paired t at alpha / family size, 80% power)\n")
+        md.append(power[0].upper() + power[1:] + ".\n")
+        table = analysis.power_table(result, power_effect)
+        sn = analysis.sense(primary)
+        shown_target = f"{sn.scale * power_effect:g} {sn.unit}".rstrip()
+        md.append(_md_table(pd.DataFrame({
+            "a": table["a"], "b": table["b"], "seeds": table["seeds"], "family": table["family"],
+            "sd of differences": [_fixed(x) for x in table["sd_diff"]], "MDE": [_fixed(x) for x in table["mde"]],
+            f"seeds for {shown_target}": [_fmt(x) for x in table["seeds_needed"]]})))
     md.append("\n## Statistics (stats.csv; accuracy differences in points)\n")
     md.append(_md_table(stats_display(result["rows"])))
     fried = result["friedman"]
