@@ -109,12 +109,12 @@ class StudySpec:
         def label(p: dict[str, str]) -> str:
             return " ".join(p[axis] for axis, _ in axes)
 
+        def is_anchor(q: dict[str, str]) -> bool:
+            return any(v == self.anchor for a, v in q.items() if a != self.compare_within)
+
         pairs = []
         for p in points:
             same = [q for q in points if q[self.compare_within] == p[self.compare_within]]
-            def is_anchor(q: dict[str, str]) -> bool:
-                return any(v == self.anchor for a, v in q.items() if a != self.compare_within)
-
             anchor = next((q for q in same if is_anchor(q)), None)
             if anchor is not None and not is_anchor(p):
                 pairs.append((label(p), label(anchor)))
