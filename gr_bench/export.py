@@ -37,16 +37,43 @@ def _label(trial: optuna.trial.FrozenTrial) -> str:
                     for k, v in params.items())
 
 
+def _progress(trial: optuna.trial.FrozenTrial, results: list[RunResult], n_seeds: int,
+              n_tasks: int | None) -> tuple[str, str]:
+    """(budget_reached, stop_reason): tasks done out of the trial's total ('7/15'), and why it stopped.
+
+    Tasks done come from the trial's per-task reports (searches with pruning), else from its
+    stored runs' accuracy rows.
+    """
+    done = len(trial.intermediate_values) or sum(len(r.accuracy) for r in results)
+    if results:
+        n_tasks = results[0].config.data.n_tasks
+    budget = f"{done}/{n_tasks * n_seeds}" if n_tasks else ""
+    if trial.state == TrialState.COMPLETE:
+        return budget, "complete"
+    if trial.state == TrialState.PRUNED:
+        return budget, f"pruned at task {budget or done}"
+    if trial.state == TrialState.FAIL:
+        return budget, f"failed: {trial.user_attrs.get('reason') or 'no reason recorded'}"
+    return budget, ""
+
+
 def collect(storage, study_name: str) -> dict[str, list[dict]]:
     """Every trial, every per-seed run and every accuracy point of a study, as row dicts."""
     trials, runs, accuracy = [], [], []
     for stage, study in stage_studies(storage, study_name).items():
         multi = len(study.directions) > 1
+        setup = study.user_attrs.get("setup", {})
         for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
             duration = t.duration.total_seconds() if t.duration else None
+            keys = sorted((k for k in t.user_attrs if k.startswith("run:")), key=lambda k: int(k[4:]))
+            results = [RunResult.from_dict(t.user_attrs[k]) for k in keys]
+            n_seeds = 1 if "seed" in t.params else len(setup.get("seeds") or []) or 1  # a search trial: every seed
+            budget, stop = _progress(t, results, n_seeds, setup.get("n_tasks"))
             row = {"stage": stage, "number": t.number, "state": t.state.name, "label": _label(t),
                    "duration_s": duration, "worker": t.user_attrs.get("worker", ""),
-                   "reason": t.user_attrs.get("reason", ""), "retry_of": t.system_attrs.get("failed_trial", "")}
+                   "reason": t.user_attrs.get("reason", ""), "retry_of": t.system_attrs.get("failed_trial", ""),
+                   "runs": len(results), "reused_runs": t.user_attrs.get("reused_runs", ""),
+                   "budget_reached": budget, "stop_reason": stop}
             if multi:
                 row["value_acc"], row["value_time_s"] = (t.values or [None, None])[:2]
             else:
@@ -54,8 +81,7 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             row.update({f"param_{k}": v for k, v in sorted(t.params.items())})
             row["overrides"] = " ".join(t.user_attrs.get("overrides", []))
             trials.append(row)
-            for key in sorted((k for k in t.user_attrs if k.startswith("run:")), key=lambda k: int(k[4:])):
-                result = RunResult.from_dict(t.user_attrs[key])
+            for result in results:
                 head = {"stage": stage, "trial": t.number, "trial_state": t.state.name, "label": row["label"],
                         "seed": result.config.seed, "split": result.split}
                 runs.append({**head, **result.summary_row()})

@@ -336,6 +336,7 @@ class _BenchCache:
 def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str, benches: _BenchCache,
                   final_configs: dict[str, list[str]] | None) -> None:
     """Run one trial's runs, store them, and tell the storage how it ended."""
+    from . import runcache
     from .trainer import run
 
     study = trial.study
@@ -353,7 +354,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
     trial.set_user_attr("split", split)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
-    results = []
+    results, reused = [], 0
     state, reason = TrialState.COMPLETE, ""
     prune = stage == "search" and spec.kind == "search" and spec.prune and not setup.multi_objective
     try:
@@ -363,8 +364,10 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
             def report(t: int, accs: list[float], k: int = k, T: int = cfg.data.n_tasks) -> None:
                 trial.report(sum(accs[: t + 1]) / (t + 1), step=k * T + t)
 
-            result = run(cfg, benches(cfg), split=split, on_task_end=report if prune else None)
+            # a finished run with the same key (config, split, data, code) is reused, its reports replayed
+            result, was_reused = runcache.run_or_reuse(setup, cfg, benches(cfg), split, report if prune else None, run)
             results.append(result)
+            reused += was_reused
             if result.status != "ok":
                 state, reason = TrialState.FAIL, f"seed {seed}: {result.reason}"
                 break
@@ -380,6 +383,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
 
     for r in results:
         trial.set_user_attr(f"run:{r.config.seed}", r.to_dict())
+    trial.set_user_attr("reused_runs", reused)
     if reason:
         trial.set_user_attr("reason", reason)
     values = None

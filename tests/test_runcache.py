@@ -1,0 +1,147 @@
+"""No run done twice: the run cache's key, its storage, and a whole study reusing another's runs."""
+
+import csv
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from gr_bench import provenance, runcache
+from gr_bench.config import RunConfig, with_overrides
+from gr_bench.export import _progress
+from gr_bench.result import RunResult
+from gr_bench.storage import open_storage
+
+GR = str(Path(sys.executable).parent / "gr-bench")
+TINY = ["--dataset", "digits", "--quick", "--workers", "1", "--seeds", "1",
+        "--set", "vae_hidden=32,16", "--set", "epochs=2", "--set", "vae_epochs=2"]
+
+
+def _result(cfg: RunConfig, rows: int | None = None, status: str = "ok") -> RunResult:
+    n = cfg.data.n_tasks if rows is None else rows
+    accuracy = [[0.9 - 0.1 * j if j <= i else 0.1 for j in range(cfg.data.n_tasks)] for i in range(n)]
+    return RunResult(config=cfg, dataset="digits", scenario="class", split="test", status=status,
+                     accuracy=accuracy, initial_acc=[0.1] * cfg.data.n_tasks, dataset_sha256="d" * 64)
+
+
+def test_key_names_config_split_data_and_code():
+    cfg = with_overrides(RunConfig(), ["seed=3"])
+    key = runcache.run_key(cfg, "test", "d" * 64, code="abc")
+    assert key == f"{cfg.run_id()}:test:{'d' * 64}:abc"
+    assert len({key, runcache.run_key(cfg, "val", "d" * 64, code="abc"),
+                runcache.run_key(with_overrides(cfg, ["seed=4"]), "test", "d" * 64, code="abc")}) == 3
+
+
+def test_a_different_dataset_or_code_version_misses(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    cfg = RunConfig()
+    stored = _result(cfg).to_dict()
+    runcache.store(storage, runcache.run_key(cfg, "test", "d" * 64, code="v1"), stored)
+    assert runcache.lookup(storage, runcache.run_key(cfg, "test", "d" * 64, code="v1")) == stored
+    assert runcache.lookup(storage, runcache.run_key(cfg, "test", "e" * 64, code="v1")) is None  # other data
+    assert runcache.lookup(storage, runcache.run_key(cfg, "test", "d" * 64, code="v2")) is None  # other code
+    assert runcache.lookup(storage, runcache.run_key(cfg, "val", "d" * 64, code="v1")) is None  # other split
+
+
+def test_only_complete_ok_runs_are_kept(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    cfg = RunConfig()
+    runcache.store(storage, "partial", _result(cfg, rows=2).to_dict())
+    runcache.store(storage, "failed", _result(cfg, status="failed").to_dict())
+    assert runcache.lookup(storage, "partial") is None and runcache.lookup(storage, "failed") is None
+
+
+def test_a_reused_run_replays_its_per_task_reports(tmp_path):
+    setup = SimpleNamespace(storage_url=f"sqlite:///{tmp_path / 'shared.db'}", results_dir=str(tmp_path / "a"))
+    bench = SimpleNamespace(content_sha256="d" * 64)
+    cfg = RunConfig()
+    calls = []
+
+    def runner(cfg, bench, split, on_task_end):
+        calls.append(cfg.seed)
+        result = _result(cfg)
+        for t, accs in enumerate(result.accuracy):
+            on_task_end(t, accs)
+        return result
+
+    fresh, reports_fresh = [], []
+    first, reused = runcache.run_or_reuse(setup, cfg, bench, "test", lambda t, a: reports_fresh.append((t, a)), runner)
+    assert not reused and calls == [cfg.seed]
+    second, reused = runcache.run_or_reuse(setup, cfg, bench, "test", lambda t, a: fresh.append((t, a)), runner)
+    assert reused and calls == [cfg.seed]  # not run again
+    assert fresh == reports_fresh and second.to_dict() == first.to_dict()
+
+
+def test_studies_on_default_files_share_the_results_folders_cache(tmp_path):
+    url = f"sqlite:///{(tmp_path / 'study-a' / 'study.db').resolve()}"
+    assert runcache.cache_url(url, str(tmp_path / "study-a")) == f"sqlite:///{(tmp_path / 'run_cache.db').resolve()}"
+    other = "postgresql://u@host/db"
+    assert runcache.cache_url(other, str(tmp_path / "study-a")) == other  # a shared --storage holds it itself
+
+
+def test_trials_csv_progress_columns():
+    runs = [_result(RunConfig())]
+    pruned = optuna.trial.create_trial(state=TrialState.PRUNED, intermediate_values={i: 0.5 for i in range(5)},
+                                       user_attrs={"reason": "pruned after seed 0"})
+    assert _progress(pruned, runs, n_seeds=3, n_tasks=None) == ("5/15", "pruned at task 5/15")
+    failed = optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={"reason": "seed 0: nan loss"})
+    assert _progress(failed, [], n_seeds=1, n_tasks=5) == ("0/5", "failed: seed 0: nan loss")
+    done = optuna.trial.create_trial(state=TrialState.COMPLETE, value=0.5)
+    assert _progress(done, runs, n_seeds=1, n_tasks=None) == ("5/5", "complete")
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def _code_now() -> str:
+    provenance.git_sha.cache_clear()
+    provenance.source_hash.cache_clear()
+    return provenance.code_version()
+
+
+@pytest.mark.slow
+def test_a_second_identical_study_reuses_every_run(tmp_path):
+    code = _code_now()
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
+    walls = []
+    for name in ("first", "second"):
+        start = time.perf_counter()
+        p = subprocess.run([GR, "study", "baselines", *TINY, "--results", str(tmp_path), "--study-name", name],
+                           capture_output=True, text=True, timeout=600, env=env)
+        walls.append(time.perf_counter() - start)
+        assert p.returncode == 0, p.stderr
+    if _code_now() != code:
+        pytest.skip("gr_bench's source changed while the test ran: runs were rightly not reused")
+    print(f"wall times: first {walls[0]:.1f} s, second {walls[1]:.1f} s")
+    first, second = _rows(tmp_path / "first" / "trials.csv"), _rows(tmp_path / "second" / "trials.csv")
+    assert len(second) == len(first) > 0
+    assert all(t["state"] == "COMPLETE" and t["stop_reason"] == "complete" for t in first + second)
+    assert all(int(t["reused_runs"]) == int(t["runs"]) == 1 for t in second)
+    assert all(t["budget_reached"] == "{0}/{0}".format(t["budget_reached"].split("/")[1]) for t in second)
+    # every metric and every accuracy point is the first study's
+    for name in ("runs.csv", "accuracy.csv"):
+        assert (tmp_path / "second" / name).read_bytes() == (tmp_path / "first" / name).read_bytes(), name
+    stats = [[{k: v for k, v in r.items() if k != "study"} for r in _rows(tmp_path / s / "stats.csv")]
+             for s in ("first", "second")]
+    assert stats[0] == stats[1] and stats[0]
+    assert (tmp_path / runcache.CACHE_FILE).is_file()
+
+
+@pytest.mark.slow
+def test_workers_opening_a_fresh_cache_at_once_all_succeed(tmp_path):
+    code = ("import sys; from gr_bench import runcache; "
+            "print(runcache.lookup(runcache._open(sys.argv[1]), 'x'))")
+    url = f"sqlite:///{tmp_path / 'run_cache.db'}"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
+    assert [out.strip() for out, _ in outs] == ["None"] * 4
