@@ -307,7 +307,11 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows, importances=importances,
                           multi=multi, alpha=alpha, min_effect=min_effect, power_effect=power_effect,
                           primary=spec.objective, manifest=manifest(storage, url, study_name, rows),
-                          attribution=attribution, pairs=spec.grid_pairs())
+                          attribution=attribution, pairs=spec.grid_pairs(), published=spec.published)
+    if result.get("published") is not None:
+        from .report.published import readable
+
+        console.print(study_tables.frame_table(readable(result["published"]), "Beside the published figures"))
     if result["rows"]:
         console.print(study_tables.verdict_table(result["rows"], alpha, min_effect))
         for line in verdict_lines(result) + attribution_lines(result):

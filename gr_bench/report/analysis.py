@@ -53,6 +53,15 @@ def sense(metric: str) -> MetricSense:
     return METRIC_SENSE.get(metric) or EXTRA_SENSE.get(metric) or MetricSense("higher", "", 1.0)
 
 
+def shown(row: dict) -> tuple[float, str]:
+    """Scale and unit a person reads a stats row in: accuracy points for fractions, else the
+    metric's display unit (GFLOP for flops_train, MiB for bytes), else the stored unit."""
+    if row.get("unit") == "fraction":
+        return 100.0, "pts"
+    s = sense(row["metric"])
+    return (s.scale, s.unit) if s.unit else (1.0, row.get("unit") or "")
+
+
 def is_wall_clock(metric: str) -> bool:
     return metric.startswith("time_")
 

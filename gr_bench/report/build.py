@@ -15,6 +15,7 @@ import pandas as pd
 from .. import stats
 from ..files import atomic_write_text, write_csv
 from . import analysis, plots
+from .published import published_table, readable
 from .study_tables import mean_sd
 
 MAX_LABELS = 6  # per-configuration figures drawn for at most this many configurations
@@ -54,16 +55,11 @@ def _fixed(x: float, spec: str = ".2f") -> str:
     return "—" if math.isnan(x) else format(x, spec)
 
 
-def _shown(row: dict) -> tuple[float, str]:
-    """Scale and unit a person reads: accuracy points for fractions, else the stored unit."""
-    return (100.0, "pts") if row.get("unit") == "fraction" else (1.0, row.get("unit") or "")
-
-
 def stats_display(rows: list[dict]) -> pd.DataFrame:
     """report.md's statistics table: differences in points (fractions) or the metric's unit."""
     out = []
     for r in rows:
-        k, (scale, unit) = int(r["family_size"]), _shown(r)
+        k, (scale, unit) = int(r["family_size"]), analysis.shown(r)
         tost = r["tost_p_holm"] if k > 1 else r["tost_p"]
         out.append({"metric": r["metric"] + (" (wall-clock)" if r.get("wall_clock") else ""), "family": f"{r['role']}, k={k}",
                     "a": r["a"], "b": r["b"], "n": r["n_a"], "unit": unit or "-",
@@ -125,6 +121,9 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
                 plots.accuracy_vs_tasks(acc)))
     if len(data) and data["memory_bytes"].nunique() > 1:
         out.append(("accuracy-vs-memory", "Final accuracy against memory kept between tasks", plots.accuracy_vs_memory(data)))
+    if "flops_train" in data and pd.to_numeric(data["flops_train"], errors="coerce").nunique() > 1:
+        out.append(("accuracy-vs-flops", "Final accuracy against training FLOPs; Pareto front ringed",
+                    plots.accuracy_vs_cost(data, "flops_train")))
     out.append(("phase-times", "Time per phase", plots.phase_times(data)))
     if fits:
         out.append(("time-vs-tasks", "Training time against number of tasks (log-log) with fitted exponents",
@@ -145,6 +144,7 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
 
 def write_report(folder: Path, study_name: str, kind: str, reference: list[str], rows: dict[str, list[dict]],
                  *, importances: dict | None = None, multi: bool = False, alpha: float = 0.05,
+                 published: dict | None = None,
                  min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
                  min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY, seed: int = 0,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
@@ -179,6 +179,18 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
 
     def points(x: float) -> str:
         return f"{x:g} point" + ("" if x == 1 else "s")
+    result["published"] = None
+    if published and len(runs):
+        table = published_table(analysis.ok_runs(runs, result["stage"]), published)
+        write_csv(folder / "published.csv", table.to_dict("records"), list(table.columns))
+        result["published"] = table
+        md.append("## Beside the published figures\n")
+        md.append("gr-bench's mean final average accuracy with its 95% t-interval over seeds, beside the published "
+                  "mean ± SEM. \"agrees\": the published mean lies inside the interval or within 2 points of "
+                  "gr-bench's mean.\n")
+        md.append(_md_table(readable(table)))
+        md += sorted({f"- {r['configuration']}: {r['source']}" for _, r in table.iterrows() if r["source"]})
+        md.append("")
     md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
     md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
               f"alpha {alpha}. \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "

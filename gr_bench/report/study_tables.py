@@ -8,6 +8,8 @@ import re
 import pandas as pd
 from rich.table import Table
 
+from .analysis import shown
+
 
 def mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
     """'mean ± sd' over seeds (sd with ddof=1), the mean alone for one value, '-' for none."""
@@ -108,11 +110,6 @@ def _n(x, spec: str) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
-def _shown(r: dict) -> tuple[float, str]:
-    """Scale and unit a person reads a row's differences in: points for fractions."""
-    return (100.0, "pts") if r.get("unit") == "fraction" else (1.0, r.get("unit") or "")
-
-
 def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
     """One row per comparison: is the difference real (p within its Holm family), is it large
     enough, is it shown equivalent (TOST), and could the design have seen it (MDE, power)?
@@ -129,7 +126,7 @@ def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
                 "verdict"):
         table.add_column(col, justify="left" if col in ("metric", "a vs b", "verdict") else "right")
     for r in rows:
-        scale, unit = _shown(r)
+        scale, unit = shown(r)
         k = int(r.get("family_size", 1))
         role = r.get("role", "")
         tag = f"{role}, k={k}" + (", wall-clock" if r.get("wall_clock") else "")
@@ -144,4 +141,14 @@ def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
                       "—" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
                       _n(scale * r.get("mde", float("nan")), ".1f"), _n(r.get("power_at_min_effect"), ".2f"),
                       r["verdict"])
+    return table
+
+
+def frame_table(df: pd.DataFrame, title: str) -> Table:
+    """Any small frame of already formatted text, as it stands (columns in order)."""
+    table = Table(title=title)
+    for col in df.columns:
+        table.add_column(str(col))
+    for row in df.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
     return table
