@@ -18,7 +18,6 @@ interrupted run is never reused.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +26,7 @@ import optuna
 
 from .provenance import code_version
 from .result import RunResult
-from .storage import StorageError, default_url, open_storage
+from .storage import default_url, open_storage
 
 CACHE_STUDY = "__gr_bench_runs__"
 CACHE_FILE = "run_cache.db"  # in the --results folder, for studies on their default SQLite file
@@ -79,19 +78,6 @@ def cache_url(storage_url: str, results_dir: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _open(url: str):
-    # Workers opening a fresh run_cache.db at once race to create Optuna's tables; the loser may see
-    # "UNIQUE constraint failed: alembic_version" (not among the races open_storage retries), and
-    # opening again once the winner has committed succeeds.
-    for attempt in range(5):
-        try:
-            return open_storage(url)
-        except StorageError:
-            if attempt == 4:
-                raise
-            time.sleep(0.5 + attempt)
-
-
 def run_or_reuse(setup, cfg, bench, split: str, on_task_end: Callable[[int, list[float]], None] | None = None,
                  runner: Callable[..., RunResult] | None = None) -> tuple[RunResult, bool]:
     """The cached result of this run, else a fresh run (stored when it finishes complete and ok).
@@ -106,7 +92,7 @@ def run_or_reuse(setup, cfg, bench, split: str, on_task_end: Callable[[int, list
     dataset_sha256 = getattr(bench, "content_sha256", "")
     if not dataset_sha256:  # data of unknown content: never reused, never kept
         return runner(cfg, bench, split=split, on_task_end=on_task_end), False
-    storage = _open(cache_url(setup.storage_url, setup.results_dir))
+    storage = open_storage(cache_url(setup.storage_url, setup.results_dir))
     key = run_key(cfg, split, dataset_sha256)
     cached = lookup(storage, key)
     if cached is not None:

@@ -92,8 +92,10 @@ def open_storage(url: str) -> RDBStorage:
         except Exception as e:  # sqlalchemy's errors carry multi-line SQL and may echo the URL
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             # Two processes creating Optuna's tables in a fresh database at once: the loser sees a
-            # duplicate type/table; once the winner has committed, opening again succeeds.
-            if attempt < 4 and ("duplicate key" in first or "already exists" in first):
+            # duplicate type/table (PostgreSQL) or a duplicate alembic_version row (SQLite); once
+            # the winner has committed, opening again succeeds.
+            if attempt < 4 and ("duplicate key" in first or "already exists" in first
+                                or "UNIQUE constraint failed: alembic_version" in first):
                 time.sleep(0.5 + attempt)
                 continue
             raise StorageError(f"cannot open storage {shown!r}: {redact(first)}") from None
