@@ -78,6 +78,11 @@ def cache_url(storage_url: str, results_dir: str) -> str:
 
 
 @lru_cache(maxsize=4)
+def _open(url: str):
+    """One storage object per cache URL and process (opening one costs an engine and a schema check)."""
+    return open_storage(url)
+
+
 def run_or_reuse(setup, cfg, bench, split: str, on_task_end: Callable[[int, list[float]], None] | None = None,
                  runner: Callable[..., RunResult] | None = None) -> tuple[RunResult, bool]:
     """The cached result of this run, else a fresh run (stored when it finishes complete and ok).
@@ -92,7 +97,7 @@ def run_or_reuse(setup, cfg, bench, split: str, on_task_end: Callable[[int, list
     dataset_sha256 = getattr(bench, "content_sha256", "")
     if not dataset_sha256:  # data of unknown content: never reused, never kept
         return runner(cfg, bench, split=split, on_task_end=on_task_end), False
-    storage = open_storage(cache_url(setup.storage_url, setup.results_dir))
+    storage = _open(cache_url(setup.storage_url, setup.results_dir))
     key = run_key(cfg, split, dataset_sha256)
     cached = lookup(storage, key)
     if cached is not None:
