@@ -22,10 +22,12 @@ import ctypes
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import json
 import multiprocessing
 import os
+import pkgutil
 import shlex
 import signal
 import sys
@@ -36,6 +38,7 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import optuna
@@ -44,9 +47,8 @@ from optuna.trial import TrialState
 from .config import RunConfig, flatten, with_overrides
 from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
-STUDY_NAMES = ("replay_schedule", "baselines", "lr", "memory", "task_scaling", "generator", "replay_mode",
-               "generator_size", "reference", "seed_on_mnist")
-INTERNAL_STUDIES = ("bench_workers",)  # runnable by gr-bench itself, not listed for users
+MAIN_STUDY = "replay_schedule"  # listed first: the main job
+USER_STUDIES_ENV = "GR_BENCH_STUDIES"  # extra folders of study modules (os.pathsep-separated)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -126,10 +128,58 @@ class StudySpec:
         return dataclasses.replace(self, **q)
 
 
+# --- discovery: a study is one module in studies/ (installed as gr_bench.studies) or in a folder
+# named by $GR_BENCH_STUDIES; no list of names anywhere else. A module with LISTED = False runs but
+# is not listed (bench_workers, used by `gr-bench bench`).
+
+def _study_sources() -> dict[str, Path | None]:
+    """name -> its file in a user folder, or None for a study shipped with gr-bench."""
+    from . import studies
+
+    found: dict[str, Path | None] = {m.name: None for m in pkgutil.iter_modules(studies.__path__)
+                                     if not m.name.startswith("_")}
+    for folder in filter(None, os.environ.get(USER_STUDIES_ENV, "").split(os.pathsep)):
+        for path in sorted(Path(folder).expanduser().glob("*.py")):
+            if path.stem.startswith("_"):
+                continue
+            if path.stem in found:
+                raise StudyError(f"{path}: a study named {path.stem!r} already exists; rename the file")
+            found[path.stem] = path
+    return found
+
+
+def _module(name: str, source: Path | None):
+    if source is None:
+        return importlib.import_module(f"{__package__}.studies.{name}")
+    qualified = f"gr_bench_user_studies.{name}"
+    if qualified not in sys.modules:
+        spec = importlib.util.spec_from_file_location(qualified, source)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[qualified] = module
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except Exception as e:
+            del sys.modules[qualified]
+            raise StudyError(f"{source}: cannot load the study ({type(e).__name__}: {e})") from None
+    return sys.modules[qualified]
+
+
+def study_names(listed_only: bool = True) -> list[str]:
+    """Every discovered study (the main job first), without the unlisted ones unless asked."""
+    sources = _study_sources()
+    names = sorted(sources, key=lambda n: (n != MAIN_STUDY, n))
+    if listed_only:
+        names = [n for n in names if getattr(_module(n, sources[n]), "LISTED", True)]
+    return names
+
+
 def get_spec(name: str, quick: bool = False) -> StudySpec:
-    if name not in STUDY_NAMES + INTERNAL_STUDIES:
-        raise StudyError(f"unknown study {name!r}; choose from {', '.join(STUDY_NAMES)} (gr-bench study --list)")
-    spec: StudySpec = importlib.import_module(f"studies.{name}").STUDY
+    sources = _study_sources()
+    if name not in sources:
+        raise StudyError(f"unknown study {name!r}; choose from {', '.join(study_names())} (gr-bench study --list)")
+    spec = getattr(_module(name, sources[name]), "STUDY", None)
+    if not isinstance(spec, StudySpec) or spec.name != name:
+        raise StudyError(f"study module {name!r} must define STUDY = StudySpec(name={name!r}, ...)")
     return spec.quick_version() if quick else spec
 
 
@@ -633,4 +683,4 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
     return stages
 
 
-__all__ = ["STUDY_NAMES", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study"]
+__all__ = ["study_names", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study"]

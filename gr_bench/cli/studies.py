@@ -1,4 +1,4 @@
-"""The study commands of `gr-bench`: study, export, report, compare (registered on cli.app)."""
+"""The study commands of `gr-bench`: study, export, report, compare."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .cli import SetOpt, app, console
-from .config import ConfigError
-from .errors import DataError
-from .study import StudyError
+from ..config import ConfigError
+from ..errors import DataError
+from ..study import StudyError
+from .common import SetOpt, console
+
+commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
 
 
 def _parse_seeds(text: str | None, default: int) -> tuple[int, ...]:
@@ -38,38 +39,38 @@ def _positive_opt(name: str, value: float | None) -> None:
         raise ConfigError(f"{name} must be positive, got {value}")
 
 
-@app.command("study")
+@commands.command("study")
 def study_cmd(
-    name: Optional[str] = typer.Argument(None, help="replay_schedule, baselines, lr, memory, task_scaling, generator, replay_mode, generator_size"),
+    name: str | None = typer.Argument(None, help="a study in studies/ (or in $GR_BENCH_STUDIES); --list shows them"),
     list_: bool = typer.Option(False, "--list", help="list the studies and exit"),
     quick: bool = typer.Option(False, help="the small budget (about two minutes on 2 cores)"),
-    trials: Optional[int] = typer.Option(None, help="search budget in trials, across all workers"),
-    timeout: Optional[float] = typer.Option(None, help="stop taking new trials after this many seconds"),
-    workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core, one thread each)"),
-    storage: Optional[str] = typer.Option(None, help="Optuna storage URL (default: sqlite file in the study folder)"),
-    study_name: Optional[str] = typer.Option(None, help="name in the storage and results folder"),
+    trials: int | None = typer.Option(None, help="search budget in trials, across all workers"),
+    timeout: float | None = typer.Option(None, help="stop taking new trials after this many seconds"),
+    workers: int | None = typer.Option(None, help="local worker processes (default: one per core, one thread each)"),
+    storage: str | None = typer.Option(None, help="Optuna storage URL (default: sqlite file in the study folder)"),
+    study_name: str | None = typer.Option(None, help="name in the storage and results folder"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
-    dataset: Optional[str] = typer.Option(None, help="dataset for every run (default: auto)"),
-    scenario: Optional[str] = typer.Option(None, help="class, task or domain"),
-    tasks: Optional[int] = typer.Option(None, help="number of tasks"),
-    seeds: Optional[str] = typer.Option(None, help="a count or a comma-separated list"),
+    dataset: str | None = typer.Option(None, help="dataset for every run (default: auto)"),
+    scenario: str | None = typer.Option(None, help="class, task or domain"),
+    tasks: int | None = typer.Option(None, help="number of tasks"),
+    seeds: str | None = typer.Option(None, help="a count or a comma-separated list"),
     multi_objective: bool = typer.Option(False, "--multi-objective", help="accuracy against training time (Pareto front)"),
-    data_dir: Optional[Path] = typer.Option(None, help="where to look for MNIST IDX files"),
-    sets: Optional[List[str]] = SetOpt,
+    data_dir: Path | None = typer.Option(None, help="where to look for MNIST IDX files"),
+    sets: list[str] | None = SetOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="check the settings and print the plan, run nothing"),
     target_effect: float = typer.Option(2.0, "--target-effect", metavar="POINTS",
                                         help="accuracy difference worth detecting, in points: power, MDE and "
                                              "the seeds needed for it in the report"),
 ) -> None:
     """Run or resume a study; print its summary; write trials.csv, runs.csv, accuracy.csv, manifest.json."""
-    from .study import STUDY_NAMES, get_spec
+    from ..study import get_spec, study_names
 
     if list_:
         table = Table(title="Studies")
         table.add_column("study")
         table.add_column("kind")
         table.add_column("what it asks")
-        for n in STUDY_NAMES:
+        for n in study_names():
             spec = get_spec(n)
             table.add_row(n, spec.kind, spec.summary)
         console.print(table)
@@ -87,7 +88,7 @@ def study_cmd(
                          results, dataset, scenario, tasks, _parse_seeds(seeds, spec.seeds), multi_objective, data_dir,
                          tuple(sets or ()), dry_run)
     if dry_run:
-        from .study import planned_points
+        from ..study import planned_points
 
         swaps = len(spec.attribution or {}) * len(spec.reference)
         console.print(f"plan: {len(planned_points(spec, setup, 'search'))} {spec.kind} trials"
@@ -100,10 +101,10 @@ def study_cmd(
 
 def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_name, results, dataset, scenario,
                  tasks, seeds, multi_objective, data_dir, sets, dry_run=False):
-    from .data import DATASET_NAMES, load_dataset
-    from .files import writable_dir
-    from .storage import check_study_name, check_url, default_url, open_storage, redact
-    from .study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
+    from ..data import DATASET_NAMES, load_dataset
+    from ..files import writable_dir
+    from ..storage import check_study_name, check_url, default_url, open_storage, redact
+    from ..study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
 
     study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else ""))
     folder = Path(results) / study_name
@@ -191,7 +192,7 @@ class ProgressLines:
     def update(self, stage: str, study) -> list[str]:
         from datetime import datetime
 
-        from .study import FINISHED
+        from ..study import FINISHED
 
         finished = sorted((t for t in study.get_trials(deepcopy=False) if t.state in FINISHED),
                           key=lambda t: (t.datetime_complete or datetime.max, t.number))
@@ -219,7 +220,7 @@ class ProgressLines:
 def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
     import time
 
-    from .study import run_study, stage_counts
+    from ..study import run_study, stage_counts
 
     start = time.time()
     if not console.is_terminal:  # a log or a pipe: plain lines, no live bar
@@ -268,12 +269,12 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     import optuna
     import pandas as pd
 
-    from .export import export_study, manifest, stage_studies
-    from .report import study_tables
-    from .report.analysis import attribution_lines, power_summary, verdict_lines
-    from .report.build import write_report
-    from .storage import open_storage
-    from .study import get_spec
+    from ..export import export_study, manifest, stage_studies
+    from ..report import study_tables
+    from ..report.analysis import attribution_lines, power_summary, verdict_lines
+    from ..report.build import write_report
+    from ..storage import open_storage
+    from ..study import get_spec
 
     storage = open_storage(url)
     rows = export_study(storage, url, study_name, folder)
@@ -309,7 +310,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
                           primary=spec.objective, manifest=manifest(storage, url, study_name, rows),
                           attribution=attribution, pairs=spec.grid_pairs(), published=spec.published)
     if result.get("published") is not None:
-        from .report.published import readable
+        from ..report.published import readable
 
         console.print(study_tables.frame_table(readable(result["published"]), "Beside the published figures"))
     if result["rows"]:
@@ -325,7 +326,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
 
 def _study_location(study: str, storage: str | None, results: Path) -> tuple[str, Path, str]:
     """A study name or its folder -> (name, folder, storage URL); exit 2 when there is no such study."""
-    from .storage import check_study_name, default_url, load_study, open_storage
+    from ..storage import check_study_name, default_url, load_study, open_storage
 
     path = Path(study)
     if path.is_dir() and (path / "study.db").exists() or "/" in study:
@@ -341,10 +342,10 @@ def _study_location(study: str, storage: str | None, results: Path) -> tuple[str
     return name, folder, url
 
 
-@app.command("report")
+@commands.command("report")
 def report_cmd(
     study: str = typer.Argument(..., help="a study name (under --results) or a study folder"),
-    storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
+    storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     alpha: float = typer.Option(0.05, help="significance level, after Holm's adjustment"),
     min_effect: float = typer.Option(0.01, help="smallest accuracy difference that matters (0.01 = one point)"),
@@ -353,7 +354,7 @@ def report_cmd(
                                              "the seeds needed for it"),
 ) -> None:
     """Rebuild tables, stats.csv, every plot and report.md from the stored results; print the verdicts."""
-    from .files import writable_dir
+    from ..files import writable_dir
 
     if not 0 < alpha < 1:
         raise ConfigError(f"--alpha must be in (0, 1), got {alpha}")
@@ -412,8 +413,8 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     b's mean (minimum, TOST margin and power effect alike).
     Returns {"row": stats.compare() row, "line": one sentence, "warning": str or None}.
     """
-    from . import stats
-    from .metrics import METRIC_SENSE
+    from .. import stats
+    from ..metrics import METRIC_SENSE
 
     sense = METRIC_SENSE.get(metric)
     if sense is None:
@@ -466,7 +467,7 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
     """One sentence; every difference carries its unit; p is the single comparison's own p."""
     import math
 
-    from . import stats
+    from .. import stats
 
     fmt = ".1f" if sense.unit == "points" else ".2f"
     unit, k = sense.unit, sense.scale
@@ -500,26 +501,26 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
             f"{n}; {where})")
 
 
-@app.command("compare")
+@commands.command("compare")
 def compare_cmd(
     a: str = typer.Argument(..., help="a configuration label (as in runs.csv's label column)"),
     b: str = typer.Argument(..., help="another configuration label"),
     study: str = typer.Option(..., help="the study (name or folder) holding both"),
     metric: str = typer.Option("final_avg_acc", help="a run metric: final_avg_acc, avg_forgetting, bwt, fwt, "
                                                      "time_*_s, memory_bytes, peak_rss_bytes"),
-    storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
+    storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     alpha: float = typer.Option(0.05, help="significance level"),
-    min_effect: Optional[float] = typer.Option(None, help="smallest difference that matters, in runs.csv's unit "
+    min_effect: float | None = typer.Option(None, help="smallest difference that matters, in runs.csv's unit "
                                                           "(default 0.01 = one point for accuracies, 0 otherwise)"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare arms from different stages or splits"),
 ) -> None:
     """Compare two stored configurations of a study: paired by seed when they share seeds."""
     import pandas as pd
 
-    from .export import collect
-    from .metrics import METRIC_SENSE
-    from .storage import open_storage
+    from ..export import collect
+    from ..metrics import METRIC_SENSE
+    from ..storage import open_storage
 
     if metric not in METRIC_SENSE:
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
@@ -537,14 +538,14 @@ def compare_cmd(
     console.print(out["line"], markup=False, highlight=False, soft_wrap=True)
 
 
-@app.command("export")
+@commands.command("export")
 def export_cmd(
     study: str = typer.Argument(..., help="a study name (under --results) or a study folder"),
-    storage: Optional[str] = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
+    storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
 ) -> None:
     """Rewrite a study's CSVs, manifest and report from its storage, without training."""
-    from .files import writable_dir
+    from ..files import writable_dir
 
     name, folder, url = _study_location(study, storage, results)
     _export_and_print(url, name, writable_dir(folder), None)
