@@ -1,5 +1,7 @@
 """Study exports, rebuilt from the storage alone: trials.csv, runs.csv, accuracy.csv, manifest.json.
 
+Every row names its configuration the same way (label, config_id, settings: see collect).
+
 Rows are sorted (stage, trial, seed) and nothing time-dependent is added, so exporting twice gives
 identical files; each file is written whole or not at all (files.atomic_write_text).
 """
@@ -12,9 +14,11 @@ import optuna
 from optuna.trial import TrialState
 
 from .files import write_csv, write_json
+from .labels import config_id, settings_text, short_settings
 from .provenance import provenance
 from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
 from .storage import load_study, redact
+from .study import FINAL_PAIRS, final_labels
 
 STAGES = ("search", "final")
 
@@ -28,11 +32,20 @@ def stage_studies(storage, study_name: str) -> dict[str, optuna.Study]:
     return out
 
 
-def _label(trial: optuna.trial.FrozenTrial) -> str:
-    """A short name for a trial's configuration: its grid labels, or its final-stage label."""
+def _own(pairs: list[str]) -> list[str]:
+    """A configuration's own overrides: without the final stage's val_fraction=0, common to all."""
+    return [p for p in pairs if p not in FINAL_PAIRS]
+
+
+def trial_label(trial: optuna.trial.FrozenTrial, names: dict[str, str] | None = None) -> str:
+    """What a trial's configuration is called: a final-stage configuration's label (``names``:
+    study.final_labels of the stage's final_configs), a grid point's declared labels joined, or a
+    search trial's settings in short form (labels.short_settings; "" before it has any)."""
     params = {k: v for k, v in trial.params.items() if k != "seed"}
     if "config" in params:
-        return str(params["config"])
+        return (names or {}).get(str(params["config"]), str(params["config"]))
+    if "seed" not in trial.params and "overrides" in trial.user_attrs:  # a search trial: every seed
+        return short_settings(_own(trial.user_attrs["overrides"]))
     return " ".join(f"{v}" if isinstance(v, str) else f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in params.items())
 
@@ -57,10 +70,61 @@ def _progress(trial: optuna.trial.FrozenTrial, results: list[RunResult], n_seeds
     return budget, ""
 
 
+def _identities(stages: dict[str, optuna.Study]) -> dict[tuple[str, int], dict[str, str]]:
+    """(stage, trial number) -> {label, config_id, settings} for every trial of a study.
+
+    One label per configuration within a stage: search trials are named by their settings in short
+    form, and two different configurations that would share that name get their config_id appended
+    ('... #c3f2a1'); grid points, references and attribution swaps keep their declared names."""
+    final = stages.get("final")
+    configs = final.user_attrs.get("final_configs", {}) if final else {}
+    names = final_labels(configs)
+    out: dict[tuple[str, int], dict[str, str]] = {}
+    auto: dict[str, set[str]] = {}  # short-form label -> the configurations it would name
+    declared: set[str] = set(names.values())
+    for stage, study in stages.items():
+        for t in study.get_trials(deepcopy=False):
+            pairs = t.user_attrs.get("overrides")
+            if pairs is None and "config" in t.params:
+                pairs = configs.get(str(t.params["config"]))
+            own = _own(pairs) if pairs is not None else None
+            ident = {"label": trial_label(t, names), "config_id": config_id(own) if own is not None else "",
+                     "settings": settings_text(own) if own is not None else ""}
+            out[(stage, t.number)] = ident
+            if "seed" not in t.params and own is not None:
+                auto.setdefault(ident["label"], set()).add(ident["config_id"])
+            else:
+                declared.add(ident["label"])
+    for ident in out.values():
+        ids = auto.get(ident["label"])
+        if ids and (len(ids) > 1 or ident["label"] in declared):
+            ident["label"] = f"{ident['label']} #{ident['config_id']}"
+    return out
+
+
+def attribution_entries(stages: dict[str, optuna.Study]) -> list[dict]:
+    """The final stage's attribution entries (study.attribution_configs) under the labels reports show."""
+    final = stages.get("final")
+    if final is None:
+        return []
+    names = final_labels(final.user_attrs.get("final_configs", {}))
+    return [{**e, **{k: names.get(e[k], e[k]) for k in ("a", "b", "best", "reference") if e.get(k) is not None}}
+            for e in final.user_attrs.get("attribution", [])]
+
+
 def collect(storage, study_name: str) -> dict[str, list[dict]]:
-    """Every trial, every per-seed run and every accuracy point of a study, as row dicts."""
+    """Every trial, every per-seed run and every accuracy point of a study, as row dicts, and the
+    final stage's attribution entries under the same labels.
+
+    One numbering per column: ``number`` (trials.csv) and ``trial`` (runs.csv, accuracy.csv) are the
+    search stage's trial numbers (a grid's trials), blank on final-stage rows; ``final_trial`` is the
+    final stage's own trial number, blank elsewhere. ``label`` names the configuration (the same in
+    every file, report and plot), ``config_id`` is 6 hex digits of its overrides (the same for a search
+    trial and its re-evaluation in the final stage), ``settings`` its overrides in full."""
     trials, runs, accuracy = [], [], []
-    for stage, study in stage_studies(storage, study_name).items():
+    stages = stage_studies(storage, study_name)
+    identities = _identities(stages)
+    for stage, study in stages.items():
         multi = len(study.directions) > 1
         setup = study.user_attrs.get("setup", {})
         for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
@@ -69,25 +133,30 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             results = [RunResult.from_dict(t.user_attrs[k]) for k in keys]
             n_seeds = 1 if "seed" in t.params else len(setup.get("seeds") or []) or 1  # a search trial: every seed
             budget, stop = _progress(t, results, n_seeds, setup.get("n_tasks"))
-            row = {"stage": stage, "number": t.number, "state": t.state.name, "label": _label(t),
-                   "duration_s": duration, "worker": t.user_attrs.get("worker", ""),
-                   "reason": t.user_attrs.get("reason", ""), "retry_of": t.system_attrs.get("failed_trial", ""),
-                   "runs": len(results), "reused_runs": t.user_attrs.get("reused_runs", ""),
-                   "budget_reached": budget, "stop_reason": stop}
+            final = stage == "final"
+            number = {"trial": None if final else t.number, "final_trial": t.number if final else None}
+            retry = t.system_attrs.get("failed_trial", "")
+            ident = identities[(stage, t.number)]
+            row = {"stage": stage, "number": number["trial"], "final_trial": number["final_trial"],
+                   "state": t.state.name, **ident, "duration_s": duration, "worker": t.user_attrs.get("worker", ""),
+                   "reason": t.user_attrs.get("reason", ""), "retry_of": "" if final else retry,
+                   "final_retry_of": retry if final else "", "runs": len(results),
+                   "reused_runs": t.user_attrs.get("reused_runs", ""), "budget_reached": budget, "stop_reason": stop}
             if multi:
                 row["value_acc"], row["value_time_s"] = (t.values or [None, None])[:2]
             else:
                 row["value"] = t.values[0] if t.values else None
-            row.update({f"param_{k}": v for k, v in sorted(t.params.items())})
+            # a final trial's "config" parameter is an internal key (study.final_labels): label says it
+            row.update({f"param_{k}": v for k, v in sorted(t.params.items()) if not (final and k == "config")})
             row["overrides"] = " ".join(t.user_attrs.get("overrides", []))
             trials.append(row)
             for result in results:
-                head = {"stage": stage, "trial": t.number, "trial_state": t.state.name, "label": row["label"],
+                head = {"stage": stage, **number, "trial_state": t.state.name, **ident,
                         "seed": result.config.seed, "split": result.split}
                 runs.append({**head, **result.summary_row()})
-                accuracy += [{"stage": stage, "trial": t.number, "seed": result.config.seed, **a}
+                accuracy += [{"stage": stage, **number, "seed": result.config.seed, **a}
                              for a in result.accuracy_rows()]
-    return {"trials": trials, "runs": runs, "accuracy": accuracy}
+    return {"trials": trials, "runs": runs, "accuracy": accuracy, "attribution": attribution_entries(stages)}
 
 
 def manifest(storage, storage_url: str, study_name: str, rows: dict[str, list[dict]]) -> dict[str, object]:
@@ -102,21 +171,31 @@ def manifest(storage, storage_url: str, study_name: str, rows: dict[str, list[di
         "stages": {s: {"budget": st.user_attrs.get("budget"),
                        "states": {state.name: sum(1 for t in st.get_trials(deepcopy=False) if t.state == state)
                                   for state in TrialState}} for s, st in stages.items()},
-        "final_configs": stages["final"].user_attrs.get("final_configs", {}) if "final" in stages else {},
+        "final_configs": _final_configs(stages),
         "datasets": sorted({str(r["dataset"]) for r in rows["runs"]}),
         "hosts": sorted({str(r["worker"]).split(":")[0] for r in rows["trials"] if r["worker"]}),
         **{k: v for k, v in provenance().items() if k in ("versions", "git_sha")},
     }
 
 
+def _final_configs(stages: dict[str, optuna.Study]) -> dict[str, dict[str, object]]:
+    """label -> {config_id, overrides} of the final stage's configurations, under the labels shown."""
+    if "final" not in stages:
+        return {}
+    configs = stages["final"].user_attrs.get("final_configs", {})
+    names = final_labels(configs)
+    return {names[k]: {"config_id": config_id(_own(v)), "overrides": v} for k, v in configs.items()}
+
+
 def export_study(storage, storage_url: str, study_name: str, out_dir: Path) -> dict[str, list[dict]]:
     rows = collect(storage, study_name)
-    run_cols = ["stage", "trial", "trial_state", "label", "seed", "split", *SUMMARY_COLUMNS]
+    run_cols = ["stage", "trial", "final_trial", "trial_state", "label", "config_id", "settings", "seed", "split",
+                *SUMMARY_COLUMNS]
     run_cols += [k for r in rows["runs"] for k in r if k not in run_cols]
     write_csv(out_dir / "trials.csv", rows["trials"],
-              list(dict.fromkeys(k for r in rows["trials"] for k in r)) or ["stage", "number", "state"])
+              list(dict.fromkeys(k for r in rows["trials"] for k in r)) or ["stage", "number", "final_trial", "state"])
     write_csv(out_dir / "runs.csv", rows["runs"], list(dict.fromkeys(run_cols)))
     write_csv(out_dir / "accuracy.csv", rows["accuracy"],
-              ["stage", "trial", "seed", "after_task", "eval_task", "epoch", "acc"])
+              ["stage", "trial", "final_trial", "seed", "after_task", "eval_task", "epoch", "acc"])
     write_json(out_dir / "manifest.json", manifest(storage, storage_url, study_name, rows))
     return rows

@@ -276,6 +276,17 @@ def test_attach_labels_joins_on_stage_trial_seed():
     assert list(plots.attach_labels(acc, runs)["label"]) == ["a", "a", "b"]
 
 
+def test_attach_labels_keeps_search_and_final_numberings_apart():
+    # search rows carry `trial`, final rows `final_trial` (the other blank): search trial 0 and
+    # final trial 0 are different runs even on the same seed
+    nan = float("nan")
+    keys = {"stage": ["search", "final", "final"], "trial": [0, nan, nan], "final_trial": [nan, 0, 1],
+            "seed": [5, 5, 5]}
+    acc = pd.DataFrame({**keys, "after_task": 0, "eval_task": 0, "epoch": 1, "acc": 0.5})
+    runs = pd.DataFrame({**keys, "label": ["lr=1e-3", "best-1", "seed-linear:1000"]})
+    assert list(plots.attach_labels(acc, runs)["label"]) == ["lr=1e-3", "best-1", "seed-linear:1000"]
+
+
 def test_save_writes_png_and_svg_byte_identical(tmp_path):
     fig = plots.task_accuracy_curves(_accuracy(), label="generative")
     first = plots.save(fig, tmp_path / "figs", "curves")

@@ -120,7 +120,7 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     assert set(entries) == {"schedule", "lr"} and all(e["b"] == "seed-linear:1000" for e in entries.values())
     swaps = {e["a"] for e in entries.values()} - {None} - {e["best"] for e in entries.values()}
     assert swaps <= {"best-schedule@seed-linear:1000-lr", "best-lr@seed-linear:1000-schedule"}
-    assert labels == {"seed-linear:1000"} | {lab for lab in labels if lab.startswith("trial-")} | swaps
+    assert labels == {"seed-linear:1000"} | {lab for lab in labels if lab.startswith("best-")} | swaps
     assert len(labels - swaps) == 3  # top 2 + the seed's linear schedule
     assert len(final) == 2 * len(labels)
     report = (folder / "report.md").read_text()

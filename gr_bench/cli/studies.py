@@ -150,6 +150,9 @@ def best_mean(study, trials=None) -> tuple[str, float, int] | None:
     Single-objective stages only."""
     from optuna.trial import TrialState
 
+    from ..export import trial_label
+    from ..study import final_labels
+
     if len(study.directions) != 1:
         return None
     groups: dict[tuple, list] = {}
@@ -162,13 +165,7 @@ def best_mean(study, trials=None) -> tuple[str, float, int] | None:
     means = {key: sum(t.values[0] for t in ts) / len(ts) for key, ts in groups.items()}
     key = max(means, key=lambda k: (sign * means[k], -min(t.number for t in groups[k])))  # ties: the earliest
     first = groups[key][0]
-    params = dict(key)
-    if "config" in params:
-        label = params["config"]
-    elif params and all(isinstance(first.params[k], str) for k in params):  # grid points: their labels
-        label = " ".join(params.values())
-    else:
-        label = f"trial {first.number}"
+    label = trial_label(first, final_labels(study.user_attrs.get("final_configs", {}))) or f"trial {first.number}"
     runs = sum(sum(1 for k in t.user_attrs if k.startswith("run:")) or 1 for t in groups[key])
     return label, means[key], runs
 
@@ -304,7 +301,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
             console.print(study_tables.grid_table(runs[runs["stage"] == "final"], "Test split, evaluation seeds"))
     elif len(runs):
         console.print(study_tables.grid_table(runs, f"{study_name}: mean ± sd over seeds (test split)"))
-    attribution = stages["final"].user_attrs.get("attribution", []) if "final" in stages else []
+    attribution = rows["attribution"]
     result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows, importances=importances,
                           multi=multi, alpha=alpha, min_effect=min_effect, power_effect=power_effect,
                           primary=spec.objective, manifest=manifest(storage, url, study_name, rows),
@@ -398,12 +395,31 @@ def _check_label(label: str, ok_labels: set[str], all_labels: set[str]) -> None:
         raise StudyError(f"configuration {label!r} has no successful runs to compare")
     close = difflib.get_close_matches(label, sorted(all_labels), n=3, cutoff=0.0)
     hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
-    raise StudyError(f"no configuration labelled {label!r} in this study{hint}")
+    raise StudyError(f"no configuration with label or config_id {label!r} in this study{hint}")
+
+
+def _by_id(runs, name: str) -> str:
+    """A configuration given by its config_id: its label in the stage compared first (the final
+    stage's, where it ran there); any other name as it is."""
+    if not len(runs) or "config_id" not in runs or name in set(map(str, runs["label"])):
+        return name
+    rows = runs[runs["config_id"].astype(str) == name]
+    if rows.empty:
+        return name
+    ok = rows[rows["status"] == "ok"]
+    pool = (ok if len(ok) else rows)[["stage", "label"]].astype(str)
+    found = sorted(set(pool.itertuples(index=False, name=None)), key=lambda g: (_STAGE_ORDER.get(g[0], 9), g))
+    labels = [lab for st, lab in found if st == found[0][0]]
+    if len(labels) > 1:
+        raise StudyError(f"config_id {name!r} names {len(labels)} configurations ({', '.join(map(repr, labels))}): "
+                         "give a label")
+    return labels[0]
 
 
 def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_mixed: bool = False,
                  alpha: float = 0.05, min_effect: float | None = None, seed: int = 0, n_resamples: int = 9999) -> dict:
     """Compare two configurations of a runs.csv frame on one metric: a single comparison (plain p).
+    Each is named by its label or its config_id (runs.csv's columns).
 
     Both arms come from the same stage and split (the final stage's test split when both have one),
     paired by seed when they share at least two; "better" follows the metric's declared sense
@@ -421,6 +437,7 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
     if len(runs) and metric not in runs:
         raise ConfigError(f"this study's runs have no {metric!r} column")
+    a, b = _by_id(runs, a), _by_id(runs, b)
     all_labels = set(map(str, runs["label"])) if len(runs) else set()
     ok = runs[runs["status"] == "ok"] if len(runs) else runs
     ok_labels = set(map(str, ok["label"])) if len(ok) else set()
@@ -503,8 +520,8 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
 
 @commands.command("compare")
 def compare_cmd(
-    a: str = typer.Argument(..., help="a configuration label (as in runs.csv's label column)"),
-    b: str = typer.Argument(..., help="another configuration label"),
+    a: str = typer.Argument(..., help="a configuration: its label or its config_id (runs.csv's columns)"),
+    b: str = typer.Argument(..., help="another configuration: label or config_id"),
     study: str = typer.Option(..., help="the study (name or folder) holding both"),
     metric: str = typer.Option("final_avg_acc", help="a run metric: final_avg_acc, avg_forgetting, bwt, fwt, "
                                                      "time_*_s, memory_bytes, peak_rss_bytes"),

@@ -16,7 +16,7 @@ from .. import stats
 from ..files import atomic_write_text, write_csv
 from . import analysis, plots
 from .published import published_table, readable
-from .study_tables import mean_sd
+from .study_tables import mean_sd, shared_value, shown_settings
 
 MAX_LABELS = 6  # per-configuration figures drawn for at most this many configurations
 
@@ -84,13 +84,35 @@ def families_text(result: dict) -> str:
     return "; ".join(parts)
 
 
+def configurations(trials: pd.DataFrame, runs: pd.DataFrame, first: str) -> pd.DataFrame:
+    """report.md's Configurations: every label with its config_id, the stages it ran in and its
+    settings in full (its overrides over the study's base), those of stage ``first`` first."""
+    src = trials if len(trials) and "label" in trials else runs
+    if src.empty or "label" not in src:
+        return pd.DataFrame()
+    found: dict[tuple[str, str], dict] = {}
+    for r in src.to_dict("records"):
+        label, cid = str(r["label"]), str(r.get("config_id") or "")
+        if not label:
+            continue  # a search trial that has not started: no configuration yet
+        e = found.setdefault((label, cid), {"stages": [], "settings": str(r.get("settings") or "")})
+        if r["stage"] not in e["stages"]:
+            e["stages"].append(r["stage"])
+    order = sorted(found, key=lambda k: first not in found[k]["stages"])  # stable: first appearance within
+    return pd.DataFrame([{"label": label, "config_id": cid, "stage": ", ".join(found[(label, cid)]["stages"]),
+                          "settings": f"`{found[(label, cid)]['settings']}`" if found[(label, cid)]["settings"]
+                          else "(the study's base)"} for label, cid in order])
+
+
 def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± sd over seeds per configuration (for report.md); with several numbers of tasks, grouped
-    by n_tasks (accuracies over different task counts are not comparable), best first within each."""
+    """Mean ± sd over seeds per configuration (for report.md), with its config_id and settings in
+    short form; with several numbers of tasks, grouped by n_tasks (accuracies over different task
+    counts are not comparable), best first within each."""
     by_tasks = "n_tasks" in runs and runs["n_tasks"].nunique() > 1
     out = []
     for label, g in runs.groupby("label", sort=False):
-        row = {"configuration": label, "n": len(g)}
+        row = {"configuration": label, "config_id": shared_value(g, "config_id"),
+               "settings": shown_settings(shared_value(g, "settings")), "n": len(g)}
         if by_tasks:
             row = {"n_tasks": int(g["n_tasks"].iloc[0]), **row}
         for col, name, scale in (("final_avg_acc", "final avg acc %", 100), ("avg_forgetting", "forgetting %", 100),
@@ -191,6 +213,14 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
         md.append(_md_table(readable(table)))
         md += sorted({f"- {r['configuration']}: {r['source']}" for _, r in table.iterrows() if r["source"]})
         md.append("")
+    table = configurations(trials, runs, result["stage"])
+    if not table.empty:
+        md.append("## Configurations\n")
+        md.append("Every label of this study with its config_id (6 hex digits of the sha256 of its sorted "
+                  "overrides: the same settings have the same id in every stage) and its settings: its overrides "
+                  "over the study's base, exact. The final stage also trains every configuration on the whole "
+                  "training split (val_fraction=0), left out here. `gr-bench compare` takes a label or a config_id.\n")
+        md.append(_md_table(table))
     md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
     md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
               f"alpha {alpha}. \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "
@@ -234,7 +264,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                   f"{_fmt(fit['ci_high'])}, n={fit['n']}); quadratic (k = 2) "
                   f"{'inside' if fit['consistent_with_expected'] else 'outside'} the CI.\n")
     if len(runs):
-        md.append(f"\n## Configurations ({result['stage']} stage, mean ± sd over seeds)\n")
+        md.append(f"\n## Results per configuration ({result['stage']} stage, mean ± sd over seeds)\n")
         md.append(_md_table(config_summary(analysis.ok_runs(runs, result["stage"]))))
     md.append("\n## Figures\n")
     md += [f"### {caption}\n\n![{caption}](plots/{name}.png)\n" for name, caption in saved]

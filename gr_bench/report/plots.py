@@ -153,9 +153,10 @@ def _legend_outside(ax: Axes, **kw) -> None:
 
 
 def attach_labels(accuracy, runs) -> pd.DataFrame:
-    """accuracy.csv rows with the label of their run from runs.csv (joined on stage, trial, seed)."""
+    """accuracy.csv rows with the label of their run from runs.csv (joined on stage, trial,
+    final_trial and seed: a search or grid row has a trial number, a final-stage row a final_trial)."""
     acc, runs = _frame(accuracy), _frame(runs)
-    keys = [k for k in ("stage", "trial", "seed") if k in acc.columns and k in runs.columns]
+    keys = [k for k in ("stage", "trial", "final_trial", "seed") if k in acc.columns and k in runs.columns]
     if acc.empty or runs.empty or not keys or "label" not in runs.columns:
         return acc
     lab = runs[[*keys, "label"]].drop_duplicates(keys)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 from rich.table import Table
 
+from ..labels import short_settings
 from .analysis import shown
 
 
@@ -21,16 +21,24 @@ def mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
     return f"{scale * s.mean():.{digits}f} ± {scale * s.std(ddof=1):.{digits}f}"
 
 
-def short(overrides: str) -> str:
-    """Overrides for display: long floats to 3 significant digits (the stored values are exact)."""
-    return re.sub(r"\d+\.\d{4,}(e-?\d+)?", lambda m: f"{float(m.group()):.3g}", overrides)
+def shared_value(g: pd.DataFrame, column: str) -> str:
+    """A configuration's value of a column shared by all its rows (config_id, settings), or ''."""
+    values = g[column].dropna().astype(str) if column in g else []
+    return values.iloc[0] if len(values) else ""
+
+
+def shown_settings(settings: str) -> str:
+    """runs.csv's settings (overrides in full) in the short form of search labels."""
+    return short_settings(str(settings).split()) if settings else ""
 
 
 def grid_table(runs: pd.DataFrame, title: str) -> Table:
-    """One row per configuration: mean ± sd over seeds of accuracy, forgetting, time, memory."""
+    """One row per configuration: its label, config_id and settings (short form), then mean ± sd
+    over seeds of accuracy, forgetting, time, memory."""
     table = Table(title=title)
-    for col in ("configuration", "n", "final avg acc %", "forgetting %", "time s", "memory MiB", "failed"):
-        table.add_column(col, justify="left" if col == "configuration" else "right")
+    for col in ("configuration", "config_id", "settings", "n", "final avg acc %", "forgetting %", "time s",
+                "memory MiB", "failed"):
+        table.add_column(col, justify="left" if col in ("configuration", "config_id", "settings") else "right")
     if runs.empty:
         return table
     ok = runs[runs["status"] == "ok"]
@@ -38,17 +46,20 @@ def grid_table(runs: pd.DataFrame, title: str) -> Table:
     order += [l for l in runs["label"].unique() if l not in order]
     for label in order:
         g, all_g = ok[ok["label"] == label], runs[runs["label"] == label]
-        table.add_row(str(label), str(len(g)), mean_sd(g["final_avg_acc"]), mean_sd(g["avg_forgetting"]),
+        table.add_row(str(label), shared_value(all_g, "config_id"), shown_settings(shared_value(all_g, "settings")), str(len(g)),
+                      mean_sd(g["final_avg_acc"]), mean_sd(g["avg_forgetting"]),
                       mean_sd(g["time_total_s"], 1.0), f"{g['memory_bytes'].mean() / 2**20:.2f}" if len(g) else "-",
                       str(int((all_g["status"] != "ok").sum())))
     return table
 
 
 def best_table(trials: pd.DataFrame, runs: pd.DataFrame, reference: list[str], top: int = 5) -> Table:
-    """Best search trials (validation, mean ± sd over search seeds) beside their test re-evaluation."""
+    """Best search trials (validation, mean ± sd over search seeds) beside their test re-evaluation:
+    the final stage's runs of the same config_id, under the label they have there."""
     table = Table(title="Best configurations: validation (search seeds) and test (new seeds)")
-    for col in ("trial", "configuration", "val acc %", "test acc %", "gap to reference (points)", "time s"):
-        table.add_column(col, justify="left" if col == "configuration" else "right")
+    for col in ("trial", "configuration", "config_id", "test label", "val acc %", "test acc %",
+                "gap to reference (points)", "time s"):
+        table.add_column(col, justify="left" if col in ("configuration", "config_id", "test label") else "right")
     search = trials[(trials["stage"] == "search") & (trials["state"] == "COMPLETE")]
     value = "value" if "value" in search else "value_acc"
     final = runs[(runs["stage"] == "final") & (runs["status"] == "ok")] if not runs.empty else runs
@@ -56,15 +67,18 @@ def best_table(trials: pd.DataFrame, runs: pd.DataFrame, reference: list[str], t
     search_runs = runs[runs["stage"] == "search"] if not runs.empty else runs
     for _, t in search.sort_values([value, "number"], ascending=[False, True]).head(top).iterrows():
         val = search_runs[search_runs["trial"] == t["number"]]
-        test = final[final["label"] == f"trial-{t['number']}"]
+        test = final[(final["config_id"] == t["config_id"]) & ~final["label"].isin(reference)] \
+            if len(final) and "config_id" in final else final.iloc[:0]
         gap = 100 * (test["final_avg_acc"].mean() - ref_acc) if len(test) and not math.isnan(ref_acc) else math.nan
-        table.add_row(str(t["number"]), short(str(t["overrides"])), mean_sd(val["final_avg_acc"]),
+        table.add_row(str(int(t["number"])), str(t["label"]), str(t.get("config_id", "")),
+                      ", ".join(dict.fromkeys(map(str, test["label"]))) or "-", mean_sd(val["final_avg_acc"]),
                       mean_sd(test["final_avg_acc"]) if len(test) else "-",
                       "-" if math.isnan(gap) else f"{gap:+.1f}", mean_sd(val["time_total_s"], 1.0))
     for label in reference:
         test = final[final["label"] == label]
         if len(test):
-            table.add_row("ref", label, "-", mean_sd(test["final_avg_acc"]), "0.0", mean_sd(test["time_total_s"], 1.0))
+            table.add_row("ref", label, shared_value(test, "config_id"), label, "-", mean_sd(test["final_avg_acc"]), "0.0",
+                          mean_sd(test["time_total_s"], 1.0))
     return table
 
 
@@ -97,11 +111,12 @@ def importance_table(importances: dict[str, float]) -> Table:
 
 def pareto_table(trials: pd.DataFrame, front: list[int]) -> Table:
     table = Table(title="Pareto front: validation accuracy against training time")
-    for col in ("trial", "configuration", "val acc %", "time s"):
-        table.add_column(col, justify="left" if col == "configuration" else "right")
+    for col in ("trial", "configuration", "config_id", "val acc %", "time s"):
+        table.add_column(col, justify="left" if col in ("configuration", "config_id") else "right")
     rows = trials[(trials["stage"] == "search") & trials["number"].isin(front)].sort_values("value_time_s")
     for _, t in rows.iterrows():
-        table.add_row(str(t["number"]), short(str(t["overrides"])), f"{100 * t['value_acc']:.1f}", f"{t['value_time_s']:.1f}")
+        table.add_row(str(int(t["number"])), str(t["label"]), str(t.get("config_id", "")), f"{100 * t['value_acc']:.1f}",
+                      f"{t['value_time_s']:.1f}")
     return table
 
 

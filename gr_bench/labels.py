@@ -1,0 +1,56 @@
+"""What a configuration is called: a short label of its settings and a stable id.
+
+A configuration of a study is its overrides over the study's base (``name=value`` strings, as
+stored with each trial). Its id is the first 6 hex digits of the sha256 of those overrides, sorted,
+so the same settings have the same id in every stage and every export (the final stage's
+``val_fraction=0``, common to all its configurations, is left out by the caller). Its short
+label names the settings a reader needs, e.g. ``linear:793 lr=7.2e-4 decay=0.76``; the full
+settings are ``settings_text`` (exact values). Pure functions of strings: no storage, no torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+BARE = ("strategy", "schedule", "generator", "optimizer")  # values that say what they are: shown alone
+SHORT_NAMES = {"lr_decay": "decay", "vae_hidden": "vae", "lr_schedule": "lr-sched"}
+
+
+def settings_dict(pairs: list[str]) -> dict[str, str]:
+    """`name=value` strings as {name: value text}, the last of a repeated name winning."""
+    return dict(p.split("=", 1) for p in pairs if "=" in p)
+
+
+def config_id(pairs: list[str]) -> str:
+    """6 hex digits naming a configuration: sha256 of its sorted `name=value` overrides."""
+    text = "\n".join(sorted(f"{k}={v}" for k, v in settings_dict(pairs).items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+def settings_text(pairs: list[str]) -> str:
+    """Every override, exact, in its stored order: 'schedule=linear:793 lr=0.000723 lr_decay=0.76'."""
+    return " ".join(f"{k}={v}" for k, v in settings_dict(pairs).items())
+
+
+def _number(text: str) -> str:
+    """A float to 2 significant digits ('7.2e-4', '0.76', '12'); anything else as it is."""
+    if not any(c in text for c in ".eE") or "," in text or ":" in text:
+        return text
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    if x != 0 and (abs(x) < 1e-2 or abs(x) >= 1e4):
+        mantissa, exponent = f"{x:.1e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{x:.2g}"
+
+
+def short_settings(pairs: list[str]) -> str:
+    """The overrides in short form: bare values for self-explaining fields, short names, floats
+    to 2 significant digits: 'linear:793 lr=7.2e-4 decay=0.76'; '(base)' when there are none."""
+    parts = []
+    for k, v in settings_dict(pairs).items():
+        shown = _number(v)
+        parts.append(shown if k in BARE else f"{SHORT_NAMES.get(k, k)}={shown}")
+    return " ".join(parts) or "(base)"

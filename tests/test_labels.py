@@ -1,0 +1,162 @@
+"""One name per configuration everywhere (runs.csv, report.md, plots, terminal, compare) and one
+numbering per column: search trial numbers never sit beside final-stage trial numbers."""
+
+import csv
+import json
+import os
+import re
+import subprocess
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import create_trial
+
+from gr_bench import export
+from gr_bench.labels import config_id, settings_text, short_settings
+from gr_bench.storage import open_storage
+from gr_bench.study import final_labels
+
+from conftest import GR
+
+
+def rows(path) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_short_settings_say_what_a_configuration_is():
+    pairs = ["schedule=linear:793", "lr=0.0007234567", "lr_decay=0.7612"]
+    assert short_settings(pairs) == "linear:793 lr=7.2e-4 decay=0.76"
+    assert short_settings(["vae_hidden=32,16", "latent=4", "strategy=buffer"]) == "vae=32,16 latent=4 buffer"
+    assert short_settings([]) == "(base)"
+    assert settings_text(pairs) == "schedule=linear:793 lr=0.0007234567 lr_decay=0.7612"  # exact
+
+
+def test_config_id_is_six_hex_of_the_sorted_overrides():
+    cid = config_id(["schedule=linear:793", "lr=0.001"])
+    assert re.fullmatch(r"[0-9a-f]{6}", cid)
+    assert cid == config_id(["lr=0.001", "schedule=linear:793"])  # the order does not matter
+    assert cid != config_id(["lr=0.002", "schedule=linear:793"])
+
+
+def test_final_labels_name_the_best_by_rank_and_keep_declared_names():
+    configs = {"trial-11": [], "trial-3": [], "seed-linear:1000": [], "best-schedule@seed-linear:1000-lr": []}
+    assert final_labels(configs) == {"trial-11": "best-1", "trial-3": "best-2", "seed-linear:1000": "seed-linear:1000",
+                                     "best-schedule@seed-linear:1000-lr": "best-schedule@seed-linear:1000-lr"}
+
+
+def test_two_configurations_with_the_same_short_label_get_their_ids():
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for lr in ("0.000721", "0.000724", "0.000724"):  # two configurations, the second twice
+        study.add_trial(create_trial(params={"lr": float(lr)}, distributions={"lr": FloatDistribution(1e-4, 1e-2)},
+                                     value=0.5, user_attrs={"overrides": [f"lr={lr}"]}))
+    ids = [export._identities({"search": study})[("search", n)] for n in range(3)]
+    assert [i["config_id"] for i in ids] == [config_id(["lr=0.000721"]), *[config_id(["lr=0.000724"])] * 2]
+    assert [i["label"] for i in ids] == [f"lr=7.2e-4 #{i['config_id']}" for i in ids]
+    assert ids[1]["label"] == ids[2]["label"] != ids[0]["label"]
+
+
+# --- a real search study with a final stage ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    root = tmp_path_factory.mktemp("labels")
+    p = subprocess.run([GR, "study", "replay_schedule", "--quick", "--trials", "3", "--seeds", "1", "--dataset",
+                        "digits", "--workers", "1", "--results", str(root), "--set", "vae_hidden=32,16",
+                        "--set", "epochs=2", "--set", "vae_epochs=2", "--set", "n_tasks=2"],
+                       capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"})
+    assert p.returncode == 0, p.stderr
+    return root / "replay_schedule-quick", p.stdout
+
+
+@pytest.mark.slow
+def test_one_numbering_per_column(search):
+    folder, _ = search
+    for name, number in (("runs.csv", "trial"), ("accuracy.csv", "trial"), ("trials.csv", "number")):
+        table = rows(folder / name)
+        s = [r for r in table if r["stage"] == "search"]
+        f = [r for r in table if r["stage"] == "final"]
+        assert s and f, name
+        assert all(r[number] != "" and r["final_trial"] == "" for r in s), name
+        assert all(r[number] == "" and r["final_trial"] != "" for r in f), name
+    trials = rows(folder / "trials.csv")
+    assert sorted(int(r["final_trial"]) for r in trials if r["stage"] == "final") == \
+        list(range(sum(r["stage"] == "final" for r in trials)))
+    assert "param_config" not in trials[0]  # the final stage's internal key is not shown
+    # no label carries a trial number of either stage
+    assert not any(re.search(r"trial-?\d", r["label"]) for r in rows(folder / "runs.csv"))
+
+
+@pytest.mark.slow
+def test_labels_agree_across_runs_report_plots_and_terminal(search):
+    folder, stdout = search
+    runs = pd.DataFrame(rows(folder / "runs.csv"))
+    # within a stage, a label is one configuration and a configuration one label
+    for _, g in runs.groupby("stage"):
+        assert (g.groupby("label")["config_id"].nunique() == 1).all()
+        assert (g.groupby("config_id")["label"].nunique() == 1).all()
+    final, searched = runs[runs["stage"] == "final"], runs[runs["stage"] == "search"]
+    best = sorted(set(final["label"]) - {"seed-linear:1000"} - {lab for lab in final["label"] if "@" in lab})
+    assert best and all(re.fullmatch(r"best-\d", lab) for lab in best)
+    for lab in best:  # the best re-run on the test split under the config_id of the search trial that found it
+        cid = final.loc[final["label"] == lab, "config_id"].iloc[0]
+        assert cid in set(searched["config_id"])
+        assert set(searched.loc[searched["config_id"] == cid, "settings"]) == \
+            set(final.loc[final["label"] == lab, "settings"])
+    for _, r in searched.iterrows():  # search labels: the settings in short form
+        assert r["label"] == short_settings(r["settings"].split()) and " lr=" in r["label"] and "decay=" in r["label"]
+
+    report = (folder / "report.md").read_text()
+    section = report.split("## Configurations\n", 1)[1].split("\n## ", 1)[0]
+    listed = {(cells[1], cells[2], cells[4]) for line in section.splitlines() if line.startswith("| ")
+              for cells in [[c.strip() for c in line.split("|")]] if cells[1] != "label"}
+    expected = {(r["label"], r["config_id"], f"`{r['settings']}`") for _, r in runs.iterrows()}
+    assert listed == expected
+    stats = rows(folder / "stats.csv")
+    assert stats and {r["a"] for r in stats} | {r["b"] for r in stats} <= set(final["label"])
+    for lab in set(final["label"]):
+        assert f"| {lab} |" in report
+
+    from gr_bench.report.build import figures
+
+    rows_ = export.collect(open_storage(f"sqlite:///{folder / 'study.db'}"), folder.name)
+    figs = figures("search", "final", pd.DataFrame(rows_["trials"]), pd.DataFrame(rows_["runs"]),
+                   pd.DataFrame(rows_["accuracy"]), {}, None, False)
+    per_config = [(name, caption, fig) for name, caption, fig in figs if name.startswith(("curves-", "heatmap-"))]
+    assert per_config
+    for _name, caption, fig in per_config:
+        titles = " ".join(ax.get_title() for ax in fig.axes)
+        label = next(lab for lab in sorted(set(final["label"]), key=len, reverse=True) if f": {lab}" in titles)
+        assert caption.endswith(label) or f": {label} (" in caption
+        assert f"### {caption}" in report
+    legend = next(fig for name, _, fig in figs if name == "accuracy-vs-tasks").axes[0].get_legend()
+    assert {t.get_text() for t in legend.get_texts()} == set(final["label"])
+
+    # the terminal: the best table maps each search configuration to its test label; progress lines too
+    assert all(lab in stdout for lab in best)
+    for shown in re.findall(r"^\w+: \d+/\d+ done.*?, best (.+) \d+\.\d% \(mean", stdout, re.M):
+        assert shown in set(runs["label"]), shown
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["final_configs"]) == set(final["label"])
+
+
+@pytest.mark.slow
+def test_compare_takes_a_label_or_a_config_id(search):
+    folder, _ = search
+    final = [r for r in rows(folder / "runs.csv") if r["stage"] == "final"]
+    ids = {r["label"]: r["config_id"] for r in final}
+
+    def compare(*args):
+        return subprocess.run([GR, "compare", *args, "--study", str(folder)], capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "COLUMNS": "200"})
+
+    by_label = compare("best-1", "seed-linear:1000")
+    by_id = compare(ids["best-1"], ids["seed-linear:1000"])
+    assert by_label.returncode == 0 and by_id.returncode == 0, by_id.stderr
+    assert by_id.stdout == by_label.stdout and by_id.stdout.startswith("best-1 vs seed-linear:1000: ")
+    missing = compare("abcdef", "seed-linear:1000")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "'abcdef'" in missing.stderr
