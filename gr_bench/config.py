@@ -30,6 +30,7 @@ CONDITIONAL_GENERATORS = ("cvae", "gmm")  # they draw each sample for a class th
 REPLAY_MODES = ("per-task", "per-batch")
 DEVICES = ("cpu", "cuda")
 ACTIVE_OUTPUTS = ("all", "seen")
+OPTIMIZER_STATES = ("reset", "keep")
 
 
 class ConfigError(ValueError):
@@ -99,7 +100,10 @@ class TrainConfig:
     lr_decay: float = 1.0  # classifier lr on task t is lr * lr_decay**t (seed's proposed improvement)
     lr_schedule: str = "constant"  # within a task: constant, cosine (to 0 by the task's end), restarts (cosine each epoch)
     batch_size: int = 64  # for both classifier and generator (mnist-5k tasks have 800 images: 13 steps an epoch)
-    optimizer: str = "adam"  # adam or sgd (momentum 0.9); state is reset at each task
+    optimizer: str = "adam"  # adam or sgd (momentum 0.9)
+    # reset: fresh optimizer state (Adam's moments, SGD's momentum) at each task; keep: one
+    # optimizer for the whole sequence, as van de Ven's code does (the lr is still set per task)
+    optimizer_state: str = "reset"
     vae_epochs: int = 10  # generator epochs per task (generative strategy only)
     vae_lr: float = 1e-3  # generator learning rate
     # Generator batch size; none = batch_size (the seed's setting). Larger batches spread Adam's
@@ -122,6 +126,7 @@ class TrainConfig:
             if getattr(self, name) is not None:
                 _positive(name, getattr(self, name), integer=True)
         _choice("active_outputs", self.active_outputs, ACTIVE_OUTPUTS)
+        _choice("optimizer_state", self.optimizer_state, OPTIMIZER_STATES)
         for name in ("lr", "vae_lr", "lr_decay"):
             _positive(name, getattr(self, name))
         _choice("optimizer", self.optimizer, OPTIMIZERS)

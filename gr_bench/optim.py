@@ -144,6 +144,17 @@ def make_optimizer(kind: str, model: torch.nn.Module, lr: float) -> AnyOptimizer
     return torch.optim.Adam(model.parameters(), lr=lr)
 
 
+def set_lr(opt: AnyOptimizer, lr: float) -> None:
+    """A new base learning rate for an optimizer kept from one task to the next (its moments carry
+    over); a scheduler made after this starts from it."""
+    if isinstance(opt, (Adam, SGD)):
+        opt.lr = lr
+        return
+    for group in opt.param_groups:
+        group["lr"] = lr
+        group.pop("initial_lr", None)  # else a new torch LambdaLR would start from the old base lr
+
+
 class LambdaLR:
     """lr = base_lr * factor(k) for the k-th step (k from 0), the semantics of torch's LambdaLR
     when ``step()`` is called after each optimizer step."""

@@ -32,7 +32,7 @@ from torch import nn
 from .config import ConfigError, RunConfig
 from .data import SplitBenchmark, Task
 from .models import classifier_for, n_params, param_bytes, train_flops
-from .optim import make_optimizer, within_task
+from .optim import make_optimizer, set_lr, within_task
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
 from .strategies import ReplaySet, build_strategy, matched_bytes
@@ -278,6 +278,7 @@ def run(
     start, cpu_start = time.perf_counter(), time.process_time()
     with timer("eval"):
         result.initial_acc = evaluate(classifier)
+    opt = opt_g = None  # kept across tasks when optimizer_state == "keep"
     try:
         for task in bench.tasks:
             with timer("replay"):
@@ -298,7 +299,11 @@ def run(
                 loss_c = _with_fresh_replay(classifier_loss, draw, weight, timer, counts)
                 loss_g = _with_fresh_replay(_generator_loss, draw, weight, timer, counts, generator=True)
 
-            opt = make_optimizer(t_cfg.optimizer, classifier, t_cfg.lr * t_cfg.lr_decay**task.index)
+            lr_t = t_cfg.lr * t_cfg.lr_decay**task.index
+            if opt is None or t_cfg.optimizer_state == "reset":
+                opt = make_optimizer(t_cfg.optimizer, classifier, lr_t)
+            else:
+                set_lr(opt, lr_t)
             passes = _passes(len(data[0]), t_cfg.batch_size, t_cfg.epochs, t_cfg.iters)
             # cosine spans the task's steps, restarts one full pass (see optim.within_task)
             sched = within_task(t_cfg.lr_schedule, opt, passes[0], len(passes)) if t_cfg.iters is None else \
@@ -318,7 +323,8 @@ def run(
 
             if trained is not None:
                 counts["replay"] = 0
-                opt_g = make_optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
+                if opt_g is None or t_cfg.optimizer_state == "reset":
+                    opt_g = make_optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
                 g_batch = t_cfg.vae_batch_size or t_cfg.batch_size
                 seen = 0
                 with timer("generator"):

@@ -1,0 +1,58 @@
+"""The settings the published protocol needs: iterations per task, loss over the seen classes only,
+and one optimizer kept across tasks."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from gr_bench.config import RunConfig, preset, with_overrides
+from gr_bench.data import load_dataset, make_benchmark
+from gr_bench.trainer import _classifier_loss, _passes, run
+
+TINY = {"vae_hidden": (32, 16), "latent": 4, "batch_size": 32}
+
+
+def test_passes_cut_the_last_one_short():
+    assert _passes(100, 32, epochs=3, iters=None) == [4, 4, 4]
+    assert _passes(100, 32, epochs=3, iters=10) == [4, 4, 2]
+    assert _passes(100, 32, epochs=3, iters=8) == [4, 4]
+
+
+def test_iters_count_steps_not_epochs():
+    bench = make_benchmark(load_dataset("digits"))
+    r = run(with_overrides(RunConfig(), {**TINY, "iters": 7, "vae_iters": 3}), bench)
+    per_task = [len(t.y_train) for t in bench.tasks]
+    assert all(n > 7 * 32 for n in per_task)  # 7 steps are less than a pass: one cut-short pass per task
+    assert len(r.curves) == 5 * 5  # one evaluation per (short) pass, of every task
+    # classifier: 7 batches of 32 per task; per-task replay adds nothing to the count of steps
+    assert r.samples["classifier"] == 5 * 7 * 32 and r.samples["generator"] == 5 * 3 * 32
+
+
+def test_seen_outputs_loss_ignores_unseen_classes():
+    torch.manual_seed(0)
+    logits, y = torch.randn(6, 10), torch.tensor([0, 1, 2, 3, 0, 1])
+    active = torch.zeros(10, dtype=torch.bool)
+    active[:4] = True
+    model = lambda x: x  # noqa: E731  the "model" returns the logits it is given
+    got = _classifier_loss(None, active)(model, logits, y, None, None)
+    assert torch.allclose(got, F.cross_entropy(logits[:, :4], y))
+    assert torch.allclose(_classifier_loss(None)(model, logits, y, None, None), F.cross_entropy(logits, y))
+
+
+def test_vandeven_preset_is_the_published_protocol():
+    cfg = preset("vandeven2019")
+    assert (cfg.model.hidden, cfg.model.vae_hidden, cfg.model.latent) == ((400, 400), (400, 400), 100)
+    assert (cfg.train.batch_size, cfg.train.iters, cfg.train.vae_iters, cfg.train.lr) == (128, 2000, 2000, 1e-3)
+    assert (cfg.train.active_outputs, cfg.replay.replay_mode, cfg.data.class_order) == ("seen", "per-batch", "permuted")
+
+
+def test_kept_optimizer_differs_from_reset_only_after_the_first_task():
+    digits = load_dataset("digits")
+    base = with_overrides(RunConfig(), {**TINY, "epochs": 1, "vae_epochs": 1})
+    keep = with_overrides(base, {"optimizer_state": "keep"})
+    one = make_benchmark(digits, n_tasks=1)
+    assert run(base, one).accuracy == run(keep, one).accuracy
+    five = make_benchmark(digits)
+    a, b = run(base, five).accuracy, run(keep, five).accuracy
+    assert a[0] == b[0] and a != b
