@@ -126,12 +126,13 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     report = (folder / "report.md").read_text()
     # every comparison names the fields in which its arms differ; each attribution group has its verdict
     assert "## What each comparison changes" in report and "## Attribution" in report and "## Power" in report
+    changes = report.split("## What each comparison changes", 1)[1].split("\n## ", 1)[0].splitlines()
     if "best-schedule@seed-linear:1000-lr" in swaps:
         assert "| best-schedule@seed-linear:1000-lr | seed-linear:1000 | `schedule` " in report
-        line = next(x for x in report.splitlines() if x.startswith("| best-schedule@seed-linear:1000-lr |"))
+        line = next(x for x in changes if x.startswith("| best-schedule@seed-linear:1000-lr |"))
         assert "`lr`" not in line
     if "best-lr@seed-linear:1000-schedule" in swaps:
-        line = next(x for x in report.splitlines() if x.startswith("| best-lr@seed-linear:1000-schedule |"))
+        line = next(x for x in changes if x.startswith("| best-lr@seed-linear:1000-schedule |"))
         assert "`schedule`" not in line and "`lr`" in line
     assert "schedule effect (schedule:" in p.stdout and "lr effect (lr, lr_decay:" in p.stdout
 

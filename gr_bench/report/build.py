@@ -264,7 +264,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                   f"{_fmt(fit['ci_high'])}, n={fit['n']}); quadratic (k = 2) "
                   f"{'inside' if fit['consistent_with_expected'] else 'outside'} the CI.\n")
     if len(runs):
-        md.append(f"\n## Results per configuration ({result['stage']} stage, mean ± sd over seeds)\n")
+        md.append(f"\n## Configurations ({result['stage']} stage, mean ± sd over seeds)\n")
         md.append(_md_table(config_summary(analysis.ok_runs(runs, result["stage"]))))
     md.append("\n## Figures\n")
     md += [f"### {caption}\n\n![{caption}](plots/{name}.png)\n" for name, caption in saved]
