@@ -14,11 +14,11 @@ import optuna
 from optuna.trial import TrialState
 
 from .files import write_csv, write_json
-from .labels import config_id, settings_text, short_settings
+from .labels import config_id, final_labels, settings_text, short_settings
 from .provenance import provenance
 from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
 from .storage import load_study, redact
-from .study import FINAL_PAIRS, final_labels
+from .study import FINAL_PAIRS
 
 STAGES = ("search", "final")
 
@@ -39,7 +39,7 @@ def _own(pairs: list[str]) -> list[str]:
 
 def trial_label(trial: optuna.trial.FrozenTrial, names: dict[str, str] | None = None) -> str:
     """What a trial's configuration is called: a final-stage configuration's label (``names``:
-    study.final_labels of the stage's final_configs), a grid point's declared labels joined, or a
+    labels.final_labels of the stage's final_configs), a grid point's declared labels joined, or a
     search trial's settings in short form (labels.short_settings; "" before it has any)."""
     params = {k: v for k, v in trial.params.items() if k != "seed"}
     if "config" in params:
@@ -146,7 +146,7 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
                 row["value_acc"], row["value_time_s"] = (t.values or [None, None])[:2]
             else:
                 row["value"] = t.values[0] if t.values else None
-            # a final trial's "config" parameter is an internal key (study.final_labels): label says it
+            # a final trial's "config" parameter is an internal key (labels.final_labels): label says it
             row.update({f"param_{k}": v for k, v in sorted(t.params.items()) if not (final and k == "config")})
             row["overrides"] = " ".join(t.user_attrs.get("overrides", []))
             trials.append(row)

@@ -5,12 +5,14 @@ stored with each trial). Its id is the first 6 hex digits of the sha256 of those
 so the same settings have the same id in every stage and every export (the final stage's
 ``val_fraction=0``, common to all its configurations, is left out by the caller). Its short
 label names the settings a reader needs, e.g. ``linear:793 lr=7.2e-4 decay=0.76``; the full
-settings are ``settings_text`` (exact values). Pure functions of strings: no storage, no torch.
+settings are ``settings_text`` (exact values). The final stage's best are named by rank
+(``final_labels``: 'best-1', 'best-2', ...). Pure functions of strings: no storage, no torch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 
 BARE = ("strategy", "schedule", "generator", "optimizer")  # values that say what they are: shown alone
 SHORT_NAMES = {"lr_decay": "decay", "vae_hidden": "vae", "lr_schedule": "lr-sched"}
@@ -54,3 +56,21 @@ def short_settings(pairs: list[str]) -> str:
         shown = _number(v)
         parts.append(shown if k in BARE else f"{SHORT_NAMES.get(k, k)}={shown}")
     return " ".join(parts) or "(base)"
+
+
+def final_labels(configs: dict[str, list[str]]) -> dict[str, str]:
+    """The labels reports show for the final stage's configurations (keys of study.final_configs): the
+    search's best, in rank order, are 'best-1', 'best-2', ...; references and attribution swaps keep
+    their declared names. A best's stored key, 'trial-N' (N: the search trial that proposed it), stays
+    internal: a search trial number never appears beside the final stage's own trial numbers. The
+    settings behind each label are in runs.csv (config_id, settings) and report.md's Configurations."""
+    out: dict[str, str] = {}
+    rank = 0
+    for key in configs:
+        if re.fullmatch(r"trial-\d+", key):
+            rank += 1
+            name = f"best-{rank}"
+            out[key] = name if name not in configs else f"search-best-{rank}"
+        else:
+            out[key] = key
+    return out

@@ -28,7 +28,6 @@ import json
 import multiprocessing
 import os
 import pkgutil
-import re
 import shlex
 import signal
 import sys
@@ -636,7 +635,7 @@ def final_configs(spec: StudySpec, search: optuna.Study,
     """The top configurations of the search (Pareto front by accuracy if multi-objective), the
     references and, with spec.attribution and a setup, the swaps that attribute the best's gain
     (attribution_configs). Every final configuration trains on the whole training split. The best
-    are keyed 'trial-N' in the storage; reports name them with final_labels ('best-1', ...)."""
+    are keyed 'trial-N' in the storage; reports name them with labels.final_labels ('best-1', ...)."""
     done = [t for t in search.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
     if len(search.directions) == 2:
         front = {t.number for t in search.best_trials}
@@ -658,24 +657,6 @@ def final_configs(spec: StudySpec, search: optuna.Study,
         swaps, entries = attribution_configs(spec, setup, configs, best, list(spec.reference))
         configs.update(swaps)
     return configs, entries
-
-
-def final_labels(configs: dict[str, list[str]]) -> dict[str, str]:
-    """The labels reports show for the final stage's configurations (keys of final_configs): the
-    search's best, in rank order, are 'best-1', 'best-2', ...; references and attribution swaps keep
-    their declared names. A best's stored key, 'trial-N' (N: the search trial that proposed it), stays
-    internal: a search trial number never appears beside the final stage's own trial numbers. The
-    settings behind each label are in runs.csv (config_id, settings) and report.md's Configurations."""
-    out: dict[str, str] = {}
-    rank = 0
-    for key in configs:
-        if re.fullmatch(r"trial-\d+", key):
-            rank += 1
-            name = f"best-{rank}"
-            out[key] = name if name not in configs else f"search-best-{rank}"
-        else:
-            out[key] = key
-    return out
 
 
 def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None = None) -> dict[str, optuna.Study]:
@@ -703,4 +684,4 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
     return stages
 
 
-__all__ = ["study_names", "final_labels", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study"]
+__all__ = ["study_names", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study"]

@@ -14,9 +14,8 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import create_trial
 
 from gr_bench import export
-from gr_bench.labels import config_id, settings_text, short_settings
+from gr_bench.labels import config_id, final_labels, settings_text, short_settings
 from gr_bench.storage import open_storage
-from gr_bench.study import final_labels
 
 from conftest import GR
 

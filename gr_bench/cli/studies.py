@@ -151,7 +151,7 @@ def best_mean(study, trials=None) -> tuple[str, float, int] | None:
     from optuna.trial import TrialState
 
     from ..export import trial_label
-    from ..study import final_labels
+    from ..labels import final_labels
 
     if len(study.directions) != 1:
         return None
