@@ -308,6 +308,8 @@ def _power_fields(row: dict, *, paired: bool, alpha: float, family: int) -> None
 
 
 def _is_underpowered(row: Mapping, alpha: float) -> bool:
+    if row.get("exact"):
+        return False
     power = row.get("power_at_min_effect", math.nan)
     return bool(row.get("min_p_holm", row["min_p"]) > alpha or math.isnan(row["p_value"])
                 or math.isnan(power) or power < TARGET_POWER)
@@ -350,6 +352,10 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
     _thresholds(row, min_effect, min_rel_effect, margin, power_effect)
     row["diff"] = float((a - b).mean()) if paired and n_a else row["mean_a"] - row["mean_b"]
     row["sd_diff"] = _sd(a - b) if paired else _pooled_sd(a, b)
+    # A cost (judged relative to the other arm) with the same difference on every seed, such as
+    # training FLOPs: a fact of the configurations, not a sample; no rank test can reach alpha on
+    # it at a few seeds, and none is needed. Accuracies are never taken as exact.
+    row["exact"] = bool(paired and enough and min_rel_effect is not None and row["sd_diff"] == 0)
     if enough:
         row["ci_low"], row["ci_high"] = diff_interval(a, b, paired=paired, confidence=confidence)
         row["effect_size"] = cohens_d(a, b, paired=paired)[0]
@@ -410,6 +416,8 @@ def verdict(row: Mapping, *, alpha=0.05, min_effect=None, p_key="p_holm") -> str
     its TOST p (``tost_p_holm`` with Holm p, else ``tost_p``); ``min_effect`` defaults to the
     row's own. In order:
 
+    - exact rows (a cost, 3+ paired seeds, the same difference on every seed): "better"/"worse" when
+      |diff| >= min_effect, "negligible" below it, "equivalent" at zero;
     - "underpowered": the design cannot reach p < alpha (``min_p``, or ``min_p_holm`` for Holm p)
       or has fewer than 2 values on a side, unless TOST shows equivalence ("equivalent");
     - "better" / "worse": p < alpha and |diff| >= min_effect (sign of diff);
@@ -419,11 +427,17 @@ def verdict(row: Mapping, *, alpha=0.05, min_effect=None, p_key="p_holm") -> str
     - "underpowered": no significant difference and power at power_effect < 0.8;
     - "no evidence": otherwise (adequately powered, no difference found, none ruled out).
     """
+    min_effect = row.get("min_effect", 0.01) if min_effect is None else min_effect
+    if row.get("exact"):  # the same difference on every seed: its size decides
+        if row["diff"] == 0:
+            return "equivalent"
+        if abs(row["diff"]) >= min_effect:
+            return "better" if row["diff"] > 0 else "worse"
+        return "negligible"
     p = row.get(p_key, row.get("p_value", math.nan))
     holm_p = p_key == "p_holm"
     floor = row.get("min_p_holm", row["min_p"]) if holm_p else row["min_p"]
     tost_p = row.get("tost_p_holm" if holm_p else "tost_p", row.get("tost_p", math.nan))
-    min_effect = row.get("min_effect", 0.01) if min_effect is None else min_effect
     equivalent = bool(tost_p < alpha)
     if floor > alpha or math.isnan(row.get("p_value", math.nan)):
         return "equivalent" if equivalent else "underpowered"
@@ -501,6 +515,8 @@ def details(row: Mapping, *, scale=100.0, unit="points") -> str:
         at = (f"±{100 * rel:g}%" if rel is not None and not math.isnan(rel)
               else f"{scale * pe:.3g}{u}")
         parts.append(f"power {power:.2f} at {at}, MDE {_num(scale * row['mde'], '.1f')}{u}")
+    if row.get("exact"):
+        parts.insert(0, "exact: the same difference on every seed")
     return ", ".join(parts)
 
 

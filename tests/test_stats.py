@@ -388,3 +388,19 @@ def test_power_law_fit():
 def test_stats_does_not_import_torch():
     code = "import sys, gr_bench.stats; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_same_difference_on_every_seed_is_decided_by_its_size():
+    """FLOPs are identical across seeds: no rank test reaches alpha at 5 seeds, and none is needed."""
+    from gr_bench import stats
+
+    a, b = [2e9] * 5, [1e9] * 5
+    row = stats.compare(a, b, paired=True, min_rel_effect=0.05)
+    assert row["exact"] and row["verdict"] == "better" and not row["underpowered"]
+    assert stats.details(row, scale=1e-9, unit="GFLOP").startswith("exact: the same difference on every seed")
+    fam = stats.compare_family({"x": a, "y": b, "z": [1e9 + 1] * 5}, [("x", "y"), ("z", "y")], paired=True,
+                               metric="flops_train", study="s",
+                               min_rel_effect=0.05)
+    assert [r["verdict"] for r in fam] == ["better", "negligible"]
+    noisy = stats.compare([1.0, 2.0, 3.0, 4.0, 6.0], [0.5, 1.0, 2.5, 3.0, 5.0], paired=True)
+    assert not noisy["exact"]

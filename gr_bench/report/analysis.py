@@ -35,7 +35,7 @@ STATS_COLUMNS = (
     "role", "family", "family_size", "unit", "wall_clock",
     "diff_points", "ci_low_points", "ci_high_points", "min_effect_points", "margin_points",
     "tost_p", "tost_p_holm", "equivalent", "sd_diff_points", "mde_points", "power_effect_points",
-    "power_at_min_effect", "seeds_needed", "underpowered",
+    "power_at_min_effect", "seeds_needed", "underpowered", "exact",
     "rel_diff", "min_rel_effect", "mde_rel",
     "paired_delta", "cliffs_delta", "min_p", "min_p_holm", "test_secondary", "p_secondary", "alpha",
     "confidence",
