@@ -279,6 +279,7 @@ def run(
     with timer("eval"):
         result.initial_acc = evaluate(classifier)
     opt = opt_g = None  # kept across tasks when optimizer_state == "keep"
+    replay_flops = 0
     try:
         for task in bench.tasks:
             with timer("replay"):
@@ -320,6 +321,7 @@ def run(
                     on_epoch(task.index, epoch, accs)
             _check_finite(classifier, f"classifier, task {task.index}")
             result.samples["classifier"] += seen + counts["replay"]
+            generated = (result.replay_sizes[-1] or 0) + counts["replay"]  # per-task set, or per-batch draws
 
             if trained is not None:
                 counts["replay"] = 0
@@ -333,10 +335,12 @@ def run(
                                            f"generator, task {task.index}, epoch {epoch}", max_steps=steps)
                 _check_finite(generator, f"generator, task {task.index}")
                 result.samples["generator"] += seen + counts["replay"]
+                generated += counts["replay"]
             elif generator is not None:  # closed form (gmm): fitted once on the task's own data
                 with timer("generator"):
                     strategy.fit_generator(task, to_float(task.x_train), task.y_train, rng)
 
+            replay_flops += generated * strategy.sample_flops()  # before after_task swaps the models
             strategy.after_task(task, classifier, rng)
             data = replay = None  # free this task's float copy before the next one is built
             result.accuracy.append(accs)
@@ -346,10 +350,11 @@ def run(
         result.status, result.reason = "failed", str(e)
     result.times = {p: timer.seconds.get(p, 0.0) for p in PHASES}
     result.times["total"] = time.perf_counter() - start
-    # Cost that machine load does not change: process CPU seconds and training matmul FLOPs.
+    # Cost that machine load does not change: process CPU seconds, and the matmul FLOPs of training
+    # both models plus producing (decoding and labelling) every replayed sample.
     result.cpu_s = time.process_time() - cpu_start
     result.flops_train = result.samples["classifier"] * train_flops(classifier) + (
-        result.samples["generator"] * train_flops(trained) if trained is not None else 0)
+        result.samples["generator"] * train_flops(trained) if trained is not None else 0) + replay_flops
     if generator is not None and trained is None:  # gmm: its fitted numbers count as its parameters
         result.param_bytes["generator"] = generator.memory_bytes()
         result.params["generator"] = result.param_bytes["generator"] // 4

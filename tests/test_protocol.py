@@ -56,3 +56,20 @@ def test_kept_optimizer_differs_from_reset_only_after_the_first_task():
     five = make_benchmark(digits)
     a, b = run(base, five).accuracy, run(keep, five).accuracy
     assert a[0] == b[0] and a != b
+
+
+def test_flops_count_replay_generation():
+    """Generative replay pays for decoding and labelling what it replays; a buffer does not."""
+    from gr_bench.models import build_classifier, build_vae, forward_flops, train_flops
+
+    bench = make_benchmark(load_dataset("digits"))
+    cfg = with_overrides(RunConfig(), {**TINY, "epochs": 1, "vae_epochs": 1, "schedule": "constant:50"})
+    r = run(cfg, bench)
+    clf = build_classifier(input_dim=64, hidden=cfg.model.hidden, n_outputs=10)
+    vae = build_vae(input_dim=64, hidden=cfg.model.vae_hidden, latent=cfg.model.latent)
+    training = r.samples["classifier"] * train_flops(clf) + r.samples["generator"] * train_flops(vae)
+    generated = sum(r.replay_sizes)
+    assert generated == 4 * 50
+    assert r.flops_train == training + generated * (forward_flops(vae.decoder) + forward_flops(clf))
+    buf = run(with_overrides(cfg, {"strategy": "buffer", "buffer": 50}), bench)
+    assert buf.flops_train == buf.samples["classifier"] * train_flops(clf)

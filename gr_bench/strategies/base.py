@@ -50,6 +50,10 @@ class Strategy(Protocol):
     def after_task(self, task: Task, classifier: nn.Module, rng: torch.Generator) -> None:
         """Update the memory once task ``task`` has been trained."""
 
+    def sample_flops(self) -> int:
+        """Matmul FLOPs to produce one replayed sample (0: replay is stored data)."""
+        return 0
+
     def memory_bytes(self) -> int:
         """Bytes kept between tasks (buffer images as uint8, or frozen model parameters)."""
 
@@ -70,6 +74,10 @@ class NoMemory:
 
     def after_task(self, task, classifier, rng):
         pass
+
+    def sample_flops(self) -> int:
+        """Matmul FLOPs to produce one replayed sample (0: replay is stored data)."""
+        return 0
 
     def memory_bytes(self) -> int:
         return 0

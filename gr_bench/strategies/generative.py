@@ -19,7 +19,7 @@ import copy
 import torch
 from torch import nn
 
-from ..models import build_generator, param_bytes, uses_feedback
+from ..models import build_generator, forward_flops, param_bytes, uses_feedback
 from ..schedule import parse_schedule
 from .base import ReplaySet
 
@@ -94,6 +94,21 @@ class GenerativeReplay:
         self.old_classifier = self.old_generator if self.feedback else (
             None if self.labels == "generator" else _frozen(classifier))
         self.seen |= self.task_masks[task.index]
+
+    def sample_flops(self) -> int:
+        """Decoding one sample, plus labelling it with the old classifier where one labels
+        (rtf: its own encoder and head; gmm: mapping a PCA draw back to pixels)."""
+        gen = self.old_generator if self.old_generator is not None else self.generator
+        if gen is None:
+            return 0
+        if not isinstance(gen, nn.Module):  # gmm
+            return 2 * gen.input_dim * gen.pca_dim
+        flops = forward_flops(gen.decoder)
+        if self.feedback:
+            flops += forward_flops(gen.encoder) + forward_flops(gen.head)
+        elif self.old_classifier is not None:
+            flops += forward_flops(self.old_classifier)
+        return flops
 
     def memory_bytes(self) -> int:
         if self.old_generator is None:
