@@ -173,18 +173,27 @@ def idx_bytes(arr: np.ndarray, rows: int = 28) -> bytes:
 def write_idx_folder(target: Path, arrays: Arrays, source: dict) -> None:
     """The four IDX .gz files and SOURCE.json, all or nothing: written into a temporary folder
     beside `target`, then moved in. A failure or interrupt removes the temporary folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir(target.parent, f".{target.name}.fetch-")  # follows the umask, unlike mkdtemp's 0700
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_dir(target.parent, f".{target.name}.fetch-")  # follows the umask, unlike mkdtemp's 0700
+    except OSError as e:
+        raise DataError(f"cannot write into {target.parent} ({e.strerror or e}); pass --data-dir") from None
     try:
         for name, arr in zip(IDX_NAMES, arrays):
             with open(tmp / name, "wb") as f:  # mtime 0: the same bytes on every fetch
                 f.write(gzip.compress(idx_bytes(arr), compresslevel=6, mtime=0))
         (tmp / SOURCE_FILE).write_text(json.dumps(source, indent=2, sort_keys=True) + "\n")
         if not target.exists():
-            os.rename(tmp, target)  # one atomic step
-            return
+            try:
+                os.rename(tmp, target)  # one atomic step
+                return
+            except OSError:  # another process moved its copy in first: theirs is as good as ours
+                if all((target / name).is_file() for name in IDX_NAMES):
+                    return
         for name in (*IDX_NAMES, SOURCE_FILE):  # target exists (other files in it): each file atomically
             os.replace(tmp / name, target / name)
+    except OSError as e:
+        raise DataError(f"cannot write the {target.name} files into {target} ({e.strerror or e})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -180,6 +180,11 @@ def get_spec(name: str, quick: bool = False) -> StudySpec:
     spec = getattr(_module(name, sources[name]), "STUDY", None)
     if not isinstance(spec, StudySpec) or spec.name != name:
         raise StudyError(f"study module {name!r} must define STUDY = StudySpec(name={name!r}, ...)")
+    from .metrics import METRIC_SENSE
+
+    if spec.objective not in METRIC_SENSE:
+        raise StudyError(f"study {name!r}: objective {spec.objective!r} is not a run metric; "
+                         f"choose from {', '.join(METRIC_SENSE)}")
     return spec.quick_version() if quick else spec
 
 

@@ -73,6 +73,7 @@ def test_label_modes_resolve_and_reject_impossible_combinations():
 def test_memory_table_matches_what_runs_keep(digits):
     rows = {r["generator"]: r for r in generator_memory(RunConfig())}
     assert rows["vae"]["kept_bytes"] == 4_454_720 and rows["vae"]["images"] == 5682  # the seed's Table 1
+    assert rows["vae"]["buffer_examples"] == 5667
     assert rows["cvae"]["classifier_copy_bytes"] == 0  # its own labels: no old classifier kept
     assert rows["gmm"]["kept_bytes"] < rows["vae"]["kept_bytes"] / 3
     small = cfg()

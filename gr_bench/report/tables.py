@@ -76,9 +76,10 @@ def memory_table(rows: Sequence[dict], title: str = "Model memory (float32 param
 def generator_memory_table(rows: Sequence[dict], title: str) -> Table:
     """Rows from models.generator_memory: what generative replay keeps with each generator."""
     table = Table(title=title)
-    for col in ("generator", "# parameters", "generator (MB)", "+ classifier copy (MB)", "kept (MB)", "= uint8 images"):
+    for col in ("generator", "# parameters", "generator (MB)", "+ classifier copy (MB)", "kept (MB)", "= uint8 images",
+                "= buffer examples"):
         table.add_column(col, justify="left" if col == "generator" else "right")
     for r in rows:
         table.add_row(r["generator"], f"{r['params']:,}", mib(r["generator_bytes"]), mib(r["classifier_copy_bytes"]),
-                      mib(r["kept_bytes"]), f"{r['images']:,}")
+                      mib(r["kept_bytes"]), f"{r['images']:,}", f"{r['buffer_examples']:,}")
     return table
