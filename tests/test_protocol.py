@@ -45,6 +45,7 @@ def test_vandeven_preset_is_the_published_protocol():
     assert (cfg.model.hidden, cfg.model.vae_hidden, cfg.model.latent) == ((400, 400), (400, 400), 100)
     assert (cfg.train.batch_size, cfg.train.iters, cfg.train.vae_iters, cfg.train.lr) == (128, 2000, 2000, 1e-3)
     assert (cfg.train.active_outputs, cfg.replay.replay_mode, cfg.data.class_order) == ("seen", "per-batch", "permuted")
+    assert cfg.train.optimizer_state == "keep"
 
 
 def test_kept_optimizer_differs_from_reset_only_after_the_first_task():
