@@ -80,3 +80,17 @@ def test_grid_comparisons_use_the_declared_anchor():
     assert comparison_pairs("grid", runs, ["vae-seed"]) == ("search", [("gmm", "vae-seed"), ("buffer-1000", "vae-seed")])
     # none declared and no generative label: the best configuration against the rest
     assert comparison_pairs("grid", runs, []) == ("search", [("buffer-1000", "vae-seed"), ("buffer-1000", "gmm")])
+
+
+def test_report_warns_when_the_study_definition_changed(study_copy):
+    import optuna
+
+    storage = f"sqlite:///{study_copy / 'study.db'}"
+    stage = optuna.load_study(study_name="baselines-quick", storage=storage)
+    setup = dict(stage.user_attrs["setup"])
+    assert gr("report", str(study_copy)).stderr == ""  # the same definition: nothing to say
+    setup["definition"] = "000000000000"
+    stage.set_user_attr("setup", setup)
+    p = gr("report", str(study_copy))
+    assert p.returncode == 0 and "was run from another definition of study 'baselines'" in p.stderr
+    assert p.stderr.count("\n") == 1

@@ -271,7 +271,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     from ..report.analysis import attribution_lines, power_summary, verdict_lines
     from ..report.build import write_report
     from ..storage import open_storage
-    from ..study import get_spec
+    from ..study import get_spec, spec_fingerprint
 
     storage = open_storage(url)
     rows = export_study(storage, url, study_name, folder)
@@ -279,6 +279,11 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     stages = stage_studies(storage, study_name)
     setup = stages["search"].user_attrs.get("setup", {})
     spec = get_spec(study or setup.get("study"), bool(setup.get("quick")))
+    stored, current = setup.get("definition", ""), spec_fingerprint(spec)
+    if stored and stored != current:
+        print(f"gr-bench: warning: {study_name!r} was run from another definition of study {spec.name!r} "
+              f"(fingerprint {stored}, now {current}); its runs are as stored, labels and comparisons "
+              f"follow today's definition", file=sys.stderr)
     multi = len(stages["search"].directions) == 2
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
     importances = None
