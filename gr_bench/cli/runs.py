@@ -22,7 +22,7 @@ def run_cmd(
     scenario: str | None = typer.Option(None, help="class (default), task or domain"),
     tasks: int | None = typer.Option(None, help="number of tasks (default 5)"),
     seed: int = typer.Option(0, help="fixes class order, data order, initialisation and replay"),
-    preset: str = typer.Option("seed", help="seed, small or quick"),
+    preset: str = typer.Option("seed", help="seed, small, quick or vandeven2019"),
     schedule: str | None = typer.Option(None, help="replay schedule, e.g. linear:1000, manual:500,800,900,1000"),
     buffer: int | None = typer.Option(None, help="buffer capacity in images"),
     buffer_mb: float | None = typer.Option(None, help="buffer capacity in MiB (wins over --buffer)"),
@@ -83,7 +83,7 @@ def run_cmd(
 
 @commands.command("memory")
 def memory_cmd(
-    preset: str = typer.Option("seed", help="seed, small or quick"),
+    preset: str = typer.Option("seed", help="seed, small, quick or vandeven2019"),
     sets: list[str] | None = SetOpt,
     input_dim: int = typer.Option(784, help="pixels per image (784 for MNIST, 64 for digits)"),
 ) -> None:
@@ -158,7 +158,7 @@ def fetch_cmd(
 @commands.command("bench")
 def bench_cmd(
     dataset: str | None = typer.Option(None, help="dataset (default: auto)"),
-    preset: str = typer.Option("seed", help="seed, small or quick"),
+    preset: str = typer.Option("seed", help="seed, small, quick or vandeven2019"),
     sets: list[str] | None = SetOpt,
     workers_check: bool = typer.Option(True, help="also time 4 equal trials with 1 and 2 workers"),
     results: Path = typer.Option(Path("results"), help="where the workers check keeps its two small studies"),

@@ -534,7 +534,7 @@ def compare_cmd(
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     alpha: float = typer.Option(0.05, help="significance level"),
     min_effect: float | None = typer.Option(None, help="smallest difference that matters, in runs.csv's unit "
-                                                          "(default 0.01 = one point for accuracies, 0 otherwise)"),
+                                                          "(default 0.01 = one point for accuracies; 5% of the other arm for times and costs)"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare arms from different stages or splits"),
 ) -> None:
     """Compare two stored configurations of a study: paired by seed when they share seeds."""
