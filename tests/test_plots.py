@@ -336,3 +336,12 @@ def test_accuracy_vs_cost_marks_the_pareto_front():
     front = next(line for line in ax.get_lines() if line.get_label() == "Pareto front")
     assert list(front.get_xdata()) == pytest.approx([100.0, 1000.0])  # b and a; c is dominated by b
     assert "Pareto front" in ax.get_title()
+
+
+def test_accuracy_vs_memory_keeps_a_readable_axis_for_bytes_matched_arms():
+    runs = pd.DataFrame([{"label": lab, "status": "ok", "final_avg_acc": a, "memory_bytes": m, "strategy": st}
+                         for lab, a, m, st in [("buffer-equal-bytes", .47, 56_958, "buffer"),
+                                               ("generative", .15, 56_960, "generative")]])
+    ax = plots.accuracy_vs_memory(runs).axes[0]
+    lo, hi = ax.get_xlim()
+    assert hi / lo >= 9  # about a decade, not a zoom onto two bytes' difference
