@@ -116,6 +116,8 @@ class RunResult:
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise ValueError(f"a result written by a newer gr-bench (schema {version}, this one reads up to "
                              f"{SCHEMA_VERSION}); upgrade gr-bench to read it")
+        for cost in ("cpu_s", "flops_train"):  # stored before these were recorded: unknown, not zero
+            d.setdefault(cost, math.nan)
         d["config"] = config_from_flat(d["config"])  # type: ignore[arg-type]
         d["curves"] = [tuple(c) for c in d["curves"]]  # type: ignore[attr-defined]
         return cls(**d)  # type: ignore[arg-type]

@@ -144,7 +144,10 @@ def metric_plan(data: pd.DataFrame, primary: str = PRIMARY) -> list[tuple[str, s
     """(metric, role) for every metric these runs have: the study's objective as the one primary
     family, then the secondary quality metrics and the cost metrics present."""
     plan = [(primary, "primary")] if primary in data else []
-    plan += [(m, "secondary") for m in (*SECONDARY, *COSTS) if m in data and m != primary]
+    # A metric that no run measured (NaN throughout: cpu_s and flops_train of runs stored before
+    # they were recorded) makes no family.
+    plan += [(m, "secondary") for m in (*SECONDARY, *COSTS) if m in data and m != primary
+             and pd.to_numeric(data[m], errors="coerce").notna().any()]
     return plan
 
 
