@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from . import metrics
 from .config import RunConfig, config_from_flat, flatten
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: provenance, dataset source and hash, generator_bytes, cpu_s, flops_train
 
 # The summary.csv columns every consumer may rely on, in this order; the flattened config follows.
 SUMMARY_COLUMNS = (

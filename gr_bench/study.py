@@ -45,6 +45,7 @@ import optuna
 from optuna.trial import TrialState
 
 from .config import RunConfig, flatten, with_overrides
+from .labels import settings_dict
 from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
 MAIN_STUDY = "replay_schedule"  # listed first: the main job
@@ -253,11 +254,6 @@ class Setup:
 def as_pairs(overrides: dict[str, object]) -> list[str]:
     """Overrides as `name=value` strings: JSON-safe in storage, parsed back by with_overrides."""
     return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in overrides.items()]
-
-
-def pairs_dict(pairs: list[str]) -> dict[str, str]:
-    """`name=value` strings back to {name: value text} (the last of a repeated name wins)."""
-    return dict(p.split("=", 1) for p in pairs)
 
 
 def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int) -> RunConfig:
@@ -621,7 +617,7 @@ def attribution_configs(spec: StudySpec, setup: Setup, configs: dict[str, list[s
     entries = []
     for ref in references:
         for group, fields in groups.items():
-            swap: dict[str, object] = {k: v for k, v in pairs_dict(configs[ref]).items() if k not in fields}
+            swap: dict[str, object] = {k: v for k, v in settings_dict(configs[ref]).items() if k not in fields}
             swap.update({k: str(best_cfg[k]) for k in fields})
             pairs = [p for p in as_pairs(swap) if p not in FINAL_PAIRS] + FINAL_PAIRS
             key = json.dumps(_resolved(spec, setup, pairs), sort_keys=True, default=str)
