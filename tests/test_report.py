@@ -94,3 +94,9 @@ def test_report_warns_when_the_study_definition_changed(study_copy):
     p = gr("report", str(study_copy))
     assert p.returncode == 0 and "was run from another definition of study 'baselines'" in p.stderr
     assert p.stderr.count("\n") == 1
+
+
+def test_export_writes_what_report_writes_but_prints_one_line(study_copy):
+    p = gr("export", str(study_copy))
+    assert p.returncode == 0 and p.stdout.startswith("exported baselines-quick:") and p.stdout.count("\n") == 1
+    assert (study_copy / "report.md").is_file() and (study_copy / "stats.csv").is_file()

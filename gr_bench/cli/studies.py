@@ -62,7 +62,8 @@ def study_cmd(
                                         help="accuracy difference worth detecting, in points: power, MDE and "
                                              "the seeds needed for it in the report"),
 ) -> None:
-    """Run or resume a study; print its summary; write trials.csv, runs.csv, accuracy.csv, manifest.json."""
+    """Run or resume a study; print its summary and verdicts; write trials.csv, runs.csv, accuracy.csv,
+    manifest.json, stats.csv, report.md and plots/ (published.csv where the study has published figures)."""
     from ..study import get_spec, study_names
 
     if list_:
@@ -566,8 +567,12 @@ def export_cmd(
     storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
 ) -> None:
-    """Rewrite a study's CSVs, manifest and report from its storage, without training."""
+    """Rewrite a study's CSVs, manifest, stats, plots and report.md from its storage, without training;
+    print only where they went (`gr-bench report` prints the tables and verdicts too)."""
     from ..files import writable_dir
 
     name, folder, url = _study_location(study, storage, results)
-    _export_and_print(url, name, writable_dir(folder), None)
+    with console.capture():  # the same files as report, without its terminal output
+        _export_and_print(url, name, writable_dir(folder), None)
+    console.print(f"exported {name}: trials.csv, runs.csv, accuracy.csv, manifest.json, stats.csv, report.md "
+                  f"and plots/ in {folder}", highlight=False, soft_wrap=True)
