@@ -43,7 +43,7 @@ def _positive_opt(name: str, value: float | None) -> None:
 def study_cmd(
     name: str | None = typer.Argument(None, help="a study in studies/ (or in $GR_BENCH_STUDIES); --list shows them"),
     list_: bool = typer.Option(False, "--list", help="list the studies and exit"),
-    quick: bool = typer.Option(False, help="the small budget (about two minutes on 2 cores)"),
+    quick: bool = typer.Option(False, help="the small budget: few trials, seeds and epochs; for a first look, not for conclusions"),
     trials: int | None = typer.Option(None, help="search budget in trials, across all workers"),
     timeout: float | None = typer.Option(None, help="stop taking new trials after this many seconds"),
     workers: int | None = typer.Option(None, help="local worker processes (default: one per core, one thread each)"),
