@@ -307,8 +307,8 @@ def run(
                 set_lr(opt, lr_t)
             passes = _passes(len(data[0]), t_cfg.batch_size, t_cfg.epochs, t_cfg.iters)
             # cosine spans the task's steps, restarts one full pass (see optim.within_task)
-            sched = within_task(t_cfg.lr_schedule, opt, passes[0], len(passes)) if t_cfg.iters is None else \
-                within_task(t_cfg.lr_schedule, opt, passes[0] if t_cfg.lr_schedule == "restarts" else sum(passes), 1)
+            period = passes[0] if t_cfg.lr_schedule == "restarts" else sum(passes)
+            sched = within_task(t_cfg.lr_schedule, opt, period, 1)
             seen = 0
             for epoch, steps in enumerate(passes, start=1):
                 with timer("classifier"):
