@@ -4,15 +4,19 @@ equivalence (TOST), power and effect sizes.
 Inputs are per-seed values (one number per run), in the metric's own unit. Paired designs compare
 the same seeds. The rules (DESIGN.md principle 7):
 
-- the difference test is Wilcoxon signed-rank (paired) or Mann–Whitney (unpaired), Holm-adjusted
-  across a family of comparisons;
+- the difference test is the paired t-test (Welch's t-test for unpaired samples), Holm-adjusted
+  across a family of comparisons; the exact Wilcoxon signed-rank (Mann–Whitney U) p is reported
+  beside it as ``p_secondary``. Test, interval, equivalence and power thus rest on one model, and a
+  t-test can reach any p from 2 pairs on (the exact Wilcoxon cannot go below 2/2**n: 0.0625 at 5
+  pairs, so under Holm no comparison of a 5-seed study could ever be significant);
 - the CI on the difference is the paired t interval (Welch's for unpaired samples), which covers at
   its nominal level for normal differences at any n >= 3 (a bootstrap BCa covered ~87.5% at n = 8);
 - "better"/"worse" needs a small adjusted p *and* |diff| >= ``min_effect``;
 - "equivalent" needs its own test: TOST (two one-sided paired t-tests) within ±``margin``, Holm-
   adjusted across the family; a non-significant difference test never says "equal";
 - power is the paired-t power at ``power_effect`` with alpha / family size (Holm's strictest step);
-  below 0.8, or when the design cannot reach alpha at all, an inconclusive result is "underpowered".
+  below 0.8, or when the design cannot reach alpha at all (fewer than 2 values on a side), an
+  inconclusive result is "underpowered".
 - with fewer than 3 values (pairs) there is no CI and no effect size (NaN).
 
 Pure functions over numpy/scipy/statsmodels/pandas; no torch.
@@ -42,6 +46,7 @@ FAMILY_KEYS = (  # keys of every compare_family() row, each once, in the metric'
     "seeds_needed", "underpowered", "paired_delta", "cliffs_delta", "min_p", "min_p_holm",
     "test_secondary", "p_secondary", "confidence")
 _EXACT_PERMUTATIONS = 20_000  # enumerate Mann-Whitney permutations exactly up to this many
+PAIRED_TESTS = ("paired-t", "wilcoxon")  # primary test names of a paired row ("wilcoxon": old rows)
 
 
 def _constant(x: np.ndarray) -> bool:
@@ -144,18 +149,19 @@ def holm(pvalues) -> np.ndarray:
 def min_attainable_p(n_a: int, n_b: int, *, paired: bool, test: str) -> float:
     """Smallest two-sided p the test can return with these sample sizes.
 
+    t-tests ("paired-t", "welch-t"): 0.0 with at least 2 values (pairs) on each side, since a
+    continuous statistic can reach any p; 1.0 below (no variance, no test).
     Exact Wilcoxon signed-rank, n pairs: ``2 / 2**n`` (all signs equal; n=5 -> 0.0625).
     Exact Mann–Whitney: ``2 / C(n_a + n_b, n_a)`` (complete separation; 5 vs 5 -> 2/252).
-    t-tests: 0.0 (a continuous statistic can reach any p).
     """
+    if test in ("paired-t", "wilcoxon") and (not paired or n_a != n_b):
+        raise ValueError(f"{test} needs paired samples of equal size")
+    if test in ("paired-t", "welch-t", "t"):
+        return 0.0 if min(n_a, n_b) >= 2 else 1.0
     if test == "wilcoxon":
-        if not paired or n_a != n_b:
-            raise ValueError("wilcoxon needs paired samples of equal size")
         return min(1.0, 2.0 / 2.0 ** n_a)
     if test == "mann-whitney":
         return min(1.0, 2.0 / math.comb(n_a + n_b, n_a))
-    if test in ("paired-t", "welch-t", "t"):
-        return 0.0
     raise ValueError(f"unknown test {test!r}")
 
 
@@ -319,12 +325,14 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
             margin=None, power_effect=0.02, confidence=0.95, seed=None, n_resamples=None) -> dict:
     """Compare per-seed values a vs b (diff = a - b, in the metric's unit); one comparison.
 
-    Paired (same seeds, same order; a pair with a NaN is dropped): primary Wilcoxon signed-rank
-    (zero differences dropped, ``zero_method="wilcox"``; all differences zero -> p = 1.0),
-    secondary paired t-test; CI: paired t interval; effect sizes d_z and paired_delta.
-    Unpaired: primary Mann–Whitney U (exact permutation test when there are ties in small
-    samples, where scipy's normal approximation undercuts the exact minimum p), secondary Welch
-    t-test; CI: Welch interval; effect sizes d and cliffs_delta.
+    Paired (same seeds, same order; a pair with a NaN is dropped): primary paired t-test
+    (``test="paired-t"``; all differences zero -> p = 1.0; the same non-zero difference on every
+    seed -> p = 0.0), secondary exact Wilcoxon signed-rank (``test_secondary="wilcoxon"``, zero
+    differences dropped, ``zero_method="wilcox"``); CI: paired t interval; effect sizes d_z and
+    paired_delta.
+    Unpaired: primary Welch t-test (``test="welch-t"``), secondary Mann–Whitney U (exact
+    permutation test when there are ties in small samples, where scipy's normal approximation
+    undercuts the exact minimum p); CI: Welch interval; effect sizes d and cliffs_delta.
     Thresholds: ``min_effect`` (verdict), ``margin`` (TOST, default min_effect), ``power_effect``
     (power and seeds needed); ``min_rel_effect`` replaces all three by that fraction of |mean_b|.
     compare_family() recomputes p_holm, tost_p_holm, power and the verdict over its family.
@@ -344,8 +352,8 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
     nan = math.nan
     row = dict(n_a=n_a, n_b=n_b, mean_a=float(a.mean()) if n_a else nan,
                mean_b=float(b.mean()) if n_b else nan, diff=nan, ci_low=nan, ci_high=nan,
-               test="wilcoxon" if paired else "mann-whitney", statistic=nan, p_value=nan,
-               test_secondary="paired-t" if paired else "welch-t", p_secondary=nan,
+               test="paired-t" if paired else "welch-t", statistic=nan, p_value=nan,
+               test_secondary="wilcoxon" if paired else "mann-whitney", p_secondary=nan,
                effect_size=nan, effect_kind="d_z" if paired else "d", prob_improvement=nan,
                paired_delta=nan, cliffs_delta=nan, min_p=1.0, family_size=1, alpha=alpha,
                confidence=confidence, tost_p=nan)
@@ -353,8 +361,9 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
     row["diff"] = float((a - b).mean()) if paired and n_a else row["mean_a"] - row["mean_b"]
     row["sd_diff"] = _sd(a - b) if paired else _pooled_sd(a, b)
     # A cost (judged relative to the other arm) with the same difference on every seed, such as
-    # training FLOPs: a fact of the configurations, not a sample; no rank test can reach alpha on
-    # it at a few seeds, and none is needed. Accuracies are never taken as exact.
+    # training FLOPs: a fact of the configurations, not a sample; its size decides, not a test
+    # (t is infinite, the rank tests cannot reach alpha at a few seeds). Accuracies are never
+    # taken as exact.
     row["exact"] = bool(paired and enough and min_rel_effect is not None and row["sd_diff"] == 0)
     if enough:
         row["ci_low"], row["ci_high"] = diff_interval(a, b, paired=paired, confidence=confidence)
@@ -372,37 +381,49 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
 
 
 def _difference_test(row: dict, a: np.ndarray, b: np.ndarray, *, paired: bool) -> None:
-    """The primary rank test (statistic, p, min_p) and the secondary t-test p."""
+    """The primary t-test (statistic, p, min_p) and the secondary exact rank test p."""
     n_a, n_b = len(a), len(b)
     if paired:
         d = a - b
+        row["min_p"] = min_attainable_p(n_a, n_a, paired=True, test="paired-t")
         # Snap differences to a 1e-12 grid so float noise neither hides zeros nor breaks ties.
         tol = 1e-12 * max(1.0, float(np.max(np.abs(np.concatenate([a, b])))))
         snapped = np.round(d / tol) * tol
         nonzero = int(np.count_nonzero(snapped))
-        if nonzero == 0:  # identical results on every seed: nothing to rank
-            row.update(statistic=0.0, p_value=1.0)
-            row["min_p"] = min_attainable_p(n_a, n_a, paired=True, test="wilcoxon")
+        if nonzero == 0:  # identical results on every seed: no difference, nothing to rank
+            row.update(statistic=0.0, p_value=1.0, p_secondary=1.0)
+            return
+        if _constant(d):
+            # The same non-zero difference on every seed: sd 0, so t is infinite and p is 0 (scipy
+            # would give a huge finite t from float noise, or NaN). Only exact costs such as FLOPs
+            # do this, and compare() decides those by the size of the difference (row["exact"]).
+            row.update(statistic=math.copysign(math.inf, float(d.mean())), p_value=0.0)
         else:
-            # scipy 'auto': exact null if no ties/zeros; exact permutation if ties/zeros and
-            # n <= 13; normal approximation beyond. Zeros are dropped, so the reachable p
-            # depends on the number of non-zero differences.
-            res = stats.wilcoxon(snapped, zero_method="wilcox", alternative="two-sided")
+            res = stats.ttest_rel(a, b)
             row.update(statistic=float(res.statistic), p_value=float(res.pvalue))
-            row["min_p"] = min_attainable_p(nonzero, nonzero, paired=True, test="wilcoxon")
-        if not _constant(d):  # constant differences make t infinite; report NaN, not p=0
-            row["p_secondary"] = float(stats.ttest_rel(a, b).pvalue)
+        # scipy 'auto': exact null if no ties/zeros; exact permutation if ties/zeros and n <= 13;
+        # normal approximation beyond. Zeros are dropped (the reachable p is 2 / 2**nonzero).
+        res = stats.wilcoxon(snapped, zero_method="wilcox", alternative="two-sided")
+        row["p_secondary"] = float(res.pvalue)
     else:
+        row["min_p"] = min_attainable_p(n_a, n_b, paired=False, test="welch-t")
+        if _constant(a) and _constant(b):  # no spread on either side: t is 0 or infinite
+            gap = float(a.mean() - b.mean())
+            tol = 1e-12 * max(1.0, float(np.max(np.abs(np.concatenate([a, b])))))
+            if abs(gap) <= tol:
+                row.update(statistic=0.0, p_value=1.0)
+            else:
+                row.update(statistic=math.copysign(math.inf, gap), p_value=0.0)
+        else:
+            res = stats.ttest_ind(a, b, equal_var=False)
+            row.update(statistic=float(res.statistic), p_value=float(res.pvalue))
         ties = len(np.unique(np.concatenate([a, b]))) < n_a + n_b
         if ties and math.comb(n_a + n_b, n_a) <= _EXACT_PERMUTATIONS:
             method = stats.PermutationMethod(n_resamples=np.inf)  # full enumeration: exact
         else:
             method = "auto"  # scipy: exact if no ties and min(n) <= 8, else asymptotic
         res = stats.mannwhitneyu(a, b, alternative="two-sided", method=method)
-        row.update(statistic=float(res.statistic), p_value=float(res.pvalue))
-        row["min_p"] = min_attainable_p(n_a, n_b, paired=False, test="mann-whitney")
-        if not (_constant(a) and _constant(b)):
-            row["p_secondary"] = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        row["p_secondary"] = float(res.pvalue)
 
 
 def _finish(row: dict, alpha: float, *, p_key: str, tost_key: str) -> None:
@@ -418,8 +439,9 @@ def verdict(row: Mapping, *, alpha=0.05, min_effect=None, p_key="p_holm") -> str
 
     - exact rows (a cost, 3+ paired seeds, the same difference on every seed): "better"/"worse" when
       |diff| >= min_effect, "negligible" below it, "equivalent" at zero;
-    - "underpowered": the design cannot reach p < alpha (``min_p``, or ``min_p_holm`` for Holm p)
-      or has fewer than 2 values on a side, unless TOST shows equivalence ("equivalent");
+    - "underpowered": the design cannot reach p < alpha (``min_p``, or ``min_p_holm`` for Holm p;
+      with the t-tests that means fewer than 2 values on a side, min_p 1) or has no p, unless TOST
+      shows equivalence ("equivalent");
     - "better" / "worse": p < alpha and |diff| >= min_effect (sign of diff);
     - "negligible": p < alpha, |diff| < min_effect, and TOST shows |diff| < margin;
     - "inconclusive": p < alpha, |diff| < min_effect, TOST not significant (real, size unclear);
@@ -454,6 +476,15 @@ def verdict(row: Mapping, *, alpha=0.05, min_effect=None, p_key="p_holm") -> str
 
 
 # ---- wording ------------------------------------------------------------------------------
+def _paired(row: Mapping) -> bool:
+    """Whether a row comes from a paired comparison (its primary test is a paired one)."""
+    return row.get("test") in PAIRED_TESTS
+
+
+def _n_text(row: Mapping) -> str:
+    return f"n={row['n_a']}" if _paired(row) else f"n={row['n_a']}+{row['n_b']}"
+
+
 def _num(x: float, spec: str) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
@@ -497,7 +528,7 @@ def details(row: Mapping, *, scale=100.0, unit="points") -> str:
     rel_txt = ""
     if rel is not None and not math.isnan(rel) and row["mean_b"]:
         rel_txt = f" ({100 * row['diff'] / abs(row['mean_b']):+.1f}%)"
-    n = f"n={row['n_a']}" if row["test"] == "wilcoxon" else f"n={row['n_a']}+{row['n_b']}"
+    n = _n_text(row)
     parts = [f"diff {scale * row['diff']:+.1f}{u}{rel_txt}",
              f"{conf}% CI [{_num(scale * row['ci_low'], '.1f')}, {_num(scale * row['ci_high'], '.1f')}]",
              p_text(row)]
@@ -529,8 +560,8 @@ def sentence(row: Mapping, a_label: str, b_label: str, question: str | None = No
     nums = details(row, scale=scale, unit=unit)
     floor = row.get("min_p_holm", row["min_p"]) if holm_p else row["min_p"]
     if v == "underpowered" and floor > row.get("alpha", 0.05):
-        n = f"n={row['n_a']}" if row["test"] == "wilcoxon" else f"n={row['n_a']}+{row['n_b']}"
-        design = f"{n} paired seeds" if row["test"] == "wilcoxon" else f"{n} seeds"
+        n = _n_text(row)
+        design = f"{n} paired seeds" if _paired(row) else f"{n} seeds"
         holm_note = " after Holm across the family" if floor > row["min_p"] else ""
         text = (f"{a_label} vs {b_label}: underpowered: {design} cannot give {p_name} below "
                 f"{floor:.3g} with {row['test']}{holm_note}; run more seeds ({nums})")

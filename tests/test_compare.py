@@ -17,7 +17,7 @@ from gr_bench.study import StudyError
 
 from conftest import GR
 
-SEEDS = range(8)  # 8 paired seeds all one way: Wilcoxon p = 2/256
+SEEDS = range(8)  # 8 paired seeds all one way: the exact Wilcoxon (secondary) p = 2/256
 
 
 def _stored(metric: str, shown: float) -> float:
@@ -56,7 +56,11 @@ def test_every_metric_direction_and_unit(metric):
     assert good["line"].startswith(f"good vs bad: better on {metric}, {sense.better} is better (")
     bad = compare_runs(runs, "bad", "good", metric, min_effect=0.0, n_resamples=999)
     assert bad["row"]["verdict"] == "worse" and _diff(bad["line"]) == (pytest.approx(-diff), unit)
-    assert " p 0.00781" in good["line"] and "p_holm" not in good["line"]  # a single comparison: its own p
+    # a single comparison: its own p, the paired t-test's (t = 61.8 or -53.7 with 7 df); Wilcoxon beside it
+    p = good["row"]["p_value"]
+    assert good["row"]["test"] == "paired-t" and 0 < p < 1e-9 and good["row"]["p_secondary"] == pytest.approx(2 / 256)
+    assert f" p {p:.3g}," in good["line"] and "p_holm" not in good["line"]
+    assert ", paired-t, n=8 paired seeds" in good["line"]
 
 
 def test_expected_units():

@@ -61,28 +61,76 @@ def test_min_attainable_p():
     assert S.min_attainable_p(5, 5, paired=True, test="wilcoxon") == 0.0625
     assert S.min_attainable_p(6, 6, paired=True, test="wilcoxon") == 0.03125
     assert S.min_attainable_p(5, 5, paired=False, test="mann-whitney") == pytest.approx(2 / 252)
+    # t-tests reach any p from 2 values (pairs) on each side on; below that there is no test
     assert S.min_attainable_p(5, 5, paired=True, test="paired-t") == 0.0
+    assert S.min_attainable_p(2, 2, paired=True, test="paired-t") == 0.0
+    assert S.min_attainable_p(1, 1, paired=True, test="paired-t") == 1.0
+    assert S.min_attainable_p(2, 3, paired=False, test="welch-t") == 0.0
+    assert S.min_attainable_p(1, 5, paired=False, test="welch-t") == 1.0
     with pytest.raises(ValueError):
         S.min_attainable_p(5, 6, paired=True, test="wilcoxon")
+    with pytest.raises(ValueError):
+        S.min_attainable_p(5, 5, paired=True, test="sign")
 
 
 # ---- compare: paired ----------------------------------------------------------------------
-def test_five_paired_seeds_cannot_reach_alpha():
+def test_paired_t_known_values_sleep():
+    """R's ``sleep`` data, ``t.test(extra ~ group, paired = TRUE)``: t = -4.0621, df = 9,
+    p-value = 0.002833, 95% CI [-2.4598858, -0.7001142], mean difference -1.58."""
+    g1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+    g2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+    row = S.compare(g1, g2, paired=True)
+    assert row["test"] == "paired-t" and row["test_secondary"] == "wilcoxon"
+    assert row["statistic"] == pytest.approx(-4.0621, abs=1e-4)
+    assert row["p_value"] == pytest.approx(0.002833, abs=1e-6)
+    assert row["diff"] == pytest.approx(-1.58)
+    assert row["ci_low"] == pytest.approx(-2.4598858, abs=1e-6)
+    assert row["ci_high"] == pytest.approx(-0.7001142, abs=1e-6)
+    assert row["min_p"] == 0.0 and row["verdict"] == "worse"
+    # the exact Wilcoxon beside it: one zero difference dropped, 9 all negative -> 2 / 2**9
+    assert row["p_secondary"] == pytest.approx(2 / 2 ** 9)
+
+
+def test_five_paired_seeds_reach_alpha_with_the_t_test():
+    """5 paired seeds: the exact Wilcoxon cannot go below 2/2**5 = 0.0625, the paired t-test can."""
     b = np.array([0.70, 0.72, 0.69, 0.71, 0.73])
     row = S.compare(b + [0.03, 0.01, 0.04, 0.02, 0.05], b, paired=True)
-    assert row["p_value"] == 0.0625 and row["min_p"] == 0.0625
-    assert row["underpowered"] is True and row["verdict"] == "underpowered"
-    assert S.verdict(row, alpha=0.05) == "underpowered"
+    # d = 0.03 + 0.01 [0, -2, 1, -1, 2]: t = 0.03 / (0.01 sqrt(2.5) / sqrt(5)) = 3 sqrt(2)
+    assert row["statistic"] == pytest.approx(3 * math.sqrt(2))
+    assert row["p_value"] < 0.05 and row["min_p"] == 0.0
+    assert row["p_secondary"] == 0.0625          # Wilcoxon: all five signs equal
+    assert row["verdict"] == "better"
     text = S.sentence(row, "generative", "buffer")
-    assert "underpowered: n=5 paired seeds cannot give p below 0.0625 with wilcoxon" in text
+    assert text.startswith("generative vs buffer: better (") and "paired-t, n=5" in text
+
+
+def test_five_paired_seeds_large_difference_decided_under_holm():
+    """A 5-seed study of 4 comparisons with differences of about 5 points (sd about 1 point):
+    with the exact Wilcoxon as the primary test every row was "underpowered" (min p_holm
+    4 · 0.0625 = 0.25); with the paired t-test they are "better" / "worse"."""
+    ref = np.array([0.80, 0.82, 0.79, 0.81, 0.83])
+    noise = 0.01 * np.array([[0.3, -1.2, 0.9, 1.1, -0.6], [-0.8, 1.4, 0.2, -1.0, 0.5],
+                             [1.0, 0.1, -1.3, 0.4, -0.2], [-0.5, -0.4, 1.2, 0.9, -1.1]])
+    groups = {"ref": ref, "up1": ref + 0.05 + noise[0], "up2": ref + 0.06 + noise[1],
+              "down1": ref - 0.05 + noise[2], "down2": ref - 0.045 + noise[3]}
+    pairs = [(k, "ref") for k in ("up1", "up2", "down1", "down2")]
+    rows = S.compare_family(groups, pairs, metric="acc", study="s", paired=True)
+    assert all(r["family_size"] == 4 and r["test"] == "paired-t" for r in rows)
+    assert all(r["min_p"] == 0.0 and r["min_p_holm"] == 0.0 for r in rows)
+    assert all(r["p_holm"] < 0.05 for r in rows)
+    assert [r["verdict"] for r in rows] == ["better", "better", "worse", "worse"]
+    # the old primary test: all signs equal gives Wilcoxon p 0.0625, Holm over 4 -> 0.25
+    assert all(r["p_secondary"] == 0.0625 for r in rows)
+    assert all(p == 0.25 for p in S.holm([r["p_secondary"] for r in rows]))
 
 
 def test_ten_paired_seeds_better_then_negligible():
     b = np.linspace(0.6, 0.7, 10)
     a = b + 0.05 + 0.001 * np.arange(10)     # distinct differences: exact null distribution
     row = S.compare(a, b, paired=True)
-    assert row["p_value"] == pytest.approx(2 / 1024, rel=1e-12)
-    assert row["test"] == "wilcoxon" and not row["underpowered"]
+    assert row["p_secondary"] == pytest.approx(2 / 1024, rel=1e-12)
+    assert row["p_value"] < 1e-10
+    assert row["test"] == "paired-t" and not row["underpowered"]
     assert row["diff"] == pytest.approx(0.0545)
     assert row["ci_low"] <= row["diff"] <= row["ci_high"]
     assert S.verdict(row) == "better"
@@ -104,8 +152,9 @@ def test_paired_t_and_dz_by_hand():
     t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
     assert t == pytest.approx(T_975_4, rel=1e-12)
     row = S.compare(a, b, paired=True)
-    assert row["test_secondary"] == "paired-t"
-    assert row["p_secondary"] == pytest.approx(0.05, abs=1e-9)
+    assert row["test"] == "paired-t" and row["test_secondary"] == "wilcoxon"
+    assert row["statistic"] == pytest.approx(T_975_4, rel=1e-9)
+    assert row["p_value"] == pytest.approx(0.05, abs=1e-9)
     assert row["effect_kind"] == "d_z"
     assert row["effect_size"] == pytest.approx(c / sd)          # d_z = mean(d)/sd(d) = t/sqrt(n)
     assert S.cohens_d(a, b, paired=True) == (pytest.approx(t / math.sqrt(5)), "d_z")
@@ -114,16 +163,31 @@ def test_paired_t_and_dz_by_hand():
 def test_paired_identical_results_and_zero_differences():
     x = [0.5, 0.6, 0.7, 0.8]
     row = S.compare(x, x, paired=True)
-    assert row["p_value"] == 1.0 and row["ci_low"] == row["ci_high"] == 0.0
-    assert math.isnan(row["p_secondary"]) and math.isnan(row["effect_size"])
-    # 4 seeds can never reach 0.05 with wilcoxon, but identical results on every seed are
-    # equivalent by TOST (zero spread, zero difference)
+    assert row["p_value"] == 1.0 and row["statistic"] == 0.0 and row["p_secondary"] == 1.0
+    assert row["ci_low"] == row["ci_high"] == 0.0 and math.isnan(row["effect_size"])
+    # no difference at all: equivalent by TOST (zero spread, zero difference)
     assert row["tost_p"] == 0.0 and row["verdict"] == "equivalent"
-    # one zero difference among 6 seeds leaves 5 ranked differences: min p 0.0625
+    # float noise (0.812 - 0.802 vs 0.513 - 0.503) is not a difference
+    row = S.compare([0.812, 0.513, 0.7], [0.812, 0.513, 0.7 + 1e-17], paired=True)
+    assert row["p_value"] == 1.0 and row["verdict"] == "equivalent"
+    # one zero difference among 6 seeds: the t-test keeps it, the Wilcoxon drops it and ranks
+    # 5 differences (its min p 0.0625)
     b = np.arange(6) / 10
     row = S.compare(b + [0, 0.01, 0.02, 0.03, 0.04, 0.05], b, paired=True)
-    assert row["p_value"] == pytest.approx(0.0625) and row["min_p"] == 0.0625
-    assert row["underpowered"] and row["verdict"] == "underpowered"
+    assert row["p_secondary"] == pytest.approx(0.0625) and row["min_p"] == 0.0
+    # d = 0.01 [0..5]: mean 0.025, sd 0.01 sqrt(3.5), t = 2.5 sqrt(6) / sqrt(3.5)
+    assert row["statistic"] == pytest.approx(2.5 * math.sqrt(6 / 3.5))
+    assert row["p_value"] < 0.05 and row["verdict"] == "better"
+
+
+def test_paired_constant_nonzero_difference_has_p_zero():
+    # sd(d) is 0 (beyond float rounding): t is infinite, p 0; the size of the difference decides
+    b = np.array([0.5, 0.6, 0.7, 0.8])
+    row = S.compare(b + 0.02, b, paired=True)
+    assert row["p_value"] == 0.0 and row["statistic"] == math.inf and not row["exact"]
+    assert row["verdict"] == "better"
+    assert S.compare(b + 0.002, b, paired=True)["verdict"] == "negligible"   # within ±1 point
+    assert S.compare(b - 0.02, b, paired=True)["statistic"] == -math.inf
 
 
 # ---- intervals, equivalence, power --------------------------------------------------------
@@ -169,9 +233,14 @@ def test_tost_by_hand():
     # within ±1 point with p < 0.05 only when the margin is a little wider
     row = S.compare(a, b, paired=True, margin=0.0101)
     assert row["tost_p"] < 0.05 and row["equivalent"]
-    assert row["verdict"] == "equivalent"       # 5 seeds: wilcoxon cannot reject, TOST can
+    # the difference (0.85 points) is real but below the 1-point minimum: within the margin
+    # it is "negligible", outside it "inconclusive" (size unclear)
+    assert row["p_value"] < 0.05 and row["verdict"] == "negligible"
     row = S.compare(a, b, paired=True, margin=0.0099)
-    assert not row["equivalent"] and row["verdict"] == "underpowered"
+    assert not row["equivalent"] and row["verdict"] == "inconclusive"
+    # no significant difference: TOST alone decides "equivalent"
+    row = S.compare(a - c, b, paired=True, margin=0.0101)
+    assert not row["p_value"] < 0.05 and row["verdict"] == "equivalent"
 
 
 def test_non_significant_is_never_equal():
@@ -204,7 +273,7 @@ def test_power_mde_and_seeds_needed_known_values():
 
 
 def test_underpowered_by_power_not_only_by_reachable_p():
-    # 10 pairs can reach p = 2/1024, but sd(d) = 3 points leaves little power for 2 points
+    # a t-test can reach any p, but sd(d) = 3 points leaves 10 pairs little power for 2 points
     z = np.array([-1.5, 1.2, -0.4, 0.9, -1.1, 0.3, 1.6, -0.8, 0.1, -0.3])
     z = (z - z.mean()) / z.std(ddof=1)
     b = np.linspace(0.75, 0.85, 10)
@@ -233,15 +302,32 @@ def test_relative_minimum_effect_for_times():
 
 
 # ---- compare: unpaired --------------------------------------------------------------------
-def test_mann_whitney_exact_and_ties():
+def test_welch_t_and_exact_mann_whitney_with_ties():
     row = S.compare([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], paired=False)
-    assert row["test"] == "mann-whitney" and row["test_secondary"] == "welch-t"
-    assert row["p_value"] == pytest.approx(2 / 252) and row["min_p"] == pytest.approx(2 / 252)
-    assert row["statistic"] == 25.0 and row["effect_kind"] == "d"
+    assert row["test"] == "welch-t" and row["test_secondary"] == "mann-whitney"
+    # se = sqrt(2 · 2.5 / 5) = 1, t = 5, df = 8: two-sided p = 2 · P(T_8 > 5) = 0.001053
+    assert row["statistic"] == pytest.approx(5.0) and row["p_value"] == pytest.approx(0.0010528, abs=1e-6)
+    assert row["min_p"] == 0.0 and row["effect_kind"] == "d" and row["verdict"] == "better"
+    assert row["p_secondary"] == pytest.approx(2 / 252)       # complete separation
     assert row["ci_low"] <= row["diff"] == 5.0 <= row["ci_high"]
-    # ties: scipy's normal approximation gives 0.047 here, below the exact minimum 2/C(6,3)
+    # Welch with unequal variances and sizes: t = -2 / sqrt(1/3 + 10/4), df by Welch-Satterthwaite
+    x, y = np.array([1.0, 2, 3]), np.array([1.0, 3, 5, 7])
+    se2 = 1 / 3 + (20 / 3) / 4
+    df = se2 ** 2 / ((1 / 3) ** 2 / 2 + ((20 / 3) / 4) ** 2 / 3)
+    row = S.compare(x, y, paired=False)
+    assert row["statistic"] == pytest.approx(-2 / math.sqrt(se2))
+    from scipy import stats as st
+    assert row["p_value"] == pytest.approx(2 * st.t.cdf(-2 / math.sqrt(se2), df))
+    # ties: scipy's normal approximation gives 0.047 here, below the exact minimum 2/C(6,3);
+    # the t-test sees no spread on either side: t infinite, p 0
     row = S.compare([2, 2, 2], [1, 1, 1], paired=False)
-    assert row["p_value"] == pytest.approx(0.1) and row["verdict"] == "underpowered"
+    assert row["p_secondary"] == pytest.approx(0.1)
+    assert row["p_value"] == 0.0 and row["statistic"] == math.inf
+    row = S.compare([2, 2, 2], [2, 2], paired=False)
+    assert row["p_value"] == 1.0 and row["statistic"] == 0.0
+    # one value on a side: no t-test
+    row = S.compare([2.0], [1, 2, 3], paired=False)
+    assert math.isnan(row["p_value"]) and row["min_p"] == 1.0 and row["verdict"] == "underpowered"
 
 
 # ---- effect sizes -------------------------------------------------------------------------
@@ -280,7 +366,9 @@ def test_describe_degenerate():
 def test_compare_degenerate_inputs():
     row = S.compare([0.5], [0.4], paired=True)
     assert math.isnan(row["p_value"]) and row["underpowered"] and row["verdict"] == "underpowered"
-    assert "underpowered" in S.sentence(row, "a", "b")
+    assert row["min_p"] == 1.0
+    assert "a vs b: underpowered: n=1 paired seeds cannot give p below 1 with paired-t" in S.sentence(
+        row, "a", "b")
     # two pairs: a p-value exists, but no CI and no effect size (rendered as "—")
     row = S.compare([0.5, 0.7], [0.4, 0.5], paired=True)
     assert math.isnan(row["ci_low"]) and math.isnan(row["effect_size"])
@@ -297,12 +385,14 @@ def test_compare_degenerate_inputs():
 
 # ---- sentence -----------------------------------------------------------------------------
 def test_sentence_format():
-    row = dict(n_a=10, n_b=10, diff=-0.012, ci_low=-0.020, ci_high=-0.003, test="wilcoxon",
-               p_value=0.01, p_holm=0.031, effect_size=-1.4, effect_kind="d_z", min_p=2 / 1024,
+    row = dict(n_a=10, n_b=10, diff=-0.012, ci_low=-0.020, ci_high=-0.003, test="paired-t",
+               p_value=0.01, p_holm=0.031, effect_size=-1.4, effect_kind="d_z", min_p=0.0,
                underpowered=False, verdict="worse", family_size=3)
     assert S.sentence(row, "generative", "buffer") == (
         "generative vs buffer: worse (diff -1.2 points, 95% CI [-2.0, -0.3], "
-        "p_holm 0.031 (Holm over 3), d_z -1.40, wilcoxon, n=10)")
+        "p_holm 0.031 (Holm over 3), d_z -1.40, paired-t, n=10)")
+    # unpaired rows name both sizes
+    assert "welch-t, n=10+9" in S.details(dict(row, test="welch-t", n_b=9))
     # a single comparison is not adjusted: it says p, with the unadjusted value
     single = S.sentence(dict(row, family_size=1), "generative", "buffer")
     assert "p 0.01," in single and "p_holm" not in single
@@ -341,16 +431,27 @@ def test_compare_family_dataframe():
     assert rows[0]["study"] == "replay" and rows[0]["metric"] == "acc"
 
 
-def test_holm_family_can_make_small_n_underpowered():
-    # 6 seeds alone reach 0.03125, but Holm over 3 comparisons cannot go below 3 * 0.03125
+def test_holm_family_of_small_n():
+    # 6 seeds: the exact Wilcoxon alone reaches 0.03125, but Holm over 3 comparisons could not go
+    # below 3 * 0.03125; the paired t-test has no such floor
     g = {k: np.arange(6) / 10 + off for k, off in [("x", 0.3), ("y", 0.2), ("z", 0.0)]}
     g["x"] = g["x"] + 0.001 * np.arange(6)
     rows = S.compare_family(g, [("x", "y"), ("x", "z"), ("y", "z")], metric="acc", study="s",
                             paired=True)
-    assert all(r["min_p"] == 0.03125 and r["min_p_holm"] == 0.09375 for r in rows)
-    assert all(r["verdict"] == "underpowered" for r in rows)
-    text = S.sentence(rows[0], "x", "y")
-    assert "cannot give p_holm below 0.0938 with wilcoxon after Holm" in text
+    assert all(r["min_p"] == 0.0 and r["min_p_holm"] == 0.0 for r in rows)
+    assert all(r["p_secondary"] == pytest.approx(0.03125) for r in rows)
+    assert all(r["p_holm"] < 0.05 and r["verdict"] == "better" for r in rows)
+    # a pair with a single seed cannot be tested: min p 1, underpowered, the rest unaffected
+    g["w"] = np.array([0.9, np.nan, np.nan, np.nan, np.nan, np.nan])
+    rows = S.compare_family(g, [("x", "y"), ("w", "z")], metric="acc", study="s", paired=True)
+    assert [r["min_p_holm"] for r in rows] == [0.0, 1.0]
+    assert [r["verdict"] for r in rows] == ["better", "underpowered"]
+    assert "w vs z: underpowered: n=1 paired seeds cannot give p_holm below 1 with paired-t" in (
+        S.sentence(rows[1], "w", "z"))
+    # rows of the former rank-test primary still word their Holm floor
+    old = dict(rows[0], test="wilcoxon", min_p=0.03125, min_p_holm=0.09375, verdict="underpowered")
+    assert "n=6 paired seeds cannot give p_holm below 0.0938 with wilcoxon after Holm" in (
+        S.sentence(old, "x", "y"))
 
 
 def test_friedman_clear_ordering():
@@ -391,7 +492,8 @@ def test_stats_does_not_import_torch():
 
 
 def test_the_same_difference_on_every_seed_is_decided_by_its_size():
-    """FLOPs are identical across seeds: no rank test reaches alpha at 5 seeds, and none is needed."""
+    """FLOPs are identical across seeds: t is infinite, the exact Wilcoxon cannot reach alpha at 5
+    seeds, and no test is needed: the size of the difference decides."""
     from gr_bench import stats
 
     a, b = [2e9] * 5, [1e9] * 5

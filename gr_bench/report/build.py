@@ -223,7 +223,8 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
         md.append(_md_table(table))
     md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
     md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
-              f"alpha {alpha}. \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "
+              f"alpha {alpha}. p is the paired t-test's (the exact Wilcoxon signed-rank p is stats.csv's "
+              f"p_secondary). \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "
               f"difference of at least {points(100 * min_effect)}; \"equivalent\" needs a paired TOST within "
               f"±{points(margin_pts)} with p < alpha, and a non-significant difference alone never means equal. "
               f"Power and the minimum detectable effect (MDE, 80% power) are for a paired t-test at alpha / family "
