@@ -461,7 +461,10 @@ def verdict(row: Mapping, *, alpha=0.05, min_effect=None, p_key="p_holm") -> str
     floor = row.get("min_p_holm", row["min_p"]) if holm_p else row["min_p"]
     tost_p = row.get("tost_p_holm" if holm_p else "tost_p", row.get("tost_p", math.nan))
     equivalent = bool(tost_p < alpha)
-    if floor > alpha or math.isnan(row.get("p_value", math.nan)):
+    # Fewer than MIN_N values (pairs) on a side: no interval, no effect size, and no verdict from
+    # a p-value either (a t-test on 2 pairs can reach p < alpha; two seeds are not a finding).
+    too_few = min(row.get("n_a", MIN_N), row.get("n_b", MIN_N)) < MIN_N
+    if too_few or floor > alpha or math.isnan(row.get("p_value", math.nan)):
         return "equivalent" if equivalent else "underpowered"
     if p < alpha:
         if abs(row["diff"]) >= min_effect:

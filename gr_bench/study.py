@@ -32,7 +32,6 @@ import shlex
 import signal
 import sys
 import socket
-import statistics
 import threading
 import time
 import traceback
@@ -46,6 +45,7 @@ from optuna.trial import TrialState
 
 from .config import RunConfig, flatten, with_overrides
 from .labels import settings_dict
+from .pruning import TaskHalvingPruner
 from .storage import StorageError, claim_lock, load_study, open_storage, redact
 
 MAIN_STUDY = "replay_schedule"  # listed first: the main job
@@ -69,7 +69,7 @@ class StudySpec:
     space: Callable[[optuna.Trial, int], dict[str, object]] | None = None  # search: (trial, n_tasks) -> overrides
     grid: dict[str, dict[str, dict[str, object]]] | None = None  # grid: axis -> {label: overrides}
     objective: str = "final_avg_acc"  # maximised; a run metric
-    prune: bool = True  # search: median pruning on per-task accuracy
+    prune: bool = True  # search: successive halving on tasks completed (pruning.py)
     start_points: tuple[dict[str, object], ...] = ()  # search: parameters of the first trials
     top: int = 3  # search: configurations re-evaluated on the test split
     eval_seeds: int = 5  # search: seeds of the final stage (disjoint from search seeds)
@@ -414,6 +414,10 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
 
             def report(t: int, accs: list[float], k: int = k, T: int = cfg.data.n_tasks) -> None:
                 trial.report(sum(accs[: t + 1]) / (t + 1), step=k * T + t)
+                # the pruner judges at rungs (tasks completed; pruning.py): a pruned trial stops
+                # mid-run, and its partial run is neither stored nor cached
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after {k * T + t + 1} of {T * len(seeds)} tasks")
 
             # a finished run with the same key (config, split, data, code) is reused, its reports replayed
             result, was_reused = runcache.run_or_reuse(setup, cfg, benches(cfg), split, report if prune else None, run)
@@ -422,10 +426,6 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
             if result.status != "ok":
                 state, reason = TrialState.FAIL, f"seed {seed}: {result.reason}"
                 break
-            # The pruner decides at seed boundaries (StepMedianPruner), so asking here keeps the
-            # finished seed's results and saves the remaining seeds' work.
-            if prune and trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after seed {seed}")
     except optuna.TrialPruned as e:
         state, reason = TrialState.PRUNED, str(e)
     except Exception as e:  # a crashed run is recorded with its reason; the study goes on
@@ -447,34 +447,6 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
 
 
 # --- workers ----------------------------------------------------------------------------------
-
-class StepMedianPruner(optuna.pruners.BasePruner):
-    """After each complete seed, prune a trial whose value is below the median of the completed
-    trials' values at that same step.
-
-    The value reported at step k*T + t is the average accuracy over the tasks seen so far (seed k,
-    task t). Optuna's MedianPruner compares a trial's *best* value so far, which suits learning
-    curves that improve; this one is 100% after the first task and falls, so MedianPruner never
-    pruned anything (24 trials, 0 pruned, in the first full replay_schedule run). Checking at
-    every step instead pruned 16 of 21 trials (a trial had to stay above the median at every
-    step), so the check is made once per seed, on that seed's final average accuracy.
-    """
-
-    def __init__(self, n_tasks: int, n_seeds: int, n_startup_trials: int = 3) -> None:
-        self.n_tasks = n_tasks
-        self.last_step = n_tasks * n_seeds - 1  # the trial's work is done there: nothing left to save
-        self.n_startup_trials = n_startup_trials
-
-    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
-        step = trial.last_step
-        if step is None or (step + 1) % self.n_tasks or step >= self.last_step:
-            return False
-        others = [t.intermediate_values[step] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                  if step in t.intermediate_values]
-        if len(others) < self.n_startup_trials:
-            return False
-        return trial.intermediate_values[step] < statistics.median(others)
-
 
 def _die_with_parent() -> None:
     """Linux: end this worker when the command that started it dies (kill -9 included)."""
@@ -541,7 +513,7 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     setup = Setup.from_json(setup_json)
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
-    pruner = StepMedianPruner(study_n_tasks(spec, setup), len(setup.seeds))
+    pruner = TaskHalvingPruner(study_n_tasks(spec, setup), len(setup.seeds))
     study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
     final_configs = study.user_attrs.get("final_configs")
     benches = _BenchCache(setup.data_dir)

@@ -1,6 +1,7 @@
 """Study designs a referee accepts: attribution ablations, clean evaluation seeds and data, power
 statements, like-with-like comparisons, and --set n_tasks followed everywhere. Fast: no training."""
 
+import dataclasses
 import io
 import math
 from contextlib import redirect_stderr
@@ -31,7 +32,7 @@ def _search(*trials: tuple[float, list[str]]) -> optuna.Study:
 
 
 def test_final_stage_adds_one_swap_per_attribution_group():
-    spec = get_spec("replay_schedule", quick=True)
+    spec = dataclasses.replace(get_spec("replay_schedule", quick=True), top=2)  # the best two go on
     search = _search((0.7, ["schedule=constant:300", "lr=0.001", "lr_decay=1.0"]),
                      (0.9, ["schedule=sqrt:500", "lr=0.002", "lr_decay=0.8"]),
                      (0.8, ["schedule=linear:700", "lr=0.0005", "lr_decay=0.9"]))
