@@ -20,6 +20,6 @@ STUDY = StudySpec(
         "joint": {"strategy": "joint"},
     }},
     anchor="generative",
-    seeds=8,  # paired Wilcoxon + Holm over the family: 8 seeds can reach p < 0.05 for up to 6 comparisons
+    seeds=8,  # paired t + Holm over the family; report.md states each comparison's detectable effect at 8 seeds
     quick={"seeds": 3, "base": {"epochs": 3, "vae_epochs": 3, "schedule": "linear:500"}},
 )

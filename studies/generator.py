@@ -26,6 +26,6 @@ STUDY = StudySpec(
     base={"strategy": "generative"},
     grid={"generator": GENERATORS},
     anchor="vae-seed",  # each generator (and the buffer) against the seed's VAE
-    seeds=8,  # paired Wilcoxon + Holm over the family: 8 seeds can reach p < 0.05 for a few comparisons
+    seeds=8,  # paired t + Holm over the family; report.md states each comparison's detectable effect at 8 seeds
     quick={"seeds": 2, "base": {"epochs": 3, "vae_epochs": 3, "schedule": "linear:500"}},
 )

@@ -27,7 +27,8 @@ STUDY = StudySpec(
     seeds=2,
     trials=12,
     top=3,
-    # Holm over up to 5 comparisons (top 3, 2 ablations): 5 * 2/2**8 = 0.039 < 0.05 (Wilcoxon)
+    # Holm over up to 5 comparisons (top 3, 2 ablations), paired t on 8 seeds: report.md states the
+    # minimum detectable effect at that family size
     eval_seeds=8,
     reference={"seed-vae": {"vae_hidden": "512,256", "latent": 2}},
     attribution={"width": ("vae_hidden",), "latent": ("latent",)},

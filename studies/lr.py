@@ -28,8 +28,8 @@ STUDY = StudySpec(
     seeds=2,
     trials=24,
     top=3,
-    # Holm over up to 10 comparisons (top 3 and up to 2 ablations, against each of 2 defaults):
-    # 10 * 2/2**9 = 0.039 < 0.05 (Wilcoxon, 9 paired seeds)
+    # Holm over up to 10 comparisons (top 3 and up to 2 ablations, against each of 2 defaults),
+    # paired t on 9 seeds: report.md states the minimum detectable effect at that family size
     eval_seeds=9,
     reference={"generative-default": {"strategy": "generative"}, "buffer-default": {"strategy": "buffer"}},
     attribution={"strategy": ("strategy",), "optimisation": ("lr", "lr_decay", "optimizer", "lr_schedule")},

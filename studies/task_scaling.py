@@ -7,7 +7,7 @@ and 1 per task) for constant, linear and sqrt schedules of the same unit size.
 Accuracy is compared like with like: each schedule against the linear one at the same number of
 tasks (accuracy over 2 tasks is not accuracy over 10). The cost's growth is a fitted exponent with
 its 95% CI per schedule family (time ~ T^k; the report says whether k = 2 lies inside it). With 3
-seeds the accuracy comparisons are underpowered by design (Wilcoxon cannot go below p = 0.25):
+seeds the accuracy comparisons have little power (a paired t on 3 pairs, Holm over the family):
 this study measures cost; the report states how many seeds an accuracy verdict would need.
 """
 
