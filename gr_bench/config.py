@@ -100,12 +100,16 @@ class TrainConfig:
     lr_decay: float = 1.0  # classifier lr on task t is lr * lr_decay**t (seed's proposed improvement)
     lr_schedule: str = "constant"  # within a task: constant, cosine (to 0 by the task's end), restarts (cosine each epoch)
     batch_size: int = 64  # for both classifier and generator (mnist-5k tasks have 800 images: 13 steps an epoch)
-    optimizer: str = "adam"  # adam or sgd (momentum 0.9)
-    # reset: fresh optimizer state (Adam's moments, SGD's momentum) at each task; keep: one
-    # optimizer for the whole sequence, as van de Ven's code does (the lr is still set per task)
+    optimizer: str = "adam"  # classifier optimizer: adam or sgd (momentum 0.9)
+    # Both models' optimizers (classifier and trained generator). reset: fresh optimizer state
+    # (Adam's moments, SGD's momentum) at each task; keep: one optimizer per model for the whole
+    # sequence, as van de Ven's code does (the lr is still set per task)
     optimizer_state: str = "reset"
     vae_epochs: int = 10  # generator epochs per task (generative strategy only)
     vae_lr: float = 1e-3  # generator learning rate
+    # Generator optimizer (vae, cvae): adam or sgd; none = the same as `optimizer`. rtf trains its one
+    # model with `optimizer` and `lr`; gmm is fitted in closed form.
+    vae_optimizer: str | None = None
     # Generator batch size; none = batch_size (the seed's setting). Larger batches spread Adam's
     # memory-bound step (one pass over 4 MB of VAE weights, moments and gradients per batch) over
     # more samples: an algorithmic choice for the studies, since it changes the results.
@@ -130,7 +134,13 @@ class TrainConfig:
         for name in ("lr", "vae_lr", "lr_decay"):
             _positive(name, getattr(self, name))
         _choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.vae_optimizer is not None:
+            _choice("vae_optimizer", self.vae_optimizer, OPTIMIZERS)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+
+    def generator_optimizer(self) -> str:
+        """The generator's optimizer in effect: `vae_optimizer`, or `optimizer` when it is none."""
+        return self.vae_optimizer if self.vae_optimizer is not None else self.optimizer
 
 
 @dataclass(frozen=True)
@@ -216,12 +226,20 @@ class RunConfig:
         return "generator" if self.model.generator in CONDITIONAL_GENERATORS else "hard"
 
     def run_id(self) -> str:
-        """Stable 12-hex-digit hash of the whole config."""
-        blob = json.dumps(flatten(self), sort_keys=True, default=str)
+        """Stable 12-hex-digit hash of the whole config. Fields added after run ids were first
+        stored (`UNHASHED_WHEN_UNSET`) count only when set, so a config that leaves them unset
+        keeps the id, and the cached and stored runs, it had before they existed."""
+        flat = {k: v for k, v in flatten(self).items()
+                if not (k in UNHASHED_WHEN_UNSET and v == UNHASHED_WHEN_UNSET[k])}
+        blob = json.dumps(flat, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 SECTIONS = ("data", "model", "train", "replay")
+
+# Newer fields -> the value that leaves them out of RunConfig.run_id (their default, meaning
+# "as before the field existed"). A field added later that changes nothing at its default goes here.
+UNHASHED_WHEN_UNSET: dict[str, object] = {"vae_optimizer": None}
 
 
 def _fields_by_name() -> dict[str, tuple[str | None, dataclasses.Field]]:

@@ -221,15 +221,16 @@ def _training_set(task: Task, replay: ReplaySet | None, n_outputs: int, device: 
 _warmed_up = False
 
 
-def _warm_up(optimizer: str) -> None:
+def _warm_up(*optimizers: str) -> None:
     """Pay torch's one-time start-up costs (autograd engine, optimizer kernels: about 1.3 s here)
     once per process, before any run's timer starts, so the first run of a worker is not slower."""
     global _warmed_up
     if not _warmed_up:
-        model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
-        opt = make_optimizer(optimizer, model, 1e-3)
-        F.cross_entropy(model(torch.randn(4, 8)), torch.zeros(4, dtype=torch.long)).backward()
-        opt.step()
+        for kind in dict.fromkeys(optimizers):  # each kind once, in order
+            model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+            opt = make_optimizer(kind, model, 1e-3)
+            F.cross_entropy(model(torch.randn(4, 8)), torch.zeros(4, dtype=torch.long)).backward()
+            opt.step()
         _warmed_up = True
 
 
@@ -249,7 +250,7 @@ def run(
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' requested but torch sees no CUDA GPU")
     torch.set_num_threads(cfg.threads)
-    _warm_up(cfg.train.optimizer)
+    _warm_up(cfg.train.optimizer, cfg.train.generator_optimizer())
     device = torch.device(cfg.device)
     rss_method = reset_peak_rss()
     torch.manual_seed(cfg.seed)
@@ -326,7 +327,7 @@ def run(
             if trained is not None:
                 counts["replay"] = 0
                 if opt_g is None or t_cfg.optimizer_state == "reset":
-                    opt_g = make_optimizer(t_cfg.optimizer, generator, t_cfg.vae_lr)
+                    opt_g = make_optimizer(t_cfg.generator_optimizer(), generator, t_cfg.vae_lr)
                 g_batch = t_cfg.vae_batch_size or t_cfg.batch_size
                 seen = 0
                 with timer("generator"):

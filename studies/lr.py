@@ -5,6 +5,12 @@ schedule within a task (constant, cosine, cosine restarting every epoch) and the
 generative and buffer replay alike; the defaults of both are re-evaluated beside the best
 configurations found, with each default given only the best's strategy, or only its optimisation
 settings, so the two changes get their own verdicts.
+
+`optimizer` is the classifier's. The generator's, `vae_optimizer`, is left unset here, which means
+"the same as optimizer": with generative replay, a trial's optimizer trains the VAE too (at its
+fixed `vae_lr`), as it always has in this study. lr, lr_decay and lr_schedule are the classifier's
+alone. (The summary and the space below are part of the study's fingerprint: edit them only with
+a new study.)
 """
 
 from gr_bench.study import StudySpec

@@ -50,7 +50,8 @@ def test_field_names_unique_across_sections():
     [("lr=-1", "lr"), ("lr=0", "lr"), ("lr=nan", "lr"), ("epochs=0", "epochs"), ("epochs=2.5", "epochs"),
      ("hidden=", "hidden"), ("hidden=10,-3", "hidden"), ("strategy=foo", "strategy"), ("scenario=x", "scenario"),
      ("schedule=linear:-3", "schedule"), ("buffer=0", "buffer"), ("val_fraction=1", "val_fraction"),
-     ("optimizer=rmsprop", "optimizer"), ("seed=-1", "seed"), ("threads=0", "threads"), ("labels=fuzzy", "labels")],
+     ("optimizer=rmsprop", "optimizer"), ("seed=-1", "seed"), ("threads=0", "threads"), ("labels=fuzzy", "labels"),
+     ("vae_optimizer=rmsprop", "vae_optimizer"), ("vae_optimizer=Adam", "vae_optimizer")],
 )
 def test_invalid_values_name_the_field(pair, field):
     with pytest.raises(ConfigError) as e:
@@ -68,3 +69,43 @@ def test_manual_schedule_length_must_match_tasks():
 def test_malformed_set_pairs(pair):
     with pytest.raises(ConfigError):
         with_overrides(RunConfig(), [pair])
+
+
+def test_vae_optimizer_unset_follows_the_classifier_optimizer():
+    assert RunConfig().train.vae_optimizer is None
+    assert RunConfig().train.generator_optimizer() == "adam"
+    sgd = with_overrides(RunConfig(), ["optimizer=sgd"])
+    assert sgd.train.generator_optimizer() == "sgd"
+    assert with_overrides(sgd, ["vae_optimizer=none"]) == sgd
+    own = with_overrides(RunConfig(), ["optimizer=adam", "vae_optimizer=sgd"])
+    assert (own.train.optimizer, own.train.generator_optimizer()) == ("adam", "sgd")
+    assert with_overrides(own, ["optimizer=sgd", "vae_optimizer=adam"]).train.generator_optimizer() == "adam"
+
+
+def test_invalid_vae_optimizer_from_a_dict_is_one_line():
+    with pytest.raises(ConfigError, match=r"^vae_optimizer must be one of adam, sgd, got 'rmsprop'$"):
+        with_overrides(RunConfig(), {"vae_optimizer": "rmsprop"})
+
+
+# Run ids as stored before vae_optimizer existed: cached runs and study storage refer to them.
+PINNED_RUN_IDS = {
+    "seed": "bef6d65e5343", "small": "b150ea736b2e", "quick": "b4f6075f5b84", "vandeven2019": "eb75454efc4e",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_RUN_IDS))
+def test_run_ids_unchanged_while_vae_optimizer_is_unset(name):
+    assert preset(name).run_id() == PINNED_RUN_IDS[name]
+    assert with_overrides(preset(name), ["vae_optimizer=none"]).run_id() == PINNED_RUN_IDS[name]
+
+
+def test_vae_optimizer_set_is_part_of_the_run_id():
+    base = with_overrides(RunConfig(), ["optimizer=sgd", "strategy=buffer", "seed=3"])
+    assert base.run_id() == "64e6d4713557"  # as before vae_optimizer existed
+    ids = {base.run_id(), with_overrides(base, ["vae_optimizer=sgd"]).run_id(),
+           with_overrides(base, ["vae_optimizer=adam"]).run_id()}
+    assert len(ids) == 3
+    assert "vae_optimizer" in flatten(base)  # a column like any other, empty when unset
+    own = with_overrides(base, ["vae_optimizer=adam"])
+    assert config_from_flat({k: str(v) for k, v in flatten(own).items()}) == own
+    assert config_from_flat({k: str(v) for k, v in flatten(base).items()}) == base

@@ -85,3 +85,25 @@ def test_falls_back_to_torch_optim(kind, breakage, monkeypatch):
     for p, q in zip(_train(ours, opt, sched, steps=1), _train(theirs, ref, ref_sched, steps=1)):
         assert torch.equal(p, q)
     assert opt.param_groups[0]["lr"] == ref.param_groups[0]["lr"]  # the schedule stepped alike
+
+
+@pytest.mark.parametrize("breakage", ["missing", "signature"])
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_fallback_matches_the_fast_path(kind, breakage, monkeypatch):
+    """A torch without the private kernels (_fused_adam_ / _foreach_mul_ gone, or raising TypeError
+    as a changed signature would) trains to the same numbers, within float tolerance, as the kernels do: torch.optim's
+    default implementation against ours over 25 steps of a tiny model."""
+    monkeypatch.setattr(optim, "_KERNELS", {})
+    fast = optim.make_optimizer(kind, model := _model(), 1e-2)
+    assert isinstance(fast, (Adam, SGD))
+    with_kernels = _train(model, fast)
+    monkeypatch.setattr(optim, "_KERNELS", {})
+    name = "_fused_adam_" if kind == "adam" else "_foreach_mul_"
+    if breakage == "missing":
+        monkeypatch.delattr(torch, name)
+    else:
+        monkeypatch.setattr(torch, name, _changed_signature)
+    slow = optim.make_optimizer(kind, model := _model(), 1e-2)
+    assert type(slow) is (torch.optim.Adam if kind == "adam" else torch.optim.SGD)
+    for p, q in zip(with_kernels, _train(model, slow)):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)

@@ -3,9 +3,11 @@ and one optimizer kept across tasks."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
+from gr_bench import optim, trainer
 from gr_bench.config import RunConfig, preset, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
 from gr_bench.trainer import _classifier_loss, _passes, run
@@ -74,3 +76,44 @@ def test_flops_count_replay_generation():
     assert r.flops_train == training + generated * (forward_flops(vae.decoder) + forward_flops(clf))
     buf = run(with_overrides(cfg, {"strategy": "buffer", "buffer": 50}), bench)
     assert buf.flops_train == buf.samples["classifier"] * train_flops(clf)
+
+
+@pytest.mark.parametrize("state", ["reset", "keep"])
+def test_classifier_and_generator_get_their_own_optimizers(state, monkeypatch):
+    """optimizer=adam, vae_optimizer=sgd: the trainer builds Adam for the classifier and SGD (with
+    the generator's vae_lr) for the VAE; optimizer_state applies to both."""
+    built = []
+
+    def recording(kind, model, lr):
+        opt = real(kind, model, lr)
+        built.append((kind, lr, opt))
+        return opt
+
+    real = optim.make_optimizer
+    monkeypatch.setattr(trainer, "_warmed_up", True)  # record the run's optimizers only
+    monkeypatch.setattr(trainer, "make_optimizer", recording)
+    cfg = with_overrides(RunConfig(), {**TINY, "iters": 2, "vae_iters": 2, "lr": 2e-3, "vae_lr": 5e-4,
+                                       "optimizer": "adam", "vae_optimizer": "sgd", "optimizer_state": state,
+                                       "schedule": "constant:20"})
+    run(cfg, make_benchmark(load_dataset("digits"), n_tasks=2))
+    classifier = [(k, o) for k, lr, o in built if lr == 2e-3]
+    generator = [(k, o) for k, lr, o in built if lr == 5e-4]
+    assert len(classifier) + len(generator) == len(built)
+    assert len(classifier) == len(generator) == (2 if state == "reset" else 1)
+    assert all(k == "adam" and isinstance(o, (optim.Adam, torch.optim.Adam)) for k, o in classifier)
+    assert all(k == "sgd" and isinstance(o, (optim.SGD, torch.optim.SGD)) for k, o in generator)
+
+
+def test_unset_vae_optimizer_trains_the_generator_with_optimizer(monkeypatch):
+    kinds = []
+
+    def recording(kind, model, lr):
+        kinds.append(kind)
+        return real(kind, model, lr)
+
+    real = optim.make_optimizer
+    monkeypatch.setattr(trainer, "_warmed_up", True)
+    monkeypatch.setattr(trainer, "make_optimizer", recording)
+    cfg = with_overrides(RunConfig(), {**TINY, "iters": 2, "vae_iters": 2, "optimizer": "sgd"})
+    run(cfg, make_benchmark(load_dataset("digits"), n_tasks=1))
+    assert kinds == ["sgd", "sgd"]  # the classifier's, then the generator's
