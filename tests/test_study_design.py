@@ -177,7 +177,7 @@ def test_study_runs_follow_set_n_tasks():
 def test_objective_direction_follows_the_metric():
     import dataclasses
 
-    from gr_bench.study import _directions
+    from gr_bench.study.stages import _directions
 
     spec = get_spec("replay_schedule")
     setup = _setup("replay_schedule")

@@ -46,7 +46,7 @@ def test_four_workers_match_one(tmp_path):
 CLAIMER = """
 import sys, optuna
 from gr_bench.storage import open_storage
-from gr_bench.study import _claim
+from gr_bench.study.workers import _claim
 url = sys.argv[1]
 study = optuna.load_study(study_name="claims", storage=open_storage(url))
 got = []

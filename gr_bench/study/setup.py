@@ -1,0 +1,84 @@
+"""One `gr-bench study` invocation resolved (Setup), and the one place a trial's config is composed
+(make_config: the study's base, then --dataset/--scenario/--tasks, then --set, then the trial's own)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from ..config import RunConfig, with_overrides
+from .spec import StudyError, StudySpec
+
+EVAL_SEED_OFFSET = 1000  # final-stage seeds start here, far from the search seeds 0..n-1
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything one `gr-bench study` invocation resolved; shared by its workers."""
+
+    study: str
+    study_name: str
+    storage_url: str
+    results_dir: str
+    quick: bool = False
+    multi_objective: bool = False
+    dataset: str | None = None
+    scenario: str | None = None
+    n_tasks: int | None = None
+    seeds: tuple[int, ...] = ()
+    eval_seeds: tuple[int, ...] = ()
+    trials: int = 0
+    workers: int = 1
+    timeout: float | None = None
+    data_dir: str | None = None
+    sets: tuple[str, ...] = ()  # --set NAME=VALUE pairs applied to every run, after the study's base
+    definition: str = ""  # spec_fingerprint() of the study module's StudySpec
+
+    def identity(self) -> dict[str, object]:
+        """What fixes the science of a study; a resume must not change it."""
+        keys = ("study", "quick", "multi_objective", "dataset", "scenario", "n_tasks", "seeds", "eval_seeds", "sets",
+                "definition")
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in keys)}
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Setup:
+        d = json.loads(text)
+        for key in ("seeds", "eval_seeds", "sets"):
+            d[key] = tuple(d[key])
+        return cls(**d)
+
+    def stage_name(self, stage: str) -> str:
+        return self.study_name if stage == "search" else f"{self.study_name}:{stage}"
+
+
+def as_pairs(overrides: dict[str, object]) -> list[str]:
+    """Overrides as `name=value` strings: JSON-safe in storage, parsed back by with_overrides."""
+    return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in overrides.items()]
+
+
+def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int) -> RunConfig:
+    passthrough = {"dataset": setup.dataset, "scenario": setup.scenario, "n_tasks": setup.n_tasks}
+    cfg = with_overrides(RunConfig(), as_pairs(spec.base))
+    cfg = with_overrides(cfg, as_pairs({k: v for k, v in passthrough.items() if v is not None}))
+    cfg = with_overrides(cfg, list(setup.sets))
+    return with_overrides(cfg, [*pairs, f"seed={seed}"])
+
+
+def study_n_tasks(spec: StudySpec, setup: Setup) -> int:
+    """The number of tasks of the study's runs: its base, then --tasks, then --set n_tasks=N."""
+    return make_config(spec, setup, [], 0).data.n_tasks
+
+
+def check_seeds(spec: StudySpec, setup: Setup) -> None:
+    """A search's final stage must evaluate on seeds the search never saw."""
+    if spec.kind != "search":
+        return
+    overlap = sorted(set(setup.seeds) & set(setup.eval_seeds))
+    if overlap:
+        raise StudyError(f"search seeds {','.join(map(str, overlap))} are also evaluation seeds "
+                         f"({setup.eval_seeds[0]}..{setup.eval_seeds[-1]}): choose search seeds below "
+                         f"{min(setup.eval_seeds)} or outside that range")

@@ -1,0 +1,174 @@
+"""Stages: each an Optuna study in the same storage, created once with its whole budget enqueued;
+and the final stage's configurations (the search's best, the references, attribution swaps)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import sys
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from ..config import flatten
+from ..labels import settings_dict
+from ..storage import load_study, redact
+from .setup import Setup, as_pairs, make_config
+from .spec import StudyError, StudySpec
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+# --- stages: creating them once, with their whole budget enqueued -----------------------------
+
+def _directions(spec: StudySpec, setup: Setup, stage: str) -> list[str]:
+    from ..metrics import METRIC_SENSE
+
+    objective = "maximize" if METRIC_SENSE[spec.objective].better == "higher" else "minimize"
+    if stage == "search" and setup.multi_objective:
+        return [objective, "minimize"]  # the objective, training time
+    return [objective]
+
+
+def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None) -> list[dict]:
+    """The fixed parameters of every trial a stage will run ({} = left to the sampler)."""
+    if stage == "final":
+        return [{"config": label, "seed": s} for label in final_labels or [] for s in setup.eval_seeds]
+    if spec.kind == "grid":
+        axes = list(spec.grid.items())  # type: ignore[union-attr]
+        points: list[dict] = [{}]
+        for axis, labels in axes:
+            points = [{**p, axis: label} for p in points for label in labels]
+        return [{**p, "seed": s} for p in points for s in setup.seeds]
+    starts = [dict(p) for p in spec.start_points[: setup.trials]]
+    return starts + [{} for _ in range(setup.trials - len(starts))]
+
+
+def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
+                 final_configs: dict[str, list[str]] | None = None,
+                 attribution: list[dict] | None = None) -> optuna.Study:
+    """Create the stage and enqueue its budget, or load it and check it is the same study.
+
+    Creation is the lock between machines: exactly one process creates the stage and enqueues;
+    the others wait until it has published the budget.
+    """
+    name = setup.stage_name(stage)
+    try:
+        study = optuna.create_study(study_name=name, storage=storage, directions=_directions(spec, setup, stage))
+        study.set_user_attr("setup", setup.identity())
+        study.set_user_attr("host", socket.gethostname())
+        study.set_user_attr("command", redact(shlex.join(["gr-bench", *sys.argv[1:]])))
+        if final_configs is not None:
+            study.set_user_attr("final_configs", final_configs)
+            study.set_user_attr("attribution", attribution or [])
+        points = planned_points(spec, setup, stage, list(final_configs or {}))
+        for p in points:
+            study.enqueue_trial(p, skip_if_exists=False)
+        study.set_user_attr("budget", len(points))
+        return study
+    except optuna.exceptions.DuplicatedStudyError:
+        pass
+    study = load_study(storage, name)
+    for _ in range(600):  # another process is still enqueueing: wait for its budget (up to 60 s)
+        if "budget" in study.user_attrs:
+            break
+        time.sleep(0.1)
+    else:
+        raise StudyError(f"study {name!r} exists but its creator never finished setting it up")
+    stored = study.user_attrs.get("setup")
+    if stored != setup.identity():
+        diff = {k: v for k, v in setup.identity().items() if stored.get(k) != v}
+        raise StudyError(f"study {name!r} already exists in this storage with other settings "
+                         f"({', '.join(f'{k}={stored.get(k)!r}' for k in diff)}); use another --study-name")
+    if stage == "search" and spec.kind == "search" and setup.trials > study.user_attrs["budget"]:
+        extra = setup.trials - study.user_attrs["budget"]  # a larger --trials extends the search
+        for _ in range(extra):
+            study.enqueue_trial({}, skip_if_exists=False)
+        study.set_user_attr("budget", setup.trials)
+    return study
+
+
+def stage_counts(study: optuna.Study) -> dict[str, int]:
+    counts = {s.name.lower(): 0 for s in TrialState}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name.lower()] += 1
+    return counts
+
+
+def stage_done(study: optuna.Study) -> bool:
+    c = stage_counts(study)
+    return c["waiting"] == 0 and c["running"] == 0
+
+
+
+
+# --- the final stage: best configurations on the test split ------------------------------------
+
+FINAL_PAIRS = ["val_fraction=0"]  # the final stage trains on the whole training split (the search holds out 10%)
+
+
+def _resolved(spec: StudySpec, setup: Setup, pairs: list[str]) -> dict[str, object]:
+    """A configuration's every field, seed aside: two sets of overrides that agree here run alike."""
+    row = flatten(make_config(spec, setup, pairs, 0))
+    row.pop("seed")
+    return row
+
+
+def attribution_configs(spec: StudySpec, setup: Setup, configs: dict[str, list[str]], best: str,
+                        references: list[str]) -> tuple[dict[str, list[str]], list[dict]]:
+    """For the best configuration and each reference: the reference with one attribution group's
+    fields taken from the best, labelled '<best>-<group>@<reference>-<other groups>' ('best' is the
+    search's best). Returns the new configurations and one entry per (reference, group):
+    {"group", "fields", "a", "b", "best", "reference"}: a differs from b (the reference) only in that
+    group's fields. A swap equal to an existing configuration reuses it; one equal to the reference
+    (the search did not change that group) gets a = None."""
+    groups = spec.attribution or {}
+    known = {json.dumps(_resolved(spec, setup, p), sort_keys=True, default=str): label for label, p in configs.items()}
+    best_cfg = _resolved(spec, setup, configs[best])
+    new: dict[str, list[str]] = {}
+    entries = []
+    for ref in references:
+        for group, fields in groups.items():
+            swap: dict[str, object] = {k: v for k, v in settings_dict(configs[ref]).items() if k not in fields}
+            swap.update({k: str(best_cfg[k]) for k in fields})
+            pairs = [p for p in as_pairs(swap) if p not in FINAL_PAIRS] + FINAL_PAIRS
+            key = json.dumps(_resolved(spec, setup, pairs), sort_keys=True, default=str)
+            others = "+".join(g for g in groups if g != group)
+            label = known.get(key) or f"best-{group}@{ref}-{others}"
+            if key not in known:
+                new[label] = pairs
+                known[key] = label
+            entries.append({"group": group, "fields": list(fields), "a": None if label == ref else label,
+                            "b": ref, "best": best, "reference": ref})
+    return new, entries
+
+
+def final_configs(spec: StudySpec, search: optuna.Study,
+                  setup: Setup | None = None) -> tuple[dict[str, list[str]], list[dict]]:
+    """The top configurations of the search (Pareto front by accuracy if multi-objective), the
+    references and, with spec.attribution and a setup, the swaps that attribute the best's gain
+    (attribution_configs). Every final configuration trains on the whole training split. The best
+    are keyed 'trial-N' in the storage; reports name them with labels.final_labels ('best-1', ...)."""
+    done = [t for t in search.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    if len(search.directions) == 2:
+        front = {t.number for t in search.best_trials}
+        done = [t for t in done if t.number in front]
+    sign = -1.0 if search.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    done.sort(key=lambda t: (sign * t.values[0], t.number))
+    configs: dict[str, list[str]] = {}
+    for t in done:
+        pairs = t.user_attrs["overrides"] + FINAL_PAIRS
+        if pairs not in configs.values():  # the same configuration found twice runs once
+            configs[f"trial-{t.number}"] = pairs
+        if len(configs) == spec.top:
+            break
+    best = next(iter(configs), None)
+    for label, overrides in spec.reference.items():
+        configs[label] = as_pairs(overrides) + FINAL_PAIRS
+    entries: list[dict] = []
+    if spec.attribution and setup is not None and best is not None:
+        swaps, entries = attribution_configs(spec, setup, configs, best, list(spec.reference))
+        configs.update(swaps)
+    return configs, entries

@@ -1,0 +1,98 @@
+"""One trial: its runs on every seed, stored as user attributes when it ends, and its outcome told."""
+
+from __future__ import annotations
+
+import os
+import socket
+import traceback
+
+import optuna
+from optuna.trial import TrialState
+
+from ..config import RunConfig
+from .setup import Setup, as_pairs, make_config, study_n_tasks
+from .spec import StudySpec
+
+# --- one trial ------------------------------------------------------------------------------
+
+class _BenchCache:
+    """Benchmarks built once per worker process and reused across trials."""
+
+    def __init__(self, data_dir: str | None) -> None:
+        self.data_dir = data_dir
+        self.cache: dict[tuple, object] = {}
+
+    def __call__(self, cfg: RunConfig):
+        from ..data import load_dataset, make_benchmark
+
+        d = cfg.data
+        # The seed changes a benchmark only through a permuted class order or the validation split.
+        bench_seed = cfg.seed if d.class_order == "permuted" or d.val_fraction else 0
+        key = (d.dataset, d.scenario, d.n_tasks, d.class_order, d.val_fraction, bench_seed)
+        if key not in self.cache:
+            ds = load_dataset(d.dataset, self.data_dir)
+            self.cache[key] = make_benchmark(ds, n_tasks=d.n_tasks, scenario=d.scenario, class_order=d.class_order,
+                                             seed=bench_seed, val_fraction=d.val_fraction)
+        return self.cache[key]
+
+
+def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str, benches: _BenchCache,
+                  final_configs: dict[str, list[str]] | None) -> None:
+    """Run one trial's runs, store them, and tell the storage how it ended."""
+    from .. import runcache
+    from ..trainer import run
+
+    study = trial.study
+    if stage == "final":
+        label = trial.suggest_categorical("config", list(final_configs))  # type: ignore[arg-type]
+        seeds, pairs, split = [trial.suggest_categorical("seed", list(setup.eval_seeds))], final_configs[label], "test"  # type: ignore[index]
+    elif spec.kind == "grid":
+        pairs = []
+        for axis, labels in spec.grid.items():  # type: ignore[union-attr]
+            pairs += as_pairs(labels[trial.suggest_categorical(axis, list(labels))])
+        seeds, split = [trial.suggest_categorical("seed", list(setup.seeds))], "test"
+    else:
+        pairs, seeds, split = as_pairs(spec.space(trial, study_n_tasks(spec, setup))), list(setup.seeds), "val"  # type: ignore[misc]
+    trial.set_user_attr("overrides", pairs)
+    trial.set_user_attr("split", split)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+
+    results, reused = [], 0
+    state, reason = TrialState.COMPLETE, ""
+    prune = stage == "search" and spec.kind == "search" and spec.prune and not setup.multi_objective
+    try:
+        for k, seed in enumerate(seeds):
+            cfg = make_config(spec, setup, pairs, seed)
+
+            def report(t: int, accs: list[float], k: int = k, T: int = cfg.data.n_tasks) -> None:
+                trial.report(sum(accs[: t + 1]) / (t + 1), step=k * T + t)
+                # the pruner judges at rungs (tasks completed; pruning.py): a pruned trial stops
+                # mid-run, and its partial run is neither stored nor cached
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after {k * T + t + 1} of {T * len(seeds)} tasks")
+
+            # a finished run with the same key (config, split, data, code) is reused, its reports replayed
+            result, was_reused = runcache.run_or_reuse(setup, cfg, benches(cfg), split, report if prune else None, run)
+            results.append(result)
+            reused += was_reused
+            if result.status != "ok":
+                state, reason = TrialState.FAIL, f"seed {seed}: {result.reason}"
+                break
+    except optuna.TrialPruned as e:
+        state, reason = TrialState.PRUNED, str(e)
+    except Exception as e:  # a crashed run is recorded with its reason; the study goes on
+        state, reason = TrialState.FAIL, f"{type(e).__name__}: {e}".splitlines()[0]
+        trial.set_user_attr("traceback", traceback.format_exc()[-4000:])
+
+    for r in results:
+        trial.set_user_attr(f"run:{r.config.seed}", r.to_dict())
+    trial.set_user_attr("reused_runs", reused)
+    if reason:
+        trial.set_user_attr("reason", reason)
+    values = None
+    if state == TrialState.COMPLETE:
+        acc = sum(r.metrics()[spec.objective] for r in results) / len(results)
+        values = [acc]
+        if len(study.directions) == 2:
+            values.append(sum(r.times["total"] for r in results) / len(results))
+    study.tell(trial, values, state=state)
