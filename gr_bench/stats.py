@@ -265,6 +265,20 @@ def prob_improvement(a, b, *, paired: bool) -> float:
     return float(np.mean((d > 0) + 0.5 * (d == 0))) if d.size else math.nan
 
 
+def orient(row: dict, better: str) -> dict:
+    """Make a compare() row read in its metric's sense, in place. For a lower-is-better metric
+    (time, memory, forgetting) a smaller ``a`` is the improvement: the verdict swaps better/worse,
+    ``prob_improvement`` becomes P(a < b) + ½P(a = b), and the dominance deltas (``paired_delta``,
+    ``cliffs_delta``: "share where a is larger") change sign. ``diff``, the CI and the effect
+    size stay a - b, in the metric's own direction."""
+    if better == "lower":
+        row["verdict"] = {"better": "worse", "worse": "better"}.get(row["verdict"], row["verdict"])
+        row["prob_improvement"] = 1.0 - row["prob_improvement"]  # NaN stays NaN
+        for key in ("paired_delta", "cliffs_delta"):
+            row[key] = -row[key]
+    return row
+
+
 def cohens_d(a, b, *, paired: bool) -> tuple[float, str]:
     """Paired: ``d_z = mean(a - b) / sd(a - b)``. Unpaired: ``d = (mean_a - mean_b) / s_pooled``
     with ``s_pooled² = ((n_a-1)s_a² + (n_b-1)s_b²) / (n_a + n_b - 2)``.

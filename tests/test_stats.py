@@ -506,3 +506,15 @@ def test_the_same_difference_on_every_seed_is_decided_by_its_size():
     assert [r["verdict"] for r in fam] == ["better", "negligible"]
     noisy = stats.compare([1.0, 2.0, 3.0, 4.0, 6.0], [0.5, 1.0, 2.5, 3.0, 5.0], paired=True)
     assert not noisy["exact"]
+
+
+def test_orient_reads_a_lower_is_better_row_in_its_sense():
+    """Time: a is faster on every seed, so 'better', improved on every seed, dominant."""
+    from gr_bench.stats import compare, orient
+
+    a, b = [10.0, 11.0, 12.0, 10.5, 11.5], [20.0, 21.0, 23.0, 20.5, 22.0]
+    row = orient(compare(a, b, paired=True, min_effect=0.5), "lower")
+    assert row["diff"] < 0 and row["verdict"] == "better"
+    assert row["prob_improvement"] == 1.0 and row["paired_delta"] == 1.0
+    same = orient(compare(b, a, paired=True, min_effect=0.5), "higher")
+    assert same["verdict"] == "better" and same["prob_improvement"] == 1.0

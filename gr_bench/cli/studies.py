@@ -479,8 +479,7 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
         thresholds = {"min_rel_effect": 0.05}
     row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, seed=seed,
                         n_resamples=n_resamples, **thresholds)
-    if sense.better == "lower":  # less time, memory or forgetting: a negative difference is the better one
-        row["verdict"] = {"better": "worse", "worse": "better"}.get(row["verdict"], row["verdict"])
+    stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
                split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)
     return {"row": row, "line": _compare_line(row, sense, row["min_effect"]), "warning": warning}

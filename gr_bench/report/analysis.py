@@ -163,8 +163,7 @@ def _decorate(row: dict, role: str) -> dict:
         row[f"{k}_points"] = 100.0 * row[k] if fraction else nan
     base = abs(row["mean_b"]) if metric in COSTS and row["mean_b"] else nan
     row["rel_diff"], row["mde_rel"] = row["diff"] / base, row["mde"] / base
-    if sn.better == "lower":  # less forgetting, less cost: a negative difference is the better one
-        row["verdict"] = {"better": "worse", "worse": "better"}.get(row["verdict"], row["verdict"])
+    stats.orient(row, sn.better)  # less forgetting, less cost: a negative difference is the better one
     if row["verdict"] == "equivalent":
         row["verdict"] = stats.verdict_label(row, scale=sn.scale, unit=sn.unit)
     return row
