@@ -20,10 +20,20 @@ def _matrix(R) -> np.ndarray:
     return R
 
 
+def avg_acc_seen(row, i: int) -> float:
+    """Average accuracy after task i from its row of R (the accuracy on every task after training
+    task i): the mean of row[0..i], the tasks seen so far. For callers that hold one row at a time
+    (a progress bar, a pruner's intermediate value); :func:`avg_acc_after` applies it to every row."""
+    row = np.asarray(row, dtype=float)
+    if row.ndim != 1 or not 0 <= i < row.shape[0]:
+        raise ValueError(f"need a row of accuracies with task {i} in it, got shape {row.shape}")
+    return float(row[: i + 1].mean())
+
+
 def avg_acc_after(R) -> np.ndarray:
     """Average accuracy after each task i: mean of R[i, 0..i] (the seed's Figure 2)."""
     R = _matrix(R)
-    return np.array([R[i, : i + 1].mean() for i in range(R.shape[0])])
+    return np.array([avg_acc_seen(R[i], i) for i in range(R.shape[0])])
 
 
 def final_avg_acc(R) -> float:

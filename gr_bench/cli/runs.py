@@ -37,6 +37,7 @@ def run_cmd(
     """Train one strategy over a Split benchmark; print tables and write a run folder."""
     from ..data import load_dataset, make_benchmark
     from ..files import writable_dir
+    from ..metrics import avg_acc_seen
     from ..report import tables
     from ..runs import write_run
     from ..trainer import run
@@ -63,8 +64,7 @@ def run_cmd(
         bar = progress.add_task("training", total=total)
 
         def on_epoch(t: int, e: int, accs: list[float]) -> None:
-            seen = accs[: t + 1]
-            progress.update(bar, advance=1, description=f"task {t} epoch {e}: avg acc so far {100 * sum(seen) / len(seen):.1f}%")
+            progress.update(bar, advance=1, description=f"task {t} epoch {e}: avg acc so far {100 * avg_acc_seen(accs, t):.1f}%")
 
         result = run(cfg, bench, on_epoch=on_epoch)
     folder = write_run(result, root, ds.source)

@@ -12,12 +12,11 @@ states its question as pairs against an anchor:
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from .. import stats
 from ..metrics import METRIC_SENSE, MetricSense
+from . import frames
 
 PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
 SECONDARY = ("avg_forgetting",)  # secondary quality metrics, each its own Holm family
@@ -202,17 +201,14 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
             "alpha": alpha, "power_effect": power_effect}
 
 
-def _schedule_family(schedule: str) -> str:
-    return re.split(r"[:]", str(schedule))[0]
-
-
 def power_law_fits(runs: pd.DataFrame, expected: float = 2.0) -> dict[str, dict]:
-    """Per schedule family: time_total_s ~ c * n_tasks**k, when the runs vary n_tasks."""
+    """Per schedule family (frames.schedule_family, the series of plots.time_vs_tasks):
+    time_total_s ~ c * n_tasks**k, when the runs vary n_tasks."""
     data = ok_runs(runs, "search")
     if data.empty or "n_tasks" not in data or data["n_tasks"].nunique() < 3:
         return {}
     fits = {}
-    for family, g in data.groupby(data["schedule"].map(_schedule_family)):
+    for family, g in data.groupby(data["schedule"].map(frames.schedule_family)):
         fits[family] = stats.power_law_fit(g["n_tasks"].astype(float), g["time_total_s"].astype(float),
                                            expected=expected)
     return fits

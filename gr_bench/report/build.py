@@ -9,12 +9,11 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .. import stats
 from ..files import atomic_write_text, write_csv
-from . import analysis, plots
+from . import analysis, frames, plots
 from .published import published_table, readable
 from .study_tables import mean_sd, shared_value, shown_settings
 
@@ -23,14 +22,6 @@ MAX_LABELS = 6  # per-configuration figures drawn for at most this many configur
 
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:60] or "config"
-
-
-def mean_matrix(accuracy: pd.DataFrame, label: str) -> np.ndarray:
-    """Mean over seeds of R[i, j] (last epoch of each task) for one configuration."""
-    a = accuracy[(accuracy["label"] == label) & (accuracy["after_task"] >= 0)]
-    last = a.groupby(["seed", "after_task"])["epoch"].transform("max") == a["epoch"]
-    m = a[last].groupby(["after_task", "eval_task"])["acc"].mean().unstack("eval_task")
-    return m.to_numpy()
 
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -133,7 +124,7 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
     """(file name, caption, figure) for every plot this study's data supports."""
     data = analysis.ok_runs(runs, stage)
     acc = accuracy[accuracy["stage"] == stage] if len(accuracy) else accuracy
-    acc = plots.attach_labels(acc, runs[runs["stage"] == stage]) if len(acc) else acc
+    acc = frames.attach_labels(acc, runs[runs["stage"] == stage]) if len(acc) else acc
     labels = list(dict.fromkeys(data["label"]))[:MAX_LABELS] if len(data) else []
     out: list[tuple[str, str, object]] = []
     for label in labels:
@@ -153,7 +144,7 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
     for label in labels:
         if len(acc):
             out.append((f"heatmap-{_slug(label)}", f"Accuracy matrix, mean over seeds: {label}",
-                        plots.accuracy_heatmap(mean_matrix(acc, label), title=f"R[i, j] (%): {label}")))
+                        plots.accuracy_heatmap(frames.mean_matrix(acc, label), title=f"R[i, j] (%): {label}")))
     if kind == "search":
         if multi:
             out.append(("pareto", "Validation accuracy against training time; Pareto front", plots.pareto_front(trials)))

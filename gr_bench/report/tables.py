@@ -7,6 +7,8 @@ from typing import Sequence
 
 from rich.table import Table
 
+from ..metrics import avg_acc_seen
+
 
 def pct(x: float) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
@@ -27,7 +29,7 @@ def accuracy_matrix(R: Sequence[Sequence[float]], initial: Sequence[float] | Non
     if initial is not None:
         table.add_row("untrained", *map(pct, initial), "")
     for i, row in enumerate(R):
-        table.add_row(str(i), *map(pct, row), pct(sum(row[: i + 1]) / (i + 1)))
+        table.add_row(str(i), *map(pct, row), pct(avg_acc_seen(row, i)))
     return table
 
 

@@ -1,0 +1,134 @@
+"""Trade-off figures: accuracy against memory, against a cost per run, and a search's Pareto front."""
+
+from __future__ import annotations
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from ...metrics import METRIC_SENSE
+from .. import frames
+from .common import PCT, general, new_axes, no_data, palette
+
+_REFERENCE_COLORS = ("tab:green", "tab:purple", "tab:brown", "tab:gray", "tab:olive", "tab:cyan")
+
+
+def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
+    """Final average accuracy (mean ± sd over seeds) against memory in MiB (log x).
+
+    Buffer configurations form a line sorted by bytes; generative replay is a star at its bytes.
+    Other strategies (none, joint) are horizontal reference lines, as their memory is not comparable.
+    """
+    fig, ax = new_axes(ax)
+    title = "Final average accuracy against memory"
+    g = frames.memory_points(runs)
+    if g.empty:
+        return no_data(ax, title)
+    on_axis = g["mib"].gt(0) & g["mib"].notna()
+    drawn = False
+    buf = g[(g["kind"] == "buffer") & on_axis].sort_values("mem")
+    if not buf.empty:
+        ax.errorbar(buf["mib"], buf["acc"], yerr=buf["sd"], color="tab:blue", marker="o", markersize=5,
+                    capsize=3, linewidth=1.5, label="buffer replay")
+        for _, r in buf.iterrows():
+            ax.annotate(str(r["label"]), (r["mib"], r["acc"]), xytext=(4, -11), textcoords="offset points",
+                        fontsize=7, color="tab:blue")
+        drawn = True
+    gen = g[(g["kind"] == "generative") & on_axis].sort_values("mem")
+    placed: list[float] = []
+    for k, (_, r) in enumerate(gen.iterrows()):
+        ax.errorbar([r["mib"]], [r["acc"]], yerr=[r["sd"]], color="tab:red", marker="*", markersize=13,
+                    capsize=3, linestyle="none", label="generative replay" if k == 0 else None)
+        # Generators of nearly the same size (the VAE, cvae and RtF all keep ~4.1-4.25 MiB) would
+        # print their labels on top of each other: stack each one line below its close neighbours.
+        crowd = sum(1 for m in placed if abs(m - r["mib"]) <= 0.2 * r["mib"])
+        placed.append(r["mib"])
+        ax.annotate(f"{r['label']} ({r['mib']:.2f} MiB)", (r["mib"], r["acc"]), xytext=(7, 5 - 10 * crowd),
+                    textcoords="offset points", fontsize=7, color="tab:red")
+        drawn = True
+    others = g[~g["kind"].isin(["buffer", "generative"])]
+    for k, (_, r) in enumerate(others.iterrows()):
+        ax.axhline(r["acc"], color=_REFERENCE_COLORS[k % len(_REFERENCE_COLORS)], linestyle=":", linewidth=1.4,
+                   label=f"{r['label']} (reference)")
+    off_axis = g[g["kind"].isin(["buffer", "generative"]) & ~on_axis]
+    if not drawn and others.empty:
+        return no_data(ax, title)
+    if not drawn:
+        ax.set_xlim(0.1, 10)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(general))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.margins(x=0.08)
+    shown = g.loc[on_axis, "mib"]
+    if len(shown) and shown.max() / shown.min() < 10:
+        # Bytes-matched arms sit within one example of each other: a log axis zoomed onto them
+        # prints unreadable ticks, so show at least a decade around them.
+        ax.set_xlim(shown.min() / 3, shown.max() * 3)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PCT)
+    ax.set_xlabel("memory for replay (MiB, log scale)")
+    ax.set_ylabel("final average accuracy")
+    note = f"; not shown (no bytes): {', '.join(map(str, off_axis['label']))}" if len(off_axis) else ""
+    ax.set_title(f"{title}\nmean ± sd over seeds{note}", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def accuracy_vs_cost(runs, cost: str = "flops_train", ax: Axes | None = None) -> Figure:
+    """Final average accuracy (mean ± sd over seeds) against a cost per run (training FLOPs by
+    default, log x), one point per configuration; the Pareto front (no other configuration is at
+    least as accurate for at most the cost) is joined by a line and its points ringed."""
+    fig, ax = new_axes(ax)
+    sense = METRIC_SENSE.get(cost)
+    unit, scale = (sense.unit, sense.scale) if sense else ("", 1.0)
+    title = f"Final average accuracy against {cost}"
+    g = frames.cost_points(runs, cost)
+    if g.empty:
+        return no_data(ax, title)
+    g = g.assign(x=g["cost"] * scale)
+    colors = palette(len(g))
+    for k, (_, r) in enumerate(g.iterrows()):
+        ax.errorbar([r["x"]], [r["acc"]], yerr=[r["sd"]], color=colors[k], marker="o", capsize=3, linestyle="none")
+        ax.annotate(str(r["label"]), (r["x"], r["acc"]), xytext=(5, 4), textcoords="offset points", fontsize=7)
+    f = g[g["pareto"]].sort_values("x")
+    ax.plot(f["x"], f["acc"], color="black", linewidth=1, linestyle="--", label="Pareto front")
+    ax.scatter(f["x"], f["acc"], s=160, facecolors="none", edgecolors="black", linewidths=1.2)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(general))
+    ax.margins(x=0.1, y=0.1)
+    ax.yaxis.set_major_formatter(PCT)
+    ax.set_xlabel(f"{cost} ({unit}, log scale)" if unit else f"{cost} (log scale)")
+    ax.set_ylabel("final average accuracy")
+    ax.set_title(f"{title}\nmean ± sd over seeds; ringed: the Pareto front", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def pareto_front(trials, stage: str | None = "search", ax: Axes | None = None) -> Figure:
+    """Search trials by time (x) and accuracy (y); the Pareto-optimal ones (frames.pareto_trials)
+    highlighted and joined."""
+    fig, ax = new_axes(ax)
+    title = "Search trials: accuracy against training time"
+    df = frames.pareto_trials(trials, stage)
+    if df.empty:
+        return no_data(ax, title)
+    rest, front = df[~df["pareto"]], df[df["pareto"]].sort_values(["value_time_s", "value_acc"])
+    ax.scatter(rest["value_time_s"], rest["value_acc"], s=22, color="0.6", alpha=0.8, linewidths=0,
+               label=f"dominated ({len(rest)})")
+    ax.step(front["value_time_s"], front["value_acc"], where="post", color="tab:red", linewidth=1.2, alpha=0.8)
+    ax.scatter(front["value_time_s"], front["value_acc"], s=55, color="tab:red", edgecolors="black",
+               linewidths=0.6, zorder=3, label=f"Pareto-optimal ({len(front)})")
+    if "number" in front.columns:
+        for _, r in front.iterrows():
+            ax.annotate(f"#{r['number']}", (r["value_time_s"], r["value_acc"]), xytext=(5, -10),
+                        textcoords="offset points", fontsize=7)
+    ax.yaxis.set_major_formatter(PCT)
+    ax.set_xlabel("training time per run (s)")
+    ax.set_ylabel("mean accuracy (objective)")
+    ax.set_title(f"{title}\n{len(df)} complete trials; best: high accuracy, low time (top left)", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return fig
