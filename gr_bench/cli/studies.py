@@ -61,6 +61,12 @@ def study_cmd(
     target_effect: float = typer.Option(2.0, "--target-effect", metavar="POINTS",
                                         help="accuracy difference worth detecting, in points: power, MDE and "
                                              "the seeds needed for it in the report"),
+    sequential: int | None = typer.Option(None, "--sequential", metavar="CAP",
+                                          help="add evaluation seeds (a grid's seeds) in blocks of the study's count "
+                                               "until every primary comparison is decided or CAP seeds have run; "
+                                               "every look and the report test at alpha / number of looks"),
+    no_prune: bool = typer.Option(False, "--no-prune", help="search trials at full fidelity, never pruned "
+                                                            "(default study name: NAME-full)"),
 ) -> None:
     """Run or resume a study; print its summary and verdicts; write trials.csv, runs.csv, accuracy.csv,
     manifest.json, stats.csv, report.md and plots/ (published.csv where the study has published figures)."""
@@ -85,36 +91,48 @@ def study_cmd(
     _positive_opt("--target-effect", target_effect)
     if multi_objective and not spec.multi_objective:
         raise StudyError(f"study {name!r} has no --multi-objective mode")
+    if no_prune and spec.kind != "search":
+        raise StudyError(f"study {name!r} is a grid: --no-prune applies to a search's trials")
     setup = _study_setup(spec, name, quick, trials, timeout, workers or os.cpu_count() or 1, storage, study_name,
                          results, dataset, scenario, tasks, _parse_seeds(seeds, spec.seeds), multi_objective, data_dir,
-                         tuple(sets or ()), dry_run)
+                         tuple(sets or ()), dry_run, sequential=sequential, prune=not no_prune)
     if dry_run:
         from ..study import planned_points
+        from ..study.sequential import make_plan
 
         swaps = len(spec.attribution or {}) * len(spec.reference)
+        plan = make_plan(spec, setup, power_effect=target_effect / 100) if sequential else None
+        more = (f", up to {plan['cap']} in {plan['looks']} looks at alpha {plan['alpha_look']:.3g} each"
+                if plan else "")
         console.print(f"plan: {len(planned_points(spec, setup, 'search'))} {spec.kind} trials"
                       + (f", then the best {spec.top} + {len(spec.reference)} reference(s)"
                          + (f" + up to {swaps} attribution swap(s)" if swaps else "")
-                         + f" on {len(setup.eval_seeds)} evaluation seeds" if spec.kind == "search" else ""))
+                         + f" on {len(setup.eval_seeds)} evaluation seeds" if spec.kind == "search" else "")
+                      + more + (", no pruning" if no_prune else ""))
         return
     _run_and_report(setup, power_effect=target_effect / 100)
 
 
 def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_name, results, dataset, scenario,
-                 tasks, seeds, multi_objective, data_dir, sets, dry_run=False):
+                 tasks, seeds, multi_objective, data_dir, sets, dry_run=False, *, sequential=None, prune=True):
     from ..data import DATASET_NAMES, load_dataset
     from ..files import writable_dir
     from ..storage import check_study_name, check_url, default_url, open_storage, redact
     from ..study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
+    from ..study.sequential import block_plan
 
-    study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else ""))
+    if sequential is not None:  # the cap against the first block: eval_seeds, or a grid's seeds
+        block_plan(sequential, spec.eval_seeds if spec.kind == "search" else len(seeds))
+    study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else "")
+                                  + ("" if prune else "-full"))
     folder = Path(results) / study_name
     url = storage or default_url(folder)
     setup = Setup(study=name, study_name=study_name, storage_url=url, results_dir=str(folder), quick=quick,
                   multi_objective=multi_objective, dataset=dataset, scenario=scenario, n_tasks=tasks, seeds=seeds,
                   eval_seeds=tuple(EVAL_SEED_OFFSET + i for i in range(spec.eval_seeds)),
                   trials=trials or spec.trials, workers=workers, timeout=timeout,
-                  data_dir=str(data_dir) if data_dir else None, sets=sets, definition=spec_fingerprint(spec))
+                  data_dir=str(data_dir) if data_dir else None, sets=sets, definition=spec_fingerprint(spec),
+                  sequential=sequential, prune=prune)
     cfg = make_config(spec, setup, [], seeds[0])  # validates --scenario/--tasks/--set before any work
     check_seeds(spec, setup)
     if cfg.data.dataset not in DATASET_NAMES:
@@ -137,7 +155,9 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
     open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
     setup = dataclasses.replace(setup, dataset=ds.name)  # every worker uses, and records, the dataset actually used
     console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(seeds)} seed(s), "
-                  f"{setup.workers} worker(s), storage {redact(url)}")
+                  f"{setup.workers} worker(s), storage {redact(url)}"
+                  + (f", up to {sequential} evaluation seeds (--sequential)" if sequential else "")
+                  + ("" if prune else ", no pruning"))
     return setup
 
 
@@ -215,12 +235,21 @@ class ProgressLines:
         return lines
 
 
+def _look_line(entry: dict) -> str:
+    """One line per --sequential look: seeds, alpha, what is undecided and what happens next."""
+    head = f"sequential look {entry['look']}: {entry['seeds']} seeds at alpha {entry['alpha']:.3g}, " \
+           f"{len(entry['undecided'])} of {len(entry['verdicts'])} comparisons undecided"
+    return head + (f"; stopped: {entry['stopped']}" if entry["stopped"] else f"; adding seeds up to {entry['next']}")
+
+
 def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
     import time
 
     from ..study import run_study, stage_counts
 
     start = time.time()
+    looks = {"on_look": lambda entry: console.print(_look_line(entry), markup=False, highlight=False, soft_wrap=True),
+             "power_effect": power_effect}
     if not console.is_terminal:  # a log or a pipe: plain lines, no live bar
         lines = ProgressLines(start)
 
@@ -228,7 +257,7 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
             for line in lines.update(stage, study):
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-        stages = run_study(setup, print_lines)
+        stages = run_study(setup, print_lines, **looks)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
@@ -249,9 +278,9 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
                 progress.update(bars[stage], completed=done, total=budget,
                                 description=f"{stage}: {c['running']} running{best_text}", eta=eta)
 
-            stages = run_study(setup, on_poll)
+            stages = run_study(setup, on_poll, **looks)
     _export_and_print(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study,
-                      power_effect=power_effect)
+                      power_effect=None if setup.sequential else power_effect)  # sequential: the stored plan's
     console.print(f"took {time.time() - start:.0f} s")
     if any(st.user_attrs.get("budget", 0) > sum(1 for t in st.get_trials(deepcopy=False) if t.state.is_finished())
            for st in stages.values()):
@@ -259,11 +288,14 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
 
 
 def _export_and_print(url: str, study_name: str, folder: Path, study: str | None, *, alpha: float = 0.05,
-                      min_effect: float = 0.01, power_effect: float = 0.02) -> None:
+                      min_effect: float | None = None, power_effect: float | None = None) -> None:
     """Rewrite the exports, the report (stats.csv, plots/, report.md) and print the summary and verdicts.
 
     ``power_effect``: the difference worth detecting (stored unit: 0.02 = two points), for power,
-    the MDE statement and the seeds needed."""
+    the MDE statement and the seeds needed; ``min_effect`` the smallest that matters (0.01).
+    A --sequential study tests at alpha / its planned looks, and by default with the thresholds
+    its looks used (the compared stage's "sequential" plan), so the report gives the last look's
+    verdicts."""
     import optuna
     import pandas as pd
 
@@ -272,7 +304,8 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     from ..report.analysis import attribution_lines, power_summary, verdict_lines
     from ..report.build import write_report
     from ..storage import open_storage
-    from ..study import get_spec, spec_fingerprint
+    from ..study import compared_stage, get_spec, spec_fingerprint
+    from ..study.sequential import describe, look_alpha
 
     storage = open_storage(url)
     rows = export_study(storage, url, study_name, folder)
@@ -285,6 +318,13 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
         print(f"gr-bench: warning: {study_name!r} was run from another definition of study {spec.name!r} "
               f"(fingerprint {stored}, now {current}); its runs are as stored, labels and comparisons "
               f"follow today's definition", file=sys.stderr)
+    plan = stages[compared_stage(spec)].user_attrs.get("sequential") if compared_stage(spec) in stages else None
+    if plan:
+        alpha = look_alpha(alpha, plan["looks"])
+        min_effect = plan["min_effect"] if min_effect is None else min_effect
+        power_effect = plan["power_effect"] if power_effect is None else power_effect
+    min_effect = 0.01 if min_effect is None else min_effect
+    power_effect = 0.02 if power_effect is None else power_effect
     multi = len(stages["search"].directions) == 2
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
     importances = None
@@ -311,7 +351,8 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows, importances=importances,
                           multi=multi, alpha=alpha, min_effect=min_effect, power_effect=power_effect,
                           primary=spec.objective, manifest=manifest(storage, url, study_name, rows),
-                          attribution=attribution, pairs=spec.grid_pairs(), published=spec.published)
+                          attribution=attribution, pairs=spec.grid_pairs(), published=spec.published,
+                          sequential=describe(plan) if plan else None)
     if result.get("published") is not None:
         from ..report.published import readable
 
@@ -323,6 +364,8 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
         power = power_summary(result, power_effect)
         if power:
             console.print(power, highlight=False)
+    if plan:
+        console.print(describe(plan), markup=False, highlight=False, soft_wrap=True)
     console.print(f"{len(trials)} trials ({failed} failed), {len(runs)} runs; wrote trials.csv, runs.csv, "
                   f"accuracy.csv, manifest.json, stats.csv, report.md and plots/ in {folder}")
 
@@ -350,23 +393,26 @@ def report_cmd(
     study: str = typer.Argument(..., help="a study name (under --results) or a study folder"),
     storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
-    alpha: float = typer.Option(0.05, help="significance level, after Holm's adjustment"),
-    min_effect: float = typer.Option(0.01, help="smallest accuracy difference that matters (0.01 = one point)"),
-    target_effect: float = typer.Option(2.0, "--target-effect", metavar="POINTS",
-                                        help="accuracy difference worth detecting, in points: power, MDE and "
-                                             "the seeds needed for it"),
+    alpha: float = typer.Option(0.05, help="significance level, after Holm's adjustment (a --sequential study: "
+                                           "divided by its planned looks)"),
+    min_effect: float | None = typer.Option(None, help="smallest accuracy difference that matters (default 0.01 = "
+                                                       "one point; a --sequential study: its looks')"),
+    target_effect: float | None = typer.Option(None, "--target-effect", metavar="POINTS",
+                                               help="accuracy difference worth detecting, in points: power, MDE and "
+                                                    "the seeds needed for it (default 2; a --sequential study: its "
+                                                    "looks')"),
 ) -> None:
     """Rebuild tables, stats.csv, every plot and report.md from the stored results; print the verdicts."""
     from ..files import writable_dir
 
     if not 0 < alpha < 1:
         raise ConfigError(f"--alpha must be in (0, 1), got {alpha}")
-    if not min_effect >= 0:
+    if min_effect is not None and not min_effect >= 0:
         raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
     _positive_opt("--target-effect", target_effect)
     name, folder, url = _study_location(study, storage, results)
     _export_and_print(url, name, writable_dir(folder), None, alpha=alpha, min_effect=min_effect,
-                      power_effect=target_effect / 100)
+                      power_effect=None if target_effect is None else target_effect / 100)
 
 
 _STAGE_ORDER = {"final": 0, "search": 1}  # the final stage (fresh seeds, test split) first

@@ -161,13 +161,14 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                  min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
                  min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY, seed: int = 0,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
-                 pairs: list[tuple[str, str]] | None = None) -> dict:
+                 pairs: list[tuple[str, str]] | None = None, sequential: str | None = None) -> dict:
     """Write stats.csv, plots/ and report.md into `folder`; return the analysis.
 
     ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
     analysis.analyse's (``power_effect`` is also the target effect of the power section);
     ``attribution`` and ``pairs`` as in analysis.comparison_pairs; ``seed`` is unused (the
-    intervals are t intervals)."""
+    intervals are t intervals); ``sequential``: the sentence stating a --sequential study's looks
+    (study.sequential.describe), shown with the verdicts; ``alpha`` is then already per look."""
     trials, runs, accuracy = (pd.DataFrame(rows[k]) for k in ("trials", "runs", "accuracy"))
     result = analysis.analyse(study_name, kind, runs, reference, alpha=alpha, min_effect=min_effect, margin=margin,
                               power_effect=power_effect, min_rel_effect=min_rel_effect, primary=primary,
@@ -222,6 +223,8 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
               f"size, power at a difference of {points(100 * power_effect)}; below 0.8 an inconclusive result is "
               f"\"underpowered\". Cost metrics use {100 * min_rel_effect:g}% of the other arm as minimum, margin and "
               f"power effect; wall-clock times are machine-dependent. CIs are paired t intervals (none below 3 seeds: —).\n")
+    if sequential:
+        md.append(sequential[0].upper() + sequential[1:] + ".\n")
     md += [f"- {line}" for line in analysis.verdict_lines(result)] or ["- no comparison (fewer than two configurations)"]
     if result.get("attribution"):
         md.append("\n## Attribution: what the search changed, one group at a time\n")

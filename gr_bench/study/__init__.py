@@ -15,14 +15,28 @@ so no worker ever creates a surplus trial. A worker keeps a heartbeat on its run
 it dies, the trial goes stale, is failed and queued again (RetryFailedTrialCallback), so a re-run
 of the same command finishes exactly the missing work. Per-seed results are stored as trial user
 attributes only when the trial ends, so a killed trial leaves nothing half-stored.
+
+``--sequential CAP`` (sequential.py) grows the compared stage (a search's final stage, a grid) by
+blocks of seeds until every primary comparison is decided or CAP seeds have run, each look at
+alpha / looks; ``--no-prune`` runs a search's trials at full fidelity.
 """
 
 from ..storage import StorageError
 from .run import run_study
-from .setup import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, study_n_tasks
+from .setup import (
+    EVAL_SEED_OFFSET,
+    Setup,
+    as_pairs,
+    check_seeds,
+    compared_stage,
+    make_config,
+    seed_choices,
+    study_n_tasks,
+)
 from .spec import StudyError, StudySpec, get_spec, spec_fingerprint, study_names
 from .stages import FINAL_PAIRS, FINISHED, ensure_stage, final_configs, planned_points, stage_counts, stage_done
 
 __all__ = ["study_names", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study",
            "EVAL_SEED_OFFSET", "FINAL_PAIRS", "FINISHED", "as_pairs", "check_seeds", "ensure_stage", "final_configs",
-           "make_config", "planned_points", "spec_fingerprint", "stage_counts", "stage_done", "study_n_tasks"]
+           "compared_stage", "make_config", "planned_points", "seed_choices", "spec_fingerprint", "stage_counts",
+           "stage_done", "study_n_tasks"]

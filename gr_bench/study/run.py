@@ -1,4 +1,5 @@
-"""run_study: every stage of a study, in order, each to its budget."""
+"""run_study: every stage of a study, in order, each to its budget; with --sequential, the compared
+stage grows by blocks of seeds between looks (sequential.py)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,33 @@ import optuna
 from optuna.trial import TrialState
 
 from ..storage import load_study, open_storage
-from .setup import Setup, check_seeds, make_config
-from .spec import StudyError, get_spec
+from . import sequential
+from .setup import Setup, check_seeds, compared_stage, make_config
+from .spec import StudyError, StudySpec, get_spec
 from .stages import ensure_stage, final_configs, stage_done
 from .workers import run_stage
 
 
-def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None = None) -> dict[str, optuna.Study]:
-    """Run (or resume) every stage of a study to its budget; returns the stage studies."""
+def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None = None, *,
+              on_look: Callable[[dict], None] | None = None, alpha: float = 0.05, min_effect: float = 0.01,
+              power_effect: float = 0.02) -> dict[str, optuna.Study]:
+    """Run (or resume) every stage of a study to its budget; returns the stage studies.
+
+    With setup.sequential, ``alpha`` (split over the looks), ``min_effect`` and ``power_effect``
+    (the report's thresholds) make the plan stored when the compared stage is created; a resume
+    keeps the stored plan. ``on_look`` gets each look (sequential.decide's dict)."""
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
     from ..data import prepare
 
     check_seeds(spec, setup)
+    plan = (sequential.make_plan(spec, setup, alpha=alpha, min_effect=min_effect, power_effect=power_effect)
+            if setup.sequential else None)
     prepare(make_config(spec, setup, [], 0).data.dataset, setup.data_dir)  # fetch once, not in every worker
     deadline = time.time() + setup.timeout if setup.timeout else None
     poll = (lambda stage: (lambda s: on_poll(stage, s))) if on_poll else (lambda stage: None)
-    stages = {"search": ensure_stage(storage, spec, setup, "search")}
-    run_stage(setup, "search", stages["search"], deadline, poll("search"))
+    stages = {"search": ensure_stage(storage, spec, setup, "search", sequential=plan if spec.kind == "grid" else None)}
+    _run(storage, spec, setup, "search", stages["search"], deadline, poll, on_look)
     if spec.kind == "search" and stage_done(stages["search"]):
         if not any(t.state == TrialState.COMPLETE for t in stages["search"].get_trials(deepcopy=False)):
             raise StudyError(f"study {setup.study_name!r}: no search trial completed, nothing to re-evaluate")
@@ -35,6 +45,23 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
             configs, entries = existing.user_attrs.get("final_configs"), existing.user_attrs.get("attribution", [])
         else:
             configs, entries = final_configs(spec, stages["search"], setup)
-        stages["final"] = ensure_stage(storage, spec, setup, "final", configs, entries)
-        run_stage(setup, "final", stages["final"], deadline, poll("final"))
+        stages["final"] = ensure_stage(storage, spec, setup, "final", configs, entries, sequential=plan)
+        _run(storage, spec, setup, "final", stages["final"], deadline, poll, on_look)
     return stages
+
+
+def _run(storage, spec: StudySpec, setup: Setup, stage: str, study: optuna.Study, deadline: float | None,
+         poll: Callable, on_look: Callable[[dict], None] | None) -> None:
+    """Run a stage to its budget. The compared stage of a --sequential study then looks at its
+    verdicts and, while one is undecided below the cap, queues the next block of seeds and runs on;
+    everything it decides from is in storage, so a resume picks up where a kill left off."""
+    while True:
+        run_stage(setup, stage, study, deadline, poll(stage))
+        if not setup.sequential or stage != compared_stage(spec) or not stage_done(study):
+            return
+        entry = sequential.look(storage, spec, setup, study)
+        if on_look:
+            on_look(entry)
+        if entry["stopped"]:
+            return
+        sequential.add_block(storage, spec, setup, study, entry["next"])

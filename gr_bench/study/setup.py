@@ -34,12 +34,22 @@ class Setup:
     data_dir: str | None = None
     sets: tuple[str, ...] = ()  # --set NAME=VALUE pairs applied to every run, after the study's base
     definition: str = ""  # spec_fingerprint() of the study module's StudySpec
+    # --sequential CAP: the compared stage's seeds (eval_seeds, a grid's seeds) are its first block;
+    # more blocks are added until every primary comparison is decided or CAP seeds ran (sequential.py)
+    sequential: int | None = None
+    prune: bool = True  # --no-prune: search trials at full fidelity (the pruner is never consulted)
 
     def identity(self) -> dict[str, object]:
-        """What fixes the science of a study; a resume must not change it."""
+        """What fixes the science of a study; a resume must not change it. Options added later enter
+        only when set, so a study stored before them keeps its identity and resumes."""
         keys = ("study", "quick", "multi_objective", "dataset", "scenario", "n_tasks", "seeds", "eval_seeds", "sets",
                 "definition")
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in keys)}
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in keys)}
+        if self.sequential is not None:
+            out["sequential"] = self.sequential
+        if not self.prune:
+            out["prune"] = False
+        return out
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -73,12 +83,35 @@ def study_n_tasks(spec: StudySpec, setup: Setup) -> int:
     return make_config(spec, setup, [], 0).data.n_tasks
 
 
+def compared_stage(spec: StudySpec) -> str:
+    """The stage whose runs the report compares: a search's final stage, a grid's only stage."""
+    return "final" if spec.kind == "search" else "search"
+
+
+def first_block(spec: StudySpec, setup: Setup) -> tuple[int, ...]:
+    """The compared stage's seeds as planned: a search's eval_seeds, a grid's seeds."""
+    return setup.eval_seeds if spec.kind == "search" else setup.seeds
+
+
+def seed_choices(spec: StudySpec, setup: Setup) -> tuple[int, ...]:
+    """Every seed the compared stage may run: its first block (eval_seeds, or a grid's seeds) and,
+    with --sequential CAP, the seeds after the largest of them up to CAP in all (EVAL_SEED_OFFSET + i
+    for a search). A stage's trials all suggest "seed" from this one list (Optuna refuses a
+    categorical parameter whose choices change within a study)."""
+    first = first_block(spec, setup)
+    if not setup.sequential or setup.sequential <= len(first):
+        return tuple(first)
+    return (*first, *range(max(first) + 1, max(first) + 1 + setup.sequential - len(first)))
+
+
 def check_seeds(spec: StudySpec, setup: Setup) -> None:
-    """A search's final stage must evaluate on seeds the search never saw."""
+    """A search's final stage must evaluate on seeds the search never saw (with --sequential, on
+    every seed it may add)."""
     if spec.kind != "search":
         return
-    overlap = sorted(set(setup.seeds) & set(setup.eval_seeds))
+    evals = seed_choices(spec, setup)
+    overlap = sorted(set(setup.seeds) & set(evals))
     if overlap:
         raise StudyError(f"search seeds {','.join(map(str, overlap))} are also evaluation seeds "
-                         f"({setup.eval_seeds[0]}..{setup.eval_seeds[-1]}): choose search seeds below "
-                         f"{min(setup.eval_seeds)} or outside that range")
+                         f"({evals[0]}..{evals[-1]}): choose search seeds below "
+                         f"{min(evals)} or outside that range")

@@ -32,27 +32,31 @@ def _directions(spec: StudySpec, setup: Setup, stage: str) -> list[str]:
     return [objective]
 
 
-def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None) -> list[dict]:
-    """The fixed parameters of every trial a stage will run ({} = left to the sampler)."""
+def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None,
+                   seeds: tuple[int, ...] | None = None) -> list[dict]:
+    """The fixed parameters of every trial a stage will run ({} = left to the sampler); ``seeds``
+    replaces the final stage's eval_seeds or a grid's seeds (a --sequential block)."""
     if stage == "final":
-        return [{"config": label, "seed": s} for label in final_labels or [] for s in setup.eval_seeds]
+        return [{"config": label, "seed": s} for label in final_labels or []
+                for s in (setup.eval_seeds if seeds is None else seeds)]
     if spec.kind == "grid":
         axes = list(spec.grid.items())  # type: ignore[union-attr]
         points: list[dict] = [{}]
         for axis, labels in axes:
             points = [{**p, axis: label} for p in points for label in labels]
-        return [{**p, "seed": s} for p in points for s in setup.seeds]
+        return [{**p, "seed": s} for p in points for s in (setup.seeds if seeds is None else seeds)]
     starts = [dict(p) for p in spec.start_points[: setup.trials]]
     return starts + [{} for _ in range(setup.trials - len(starts))]
 
 
 def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
                  final_configs: dict[str, list[str]] | None = None,
-                 attribution: list[dict] | None = None) -> optuna.Study:
+                 attribution: list[dict] | None = None, sequential: dict | None = None) -> optuna.Study:
     """Create the stage and enqueue its budget, or load it and check it is the same study.
 
     Creation is the lock between machines: exactly one process creates the stage and enqueues;
-    the others wait until it has published the budget.
+    the others wait until it has published the budget. ``sequential``: a --sequential plan
+    (sequential.make_plan), stored with the stage that it extends; a resume keeps the stored one.
     """
     name = setup.stage_name(stage)
     try:
@@ -63,6 +67,8 @@ def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
         if final_configs is not None:
             study.set_user_attr("final_configs", final_configs)
             study.set_user_attr("attribution", attribution or [])
+        if sequential is not None:
+            study.set_user_attr("sequential", sequential)
         points = planned_points(spec, setup, stage, list(final_configs or {}))
         for p in points:
             study.enqueue_trial(p, skip_if_exists=False)
@@ -79,7 +85,8 @@ def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
         raise StudyError(f"study {name!r} exists but its creator never finished setting it up")
     stored = study.user_attrs.get("setup")
     if stored != setup.identity():
-        diff = {k: v for k, v in setup.identity().items() if stored.get(k) != v}
+        now = setup.identity()
+        diff = [k for k in dict.fromkeys([*now, *stored]) if stored.get(k) != now.get(k)]
         raise StudyError(f"study {name!r} already exists in this storage with other settings "
                          f"({', '.join(f'{k}={stored.get(k)!r}' for k in diff)}); use another --study-name")
     if stage == "search" and spec.kind == "search" and setup.trials > study.user_attrs["budget"]:

@@ -10,7 +10,7 @@ import optuna
 from optuna.trial import TrialState
 
 from ..config import RunConfig
-from .setup import Setup, as_pairs, make_config, study_n_tasks
+from .setup import Setup, as_pairs, make_config, seed_choices, study_n_tasks
 from .spec import StudySpec
 
 # --- one trial ------------------------------------------------------------------------------
@@ -45,12 +45,13 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
     study = trial.study
     if stage == "final":
         label = trial.suggest_categorical("config", list(final_configs))  # type: ignore[arg-type]
-        seeds, pairs, split = [trial.suggest_categorical("seed", list(setup.eval_seeds))], final_configs[label], "test"  # type: ignore[index]
+        seed = trial.suggest_categorical("seed", list(seed_choices(spec, setup)))  # with --sequential: up to its cap
+        seeds, pairs, split = [seed], final_configs[label], "test"  # type: ignore[index]
     elif spec.kind == "grid":
         pairs = []
         for axis, labels in spec.grid.items():  # type: ignore[union-attr]
             pairs += as_pairs(labels[trial.suggest_categorical(axis, list(labels))])
-        seeds, split = [trial.suggest_categorical("seed", list(setup.seeds))], "test"
+        seeds, split = [trial.suggest_categorical("seed", list(seed_choices(spec, setup)))], "test"
     else:
         pairs, seeds, split = as_pairs(spec.space(trial, study_n_tasks(spec, setup))), list(setup.seeds), "val"  # type: ignore[misc]
     trial.set_user_attr("overrides", pairs)
@@ -59,7 +60,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
 
     results, reused = [], 0
     state, reason = TrialState.COMPLETE, ""
-    prune = stage == "search" and spec.kind == "search" and spec.prune and not setup.multi_objective
+    prune = stage == "search" and spec.kind == "search" and spec.prune and setup.prune and not setup.multi_objective
     try:
         for k, seed in enumerate(seeds):
             cfg = make_config(spec, setup, pairs, seed)

@@ -96,7 +96,8 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     setup = Setup.from_json(setup_json)
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
-    pruner = TaskHalvingPruner(study_n_tasks(spec, setup), len(setup.seeds))
+    pruner = (TaskHalvingPruner(study_n_tasks(spec, setup), len(setup.seeds)) if setup.prune
+              else optuna.pruners.NopPruner())  # --no-prune
     study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
     final_configs = study.user_attrs.get("final_configs")
     benches = _BenchCache(setup.data_dir)
