@@ -10,6 +10,7 @@ import optuna
 from optuna.trial import TrialState
 
 from ..config import RunConfig
+from ..metrics import avg_acc_seen
 from .setup import Setup, as_pairs, make_config, seed_choices, study_n_tasks
 from .spec import StudySpec
 
@@ -66,7 +67,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
             cfg = make_config(spec, setup, pairs, seed)
 
             def report(t: int, accs: list[float], k: int = k, T: int = cfg.data.n_tasks) -> None:
-                trial.report(sum(accs[: t + 1]) / (t + 1), step=k * T + t)
+                trial.report(avg_acc_seen(accs, t), step=k * T + t)
                 # the pruner judges at rungs (tasks completed; pruning.py): a pruned trial stops
                 # mid-run, and its partial run is neither stored nor cached
                 if trial.should_prune():
