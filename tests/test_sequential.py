@@ -162,14 +162,14 @@ def test_bad_sequential_or_no_prune_is_one_line_exit_2(args, needle, tmp_path):
 
 
 def test_no_prune_is_named_and_part_of_the_identity(tmp_path):
-    from gr_bench.cli.studies import _study_setup
+    from gr_bench.cli.studies import StudyRequest, _study_setup
 
     spec = get_spec("replay_schedule", quick=True)
-    setup = _study_setup(spec, "replay_schedule", True, None, None, 1, None, None, tmp_path, "digits", None, None,
-                         (0,), False, None, (), True, prune=False)
+    request = StudyRequest(name="replay_schedule", quick=True, results=tmp_path, dataset="digits", seeds=(0,),
+                           dry_run=True)
+    setup = _study_setup(spec, dataclasses.replace(request, prune=False))
     assert setup.study_name == "replay_schedule-quick-full" and setup.identity()["prune"] is False
-    setup = _study_setup(spec, "replay_schedule", True, None, None, 1, None, None, tmp_path, "digits", None, None,
-                         (0,), False, None, (), True, sequential=6)
+    setup = _study_setup(spec, dataclasses.replace(request, sequential=6))
     assert setup.study_name == "replay_schedule-quick" and setup.sequential == 6
 
 

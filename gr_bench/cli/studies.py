@@ -39,6 +39,32 @@ def _positive_opt(name: str, value: float | None) -> None:
         raise ConfigError(f"{name} must be positive, got {value}")
 
 
+@dataclasses.dataclass(frozen=True)
+class StudyRequest:
+    """What `gr-bench study NAME` was asked for, once its options are parsed (seeds resolved against
+    the study's default count, --workers against the cores); _study_setup checks it and turns it
+    into the study's Setup."""
+
+    name: str
+    quick: bool = False
+    trials: int | None = None  # search budget; None: the study's own
+    timeout: float | None = None  # seconds before no new trial starts
+    workers: int = 1
+    storage: str | None = None  # URL; None: the sqlite file in the study folder
+    study_name: str | None = None  # None: NAME[-quick][-mo][-full]
+    results: Path = Path("results")  # parent of the study folder
+    dataset: str | None = None
+    scenario: str | None = None
+    tasks: int | None = None
+    seeds: tuple[int, ...] = (0,)
+    multi_objective: bool = False
+    data_dir: Path | None = None
+    sets: tuple[str, ...] = ()  # --set pairs, in order
+    dry_run: bool = False  # check and plan only: no dataset load, no folder, no storage
+    sequential: int | None = None  # --sequential CAP
+    prune: bool = True  # False: --no-prune
+
+
 @commands.command("study")
 def study_cmd(
     name: str | None = typer.Argument(None, help="a study in studies/ (or in $GR_BENCH_STUDIES); --list shows them"),
@@ -93,9 +119,12 @@ def study_cmd(
         raise StudyError(f"study {name!r} has no --multi-objective mode")
     if no_prune and spec.kind != "search":
         raise StudyError(f"study {name!r} is a grid: --no-prune applies to a search's trials")
-    setup = _study_setup(spec, name, quick, trials, timeout, workers or os.cpu_count() or 1, storage, study_name,
-                         results, dataset, scenario, tasks, _parse_seeds(seeds, spec.seeds), multi_objective, data_dir,
-                         tuple(sets or ()), dry_run, sequential=sequential, prune=not no_prune)
+    request = StudyRequest(name=name, quick=quick, trials=trials, timeout=timeout,
+                           workers=workers or os.cpu_count() or 1, storage=storage, study_name=study_name,
+                           results=results, dataset=dataset, scenario=scenario, tasks=tasks,
+                           seeds=_parse_seeds(seeds, spec.seeds), multi_objective=multi_objective, data_dir=data_dir,
+                           sets=tuple(sets or ()), dry_run=dry_run, sequential=sequential, prune=not no_prune)
+    setup = _study_setup(spec, request)
     if dry_run:
         from ..study import planned_points
         from ..study.sequential import make_plan
@@ -113,27 +142,30 @@ def study_cmd(
     _run_and_report(setup, power_effect=target_effect / 100)
 
 
-def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_name, results, dataset, scenario,
-                 tasks, seeds, multi_objective, data_dir, sets, dry_run=False, *, sequential=None, prune=True):
+def _study_setup(spec, request: StudyRequest):
+    """The study's Setup from what was asked, checked before any work (options, seeds, dataset, storage
+    URL); unless a dry run, the dataset is loaded, the folder and the storage are made, and one line
+    says what will run."""
     from ..data import DATASET_NAMES, load_dataset
     from ..files import writable_dir
     from ..storage import check_study_name, check_url, default_url, open_storage, redact
     from ..study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
     from ..study.sequential import block_plan
 
-    if sequential is not None:  # the cap against the first block: eval_seeds, or a grid's seeds
-        block_plan(sequential, spec.eval_seeds if spec.kind == "search" else len(seeds))
-    study_name = check_study_name(study_name or name + ("-quick" if quick else "") + ("-mo" if multi_objective else "")
-                                  + ("" if prune else "-full"))
-    folder = Path(results) / study_name
-    url = storage or default_url(folder)
-    setup = Setup(study=name, study_name=study_name, storage_url=url, results_dir=str(folder), quick=quick,
-                  multi_objective=multi_objective, dataset=dataset, scenario=scenario, n_tasks=tasks, seeds=seeds,
-                  eval_seeds=tuple(EVAL_SEED_OFFSET + i for i in range(spec.eval_seeds)),
-                  trials=trials or spec.trials, workers=workers, timeout=timeout,
-                  data_dir=str(data_dir) if data_dir else None, sets=sets, definition=spec_fingerprint(spec),
-                  sequential=sequential, prune=prune)
-    cfg = make_config(spec, setup, [], seeds[0])  # validates --scenario/--tasks/--set before any work
+    r = request
+    if r.sequential is not None:  # the cap against the first block: eval_seeds, or a grid's seeds
+        block_plan(r.sequential, spec.eval_seeds if spec.kind == "search" else len(r.seeds))
+    study_name = check_study_name(r.study_name or r.name + ("-quick" if r.quick else "")
+                                  + ("-mo" if r.multi_objective else "") + ("" if r.prune else "-full"))
+    folder = Path(r.results) / study_name
+    url = r.storage or default_url(folder)
+    setup = Setup(study=r.name, study_name=study_name, storage_url=url, results_dir=str(folder), quick=r.quick,
+                  multi_objective=r.multi_objective, dataset=r.dataset, scenario=r.scenario, n_tasks=r.tasks,
+                  seeds=r.seeds, eval_seeds=tuple(EVAL_SEED_OFFSET + i for i in range(spec.eval_seeds)),
+                  trials=r.trials or spec.trials, workers=r.workers, timeout=r.timeout,
+                  data_dir=str(r.data_dir) if r.data_dir else None, sets=r.sets, definition=spec_fingerprint(spec),
+                  sequential=r.sequential, prune=r.prune)
+    cfg = make_config(spec, setup, [], r.seeds[0])  # validates --scenario/--tasks/--set before any work
     check_seeds(spec, setup)
     if cfg.data.dataset not in DATASET_NAMES:
         raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
@@ -144,9 +176,9 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
             pairs = [q for axis, labels in spec.grid.items() for q in as_pairs(labels[point[axis]])]
             task_counts.add(make_config(spec, setup, pairs, point["seed"]).data.n_tasks)
     check_url(url)
-    if dry_run:
+    if r.dry_run:
         return setup
-    ds = load_dataset(cfg.data.dataset, data_dir)
+    ds = load_dataset(cfg.data.dataset, r.data_dir)
     bad = sorted(n for n in task_counts if ds.n_classes % n)
     if bad:  # refused before the study folder or its storage exist
         valid = ", ".join(str(d) for d in range(1, ds.n_classes + 1) if ds.n_classes % d == 0)
@@ -154,10 +186,10 @@ def _study_setup(spec, name, quick, trials, timeout, workers, storage, study_nam
     writable_dir(folder)
     open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
     setup = dataclasses.replace(setup, dataset=ds.name)  # every worker uses, and records, the dataset actually used
-    console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(seeds)} seed(s), "
+    console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(r.seeds)} seed(s), "
                   f"{setup.workers} worker(s), storage {redact(url)}"
-                  + (f", up to {sequential} evaluation seeds (--sequential)" if sequential else "")
-                  + ("" if prune else ", no pruning"))
+                  + (f", up to {r.sequential} evaluation seeds (--sequential)" if r.sequential else "")
+                  + ("" if r.prune else ", no pruning"))
     return setup
 
 
