@@ -10,7 +10,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from gr_bench.cli.studies import ProgressLines, best_mean
+from gr_bench.cli.studies import ProgressLines, best_mean, objective_text
 
 from conftest import GR
 
@@ -18,10 +18,11 @@ METHOD = CategoricalDistribution(["a", "b"])
 SEED = CategoricalDistribution([0, 1, 2])
 
 
-def _grid_study(values: list[tuple[str, int, float | None]], budget: int) -> optuna.Study:
+def _grid_study(values: list[tuple[str, int, float | None]], budget: int,
+                direction: str = "maximize") -> optuna.Study:
     """A grid-like stage: one trial per (method, seed); None = a failed trial."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction=direction)
     study.set_user_attr("budget", budget)
     for method, seed, value in values:
         study.add_trial(create_trial(params={"method": method, "seed": seed},
@@ -55,6 +56,20 @@ def test_one_line_per_finished_trial_with_eta():
     lines = progress.update("search", study)
     assert lines == ["search: 3/4 done, elapsed 50s, ETA 10s, best a 75.0% (mean of 2 runs)",
                      "search: 4/4 done (1 failed), elapsed 50s, ETA 0s, best a 75.0% (mean of 2 runs)"]
+
+
+def test_an_objective_other_than_accuracy_is_shown_in_its_own_unit():
+    # a time objective (lower is better): a's mean is 12.5 s, b's 30 s; never "1250.0%"
+    clock = [10.0]
+    progress = ProgressLines(start=0.0, clock=lambda: clock[0], objective="time_total_s")
+    progress.update("search", _grid_study([], budget=3, direction="minimize"))
+    clock[0] = 40.0
+    study = _grid_study([("a", 0, 10.0), ("b", 0, 30.0), ("a", 1, 15.0)], budget=3, direction="minimize")
+    assert progress.update("search", study)[-1] == \
+        "search: 3/3 done, elapsed 40s, ETA 0s, best a time_total_s 12.50 s (mean of 2 runs)"
+    assert objective_text(0.032, "avg_forgetting") == "avg_forgetting 3.2 points"
+    assert objective_text(3 * 2**20, "memory_bytes") == "memory_bytes 3.00 MiB"
+    assert objective_text(0.456) == objective_text(0.456, "final_avg_acc") == "45.6%"
 
 
 def test_a_resumed_stage_does_not_repeat_earlier_trials():

@@ -223,6 +223,18 @@ def best_mean(study, trials=None) -> tuple[str, float, int] | None:
     return label, means[key], runs
 
 
+def objective_text(value: float, objective: str = "final_avg_acc") -> str:
+    """A (mean) objective value as progress shows it: the final average accuracy as a percentage
+    ('45.6%'); any other objective named, in its own unit (metrics.METRIC_SENSE): 'avg_forgetting
+    3.2 points', 'time_total_s 12.34 s'."""
+    from ..metrics import METRIC_SENSE
+
+    sense = METRIC_SENSE[objective]
+    if objective == "final_avg_acc":
+        return f"{sense.scale * value:.1f}%"
+    return f"{objective} {sense.scale * value:{'.1f' if sense.unit == 'points' else '.2f'}} {sense.unit}"
+
+
 def _duration(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
@@ -230,12 +242,13 @@ def _duration(seconds: float) -> str:
 
 class ProgressLines:
     """Plain progress for logs: one line per finished trial (a run, for grid and final stages), with
-    done/total, elapsed time, an ETA from this command's own pace, and the best mean so far."""
+    done/total, elapsed time, an ETA from this command's own pace, and the best mean so far of the
+    study's objective (a run metric: see objective_text)."""
 
-    def __init__(self, start: float, clock=None) -> None:
+    def __init__(self, start: float, clock=None, objective: str = "final_avg_acc") -> None:
         import time
 
-        self.start, self.clock = start, clock or time.time
+        self.start, self.clock, self.objective = start, clock or time.time, objective
         self.printed: dict[str, int] = {}  # per stage: finished trials already reported (or found done)
         self.pace: dict[str, tuple[float, int]] = {}  # per stage: when polling began, trials done then
 
@@ -259,8 +272,8 @@ class ProgressLines:
             extra = ", ".join(f"{states.count(s)} {w}" for s, w in (("PRUNED", "pruned"), ("FAIL", "failed"))
                               if states.count(s))
             best = best_mean(study, finished[:i])
-            best_text = (f", best {best[0]} {100 * best[1]:.1f}% (mean of {best[2]} run{'s' if best[2] != 1 else ''})"
-                         if best else "")
+            best_text = (f", best {best[0]} {objective_text(best[1], self.objective)} "
+                         f"(mean of {best[2]} run{'s' if best[2] != 1 else ''})" if best else "")
             lines.append(f"{stage}: {i}/{budget} done{f' ({extra})' if extra else ''}, elapsed "
                          f"{_duration(now - self.start)}, ETA {eta}{best_text}")
         self.printed[stage] = len(finished)
@@ -277,13 +290,14 @@ def _look_line(entry: dict) -> str:
 def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
     import time
 
-    from ..study import run_study, stage_counts
+    from ..study import get_spec, run_study, stage_counts
 
+    objective = get_spec(setup.study, setup.quick).objective
     start = time.time()
     looks = {"on_look": lambda entry: console.print(_look_line(entry), markup=False, highlight=False, soft_wrap=True),
              "power_effect": power_effect}
     if not console.is_terminal:  # a log or a pipe: plain lines, no live bar
-        lines = ProgressLines(start)
+        lines = ProgressLines(start, objective=objective)
 
         def print_lines(stage, study) -> None:
             for line in lines.update(stage, study):
@@ -303,7 +317,7 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
                 if stage not in bars:
                     bars[stage] = progress.add_task(stage, total=budget, eta="")
                 best = best_mean(study)
-                best_text = f", best {escape(best[0])} {100 * best[1]:.1f}% (mean)" if best else ""
+                best_text = f", best {escape(best[0])} {objective_text(best[1], objective)} (mean)" if best else ""
                 t0, done0 = first_seen.setdefault(stage, (time.time(), done))
                 rate = (done - done0) / max(time.time() - t0, 1e-9)  # trials per second in this stage, this command
                 eta = f"~{(budget - done) / rate:.0f}s left" if rate > 0 else ""
