@@ -157,8 +157,10 @@ def _load_idx_dataset(kind: str, data_dir: Path | None, download: bool = True) -
     if files is None and download:
         from .fetch import fetch
 
-        try:
-            done = fetch(kind, data_dir)
+        try:  # a first run fetches: say so, it takes a few seconds and writes to the cache
+            done = fetch(kind, data_dir, log=lambda msg: print(f"gr-bench: {msg}", file=sys.stderr))
+            if done.get("fetched"):
+                print(f"gr-bench: {kind} fetched into {done['folder']} ({done['source']})", file=sys.stderr)
             files = find_idx([Path(done["folder"])])
         except DataError as e:
             fetch_error = f"fetching failed: {e}"
@@ -278,7 +280,9 @@ def prepare(name: str, data_dir: str | Path | None = None) -> None:
         from .fetch import fetch
 
         try:
-            fetch(kind, resolved, log=lambda msg: print(msg, file=sys.stderr))
+            done = fetch(kind, resolved, log=lambda msg: print(f"gr-bench: {msg}", file=sys.stderr))
+            if done.get("fetched"):
+                print(f"gr-bench: {kind} fetched into {done['folder']} ({done['source']})", file=sys.stderr)
         except DataError:
             pass
 
