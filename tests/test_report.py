@@ -39,6 +39,9 @@ def test_report_writes_stats_plots_and_markdown(study_copy):
     assert "| buffer-equal-bytes | generative | `strategy` buffer vs generative; `buffer_bytes` match-generator vs " in report
     assert "## Power" in report and "3 comparisons under Holm, 7 paired seeds" in report
     assert "would detect 2 points" in report
+    # the four methods differ clearly: the Friedman test is significant and its post-hoc pairs follow it
+    assert "Post-hoc, every pair of the 4 configurations on `final_avg_acc`" in report
+    assert "| a | b | n | diff | 95% CI | p_holm | verdict |" in report
     for name in ("accuracy-vs-tasks", "phase-times", "curves-generative", "heatmap-generative", "accuracy-vs-memory"):
         assert (study_copy / "plots" / f"{name}.png").stat().st_size > 0
         assert (study_copy / "plots" / f"{name}.svg").exists()
@@ -101,3 +104,36 @@ def test_export_writes_what_report_writes_but_prints_one_line(study_copy):
     p = gr("export", str(study_copy))
     assert p.returncode == 0 and p.stdout.startswith("exported baselines-quick:") and p.stdout.count("\n") == 1
     assert (study_copy / "report.md").is_file() and (study_copy / "stats.csv").is_file()
+
+
+def _friedman_markdown(values: dict[str, list[float]], metric: str = "final_avg_acc") -> str:
+    import pandas as pd
+
+    from gr_bench.report.analysis import analyse
+    from gr_bench.report.build import friedman_text
+
+    runs = pd.DataFrame([{"stage": "search", "status": "ok", "seed": seed, "label": label, metric: v}
+                         for label, vs in values.items() for seed, v in enumerate(vs)])
+    result = analyse("s", "grid", runs, [next(iter(values))], primary=metric)
+    return "\n".join(friedman_text(result["friedman"], 0.05))
+
+
+def test_a_significant_friedman_test_shows_its_post_hoc_pairs():
+    text = _friedman_markdown({"a": [0.90, 0.91, 0.92, 0.90, 0.93, 0.91, 0.92, 0.90],
+                               "b": [0.80, 0.82, 0.81, 0.80, 0.83, 0.81, 0.80, 0.82],
+                               "c": [0.60, 0.63, 0.61, 0.62, 0.60, 0.61, 0.63, 0.62]})
+    assert "Friedman test across 3 configurations on 8 seeds" in text
+    assert "Holm across the 3 pairs; differences a - b in points" in text
+    assert "| a | b | n | diff | 95% CI | p_holm | verdict |" in text
+    assert "| a | b | 8 | +10.00 | [9.00, 11.00] |" in text and "| a | c | 8 | +29.62 | [" in text
+    assert text.count("| better |") == 3  # every pair: the first named is the more accurate
+
+
+def test_post_hocs_read_in_the_metrics_sense_and_stay_hidden_when_not_significant():
+    # training time, lower is better: "fast" beats the others; differences in seconds
+    text = _friedman_markdown({"fast": [10, 11, 10, 12, 11, 10], "mid": [20, 21, 22, 20, 21, 23],
+                               "slow": [40, 42, 41, 40, 43, 41]}, metric="time_total_s")
+    assert "differences a - b in s" in text and "| fast | slow | 6 | -30.50 | [" in text
+    assert text.count("| better |") == 3
+    noise = _friedman_markdown({"a": [0.5, 0.7, 0.6, 0.4], "b": [0.6, 0.5, 0.7, 0.5], "c": [0.7, 0.6, 0.4, 0.6]})
+    assert "Not significant at alpha 0.05: no pairwise post-hoc test is shown." in noise and "| a | b |" not in noise

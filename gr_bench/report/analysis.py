@@ -172,7 +172,8 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
             min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
             min_rel_effect: float = 0.05, primary: str = PRIMARY, seed: int = 0,
             attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None) -> dict:
-    """stats.csv rows for every metric, the Friedman test, and power-law fits where they apply.
+    """stats.csv rows for every metric, the Friedman test (its post-hoc pairs read like stats rows,
+    in the primary metric's sense; report.md shows them), and power-law fits where they apply.
 
     One Holm family per metric: the study's objective (``primary``) is the primary family; every
     other metric is "secondary", adjusted within its own family. Accuracy-like metrics use
@@ -194,8 +195,12 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
         rows += [_decorate(r, role) for r in family]
         families.append({"metric": metric, "role": role, "size": len(family), "wall_clock": is_wall_clock(metric)})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
-    fried = stats.friedman(data, metric=primary, labels=labels, alpha=alpha, min_effect=min_effect,
-                           study=study) if len(labels) >= 3 and primary in data and not within else None
+    fried = None
+    if len(labels) >= 3 and primary in data and not within:  # post-hocs: the primary family's thresholds
+        fried = stats.friedman(data, metric=primary, labels=labels, alpha=alpha, min_effect=min_effect,
+                               study=study, margin=margin, power_effect=power_effect,
+                               min_rel_effect=min_rel_effect if primary in COSTS else None)
+        fried["posthoc"] = [_decorate(r, "post-hoc") for r in fried["posthoc"]]
     return {"stage": stage, "pairs": pairs, "rows": rows, "families": families, "primary": primary,
             "friedman": fried, "fits": power_law_fits(runs), "attribution": list(attribution or []),
             "alpha": alpha, "power_effect": power_effect}

@@ -66,6 +66,30 @@ def stats_display(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def friedman_text(fried: dict, alpha: float) -> list[str]:
+    """The Friedman line; when it is significant at alpha, the pairwise post-hocs under it (every
+    pair, paired by seed, Holm across the pairs): which configurations differ."""
+    k, n = len(fried.get("labels", [])), fried.get("n_seeds")
+    p = fried.get("p_value", math.nan)
+    out = [f"\nFriedman test across {k} configurations on {n} seeds: statistic {_fmt(fried.get('statistic'))}, "
+           f"p {_fmt(p)} {fried.get('reason') or ''}".rstrip() + "\n"]
+    posthoc = fried.get("posthoc") or []
+    if not posthoc or not p < alpha:  # a NaN p (no configuration ranked apart on any seed) is not significant
+        if posthoc:
+            out.append(f"Not significant at alpha {alpha}: no pairwise post-hoc test is shown.\n")
+        return out
+    scale, unit = analysis.shown(posthoc[0])
+    out.append(f"Significant at alpha {alpha}. Post-hoc, every pair of the {k} configurations on "
+               f"`{posthoc[0]['metric']}` (paired t-test by seed, Holm across the {len(posthoc)} pairs; "
+               f"differences a - b in {'points' if unit == 'pts' else unit}, the verdict in the metric's "
+               f"sense):\n")
+    out.append(_md_table(pd.DataFrame([
+        {"a": r["a"], "b": r["b"], "n": r["n_a"], "diff": _fixed(scale * r["diff"], "+.2f"),
+         "95% CI": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
+         "p_holm": _fmt(r["p_holm"]), "verdict": r["verdict"]} for r in posthoc])))
+    return out
+
+
 def families_text(result: dict) -> str:
     """Which Holm family each metric's comparisons belong to, and its size."""
     parts = []
@@ -250,10 +274,8 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
             f"seeds for {shown_target}": [_fmt(x) for x in table["seeds_needed"]]})))
     md.append("\n## Statistics (stats.csv; accuracy differences in points)\n")
     md.append(_md_table(stats_display(result["rows"])))
-    fried = result["friedman"]
-    if fried:
-        md.append(f"\nFriedman test across {len(fried.get('labels', []))} configurations on {fried.get('n_seeds')} seeds: "
-                  f"statistic {_fmt(fried.get('statistic'))}, p {_fmt(fried.get('p_value'))} {fried.get('reason') or ''}\n")
+    if result["friedman"]:
+        md += friedman_text(result["friedman"], alpha)
     for family, fit in result["fits"].items():
         md.append(f"\nTime ~ T^k for `{family}`: k = {_fmt(fit['exponent'])} (95% CI {_fmt(fit['ci_low'])} to "
                   f"{_fmt(fit['ci_high'])}, n={fit['n']}); quadratic (k = 2) "
