@@ -64,7 +64,7 @@ def _progress(trial: optuna.trial.FrozenTrial, results: list[RunResult], n_seeds
     if trial.state == TrialState.COMPLETE:
         return budget, "complete"
     if trial.state == TrialState.PRUNED:
-        return budget, f"pruned at task {budget or done}"
+        return budget, trial.user_attrs.get("reason") or f"pruned at task {budget or done}"
     if trial.state == TrialState.FAIL:
         return budget, f"failed: {trial.user_attrs.get('reason') or 'no reason recorded'}"
     return budget, ""
@@ -127,12 +127,17 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
     for stage, study in stages.items():
         multi = len(study.directions) > 1
         setup = study.user_attrs.get("setup", {})
+        # the runs' number of tasks: a trial pruned mid-run stores no run, so take it from any
+        # stored run of the stage (they share it; grids that vary it store a run per trial)
+        stage_tasks = setup.get("n_tasks") or next(
+            (RunResult.from_dict(t.user_attrs[k]).config.data.n_tasks for t in study.get_trials(deepcopy=False)
+             for k in t.user_attrs if k.startswith("run:")), None)
         for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
             duration = t.duration.total_seconds() if t.duration else None
             keys = sorted((k for k in t.user_attrs if k.startswith("run:")), key=lambda k: int(k[4:]))
             results = [RunResult.from_dict(t.user_attrs[k]) for k in keys]
             n_seeds = 1 if "seed" in t.params else len(setup.get("seeds") or []) or 1  # a search trial: every seed
-            budget, stop = _progress(t, results, n_seeds, setup.get("n_tasks"))
+            budget, stop = _progress(t, results, n_seeds, stage_tasks)
             final = stage == "final"
             number = {"trial": None if final else t.number, "final_trial": t.number if final else None}
             retry = t.system_attrs.get("failed_trial", "")

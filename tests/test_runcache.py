@@ -137,7 +137,10 @@ def test_trials_csv_progress_columns():
     runs = [_result(RunConfig())]
     pruned = optuna.trial.create_trial(state=TrialState.PRUNED, intermediate_values={i: 0.5 for i in range(5)},
                                        user_attrs={"reason": "pruned after seed 0"})
-    assert _progress(pruned, runs, n_seeds=3, n_tasks=None) == ("5/15", "pruned at task 5/15")
+    assert _progress(pruned, runs, n_seeds=3, n_tasks=None) == ("5/15", "pruned after seed 0")
+    # pruned mid-run: no stored run, so the stage's number of tasks gives the total
+    mid = optuna.trial.create_trial(state=TrialState.PRUNED, intermediate_values={0: 1.0, 1: 0.9})
+    assert _progress(mid, [], n_seeds=1, n_tasks=5) == ("2/5", "pruned at task 2/5")
     failed = optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={"reason": "seed 0: nan loss"})
     assert _progress(failed, [], n_seeds=1, n_tasks=5) == ("0/5", "failed: seed 0: nan loss")
     done = optuna.trial.create_trial(state=TrialState.COMPLETE, value=0.5)

@@ -71,7 +71,8 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
                 # the pruner judges at rungs (tasks completed; pruning.py): a pruned trial stops
                 # mid-run, and its partial run is neither stored nor cached
                 if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after {k * T + t + 1} of {T * len(seeds)} tasks")
+                    raise optuna.TrialPruned(f"pruned after {k * T + t + 1} of {T * len(seeds)} tasks: "
+                                             "not in the top share of the trials at that rung")
 
             # a finished run with the same key (config, split, data, code) is reused, its reports replayed
             result, was_reused = runcache.run_or_reuse(setup, cfg, benches(cfg), split, report if prune else None, run)
