@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from . import metrics
 from .config import RunConfig, config_from_flat, flatten
 
-SCHEMA_VERSION = 2  # 2: provenance, dataset source and hash, generator_bytes, cpu_s, flops_train
+SCHEMA_VERSION = 3  # 2: provenance, dataset source and hash, generator_bytes, cpu_s, flops_train; 3: generator_info
 
 # The summary.csv columns every consumer may rely on, in this order; the flattened config follows.
 SUMMARY_COLUMNS = (
@@ -45,6 +45,9 @@ class RunResult:
     # what generative replay with this config's generator would keep (buffer_bytes=match-generator
     # sizes a buffer to it): memory_bytes beside it shows how close a bytes-matched comparison is
     generator_bytes: int = 0
+    # a closed-form generator's fitted sizes; gmm: {"chosen": [[label, pca_dim, components], ...]},
+    # one per (task, class) group in fitting order (gmm_select=heldout picks them per group)
+    generator_info: dict = field(default_factory=dict)
     peak_rss_bytes: int = 0
     peak_rss_method: str = ""
     dataset_source: str = ""  # where the data came from, and whether its content is the known dataset's

@@ -359,6 +359,7 @@ def run(
     if generator is not None and trained is None:  # gmm: its fitted numbers count as its parameters
         result.param_bytes["generator"] = generator.memory_bytes()
         result.params["generator"] = result.param_bytes["generator"] // 4
+        result.generator_info = {"chosen": [list(c) for c in generator.chosen]}
     result.memory_bytes = strategy.memory_bytes()
     if cfg.strategy in ("buffer", "generative"):
         result.generator_bytes = matched_bytes(dataclasses.replace(cfg, replay=dataclasses.replace(

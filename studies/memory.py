@@ -7,6 +7,8 @@ per-batch replay (a fresh batch every step, weighted 1 - 1/t):
 - vae-vandeven: van de Ven & Tolias' 400-400 with a 100-d latent, as large as the report's;
 - cvae: class-conditional, its own labels (no classifier copy);
 - gmm: per-class Gaussian mixtures in a per-class PCA space, fitted in closed form;
+- gmm-heldout: the same, each class's PCA size and mixture size (at most gmm's 32 and 3) chosen
+  by the log-likelihood of a held-out 20% of its images (gmm_select=heldout);
 - rtf: replay-through-feedback, the classifier is the VAE's encoder (one model).
 Buffers of real images at byte budgets of 1/16 to 2x the report's VAE (buffer_bytes=
 match-generator:R, with the seed VAE as the generator they are matched to). The anchor is the
@@ -24,6 +26,7 @@ GENERATORS = {
     "vae-vandeven": {"vae_hidden": (400, 400), "latent": 100},
     "cvae": {"generator": "cvae"},
     "gmm": {"generator": "gmm"},
+    "gmm-heldout": {"generator": "gmm", "gmm_select": "heldout"},
     "rtf": {"generator": "rtf"},
 }
 RATIOS = {"1/16": 0.0625, "1/8": 0.125, "1/4": 0.25, "1/2": 0.5, "1": 1.0, "2": 2.0}
@@ -39,7 +42,7 @@ QUICK_ARMS = {k: ARMS[k] for k in
 
 STUDY = StudySpec(
     name="memory",
-    summary="memory frontier: six generators (per-task and per-batch) against buffers of 1/16..2x the VAE's bytes",
+    summary="memory frontier: seven generators (per-task and per-batch) against buffers of 1/16..2x the VAE's bytes",
     base={},
     grid={"arm": ARMS},
     anchor="buffer-1x",  # a buffer of exactly the report's VAE + classifier bytes

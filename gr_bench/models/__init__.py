@@ -65,7 +65,7 @@ def build_generator(cfg, *, input_dim: int, n_outputs: int):
         return build_vae(input_dim=input_dim, hidden=m.vae_hidden, latent=m.latent,
                          n_classes=n_outputs if m.generator == "cvae" else 0)
     if m.generator == "gmm":
-        return ClassGaussians(input_dim, m.pca_dim, m.gmm_components, threads=cfg.threads)
+        return ClassGaussians(input_dim, m.pca_dim, m.gmm_components, threads=cfg.threads, select=m.gmm_select)
     return None
 
 

@@ -7,21 +7,93 @@ projected points (scikit-learn's EM). A sample picks a group uniformly, a compon
 draws in the PCA space and maps back to pixels, clipped to [0, 1]. Old groups are never refitted,
 so this generator does not forget; its memory grows by one group per class.
 
+``select="heldout"`` picks each group's sizes from its own data instead: ``pca_dim`` and
+``components`` become upper bounds, a seeded 20% of the group is held out, every candidate of
+:func:`candidate_sizes` is fitted on the rest and scored by :func:`pixel_log_likelihood` on the
+held-out images, and the best candidate is refitted on the whole group.
+
 Per group it keeps, in float32: the mean (D), the basis (D x d), and per component a weight, a
 mean (d) and a Cholesky factor (d(d+1)/2 numbers): see :func:`gmm_floats`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from ..config import GMM_SELECTIONS
+
+SELECT_DIMS = (8, 16, 32, 64)  # heldout: PCA sizes tried (below the cap; the cap itself is always tried)
+SELECT_COMPONENTS = (1, 2, 3, 5, 8)  # heldout: mixture sizes tried (likewise)
+HELDOUT_FRACTION = 0.2  # heldout: share of each group held out for scoring
+REG_COVAR = 1e-4  # added to every mixture covariance (EM's regulariser)
+SIGMA2_FLOOR = REG_COVAR  # heldout: the smallest residual variance per pixel the score allows
 
 
 def gmm_floats(input_dim: int, pca_dim: int, components: int) -> int:
-    """float32 numbers kept for one class (an upper bound: small classes keep fewer)."""
+    """float32 numbers kept for one class (an upper bound: small classes, and heldout selection,
+    keep fewer)."""
     d = min(pca_dim, input_dim)
     return input_dim + input_dim * d + components * (1 + d + d * (d + 1) // 2)
+
+
+def pixel_log_likelihood(x: np.ndarray, mean: np.ndarray, basis: np.ndarray, weights: np.ndarray,
+                         means: np.ndarray, covariances: np.ndarray, sigma2: float) -> np.ndarray:
+    """Log-density of each row of x (n, D) under a Gaussian mixture in a d-dim PCA subspace,
+    completed to pixel space as in probabilistic PCA.
+
+    With c = x - mean, z = basis.T c (basis: D x d, orthonormal columns) and the residual
+    r = c - basis z, the density is the mixture's in the subspace times an isotropic Gaussian
+    N(0, sigma2 I) on the D - d residual dimensions:
+
+        log p(x) = log sum_k weights[k] N(z; means[k], covariances[k])
+                   - ((D - d) log(2 pi sigma2) + |r|^2 / sigma2) / 2.
+
+    For one component this is exactly N(x; mean + basis means[0], basis cov basis.T +
+    sigma2 (I - basis basis.T)), so scores of different d are densities on the same space and
+    comparable. When d = D the residual term is zero.
+    """
+    from scipy.linalg import solve_triangular
+    from scipy.special import logsumexp
+
+    D, d = basis.shape
+    c = np.asarray(x, dtype=np.float64) - mean
+    z = c @ basis
+    per_component = []
+    for w, mu, cov in zip(weights, means, covariances):
+        chol = np.linalg.cholesky(cov)
+        u = solve_triangular(chol, (z - mu).T, lower=True)  # (d, n)
+        logdet = 2.0 * np.log(np.diag(chol)).sum()
+        per_component.append(math.log(w) - 0.5 * (d * math.log(2 * math.pi) + logdet + (u**2).sum(0)))
+    ll = logsumexp(np.stack(per_component), axis=0)
+    if D > d:
+        r = c - z @ basis.T
+        ll = ll - 0.5 * ((D - d) * math.log(2 * math.pi * sigma2) + (r**2).sum(1) / sigma2)
+    return ll
+
+
+def candidate_sizes(n_fit: int, input_dim: int, max_dim: int, max_components: int) -> list[tuple[int, int]]:
+    """(pca_dim, components) pairs heldout selection tries for a group fitted on n_fit images:
+    SELECT_DIMS below the cap min(max_dim, n_fit - 1, input_dim) and the cap itself, times
+    SELECT_COMPONENTS below the cap min(max_components, n_fit // 2) and that cap; smallest first."""
+    d_cap = max(1, min(max_dim, n_fit - 1, input_dim))
+    k_cap = max(1, min(max_components, n_fit // 2))
+    dims = sorted({d for d in SELECT_DIMS if d < d_cap} | {d_cap})
+    comps = sorted({k for k in SELECT_COMPONENTS if k < k_cap} | {k_cap})
+    return [(d, k) for d in dims for k in comps]
+
+
+def heldout_split(n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(fit, held-out) row indices of a group of n images, held-out = int(HELDOUT_FRACTION * n)
+    drawn from the run's generator; None when that leaves no held-out image or under two to fit."""
+    n_held = int(HELDOUT_FRACTION * n)
+    if n_held < 1 or n - n_held < 2:
+        return None
+    perm = torch.randperm(n, generator=rng)
+    return perm[n_held:], perm[:n_held]
 
 
 @dataclass(frozen=True)
@@ -41,30 +113,66 @@ class _Group:
 class ClassGaussians:
     conditional = True
 
-    def __init__(self, input_dim: int, pca_dim: int, components: int, threads: int = 1) -> None:
+    def __init__(self, input_dim: int, pca_dim: int, components: int, threads: int = 1,
+                 select: str = "fixed") -> None:
+        if select not in GMM_SELECTIONS:
+            raise ValueError(f"select must be one of {', '.join(GMM_SELECTIONS)}, got {select!r}")
         self.input_dim, self.pca_dim, self.components, self.threads = input_dim, pca_dim, components, threads
+        self.select = select
         self.groups: list[_Group] = []
+        self.chosen: list[tuple[int, int, int]] = []  # (label, pca_dim, components) per group, as fitted
+        # heldout: per group, {(pca_dim, components): mean held-out log-likelihood per image}
+        self.scores: list[dict[tuple[int, int], float]] = []
 
-    def fit_task(self, x: torch.Tensor, y: torch.Tensor, rng: torch.Generator) -> None:
-        """Fit one group per label present in (x, y): x float pixels (N, D), y int64 labels."""
+    def _mixture(self, z: np.ndarray, k: int, seed: int):
         from sklearn.mixture import GaussianMixture
         from threadpoolctl import threadpool_limits
 
+        with threadpool_limits(limits=self.threads):  # one worker, one core: no BLAS oversubscription
+            return GaussianMixture(k, covariance_type="full", reg_covar=REG_COVAR, random_state=seed).fit(z)
+
+    def fit_task(self, x: torch.Tensor, y: torch.Tensor, rng: torch.Generator) -> None:
+        """Fit one group per label present in (x, y): x float pixels (N, D), y int64 labels."""
         for label in torch.unique(y).tolist():
             xs = x[y == label].double().cpu()
+            seed = int(torch.randint(2**31 - 1, (1,), generator=rng))
+            split = heldout_split(len(xs), rng) if self.select == "heldout" else None
+            if split is not None:
+                scores = self._score_candidates(xs[split[0]], xs[split[1]], seed)
+                d, k = max(scores, key=lambda c: scores[c])  # the first (smallest) of equal bests
+                self.scores.append(scores)
+            else:  # fixed, or a group too small to hold any image out: the caps
+                d = max(1, min(self.pca_dim, len(xs) - 1, self.input_dim))
+                k = max(1, min(self.components, len(xs) // 2))
             mean = xs.mean(0)
             centred = xs - mean
-            d = max(1, min(self.pca_dim, len(xs) - 1, self.input_dim))
             basis = torch.linalg.svd(centred, full_matrices=False).Vh[:d].T  # (D, d)
-            z = (centred @ basis).numpy()
-            k = max(1, min(self.components, len(xs) // 2))
-            seed = int(torch.randint(2**31 - 1, (1,), generator=rng))
-            with threadpool_limits(limits=self.threads):  # one worker, one core: no BLAS oversubscription
-                gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, random_state=seed).fit(z)
+            gm = self._mixture((centred @ basis).numpy(), k, seed)
             self.groups.append(_Group(
                 label=int(label), mean=mean.float(), basis=basis.float(),
                 weights=torch.from_numpy(gm.weights_).float(), means=torch.from_numpy(gm.means_).float(),
                 chol=torch.linalg.cholesky(torch.from_numpy(gm.covariances_)).float()))
+            self.chosen.append((int(label), d, k))
+
+    def _score_candidates(self, fit: torch.Tensor, held: torch.Tensor, seed: int) -> dict[tuple[int, int], float]:
+        """Mean held-out pixel-space log-likelihood of every candidate size, each fitted on `fit`
+        (one SVD shared by all PCA sizes; sigma2 = the fit rows' mean squared residual per
+        residual pixel, floored at SIGMA2_FLOOR)."""
+        mean = fit.mean(0)
+        centred = fit - mean
+        _, s, vh = torch.linalg.svd(centred, full_matrices=False)
+        energy = (s**2).numpy()
+        mean_np, held_np = mean.numpy(), held.numpy()
+        scores: dict[tuple[int, int], float] = {}
+        for d, k in candidate_sizes(len(fit), self.input_dim, self.pca_dim, self.components):
+            basis = vh[:d].T
+            rest = self.input_dim - d
+            sigma2 = max(float(energy[d:].sum()) / (len(fit) * rest), SIGMA2_FLOOR) if rest else SIGMA2_FLOOR
+            gm = self._mixture((centred @ basis).numpy(), k, seed)
+            ll = pixel_log_likelihood(held_np, mean_np, basis.numpy(), gm.weights_, gm.means_,
+                                      gm.covariances_, sigma2)
+            scores[(d, k)] = float(ll.mean())
+        return scores
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator,
@@ -84,6 +192,13 @@ class ClassGaussians:
             x[idx] = (group.mean + z @ group.basis.T).clamp_(0.0, 1.0)
             y[idx] = group.label
         return x, y
+
+    def sample_flops(self) -> int:
+        """Mapping one PCA draw back to pixels (2 D d), averaged over the groups a sample picks
+        uniformly; 2 D pca_dim before any group is fitted."""
+        if not self.groups:
+            return 2 * self.input_dim * self.pca_dim
+        return round(sum(2 * self.input_dim * g.basis.shape[1] for g in self.groups) / len(self.groups))
 
     def memory_bytes(self) -> int:
         return 4 * sum(g.floats() for g in self.groups)

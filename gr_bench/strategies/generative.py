@@ -101,8 +101,8 @@ class GenerativeReplay:
         gen = self.old_generator if self.old_generator is not None else self.generator
         if gen is None:
             return 0
-        if not isinstance(gen, nn.Module):  # gmm
-            return 2 * gen.input_dim * gen.pca_dim
+        if not isinstance(gen, nn.Module):  # gmm: its fitted groups' PCA sizes
+            return gen.sample_flops()
         flops = forward_flops(gen.decoder)
         if self.feedback:
             flops += forward_flops(gen.encoder) + forward_flops(gen.head)
