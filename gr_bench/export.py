@@ -8,6 +8,7 @@ identical files; each file is written whole or not at all (files.atomic_write_te
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
@@ -70,6 +71,16 @@ def _progress(trial: optuna.trial.FrozenTrial, results: list[RunResult], n_seeds
     return budget, ""
 
 
+def _utc(when: datetime | None) -> str:
+    """A trial's datetime_start or datetime_complete as ISO 8601 UTC ("" when it has none).
+
+    Optuna stores the worker's local time without a zone; it is read as this machine's local
+    time (the same zone when workers and export share a machine or a zone)."""
+    if when is None:
+        return ""
+    return when.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def _identities(stages: dict[str, optuna.Study]) -> dict[tuple[str, int], dict[str, str]]:
     """(stage, trial number) -> {label, config_id, settings} for every trial of a study.
 
@@ -120,7 +131,13 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
     search stage's trial numbers (a grid's trials), blank on final-stage rows; ``final_trial`` is the
     final stage's own trial number, blank elsewhere. ``label`` names the configuration (the same in
     every file, report and plot), ``config_id`` is 6 hex digits of its overrides (the same for a search
-    trial and its re-evaluation in the final stage), ``settings`` its overrides in full."""
+    trial and its re-evaluation in the final stage), ``settings`` its overrides in full.
+
+    Every run row also says when and where its trial ran: ``started_at`` and ``finished_at`` (the
+    trial's datetime_start and datetime_complete, ISO 8601 UTC; a search trial's runs share its
+    times), ``worker`` (host:pid) and ``reused`` (the run came from the run cache, so its times
+    were measured when it first ran; blank when unknown). report.analysis reads the start times to
+    decide whether a wall-clock comparison ran interleaved."""
     trials, runs, accuracy = [], [], []
     stages = stage_studies(storage, study_name)
     identities = _identities(stages)
@@ -155,10 +172,16 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             row.update({f"param_{k}": v for k, v in sorted(t.params.items()) if not (final and k == "config")})
             row["overrides"] = " ".join(t.user_attrs.get("overrides", []))
             trials.append(row)
+            when = {"started_at": _utc(t.datetime_start), "finished_at": _utc(t.datetime_complete),
+                    "worker": t.user_attrs.get("worker", "")}
+            n_reused = t.user_attrs.get("reused_runs", "")
+            # a one-seed trial (grids, final stages) reused its one run or not; a search trial's
+            # runs are all or none reused, else which of them is unknown (blank)
+            reused = (n_reused == len(results) if n_reused in (0, len(results)) else "") if results else ""
             for result in results:
                 head = {"stage": stage, **number, "trial_state": t.state.name, **ident,
                         "seed": result.config.seed, "split": result.split}
-                runs.append({**head, **result.summary_row()})
+                runs.append({**head, **result.summary_row(), **when, "reused": reused})
                 accuracy += [{"stage": stage, **number, "seed": result.config.seed, **a}
                              for a in result.accuracy_rows()]
     return {"trials": trials, "runs": runs, "accuracy": accuracy, "attribution": attribution_entries(stages)}

@@ -36,8 +36,11 @@ from statsmodels.stats.power import TTestIndPower, TTestPower
 
 MIN_N = 3  # below this many values (pairs) on a side: no CI, no effect size, no power
 TARGET_POWER = 0.8
+# "not interleaved": a wall-clock comparison whose arms did not run seed by seed, back to back
+# (report.analysis); its numbers stand, its verdict is withheld
+NOT_INTERLEAVED = "not interleaved"
 VERDICTS = ("better", "worse", "equivalent", "negligible", "inconclusive", "no evidence",
-            "underpowered")
+            "underpowered", NOT_INTERLEAVED)
 FAMILY_KEYS = (  # keys of every compare_family() row, each once, in the metric's own unit
     "study", "metric", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
     "test", "statistic", "p_value", "p_holm", "effect_size", "effect_kind", "prob_improvement",

@@ -32,6 +32,16 @@ def test_report_writes_stats_plots_and_markdown(study_copy):
         assert float(r["p_holm"]) >= float(r["p_value"])
     # the buffer of the generator's bytes holds all of digits' tiny training set: generative loses clearly
     assert acc[("buffer-equal-bytes", "generative")]["verdict"] == "better"
+    # queued seed by seed, the configurations ran interleaved: wall-clock rows are judged
+    wall = [r for r in rows if r["metric"].startswith("time_")]
+    assert wall and all(r["interleaved"] == "yes" and r["verdict"] != "not interleaved" for r in wall)
+    assert {r["interleaved"] for r in rows if not r["metric"].startswith("time_")} == {""}
+    with open(study_copy / "runs.csv") as f:
+        runs = list(csv.DictReader(f))
+    assert all(r["started_at"].endswith("Z") and r["finished_at"] >= r["started_at"] and r["worker"]
+               and r["reused"] == "False" for r in runs)
+    first = sorted(runs, key=lambda r: r["started_at"])[:4]
+    assert {r["seed"] for r in first} == {"0"} and len({r["label"] for r in first}) == 4  # every method of seed 0 first
     report = (study_copy / "report.md").read_text()
     assert "## Verdicts" in report and "![" in report
     # each comparison names what differs between its arms; the power statement follows stats
@@ -106,14 +116,20 @@ def test_export_writes_what_report_writes_but_prints_one_line(study_copy):
     assert (study_copy / "report.md").is_file() and (study_copy / "stats.csv").is_file()
 
 
-def _friedman_markdown(values: dict[str, list[float]], metric: str = "final_avg_acc") -> str:
+def _friedman_markdown(values: dict[str, list[float]], metric: str = "final_avg_acc", interleaved: bool = True) -> str:
     import pandas as pd
 
     from gr_bench.report.analysis import analyse
     from gr_bench.report.build import friedman_text
 
-    runs = pd.DataFrame([{"stage": "search", "status": "ok", "seed": seed, "label": label, metric: v}
-                         for label, vs in values.items() for seed, v in enumerate(vs)])
+    k, n = len(values), len(next(iter(values.values())))
+
+    def minute(i: int, seed: int) -> int:  # seed by seed (interleaved), else one configuration after another
+        return seed * k + i if interleaved else i * n + seed
+
+    runs = pd.DataFrame([{"stage": "search", "status": "ok", "seed": seed, "label": label, metric: v,
+                          "started_at": f"2025-01-01T{minute(i, seed) // 60:02d}:{minute(i, seed) % 60:02d}:00Z"}
+                         for i, (label, vs) in enumerate(values.items()) for seed, v in enumerate(vs)])
     result = analyse("s", "grid", runs, [next(iter(values))], primary=metric)
     return "\n".join(friedman_text(result["friedman"], 0.05))
 
@@ -135,5 +151,9 @@ def test_post_hocs_read_in_the_metrics_sense_and_stay_hidden_when_not_significan
                                "slow": [40, 42, 41, 40, 43, 41]}, metric="time_total_s")
     assert "differences a - b in s" in text and "| fast | slow | 6 | -30.50 | [" in text
     assert text.count("| better |") == 3
+    # the same runs one configuration after another: wall-clock post-hocs keep their numbers, no verdict
+    late = _friedman_markdown({"fast": [10, 11, 10, 12, 11, 10], "mid": [20, 21, 22, 20, 21, 23],
+                               "slow": [40, 42, 41, 40, 43, 41]}, metric="time_total_s", interleaved=False)
+    assert "| fast | slow | 6 | -30.50 | [" in late and late.count("| not interleaved |") == 3
     noise = _friedman_markdown({"a": [0.5, 0.7, 0.6, 0.4], "b": [0.6, 0.5, 0.7, 0.5], "c": [0.7, 0.6, 0.4, 0.6]})
     assert "Not significant at alpha 0.05: no pairwise post-hoc test is shown." in noise and "| a | b |" not in noise

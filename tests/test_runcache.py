@@ -176,12 +176,23 @@ def test_a_second_identical_study_reuses_every_run(tmp_path):
     assert all(t["state"] == "COMPLETE" and t["stop_reason"] == "complete" for t in first + second)
     assert all(int(t["reused_runs"]) == int(t["runs"]) == 1 for t in second)
     assert all(t["budget_reached"] == "{0}/{0}".format(t["budget_reached"].split("/")[1]) for t in second)
-    # every metric and every accuracy point is the first study's
-    for name in ("runs.csv", "accuracy.csv"):
-        assert (tmp_path / "second" / name).read_bytes() == (tmp_path / "first" / name).read_bytes(), name
+    # every metric and every accuracy point is the first study's; only when and where the trials ran
+    # differs, and that the second's runs came from the cache
+    assert (tmp_path / "second" / "accuracy.csv").read_bytes() == (tmp_path / "first" / "accuracy.csv").read_bytes()
+    when = ("started_at", "finished_at", "worker", "reused")
+    runs = [_rows(tmp_path / s / "runs.csv") for s in ("first", "second")]
+    assert [{k: v for k, v in r.items() if k not in when} for r in runs[0]] == \
+        [{k: v for k, v in r.items() if k not in when} for r in runs[1]] and runs[0]
+    assert {r["reused"] for r in runs[0]} == {"False"} and {r["reused"] for r in runs[1]} == {"True"}
+    assert all(r["started_at"].endswith("Z") and r["finished_at"] >= r["started_at"] for r in runs[0] + runs[1])
     stats = [[{k: v for k, v in r.items() if k != "study"} for r in _rows(tmp_path / s / "stats.csv")]
              for s in ("first", "second")]
-    assert stats[0] == stats[1] and stats[0]
+    # reused runs were timed when they first ran: the second study gives no wall-clock verdict
+    wall = [[(r["verdict"], r["interleaved"]) for r in rows if r["metric"].startswith("time_")] for rows in stats]
+    assert wall[0] and all(i == "yes" for _, i in wall[0]) and set(wall[1]) == {("not interleaved", "no")}
+    same = [[{k: v for k, v in r.items() if not (r["metric"].startswith("time_") and k in ("verdict", "interleaved"))}
+             for r in rows] for rows in stats]
+    assert same[0] == same[1] and same[0]
     assert (tmp_path / runcache.CACHE_FILE).is_file()
 
 

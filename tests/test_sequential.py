@@ -128,9 +128,35 @@ def test_a_block_is_queued_once_for_every_configuration(tmp_path):
     again = load_study(storage, setup.study_name)  # what a resumed process reads: the seeds are in storage
     assert sequential.stage_seeds(again, seed_choices(spec, setup)) == [0, 1, 2, 3, 4, 5]
     assert again.user_attrs["budget"] == 6 * points and len(set(_fixed(again))) == len(_fixed(again))
+    # queued seed by seed, as the first block: every configuration of seed 3, then of seed 4, ...
+    fixed = [t.system_attrs["fixed_params"] for t in sorted(again.get_trials(deepcopy=False), key=lambda t: t.number)]
+    assert [p["seed"] for p in fixed] == [s for s in range(6) for _ in range(points)]
     assert ensure_stage(storage, spec, setup, "search").user_attrs["sequential"]["cap"] == 7  # the stored plan
     with pytest.raises(StudyError, match="sequential=7"):  # a resume may not drop or change --sequential
         ensure_stage(storage, spec, dataclasses.replace(setup, sequential=None), "search")
+
+
+def test_a_stage_stored_in_the_earlier_configuration_major_order_resumes_as_it_was(tmp_path):
+    spec = get_spec("baselines", quick=True)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    setup = _setup("baselines", storage_url=url, results_dir=str(tmp_path), seeds=(0, 1, 2), sequential=6)
+    storage = open_storage(url)
+    methods = list(spec.grid["method"])
+    old = [{"method": m, "seed": s} for m in methods for s in (0, 1, 2)]  # configuration-major, as stored before
+    study = optuna.create_study(study_name=setup.study_name, storage=storage, direction="maximize")
+    study.set_user_attr("setup", setup.identity())
+    study.set_user_attr("sequential", sequential.make_plan(spec, setup))
+    for p in old:
+        study.enqueue_trial(p, skip_if_exists=False)
+    study.set_user_attr("budget", len(old))
+
+    def queue(st) -> list[dict]:
+        return [t.system_attrs["fixed_params"] for t in sorted(st.get_trials(deepcopy=False), key=lambda t: t.number)]
+
+    resumed = ensure_stage(storage, spec, setup, "search")
+    assert queue(resumed) == old and resumed.user_attrs["budget"] == len(old)  # nothing re-queued or reordered
+    assert sequential.add_block(storage, spec, setup, resumed, 6) == 3 * len(methods)
+    assert queue(resumed) == old + [{"method": m, "seed": s} for s in (3, 4, 5) for m in methods]
 
 
 def test_a_block_left_half_queued_by_a_killed_process_is_completed(tmp_path, monkeypatch):

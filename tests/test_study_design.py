@@ -216,10 +216,117 @@ def test_bad_design_input_is_one_line_exit_2(args, needle, tmp_path):
 def test_compare_uses_a_relative_minimum_for_costs():
     from gr_bench.cli.studies import compare_runs
 
+    order = [(label, s) for s in range(8) for label in ("a", "b")]  # interleaved: a wall-clock verdict is given
     rows = [{"stage": "final", "split": "test", "status": "ok", "seed": s, "label": label,
-             "time_total_s": t * (1 + 0.001 * s)} for s in range(8) for label, t in (("a", 10.0), ("b", 10.1))]
+             "time_total_s": t * (1 + 0.001 * s), "started_at": at}
+            for (label, s), at, t in zip(order, _timed(order), [10.0, 10.1] * 8)]
     out = compare_runs(pd.DataFrame(rows), "a", "b", "time_total_s")
     assert out["row"]["min_rel_effect"] == 0.05 and math.isclose(out["row"]["min_effect"], 0.05 * 10.1 * 1.0035)
     assert out["row"]["verdict"] in ("equivalent", "negligible")
     if out["row"]["verdict"] == "equivalent":
         assert "equivalent within ±5%" in out["line"]
+    # the arms one after the other: no wall-clock verdict, the numbers stay
+    late = pd.DataFrame(rows).sort_values(["label", "seed"]).assign(started_at=_timed(order))
+    out = compare_runs(late, "a", "b", "time_total_s")
+    assert out["row"]["verdict"] == stats.NOT_INTERLEAVED and out["row"]["interleaved"] == "no"
+    assert out["line"].startswith("a vs b on time_total_s, lower is better: wall-clock not judged: the arms did not "
+                                  "run interleaved (seed by seed); compare cpu_s or flops_train (diff ")
+    assert compare_runs(late.drop(columns="started_at"), "a", "b", "time_total_s")["row"]["verdict"] == \
+        stats.NOT_INTERLEAVED
+
+
+# --- wall-clock verdicts only for configurations run interleaved --------------------------------------
+
+def test_stages_queue_seed_major_so_a_seeds_runs_are_back_to_back():
+    from gr_bench.study import planned_points
+
+    spec = get_spec("replay_schedule", quick=True)
+    final = planned_points(spec, _setup("replay_schedule"), "final", ["x", "y", "z"])
+    assert final == [{"config": c, "seed": s} for s in (1000, 1001) for c in ("x", "y", "z")]
+    assert planned_points(spec, _setup("replay_schedule"), "final", ["x", "y"], seeds=(1002,)) == [
+        {"config": "x", "seed": 1002}, {"config": "y", "seed": 1002}]
+    grid = get_spec("baselines", quick=True)
+    points = planned_points(grid, _setup("baselines", seeds=(0, 1, 2)), "search")
+    methods = list(grid.grid["method"])
+    assert [p["seed"] for p in points] == [s for s in (0, 1, 2) for _ in methods]
+    assert [p["method"] for p in points] == methods * 3  # every configuration of a seed, then the next seed
+
+
+def _timed(order: list[tuple[str, int]], start: str = "2025-01-01T00:00:00") -> list[str]:
+    """ISO 8601 UTC start times, one minute apart, in the order given."""
+    t0 = pd.Timestamp(start, tz="UTC")
+    return [(t0 + pd.Timedelta(minutes=i)).isoformat() for i in range(len(order))]
+
+
+def _when(order: list[tuple[str, int]], **extra) -> pd.DataFrame:
+    return pd.DataFrame([{"label": label, "seed": seed, "started_at": at, **extra}
+                         for (label, seed), at in zip(order, _timed(order))])
+
+
+def test_interleaved_needs_each_seeds_runs_adjacent_in_the_pairs_start_order():
+    from gr_bench.report.frames import interleaved
+
+    seed_major = [(label, s) for s in (0, 1, 2) for label in ("a", "c", "b")]
+    assert interleaved(_when(seed_major), "a", "b") is True  # c's runs in between do not count
+    assert interleaved(_when([("b", 0), ("a", 0), ("a", 1), ("b", 1)]), "a", "b") is True  # either arm first
+    config_major = [(label, s) for label in ("a", "b") for s in (0, 1, 2)]
+    assert interleaved(_when(config_major), "a", "b") is False
+    # one seed's runs apart is enough: seed 1 of a started between seed 0's runs
+    assert interleaved(_when([("a", 0), ("a", 1), ("b", 0), ("b", 1)]), "a", "b") is False
+    # a seed only one arm ran still counts as a run in between
+    assert interleaved(_when([("a", 0), ("a", 9), ("b", 0)]), "a", "b") is False
+    assert interleaved(_when([("a", 0), ("b", 1)]), "a", "b") is False  # no seed in common
+    # missing start times: unknown (a runs.csv from before started_at was recorded)
+    assert interleaved(_when(seed_major).drop(columns="started_at"), "a", "b") is None
+    blank = _when(seed_major)
+    blank.loc[0, "started_at"] = ""
+    assert interleaved(blank, "a", "b") is None
+    assert interleaved(pd.DataFrame(), "a", "b") is None
+    # runs reused from the run cache were timed when they first ran
+    assert interleaved(_when(seed_major, reused=True), "a", "b") is False
+    assert interleaved(_when(seed_major, reused=False), "a", "b") is True
+
+
+def _cost_runs(order: list[tuple[str, int]] | None) -> pd.DataFrame:
+    """a costs 10 s (wall and CPU), b 20 s, on 8 seeds; started in ``order`` (None: no start times)."""
+    rows = [{"stage": "search", "status": "ok", "label": label, "seed": s, "final_avg_acc": 0.5 + 0.01 * s,
+             "time_total_s": base * (1 + 0.01 * s), "cpu_s": base * (1 + 0.01 * s)}
+            for s in range(8) for label, base in (("a", 10.0), ("b", 20.0))]
+    runs = pd.DataFrame(rows)
+    if order is not None:
+        at = dict(zip(order, _timed(order)))
+        runs["started_at"] = [at[(r.label, r.seed)] for r in runs.itertuples()]
+    return runs
+
+
+def test_a_wall_clock_verdict_needs_the_runs_interleaved():
+    config_major = [(label, s) for label in ("a", "b") for s in range(8)]
+    result = analysis.analyse("s", "grid", _cost_runs(config_major), ["b"])
+    rows = {r["metric"]: r for r in result["rows"]}
+    assert rows["cpu_s"]["verdict"] == "better" and rows["cpu_s"]["interleaved"] == ""  # not wall-clock: judged
+    wall = rows["time_total_s"]
+    assert wall["verdict"] == stats.NOT_INTERLEAVED and wall["interleaved"] == "no"
+    assert wall["verdict"] in stats.VERDICTS
+    # the numbers stay, for reading
+    assert math.isclose(wall["diff"], rows["cpu_s"]["diff"]) and wall["p_value"] < 1e-6
+    assert wall["ci_high"] < 0 and wall["wall_clock"]
+    note = analysis.interleaving_note(result["rows"])
+    assert note.startswith("1 comparison on `time_total_s`: wall-clock not judged: the arms did not run "
+                           "interleaved (seed by seed); compare cpu_s or flops_train.")
+    assert analysis.stats_rows([wall])[0]["interleaved"] == "no"
+    # the same runs, seed by seed: judged
+    seed_major = [(label, s) for s in range(8) for label in ("a", "b")]
+    wall = next(r for r in analysis.analyse("s", "grid", _cost_runs(seed_major), ["b"])["rows"]
+                if r["metric"] == "time_total_s")
+    assert wall["verdict"] == "better" and wall["interleaved"] == "yes"
+
+
+def test_a_study_without_start_times_gets_no_wall_clock_verdict_and_says_why():
+    runs = _cost_runs(None).drop(columns="cpu_s")  # the headline cost is then the wall clock
+    result = analysis.analyse("s", "grid", runs, ["b"])
+    wall = next(r for r in result["rows"] if r["metric"] == "time_total_s")
+    assert wall["verdict"] == stats.NOT_INTERLEAVED and wall["interleaved"] == "unknown (no start times)"
+    line = next(line for line in analysis.verdict_lines(result) if "time_total_s" in line)
+    assert ("? wall-clock not judged: the arms did not run interleaved (seed by seed); compare cpu_s or "
+            "flops_train (runs.csv has no start times: the study was stored before they were recorded): diff") in line
+    assert "runs.csv has no start times" in analysis.interleaving_note(result["rows"])

@@ -347,7 +347,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
 
     from ..export import export_study, manifest, stage_studies
     from ..report import study_tables
-    from ..report.analysis import attribution_lines, power_summary, verdict_lines
+    from ..report.analysis import attribution_lines, interleaving_note, power_summary, verdict_lines
     from ..report.build import write_report
     from ..storage import open_storage
     from ..study import compared_stage, get_spec, spec_fingerprint
@@ -407,6 +407,9 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
         console.print(study_tables.verdict_table(result["rows"], alpha, min_effect))
         for line in verdict_lines(result) + attribution_lines(result):
             console.print(line, highlight=False)
+        note = interleaving_note(result["rows"])
+        if note:
+            console.print(note, highlight=False)
         power = power_summary(result, power_effect)
         if power:
             console.print(power, highlight=False)
@@ -524,11 +527,17 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     (metrics.METRIC_SENSE). Arms from different stages or splits are refused unless allow_mixed,
     which compares them unpaired and returns a warning. ``min_effect`` is in the stored unit (0.01 =
     one point for accuracies); by default one point for accuracies, and for times and bytes 5% of
-    b's mean (minimum, TOST margin and power effect alike).
+    b's mean (minimum, TOST margin and power effect alike). A wall-clock metric (time_*) gets a
+    verdict only when the arms ran interleaved, seed by seed (report.analysis.wall_clock_rule), else
+    "not interleaved".
     Returns {"row": stats.compare() row, "line": one sentence, "warning": str or None}.
     """
+    import pandas as pd
+
     from .. import stats
     from ..metrics import METRIC_SENSE
+    from ..report import frames
+    from ..report.analysis import INTERLEAVED_TEXT, is_wall_clock
 
     sense = METRIC_SENSE.get(metric)
     if sense is None:
@@ -574,6 +583,13 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
                split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)
+    if is_wall_clock(metric):  # judged only when the arms ran interleaved, seed by seed (as in the report)
+        arms = pd.concat([ok[(ok["label"] == label) & (ok["stage"] == g[0]) & (ok["split"] == g[1])]
+                          for label, g in ((a, ga), (b, gb))])
+        state = frames.interleaved(arms, a, b) if paired else False
+        row["interleaved"] = INTERLEAVED_TEXT[state]
+        if state is not True:
+            row["verdict"] = stats.NOT_INTERLEAVED
     return {"row": row, "line": _compare_line(row, sense, row["min_effect"]), "warning": warning}
 
 
@@ -596,6 +612,11 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
     where = f"{row['stage']} stage, {row['split']} split"
     on = f"on {row['metric']}, {sense.better} is better"
     v = row["verdict"]
+    if v == stats.NOT_INTERLEAVED:
+        from ..report.analysis import NOT_JUDGED, no_times_note
+
+        return (f"{row['a']} vs {row['b']} {on}: {NOT_JUDGED}{no_times_note(row)} ({nums}, p {row['p_value']:.3g}, "
+                f"{row['test']}, {n}; {where})")
     if v == "underpowered" and row["min_p"] > row.get("alpha", 0.05):
         return (f"{row['a']} vs {row['b']}: underpowered {on}: {n} cannot give p below {row['min_p']:.3g} with "
                 f"{row['test']}; run more seeds ({nums}; {where})")

@@ -35,7 +35,7 @@ STATS_COLUMNS = (
     "power_at_min_effect", "seeds_needed", "underpowered", "exact",
     "rel_diff", "min_rel_effect", "mde_rel",
     "paired_delta", "cliffs_delta", "min_p", "min_p_holm", "test_secondary", "p_secondary", "alpha",
-    "confidence",
+    "confidence", "interleaved",
 )
 _POINT_KEYS = ("diff", "ci_low", "ci_high", "min_effect", "margin", "sd_diff", "mde", "power_effect")
 
@@ -61,6 +61,27 @@ def shown(row: dict) -> tuple[float, str]:
 
 def is_wall_clock(metric: str) -> bool:
     return metric.startswith("time_")
+
+
+# stats.csv's `interleaved` for a wall-clock row (blank on other rows): frames.interleaved's answer
+INTERLEAVED_TEXT = {True: "yes", False: "no", None: "unknown (no start times)"}
+NOT_JUDGED = ("wall-clock not judged: the arms did not run interleaved (seed by seed); "
+              "compare cpu_s or flops_train")
+
+
+def wall_clock_rule(row: dict, runs: pd.DataFrame) -> dict:
+    """A wall-clock comparison gets a verdict only when its arms ran interleaved (frames.interleaved:
+    the runs of each paired seed back to back); otherwise its verdict is "not interleaved" and its
+    numbers (diff, CI, p) stay for reading. Runs without start times (studies stored before runs.csv
+    had started_at) count as not interleaved. Other metrics pass unchanged."""
+    if not is_wall_clock(row["metric"]):
+        row["interleaved"] = ""
+        return row
+    state = frames.interleaved(runs, row["a"], row["b"])
+    row["interleaved"] = INTERLEAVED_TEXT[state]
+    if state is not True:
+        row["verdict"] = stats.NOT_INTERLEAVED
+    return row
 
 
 def ok_runs(runs: pd.DataFrame, stage: str) -> pd.DataFrame:
@@ -179,9 +200,10 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     other metric is "secondary", adjusted within its own family. Accuracy-like metrics use
     ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
     MDE, seeds needed); cost metrics (times, counts) use ``min_rel_effect`` of the other arm's
-    mean for all three. ``seed`` is unused (no resampling) and kept for callers. ``attribution`` and
-    ``pairs``: see comparison_pairs; explicit grid pairs (comparisons within a level) skip the
-    Friedman test across all configurations."""
+    mean for all three. Wall-clock rows (time_*) are judged only when their arms ran interleaved
+    (wall_clock_rule), else their verdict is "not interleaved". ``seed`` is unused (no resampling)
+    and kept for callers. ``attribution`` and ``pairs``: see comparison_pairs; explicit grid pairs
+    (comparisons within a level) skip the Friedman test across all configurations."""
     within = pairs is not None
     stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
@@ -192,7 +214,7 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
         family = stats.compare_family(data[["label", "seed", metric]], pairs, metric=metric, study=study,
                                       paired=True, alpha=alpha, min_effect=min_effect, margin=margin,
                                       power_effect=power_effect, min_rel_effect=min_rel_effect if cost else None)
-        rows += [_decorate(r, role) for r in family]
+        rows += [wall_clock_rule(_decorate(r, role), data) for r in family]
         families.append({"metric": metric, "role": role, "size": len(family), "wall_clock": is_wall_clock(metric)})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
     fried = None
@@ -200,7 +222,7 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
         fried = stats.friedman(data, metric=primary, labels=labels, alpha=alpha, min_effect=min_effect,
                                study=study, margin=margin, power_effect=power_effect,
                                min_rel_effect=min_rel_effect if primary in COSTS else None)
-        fried["posthoc"] = [_decorate(r, "post-hoc") for r in fried["posthoc"]]
+        fried["posthoc"] = [wall_clock_rule(_decorate(r, "post-hoc"), data) for r in fried["posthoc"]]
     return {"stage": stage, "pairs": pairs, "rows": rows, "families": families, "primary": primary,
             "friedman": fried, "fits": power_law_fits(runs), "attribution": list(attribution or []),
             "alpha": alpha, "power_effect": power_effect}
@@ -235,7 +257,27 @@ def _answer(row: dict) -> str:
             "negligible": f"no, the difference is real but within {stats.margin_text(row, scale=sense(row['metric']).scale, unit=sense(row['metric']).unit)}",
             "inconclusive": "can't tell: a real difference below the practical minimum, not shown to be within the margin",
             "no evidence": "no evidence either way (powered for the minimum effect, none found, none ruled out)",
-            "underpowered": "can't tell (underpowered)"}.get(v, v)
+            "underpowered": "can't tell (underpowered)",
+            stats.NOT_INTERLEAVED: NOT_JUDGED + no_times_note(row)}.get(v, v)
+
+
+def no_times_note(row: dict) -> str:
+    """Why a "not interleaved" row could not be checked, when its runs have no start times."""
+    return (" (runs.csv has no start times: the study was stored before they were recorded)"
+            if row.get("interleaved") == INTERLEAVED_TEXT[None] else "")
+
+
+def interleaving_note(rows: list[dict]) -> str | None:
+    """One sentence for report.md when wall-clock comparisons were not judged, else None."""
+    held = [r for r in rows if r.get("verdict") == stats.NOT_INTERLEAVED]
+    if not held:
+        return None
+    metrics = ", ".join(f"`{m}`" for m in dict.fromkeys(r["metric"] for r in held))
+    unknown = any(r.get("interleaved") == INTERLEAVED_TEXT[None] for r in held)
+    return (f"{len(held)} comparison{'s' if len(held) != 1 else ''} on {metrics}: {NOT_JUDGED}. Their "
+            "differences, intervals and p-values are shown for reading only"
+            + ("; runs.csv has no start times for some runs (a study stored before they were recorded), "
+               "which counts as not interleaved" if unknown else "") + ".")
 
 
 def verdict_lines(result: dict) -> list[str]:

@@ -246,10 +246,15 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
               f"Power and the minimum detectable effect (MDE, 80% power) are for a paired t-test at alpha / family "
               f"size, power at a difference of {points(100 * power_effect)}; below 0.8 an inconclusive result is "
               f"\"underpowered\". Cost metrics use {100 * min_rel_effect:g}% of the other arm as minimum, margin and "
-              f"power effect; wall-clock times are machine-dependent. CIs are paired t intervals (none below 3 seeds: —).\n")
+              f"power effect; wall-clock times are machine-dependent, and a wall-clock comparison is judged only when "
+              f"its arms ran interleaved (the runs of each paired seed back to back, by runs.csv's started_at), "
+              f"else its verdict is \"not interleaved\". CIs are paired t intervals (none below 3 seeds: —).\n")
     if sequential:
         md.append(sequential[0].upper() + sequential[1:] + ".\n")
     md += [f"- {line}" for line in analysis.verdict_lines(result)] or ["- no comparison (fewer than two configurations)"]
+    note = analysis.interleaving_note(result["rows"])
+    if note:
+        md.append(f"\n{note}\n")
     if result.get("attribution"):
         md.append("\n## Attribution: what the search changed, one group at a time\n")
         md.append("Each line compares the reference with one group of fields taken from the search's best "

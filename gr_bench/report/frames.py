@@ -9,7 +9,7 @@ Input shapes:
   untrained model is after_task -1, epoch 0; epochs are 1..E within each task. The study export's
   accuracy.csv has no label column: :func:`attach_labels` adds it from runs.csv.
 - ``runs``: one row per (configuration, seed): label, seed, strategy, final_avg_acc, time_*_s,
-  memory_bytes, n_tasks, schedule, status, ... Rows whose status is not "ok" are left out.
+  memory_bytes, n_tasks, schedule, status, started_at, ... Rows whose status is not "ok" are left out.
 - ``trials``: stage, number, state, value_acc, value_time_s (or value), label.
 """
 
@@ -375,3 +375,39 @@ def scaling_summary(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=["series", "n_tasks", "mean", "min", "max"])
     return df.groupby(["series", "n_tasks"])["time_total_s"].agg(["mean", "min", "max"]).reset_index()
+
+
+# --- when runs ran ----------------------------------------------------------------------------------
+
+def _truthy(value) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def interleaved(runs, a: str, b: str) -> bool | None:
+    """Did configurations a and b run interleaved, seed by seed? For every seed both ran, no run of
+    a or b with another seed started between the starts of a's and b's runs of that seed: the runs
+    of each paired seed are adjacent in the pair's start order (runs.csv's started_at; other
+    configurations' runs in between do not count). A wall-clock comparison is judged only then.
+
+    None: not known, some run of the pair has no start time (a runs.csv from before started_at was
+    recorded), or there are no runs. False when the arms share no seed, and when a run was reused from the run cache
+    (``reused`` true): its times were measured when it first ran."""
+    df = as_frame(runs)
+    if df.empty or not {"label", "seed", "started_at"} <= set(df.columns):
+        return None
+    pair = df[df["label"].astype(str).isin([a, b])]
+    start = pd.to_datetime(pair["started_at"], utc=True, errors="coerce", format="ISO8601")
+    if pair.empty or start.isna().any():
+        return None
+    if "reused" in pair.columns and pair["reused"].map(_truthy).any():
+        return False
+    seeds = pair.assign(_start=start).sort_values(["_start", "seed"], kind="stable")["seed"].tolist()
+    labels = pair["label"].astype(str)
+    both = set(pair.loc[labels == a, "seed"]) & set(pair.loc[labels == b, "seed"])
+    if not both:  # no seed in common: nothing ran side by side
+        return False
+    for s in both:
+        at = [i for i, x in enumerate(seeds) if x == s]
+        if at[-1] - at[0] + 1 != len(at):
+            return False
+    return True

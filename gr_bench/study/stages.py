@@ -35,16 +35,22 @@ def _directions(spec: StudySpec, setup: Setup, stage: str) -> list[str]:
 def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None,
                    seeds: tuple[int, ...] | None = None) -> list[dict]:
     """The fixed parameters of every trial a stage will run ({} = left to the sampler); ``seeds``
-    replaces the final stage's eval_seeds or a grid's seeds (a --sequential block)."""
+    replaces the final stage's eval_seeds or a grid's seeds (a --sequential block).
+
+    Seed-major: every configuration of one seed, then the next seed. Workers take trials in queue
+    order, so the paired runs of a seed run back to back (with several workers, side by side), and
+    a wall-clock comparison can be judged (report.analysis: "not interleaved" otherwise). A stage
+    stored with the earlier configuration-major order keeps its queue: only new stages and new
+    --sequential blocks use this one."""
     if stage == "final":
-        return [{"config": label, "seed": s} for label in final_labels or []
-                for s in (setup.eval_seeds if seeds is None else seeds)]
+        return [{"config": label, "seed": s} for s in (setup.eval_seeds if seeds is None else seeds)
+                for label in final_labels or []]
     if spec.kind == "grid":
         axes = list(spec.grid.items())  # type: ignore[union-attr]
         points: list[dict] = [{}]
         for axis, labels in axes:
             points = [{**p, axis: label} for p in points for label in labels]
-        return [{**p, "seed": s} for p in points for s in (setup.seeds if seeds is None else seeds)]
+        return [{**p, "seed": s} for s in (setup.seeds if seeds is None else seeds) for p in points]
     starts = [dict(p) for p in spec.start_points[: setup.trials]]
     return starts + [{} for _ in range(setup.trials - len(starts))]
 
