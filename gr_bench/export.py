@@ -149,7 +149,16 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
         stage_tasks = setup.get("n_tasks") or next(
             (RunResult.from_dict(t.user_attrs[k]).config.data.n_tasks for t in study.get_trials(deepcopy=False)
              for k in t.user_attrs if k.startswith("run:")), None)
-        for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        ordered = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+        # Exactly once: a trial whose worker died or stalled past its heartbeat is failed and retried
+        # (the retry's system attr "failed_trial" names the first attempt). An attempt can have
+        # stored its runs just before it was failed, so only the newest attempt of each trial
+        # gives runs; the older ones keep their trials.csv rows.
+        newest: dict[int, int] = {}
+        for t in ordered:
+            root = t.system_attrs.get("failed_trial", t.number)
+            newest[root] = max(newest.get(root, t.number), t.number)
+        for t in ordered:
             duration = t.duration.total_seconds() if t.duration else None
             keys = sorted((k for k in t.user_attrs if k.startswith("run:")), key=lambda k: int(k[4:]))
             results = [RunResult.from_dict(t.user_attrs[k]) for k in keys]
@@ -178,7 +187,8 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             # a one-seed trial (grids, final stages) reused its one run or not; a search trial's
             # runs are all or none reused, else which of them is unknown (blank)
             reused = (n_reused == len(results) if n_reused in (0, len(results)) else "") if results else ""
-            for result in results:
+            superseded = newest[t.system_attrs.get("failed_trial", t.number)] != t.number
+            for result in [] if superseded else results:
                 head = {"stage": stage, **number, "trial_state": t.state.name, **ident,
                         "seed": result.config.seed, "split": result.split}
                 runs.append({**head, **result.summary_row(), **when, "reused": reused})

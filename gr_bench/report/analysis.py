@@ -15,6 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import stats
+from ..files import ResultsError
 from ..metrics import METRIC_SENSE, MetricSense
 from . import frames
 
@@ -189,6 +190,19 @@ def _decorate(row: dict, role: str) -> dict:
     return row
 
 
+def check_once(runs: pd.DataFrame) -> None:
+    """Each (configuration, seed) may count once in a paired comparison; a duplicate is refused with
+    one line naming it (export.collect keeps only a retried trial's newest attempt, so this only
+    fires on results merged by hand or stored by an older gr-bench)."""
+    if runs.empty or not {"label", "seed"} <= set(runs.columns):
+        return
+    dup = runs[runs.duplicated(["label", "seed"], keep=False)][["label", "seed"]].drop_duplicates()
+    if len(dup):
+        named = ", ".join(f"{r.label} seed {r.seed}" for r in dup.head(5).itertuples())
+        raise ResultsError(f"{len(dup)} (configuration, seed) pair(s) have more than one result ({named}"
+                           f"{', ...' if len(dup) > 5 else ''}); a paired comparison needs each once")
+
+
 def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = 0.05,
             min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
             min_rel_effect: float = 0.05, primary: str = PRIMARY, seed: int = 0,
@@ -207,6 +221,7 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     within = pairs is not None
     stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
+    check_once(data)
     rows: list[dict] = []
     families: list[dict] = []
     for metric, role in metric_plan(data, primary) if pairs else []:

@@ -1,0 +1,49 @@
+"""Exactly once: a trial retried after its worker died or stalled gives its runs once (the newest
+attempt's), and the analysis refuses duplicates with one line instead of crashing."""
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState, create_trial
+
+from gr_bench import export
+from gr_bench.config import RunConfig, with_overrides
+from gr_bench.files import ResultsError
+from gr_bench.report.analysis import check_once
+from gr_bench.result import RunResult
+
+
+def _run(seed: int, acc: float) -> dict:
+    cfg = with_overrides(RunConfig(), [f"seed={seed}", "n_tasks=2", "dataset=digits"])
+    return RunResult(config=cfg, dataset="digits", scenario="class", split="test", status="ok",
+                     accuracy=[[acc, 0.1], [acc, acc]], initial_acc=[0.1, 0.1],
+                     dataset_sha256="d" * 64).to_dict()
+
+
+def test_a_retried_trial_gives_its_runs_once():
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    dist = {"arm": CategoricalDistribution(["a", "b"]), "seed": CategoricalDistribution([0, 1])}
+
+    def add(state, arm, seed, acc, **system):
+        study.add_trial(create_trial(state=state, value=acc if state == TrialState.COMPLETE else None,
+                                     params={"arm": arm, "seed": seed}, distributions=dist,
+                                     user_attrs={"run:" + str(seed): _run(seed, acc)}, system_attrs=system))
+
+    add(TrialState.COMPLETE, "a", 0, 0.8)
+    # trial 1 stored its run, then its heartbeat lapsed: failed, and retried as trial 2
+    add(TrialState.FAIL, "b", 0, 0.5)
+    add(TrialState.COMPLETE, "b", 0, 0.6, failed_trial=1)
+    rows = export.collect(storage, "s")
+    assert [t["state"] for t in rows["trials"]] == ["COMPLETE", "FAIL", "COMPLETE"]  # every attempt listed
+    runs = [(r["label"], r["seed"], r["final_avg_acc"]) for r in rows["runs"]]
+    assert runs == [("a", 0, 0.8), ("b", 0, 0.6)]  # the retry's run, once
+    assert {a["trial"] for a in rows["accuracy"]} == {0, 2}  # nothing from the failed attempt
+
+
+def test_the_analysis_refuses_duplicates_with_one_line():
+    runs = pd.DataFrame({"label": ["a", "a", "b"], "seed": [0, 0, 0], "final_avg_acc": [0.5, 0.6, 0.7]})
+    once = r"1 \(configuration, seed\) pair\(s\) have more than one result \(a seed 0\)"
+    with pytest.raises(ResultsError, match=once):
+        check_once(runs)
+    check_once(runs.drop_duplicates(["label", "seed"]))  # once each: fine
