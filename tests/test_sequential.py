@@ -212,7 +212,8 @@ class _CountingPruner(optuna.pruners.BasePruner):
 def test_no_prune_never_consults_the_pruner(prune, monkeypatch):
     from gr_bench import runcache
 
-    spec = get_spec("replay_schedule", quick=True)
+    # a search that prunes (replay_schedule itself does not: its spec says prune=False)
+    spec = dataclasses.replace(get_spec("replay_schedule", quick=True), prune=True)
     setup = _setup("replay_schedule", prune=prune)
 
     def fake_run(setup, cfg, bench, split, on_task_end=None, runner=None):  # a complete run, no training
