@@ -57,19 +57,25 @@ def temp_dir(folder: str | Path, prefix: str) -> Path:
     raise FileExistsError(f"no free temporary name in {folder}")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary name in the same folder, then rename: a kill leaves the old file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write(path: Path, write, *, text: bool = False) -> None:
+    """Call ``write(f)`` on a temporary file in path's folder (an ordinary file's mode), fsync it,
+    then rename it over path: a kill or an error leaves the previous file."""
     fd, tmp = temp_file(path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
+        with (os.fdopen(fd, "w", newline="") if text else os.fdopen(fd, "wb")) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary name in the same folder, then rename: a kill leaves the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: f.write(text), text=True)
 
 
 def csv_text(rows: list[dict[str, object]], columns: list[str] | None = None) -> str:

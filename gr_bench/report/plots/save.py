@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure
 
-from ...files import temp_file
+from ...files import atomic_write
 
 SAVE_DPI = 150
 SVG_HASHSALT = "gr-bench"  # fixed so that SVG element ids are the same on every save
@@ -27,17 +26,12 @@ def _fresh_copy(fig: Figure) -> Figure:
 
 def _atomic_save(fig: Figure, path: Path, fmt: str, metadata: dict, dpi: float) -> None:
     fig = _fresh_copy(fig)
-    fd, tmp = temp_file(path.parent, prefix=f".{path.name}.")  # an ordinary file's mode (umask)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
-                fig.savefig(f, format=fmt, dpi=dpi, metadata=metadata)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def draw(f) -> None:
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
+            fig.savefig(f, format=fmt, dpi=dpi, metadata=metadata)
+
+    atomic_write(path, draw)
 
 
 def save(fig: Figure, folder: str | Path, name: str, dpi: float = SAVE_DPI) -> list[Path]:
