@@ -173,6 +173,8 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
                    "reason": t.user_attrs.get("reason", ""), "retry_of": "" if final else retry,
                    "final_retry_of": retry if final else "", "runs": len(results),
                    "reused_runs": t.user_attrs.get("reused_runs", ""), "budget_reached": budget, "stop_reason": stop}
+            if "fidelity" in t.user_attrs:  # search trials: the training lengths they ran ("full": all)
+                row["fidelity"] = t.user_attrs["fidelity"]
             if multi:
                 row["value_acc"], row["value_time_s"] = (t.values or [None, None])[:2]
             else:

@@ -91,8 +91,9 @@ def study_cmd(
                                           help="add evaluation seeds (a grid's seeds) in blocks of the study's count "
                                                "until every primary comparison is decided or CAP seeds have run; "
                                                "every look and the report test at alpha / number of looks"),
-    no_prune: bool = typer.Option(False, "--no-prune", help="search trials at full fidelity, never pruned "
-                                                            "(default study name: NAME-full)"),
+    no_prune: bool = typer.Option(False, "--no-prune", "--full-fidelity",
+                                  help="search trials at full fidelity: never pruned, every epoch of every task "
+                                       "(default study name: NAME-full)"),
 ) -> None:
     """Run or resume a study; print its summary and verdicts; write trials.csv, runs.csv, accuracy.csv,
     manifest.json, stats.csv, report.md and plots/ (published.csv where the study has published figures)."""
@@ -137,7 +138,7 @@ def study_cmd(
                       + (f", then the best {spec.top} + {len(spec.reference)} reference(s)"
                          + (f" + up to {swaps} attribution swap(s)" if swaps else "")
                          + f" on {len(setup.eval_seeds)} evaluation seeds" if spec.kind == "search" else "")
-                      + more + (", no pruning" if no_prune else ""))
+                      + more + _fidelity_note(spec, setup))
         return
     _run_and_report(setup, power_effect=target_effect / 100)
 
@@ -189,8 +190,21 @@ def _study_setup(spec, request: StudyRequest):
     console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(r.seeds)} seed(s), "
                   f"{setup.workers} worker(s), storage {redact(url)}"
                   + (f", up to {r.sequential} evaluation seeds (--sequential)" if r.sequential else "")
-                  + ("" if r.prune else ", no pruning"))
+                  + _fidelity_note(spec, setup))
     return setup
+
+
+def _fidelity_note(spec, setup) -> str:
+    """How the search trials train, for the one line a study prints before it runs."""
+    from ..study.setup import search_share
+
+    if spec.kind != "search":
+        return ""
+    if not setup.prune:
+        return ", search at full fidelity (--no-prune)"
+    share = search_share(spec, setup)
+    return (f", search trials at {share:.0%} of each task's epochs" if share is not None else "") + (
+        ", pruned on tasks completed" if spec.prune else "")
 
 
 def _config_key(trial) -> tuple:

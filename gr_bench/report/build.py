@@ -236,6 +236,11 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                   "overrides: the same settings have the same id in every stage) and its settings: its overrides "
                   "over the study's base, exact. The final stage also trains every configuration on the whole "
                   "training split (val_fraction=0), left out here. `gr-bench compare` takes a label or a config_id.\n")
+        lengths = sorted(set(trials.get("fidelity", pd.Series(dtype=str)).dropna()) - {"full"})
+        if lengths:  # the search ran at a lower fidelity than the final stage
+            md.append(f"The search trials trained {' or '.join(f'`{x}`' for x in lengths)} per task (the study's "
+                      "search fidelity: every task, fewer passes; trials.csv's fidelity); the final stage trains "
+                      "every configuration in full.\n")
         md.append(_md_table(table))
     md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
     md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"

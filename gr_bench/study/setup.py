@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 
 from ..config import RunConfig, with_overrides
@@ -70,12 +71,32 @@ def as_pairs(overrides: dict[str, object]) -> list[str]:
     return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in overrides.items()]
 
 
-def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int) -> RunConfig:
+def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int, search: bool = False) -> RunConfig:
+    """``search``: a search trial's run, trained at the study's search fidelity (search_overrides)."""
     passthrough = {"dataset": setup.dataset, "scenario": setup.scenario, "n_tasks": setup.n_tasks}
     cfg = with_overrides(RunConfig(), as_pairs(spec.base))
     cfg = with_overrides(cfg, as_pairs({k: v for k, v in passthrough.items() if v is not None}))
     cfg = with_overrides(cfg, list(setup.sets))
-    return with_overrides(cfg, [*pairs, f"seed={seed}"])
+    cfg = with_overrides(cfg, [*pairs, f"seed={seed}"])
+    return with_overrides(cfg, search_overrides(spec, setup, cfg)) if search else cfg
+
+
+def search_share(spec: StudySpec, setup: Setup) -> float | None:
+    """The share of each task's training a search trial runs; None = all (--no-prune, or unset)."""
+    return spec.search_fidelity if spec.kind == "search" and setup.prune else None
+
+
+def search_overrides(spec: StudySpec, setup: Setup, cfg: RunConfig) -> list[str]:
+    """A search trial's training lengths at the study's search fidelity: each of epochs, vae_epochs,
+    iters and vae_iters (those set) times the share, rounded up. Every task is still trained on, in
+    order, so a schedule that pays off only once several tasks must be remembered can show it
+    (pruning after the first tasks cannot: see studies/replay_schedule.py)."""
+    share = search_share(spec, setup)
+    if share is None:
+        return []
+    t = cfg.train
+    lengths = {"epochs": t.epochs, "vae_epochs": t.vae_epochs, "iters": t.iters, "vae_iters": t.vae_iters}
+    return [f"{k}={max(1, math.ceil(v * share))}" for k, v in lengths.items() if v is not None]
 
 
 def study_n_tasks(spec: StudySpec, setup: Setup) -> int:

@@ -38,6 +38,10 @@ class StudySpec:
     grid: dict[str, dict[str, dict[str, object]]] | None = None  # grid: axis -> {label: overrides}
     objective: str = "final_avg_acc"  # maximised; a run metric
     prune: bool = True  # search: successive halving on tasks completed (pruning.py)
+    # search: the share of each task's training (classifier and generator epochs, or iters; rounded
+    # up) that search trials run, a cheaper proxy that still sees every task; None = all of it. The
+    # final stage always trains in full, and --no-prune searches in full too.
+    search_fidelity: float | None = None
     start_points: tuple[dict[str, object], ...] = ()  # search: parameters of the first trials
     top: int = 3  # search: configurations re-evaluated on the test split
     eval_seeds: int = 5  # search: seeds of the final stage (disjoint from search seeds)
@@ -156,6 +160,9 @@ def get_spec(name: str, quick: bool = False) -> StudySpec:
     if spec.objective not in METRIC_SENSE:
         raise StudyError(f"study {name!r}: objective {spec.objective!r} is not a run metric; "
                          f"choose from {', '.join(METRIC_SENSE)}")
+    share = spec.search_fidelity
+    if share is not None and not (isinstance(share, (int, float)) and 0 < share <= 1):
+        raise StudyError(f"study {name!r}: search_fidelity must be in (0, 1], got {share!r}")
     return spec.quick_version() if quick else spec
 
 

@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 
 from ..config import RunConfig
 from ..metrics import avg_acc_seen
-from .setup import Setup, as_pairs, make_config, seed_choices, study_n_tasks
+from .setup import Setup, as_pairs, make_config, search_overrides, seed_choices, study_n_tasks
 from .spec import StudySpec
 
 # --- one trial ------------------------------------------------------------------------------
@@ -55,7 +55,11 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
         seeds, split = [trial.suggest_categorical("seed", list(seed_choices(spec, setup)))], "test"
     else:
         pairs, seeds, split = as_pairs(spec.space(trial, study_n_tasks(spec, setup))), list(setup.seeds), "val"  # type: ignore[misc]
-    trial.set_user_attr("overrides", pairs)
+    trial.set_user_attr("overrides", pairs)  # the configuration's own settings (as the final stage runs them)
+    searching = stage == "search" and spec.kind == "search"
+    if searching:  # trials.csv: the fidelity each search trial trained at
+        trial.set_user_attr("fidelity", " ".join(search_overrides(spec, setup, make_config(spec, setup, pairs, 0)))
+                            or "full")
     trial.set_user_attr("split", split)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
@@ -64,7 +68,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
     prune = stage == "search" and spec.kind == "search" and spec.prune and setup.prune and not setup.multi_objective
     try:
         for k, seed in enumerate(seeds):
-            cfg = make_config(spec, setup, pairs, seed)
+            cfg = make_config(spec, setup, pairs, seed, search=searching)
 
             def report(t: int, accs: list[float], k: int = k, T: int = cfg.data.n_tasks) -> None:
                 trial.report(avg_acc_seen(accs, t), step=k * T + t)
