@@ -23,20 +23,27 @@ from .config import ConfigError, RunConfig
 from .models import build_classifier, build_vae, forward_flops, linear_shapes, train_flops
 
 
-def sgemm_gflops(shapes: list[tuple[int, int]], batch: int, seconds: float = 0.25) -> float:
-    """Achieved single-thread GFLOP/s of torch.mm on (batch x in) @ (in x out) for each shape."""
+def sgemm_gflops(shapes: list[tuple[int, int]], batch: int, seconds: float = 0.25, device: str = "cpu") -> float:
+    """Achieved GFLOP/s of torch.mm on (batch x in) @ (in x out) for each shape: single-thread on
+    the CPU, on the GPU when `device` is cuda (synchronised, so queued kernels are counted)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     try:
         flops = elapsed = 0.0
         for i, o in shapes:
-            a, w = torch.randn(batch, i), torch.randn(i, o)
+            a, w = torch.randn(batch, i, device=device), torch.randn(i, o, device=device)
             for _ in range(3):
                 torch.mm(a, w)  # warm-up: allocation, kernel selection
+            sync()
             n, start = 0, time.perf_counter()
             while (t := time.perf_counter() - start) < seconds:
                 torch.mm(a, w)
                 n += 1
+                if n % 64 == 0:
+                    sync()
+            sync()
+            t = time.perf_counter() - start
             flops += 2.0 * batch * i * o * n
             elapsed += t
         return flops / elapsed / 1e9
@@ -77,6 +84,9 @@ def phase_figures(result, cfg: RunConfig, bench, sgemm: float, sgemm_1024: float
 
 def check_config(cfg: RunConfig) -> None:
     """The FLOP counts below are the MLP's and the VAE's: other generators would be miscounted."""
+    from .trainer import check_device
+
+    check_device(cfg.device)
     if cfg.strategy != "generative" or cfg.model.generator != "vae" or cfg.replay.replay_mode != "per-task":
         raise ConfigError("gr-bench bench measures generative replay as the seed runs it "
                           "(generator=vae, replay_mode=per-task)")
@@ -89,13 +99,14 @@ def run_bench(cfg: RunConfig, bench) -> dict:
     check_config(cfg)
     vae = build_vae(input_dim=bench.input_dim, hidden=cfg.model.vae_hidden, latent=cfg.model.latent)
     vae_batch = cfg.train.vae_batch_size or cfg.train.batch_size
-    sgemm = sgemm_gflops(linear_shapes(vae), vae_batch)
-    big = sgemm_gflops([(1024, 1024)], 1024)
+    sgemm = sgemm_gflops(linear_shapes(vae), vae_batch, device=cfg.device)
+    big = sgemm_gflops([(1024, 1024)], 1024, device=cfg.device)
     result = run(cfg, bench)
     phases = phase_figures(result, cfg, bench, sgemm, big)
     return {
         "dataset": bench.dataset,
         "threads": cfg.threads,
+        "device": cfg.device,
         "batch_size": cfg.train.batch_size,
         "vae_batch_size": vae_batch,
         "sgemm_gflops": sgemm,
@@ -109,9 +120,10 @@ def run_bench(cfg: RunConfig, bench) -> dict:
     }
 
 
-def workers_speedup(results_dir: str, dataset: str, trials: int = 4) -> dict:
-    """Wall time of the same grid of equal generative trials with --workers 1 and --workers 2.
-    Its two small studies live in a temporary folder that is removed afterwards."""
+def workers_speedup(results_dir: str, dataset: str, trials: int = 4, device: str = "cpu") -> dict:
+    """Wall time of the same grid of equal generative trials with --workers 1 and --workers 2 (on
+    `device`: with cuda, the workers share one GPU). Its two small studies live in a temporary
+    folder that is removed afterwards."""
     import shutil
 
     from .files import temp_dir
@@ -127,7 +139,7 @@ def workers_speedup(results_dir: str, dataset: str, trials: int = 4) -> dict:
             os.makedirs(folder, exist_ok=True)
             setup = Setup(study="bench_workers", study_name=name, storage_url=default_url(folder),
                           results_dir=str(folder), quick=False, dataset=dataset, seeds=tuple(range(trials)),
-                          trials=trials, workers=workers)
+                          trials=trials, workers=workers, sets=(f"device={device}",))
             start = time.perf_counter()
             run_study(setup)
             walls[workers] = time.perf_counter() - start

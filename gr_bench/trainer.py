@@ -234,6 +234,12 @@ def _warm_up(*optimizers: str) -> None:
         _warmed_up = True
 
 
+def check_device(device: str) -> None:
+    """A one-line ConfigError when `device` cannot be used here (cuda without a GPU torch can see)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but torch sees no CUDA GPU")
+
+
 def run(
     cfg: RunConfig,
     bench: SplitBenchmark,
@@ -247,8 +253,7 @@ def run(
     `split` chooses what R is measured on: "test", or "val" when tuning. `on_epoch(task, epoch,
     accs)` and `on_task_end(task, accs)` let a caller show progress or prune (by raising).
     """
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' requested but torch sees no CUDA GPU")
+    check_device(cfg.device)
     torch.set_num_threads(cfg.threads)
     _warm_up(cfg.train.optimizer, cfg.train.generator_optimizer())
     device = torch.device(cfg.device)

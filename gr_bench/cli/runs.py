@@ -164,15 +164,17 @@ def bench_cmd(
     results: Path = typer.Option(Path("results"), help="where the workers check keeps its two small studies"),
     data_dir: Path | None = typer.Option(None, help="where to look for MNIST IDX files"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON only"),
+    device: str | None = typer.Option(None, help="cpu or cuda: the run, the sgemm reference and the workers check"),
 ) -> None:
-    """Samples/s and GFLOP/s per phase of a generative run, as % of this machine's single-thread sgemm."""
+    """Samples/s and GFLOP/s per phase of a generative run, as % of this machine's sgemm (single-thread
+    on the CPU; on the GPU with --device cuda)."""
     import json
 
     from ..bench import check_config, run_bench, workers_speedup
     from ..data import load_dataset, make_benchmark
     from ..files import writable_dir
 
-    cfg = build_config(preset, sets, strategy="generative", dataset=dataset)
+    cfg = build_config(preset, sets, strategy="generative", dataset=dataset, device=device)
     check_config(cfg)
     root = writable_dir(Path(results) / "bench")
     ds = load_dataset(cfg.data.dataset, data_dir)
@@ -181,14 +183,15 @@ def bench_cmd(
     out = run_bench(cfg, bench)
     out["workers_speedup"] = None
     if workers_check:
-        out["workers"] = workers_speedup(str(root), ds.name)
+        out["workers"] = workers_speedup(str(root), ds.name, device=cfg.device)
         out["workers_speedup"] = out["workers"]["workers_speedup"]
     if json_out:
         print(json.dumps(out, indent=2, default=float))
         return
-    table = Table(title=f"gr-bench bench: preset {preset!r} on {ds.name}, {cfg.threads} thread(s), batch {cfg.train.batch_size}, "
-                        f"VAE batch {out['vae_batch_size']}; "
-                        f"single-thread sgemm {out['sgemm_gflops']:.1f} GFLOP/s on the VAE's shapes "
+    reference = "GPU sgemm" if cfg.device == "cuda" else "single-thread sgemm"
+    table = Table(title=f"gr-bench bench: preset {preset!r} on {ds.name}, {cfg.device}, {cfg.threads} thread(s), "
+                        f"batch {cfg.train.batch_size}, VAE batch {out['vae_batch_size']}; "
+                        f"{reference} {out['sgemm_gflops']:.1f} GFLOP/s on the VAE's shapes "
                         f"({out['sgemm_1024_gflops']:.1f} on 1024x1024)")
     for col in ("phase", "seconds", "share of run %", "samples/s", "GFLOP/s", "% of same-shape sgemm",
                 "% of 1024³ sgemm"):

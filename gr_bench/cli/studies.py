@@ -91,6 +91,8 @@ def study_cmd(
                                           help="add evaluation seeds (a grid's seeds) in blocks of the study's count "
                                                "until every primary comparison is decided or CAP seeds have run; "
                                                "every look and the report test at alpha / number of looks"),
+    device: str | None = typer.Option(None, help="cpu or cuda for every run (same as --set device=...); with "
+                                                 "cuda, the --workers share one GPU"),
     no_prune: bool = typer.Option(False, "--no-prune", "--full-fidelity",
                                   help="search trials at full fidelity: never pruned, every epoch of every task "
                                        "(default study name: NAME-full)"),
@@ -124,7 +126,8 @@ def study_cmd(
                            workers=workers or os.cpu_count() or 1, storage=storage, study_name=study_name,
                            results=results, dataset=dataset, scenario=scenario, tasks=tasks,
                            seeds=_parse_seeds(seeds, spec.seeds), multi_objective=multi_objective, data_dir=data_dir,
-                           sets=tuple(sets or ()), dry_run=dry_run, sequential=sequential, prune=not no_prune)
+                           sets=tuple(sets or ()) + ((f"device={device}",) if device else ()), dry_run=dry_run,
+                           sequential=sequential, prune=not no_prune)
     setup = _study_setup(spec, request)
     if dry_run:
         from ..study import planned_points
@@ -152,6 +155,7 @@ def _study_setup(spec, request: StudyRequest):
     from ..storage import check_study_name, check_url, default_url, open_storage, redact
     from ..study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
     from ..study.sequential import block_plan
+    from ..trainer import check_device
 
     r = request
     if r.sequential is not None:  # the cap against the first block: eval_seeds, or a grid's seeds
@@ -167,6 +171,7 @@ def _study_setup(spec, request: StudyRequest):
                   data_dir=str(r.data_dir) if r.data_dir else None, sets=r.sets, definition=spec_fingerprint(spec),
                   sequential=r.sequential, prune=r.prune)
     cfg = make_config(spec, setup, [], r.seeds[0])  # validates --scenario/--tasks/--set before any work
+    check_device(cfg.device)
     check_seeds(spec, setup)
     if cfg.data.dataset not in DATASET_NAMES:
         raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
