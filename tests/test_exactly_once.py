@@ -1,5 +1,8 @@
 """Exactly once: a trial retried after its worker died or stalled gives its runs once (the newest
 attempt's), and the analysis refuses duplicates with one line instead of crashing."""
+import time
+import warnings
+
 import optuna
 import pandas as pd
 import pytest
@@ -47,3 +50,40 @@ def test_the_analysis_refuses_duplicates_with_one_line():
     with pytest.raises(ResultsError, match=once):
         check_once(runs)
     check_once(runs.drop_duplicates(["label", "seed"]))  # once each: fine
+
+
+class _Killed(BaseException):
+    """kill -9 of a worker, at a chosen line."""
+
+
+def test_a_worker_killed_right_after_its_claim_leaves_a_trial_that_is_retried(tmp_path, monkeypatch):
+    """The trial a worker claimed just before it died is failed once its heartbeat is stale and is
+    queued again: without a heartbeat recorded before the claim, Optuna never judged it stale and
+    the other workers waited for it forever."""
+    from gr_bench import storage as storage_mod
+    from gr_bench.study import workers
+
+    monkeypatch.setattr(storage_mod, "HEARTBEAT_S", 1)
+    monkeypatch.setattr(storage_mod, "GRACE_S", 1)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    storage = storage_mod.open_storage(url)
+    study = optuna.create_study(study_name="s", storage=storage)
+    study.enqueue_trial({"x": 1})
+    claim = type(storage).set_trial_state_values
+
+    def die_after_claim(self, trial_id, state, values=None):
+        claim(self, trial_id, state, values)
+        raise _Killed  # the worker dies the moment its claim lands
+
+    with monkeypatch.context() as m:
+        m.setattr(type(storage), "set_trial_state_values", die_after_claim)
+        with pytest.raises(_Killed):
+            workers._claim(study, url, lambda number: optuna.samplers.RandomSampler(seed=number))
+    assert [t.state for t in study.get_trials()] == [TrialState.RUNNING]
+    time.sleep(2.5)  # past the grace period (SQLite's clock has whole seconds)
+    with warnings.catch_warnings():  # "experimental" in Optuna; gr-bench relies on it on purpose
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert trials[1].system_attrs.get("failed_trial") == 0  # the retry names the dead attempt

@@ -46,9 +46,14 @@ def _claim(study: optuna.Study, url: str,
         trial_id = _trial_id(storage, study, t.number)
         try:
             with claim_lock(url):
+                # The heartbeat comes first: Optuna's fail_stale_trials never fails a RUNNING trial
+                # that has no heartbeat, so a worker killed between the claim and its first heartbeat
+                # left a trial that nobody retried, and the survivors waited for it forever (seen
+                # once in the kill loop under load). A heartbeat on a trial still WAITING is harmless:
+                # only RUNNING trials are judged stale, and the next claim beats again.
+                storage.record_heartbeat(trial_id)
                 claimed = storage.set_trial_state_values(trial_id, state=TrialState.RUNNING)
             if claimed:
-                storage.record_heartbeat(trial_id)
                 study.sampler = sampler_for(t.number)
                 return optuna.Trial(study, trial_id)
         except optuna.exceptions.UpdateFinishedTrialError:
