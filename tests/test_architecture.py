@@ -64,6 +64,7 @@ STUDY = StudySpec(name="{name}", summary="a study written by a user", base={{"st
 '''
 
 
+@pytest.mark.slow  # a whole study or report: tens of seconds
 def test_a_new_study_is_one_file(tmp_path, monkeypatch):
     (tmp_path / "my_study.py").write_text(STUDY_FILE.format(name="my_study"))
     monkeypatch.setenv("GR_BENCH_STUDIES", str(tmp_path))

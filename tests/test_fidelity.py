@@ -69,6 +69,7 @@ STUDY = StudySpec(name="lowfi", summary="a search at half fidelity", base={{"str
 '''
 
 
+@pytest.mark.slow  # a whole study or report: tens of seconds
 def test_trials_csv_shows_the_fidelity_and_the_final_stage_trains_in_full(tmp_path):
     (tmp_path / "lowfi.py").write_text(STUDY_FILE.format(share=0.5))
     env = {**os.environ, "GR_BENCH_STUDIES": str(tmp_path)}

@@ -79,6 +79,7 @@ def test_run_folder_follows_the_umask(tmp_path, umask):
     assert _mode(folder) == dir_mode
 
 
+@pytest.mark.slow  # a study export and a report per umask: tens of seconds
 def test_study_exports_and_report_follow_the_umask(study_copy, umask):
     file_mode, dir_mode = umask
     assert main(["export", str(study_copy)]) == 0

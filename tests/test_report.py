@@ -16,6 +16,7 @@ def gr(*args):
     return subprocess.run([GR, *args], capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
 
 
+@pytest.mark.slow  # a whole study or report: tens of seconds
 def test_report_writes_stats_plots_and_markdown(study_copy):
     p = gr("report", str(study_copy))
     assert p.returncode == 0, p.stderr
@@ -96,6 +97,7 @@ def test_grid_comparisons_use_the_declared_anchor():
     assert comparison_pairs("grid", runs, []) == ("search", [("buffer-1000", "vae-seed"), ("buffer-1000", "gmm")])
 
 
+@pytest.mark.slow  # a whole study or report: tens of seconds
 def test_report_warns_when_the_study_definition_changed(study_copy):
     import optuna
 
@@ -110,6 +112,7 @@ def test_report_warns_when_the_study_definition_changed(study_copy):
     assert p.stderr.count("\n") == 1
 
 
+@pytest.mark.slow  # a whole study or report: tens of seconds
 def test_export_writes_what_report_writes_but_prints_one_line(study_copy):
     p = gr("export", str(study_copy))
     assert p.returncode == 0 and p.stdout.startswith("exported baselines-quick:") and p.stdout.count("\n") == 1
