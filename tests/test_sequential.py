@@ -273,3 +273,9 @@ def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tm
     rebuilt = pd.read_csv(folder / "stats.csv")
     assert rebuilt["verdict"].tolist() == first["verdict"].tolist() and (rebuilt["alpha"] == 0.025).all()
     assert "stopped after 2 looks, 4 seeds" in report.stdout
+
+    # gr-bench compare on it tests at the looks' alpha too, and says so
+    compare = subprocess.run([GR, "compare", "best-1", "seed-linear:1000", "--study", "replay_schedule-quick",
+                              "--results", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert compare.returncode == 0, compare.stderr
+    assert "2 planned looks): testing at alpha 0.05/2 = 0.025" in compare.stderr

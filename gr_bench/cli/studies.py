@@ -664,7 +664,7 @@ def compare_cmd(
                                                      "time_*_s, memory_bytes, peak_rss_bytes"),
     storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
-    alpha: float = typer.Option(0.05, help="significance level"),
+    alpha: float = typer.Option(0.05, help="significance level (a --sequential study: divided by its planned looks)"),
     min_effect: float | None = typer.Option(None, help="smallest difference that matters, in runs.csv's unit "
                                                           "(default 0.01 = one point for accuracies; 5% of the other arm for times and costs)"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare arms from different stages or splits"),
@@ -672,9 +672,11 @@ def compare_cmd(
     """Compare two stored configurations of a study: paired by seed when they share seeds."""
     import pandas as pd
 
-    from ..export import collect
+    from ..export import collect, stage_studies
     from ..metrics import METRIC_SENSE
     from ..storage import open_storage
+    from ..study.sequential import ATTR as SEQUENTIAL
+    from ..study.sequential import look_alpha
 
     if metric not in METRIC_SENSE:
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
@@ -683,9 +685,18 @@ def compare_cmd(
     if min_effect is not None and not min_effect >= 0:
         raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
     name, _, url = _study_location(study, storage, results)
-    runs = pd.DataFrame(collect(open_storage(url), name)["runs"])
+    store = open_storage(url)
+    runs = pd.DataFrame(collect(store, name)["runs"])
     if runs.empty:
         raise StudyError(f"study {name!r} has no stored runs yet")
+    # A --sequential study looked at its results after every block of seeds: any test on them is at
+    # alpha / its planned looks, as its report's are, or the looks' inflation would come back here.
+    plans = [st.user_attrs[SEQUENTIAL] for st in stage_studies(store, name).values() if SEQUENTIAL in st.user_attrs]
+    if plans:
+        looks = plans[0]["looks"]
+        print(f"gr-bench: {name!r} added seeds sequentially ({looks} planned looks): testing at alpha "
+              f"{alpha:g}/{looks} = {look_alpha(alpha, looks):.3g}", file=sys.stderr)
+        alpha = look_alpha(alpha, looks)
     out = compare_runs(runs, a, b, metric, allow_mixed=allow_mixed, alpha=alpha, min_effect=min_effect)
     if out["warning"]:
         print(f"gr-bench: {out['warning']}", file=sys.stderr)
