@@ -86,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gr-bench: no runs.csv and stats.csv in {', '.join(missing)} (run `gr-bench report` there)",
               file=sys.stderr)
         return 2
-    text = "\n".join(study_answer(f) for f in a.folders)
+    text = ("# The memory frontier\n\nGenerated from the stored studies by `python -m gr_bench.report.memory_answer "
+            + " ".join(str(f) for f in a.folders) + "`. Kept bytes: what a run keeps between tasks (generator "
+            "parameters and the classifier copy that labels its samples, or the buffer's images and labels); "
+            "\"× seed VAE\": those bytes over the source report's VAE + classifier (4,454,720 bytes).\n\n"
+            + "\n".join(study_answer(f) for f in a.folders))
     if a.out:
         from ..files import atomic_write_text
 
