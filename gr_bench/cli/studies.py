@@ -369,8 +369,8 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     from ..report.analysis import attribution_lines, interleaving_note, power_summary, verdict_lines
     from ..report.build import write_report
     from ..storage import open_storage
-    from ..study import compared_stage, get_spec, spec_fingerprint
-    from ..study.sequential import describe, look_alpha
+    from ..study import get_spec, spec_fingerprint
+    from ..study.sequential import describe, look_alpha, stored_plan
 
     storage = open_storage(url)
     rows = export_study(storage, url, study_name, folder)
@@ -383,7 +383,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
         print(f"gr-bench: warning: {study_name!r} was run from another definition of study {spec.name!r} "
               f"(fingerprint {stored}, now {current}); its runs are as stored, labels and comparisons "
               f"follow today's definition", file=sys.stderr)
-    plan = stages[compared_stage(spec)].user_attrs.get("sequential") if compared_stage(spec) in stages else None
+    plan = stored_plan(stages)
     if plan:
         alpha = look_alpha(alpha, plan["looks"])
         min_effect = plan["min_effect"] if min_effect is None else min_effect
@@ -675,8 +675,7 @@ def compare_cmd(
     from ..export import collect, stage_studies
     from ..metrics import METRIC_SENSE
     from ..storage import open_storage
-    from ..study.sequential import ATTR as SEQUENTIAL
-    from ..study.sequential import look_alpha
+    from ..study.sequential import look_alpha, stored_plan
 
     if metric not in METRIC_SENSE:
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
@@ -691,9 +690,9 @@ def compare_cmd(
         raise StudyError(f"study {name!r} has no stored runs yet")
     # A --sequential study looked at its results after every block of seeds: any test on them is at
     # alpha / its planned looks, as its report's are, or the looks' inflation would come back here.
-    plans = [st.user_attrs[SEQUENTIAL] for st in stage_studies(store, name).values() if SEQUENTIAL in st.user_attrs]
-    if plans:
-        looks = plans[0]["looks"]
+    plan = stored_plan(stage_studies(store, name))
+    if plan:
+        looks = plan["looks"]
         print(f"gr-bench: {name!r} added seeds sequentially ({looks} planned looks): testing at alpha "
               f"{alpha:g}/{looks} = {look_alpha(alpha, looks):.3g}", file=sys.stderr)
         alpha = look_alpha(alpha, looks)

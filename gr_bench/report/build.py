@@ -24,7 +24,7 @@ def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:60] or "config"
 
 
-def _md_table(df: pd.DataFrame) -> str:
+def md_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "_none_\n"
     cols = list(df.columns)
@@ -83,7 +83,7 @@ def friedman_text(fried: dict, alpha: float) -> list[str]:
                f"`{posthoc[0]['metric']}` (paired t-test by seed, Holm across the {len(posthoc)} pairs; "
                f"differences a - b in {'points' if unit == 'pts' else unit}, the verdict in the metric's "
                f"sense):\n")
-    out.append(_md_table(pd.DataFrame([
+    out.append(md_table(pd.DataFrame([
         {"a": r["a"], "b": r["b"], "n": r["n_a"], "diff": _fixed(scale * r["diff"], "+.2f"),
          "95% CI": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
          "p_holm": _fmt(r["p_holm"]), "verdict": r["verdict"]} for r in posthoc])))
@@ -226,7 +226,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
         md.append("gr-bench's mean final average accuracy with its 95% t-interval over seeds, beside the published "
                   "mean ± SEM. \"agrees\": the published mean lies inside the interval or within 2 points of "
                   "gr-bench's mean.\n")
-        md.append(_md_table(readable(table)))
+        md.append(md_table(readable(table)))
         md += sorted({f"- {r['configuration']}: {r['source']}" for _, r in table.iterrows() if r["source"]})
         md.append("")
     table = configurations(trials, runs, result["stage"])
@@ -241,7 +241,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
             md.append(f"The search trials trained {' or '.join(f'`{x}`' for x in lengths)} per task (the study's "
                       "search fidelity: every task, fewer passes; trials.csv's fidelity); the final stage trains "
                       "every configuration in full.\n")
-        md.append(_md_table(table))
+        md.append(md_table(table))
     md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
     md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
               f"alpha {alpha}. p is the paired t-test's (the exact Wilcoxon signed-rank p is stats.csv's "
@@ -267,7 +267,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
         md += [f"- {line}" for line in analysis.attribution_lines(result)]
     if result["pairs"]:
         md.append("\n## What each comparison changes (config fields that differ, a vs b)\n")
-        md.append(_md_table(pd.DataFrame(
+        md.append(md_table(pd.DataFrame(
             [{"a": a, "b": b, "differs in": "; ".join(f"`{f}` {va} vs {vb}" for f, va, vb in
                                                       analysis.differing_fields(trials, runs, result["stage"], a, b))
               or "nothing in the stored overrides"} for a, b in result["pairs"]])))
@@ -278,12 +278,12 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
         table = analysis.power_table(result, power_effect)
         sn = analysis.sense(primary)
         shown_target = f"{sn.scale * power_effect:g} {sn.unit}".rstrip()
-        md.append(_md_table(pd.DataFrame({
+        md.append(md_table(pd.DataFrame({
             "a": table["a"], "b": table["b"], "seeds": table["seeds"], "family": table["family"],
             "sd of differences": [_fixed(x) for x in table["sd_diff"]], "MDE": [_fixed(x) for x in table["mde"]],
             f"seeds for {shown_target}": [_fmt(x) for x in table["seeds_needed"]]})))
     md.append("\n## Statistics (stats.csv; accuracy differences in points)\n")
-    md.append(_md_table(stats_display(result["rows"])))
+    md.append(md_table(stats_display(result["rows"])))
     if result["friedman"]:
         md += friedman_text(result["friedman"], alpha)
     for family, fit in result["fits"].items():
@@ -292,7 +292,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                   f"{'inside' if fit['consistent_with_expected'] else 'outside'} the CI.\n")
     if len(runs):
         md.append(f"\n## Configurations ({result['stage']} stage, mean ± sd over seeds)\n")
-        md.append(_md_table(config_summary(analysis.ok_runs(runs, result["stage"]))))
+        md.append(md_table(config_summary(analysis.ok_runs(runs, result["stage"]))))
     md.append("\n## Figures\n")
     md += [f"### {caption}\n\n![{caption}](plots/{name}.png)\n" for name, caption in saved]
     atomic_write_text(folder / "report.md", "\n".join(md) + "\n")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .frames import ok_rows, pareto_mask, seed_sd
+from .build import md_table
+from .frames import memory_points, ok_rows, pareto_mask
 
 ANCHOR = "buffer-1x"  # studies/memory.py: the buffer of exactly the seed VAE + classifier's bytes
 
@@ -25,16 +26,16 @@ def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str = ANCHOR) -> 
     """One row per arm: label, kept_mib, bytes_ratio (kept bytes / the anchor's generator bytes),
     acc, sd, n, tflops, cpu_s, front_bytes, front_flops, and the primary verdict against the anchor
     (diff, ci_low, ci_high in points; verdict)."""
+    g = memory_points(runs)  # label, acc, sd, n, mem: the accuracy-vs-memory plot's own points
     df = ok_rows(runs)
-    g = df.groupby("label", sort=False).agg(
-        kept=("memory_bytes", "mean"), acc=("final_avg_acc", "mean"), sd=("final_avg_acc", seed_sd),
-        n=("final_avg_acc", "count"), flops=("flops_train", "mean"), cpu_s=("cpu_s", "mean")).reset_index()
+    costs = df.groupby("label", sort=False).agg(flops=("flops_train", "mean"), cpu_s=("cpu_s", "mean"))
+    g = g.join(costs, on="label")
     reference = df.loc[df["label"] == anchor, "generator_bytes"]
     base = float(reference.mean()) if len(reference) else float("nan")
-    g["kept_mib"] = g["kept"] / 2**20
-    g["bytes_ratio"] = g["kept"] / base
+    g["kept_mib"] = g["mib"]
+    g["bytes_ratio"] = g["mem"] / base
     g["tflops"] = g["flops"] / 1e12
-    g["front_bytes"] = pareto_mask(g["acc"], g["kept"])
+    g["front_bytes"] = pareto_mask(g["acc"], g["mem"])
     g["front_flops"] = pareto_mask(g["acc"], g["flops"])
     primary = stats[(stats["metric"] == "final_avg_acc") & (stats["b"] == anchor)]
     verdicts = primary.set_index("a")[["diff_points", "ci_low_points", "ci_high_points", "verdict"]]
@@ -53,15 +54,19 @@ def _verdict(row: pd.Series, anchor: str) -> str:
 
 
 def markdown(table: pd.DataFrame, anchor: str = ANCHOR) -> str:
-    head = ("| arm | kept MiB | × seed VAE | accuracy % (sd, n) | train TFLOP | CPU s | front: bytes | "
-            "front: FLOPs | vs " + anchor + " (points, 95% CI) |")
-    lines = [head, "|" + "---|" * 9]
-    for _, r in table.iterrows():
-        lines.append(f"| {r['label']} | {r['kept_mib']:.2f} | {r['bytes_ratio']:.3g} | "
-                     f"{100 * r['acc']:.1f} ({100 * r['sd']:.1f}, {int(r['n'])}) | {r['tflops']:.2f} | "
-                     f"{r['cpu_s']:.0f} | {'yes' if r['front_bytes'] else ''} | {'yes' if r['front_flops'] else ''} | "
-                     f"{_verdict(r, anchor)} |")
-    return "\n".join(lines)
+    shown = pd.DataFrame({
+        "arm": table["label"],
+        "kept MiB": table["kept_mib"].map("{:.2f}".format),
+        "× seed VAE": table["bytes_ratio"].map("{:.3g}".format),
+        "accuracy % (sd, n)": [f"{100 * a:.1f} ({100 * sd:.1f}, {int(n)})"
+                               for a, sd, n in zip(table["acc"], table["sd"], table["n"])],
+        "train TFLOP": table["tflops"].map("{:.2f}".format),
+        "CPU s": table["cpu_s"].map("{:.0f}".format),
+        "front: bytes": table["front_bytes"].map({True: "yes", False: ""}),
+        "front: FLOPs": table["front_flops"].map({True: "yes", False: ""}),
+        f"vs {anchor} (points, 95% CI)": [_verdict(r, anchor) for _, r in table.iterrows()],
+    })
+    return md_table(shown).rstrip("\n")
 
 
 def study_answer(folder: Path) -> str:

@@ -43,6 +43,12 @@ def block_plan(cap: int, block: int) -> list[int]:
     return [min(cap, block * i) for i in range(1, math.ceil(cap / block) + 1)]
 
 
+def stored_plan(stages) -> dict | None:
+    """The --sequential plan of a study (stage name -> optuna.Study), or None for a plain study.
+    Only the compared stage carries one (ensure_stage stores it there)."""
+    return next((st.user_attrs[ATTR] for st in stages.values() if ATTR in st.user_attrs), None)
+
+
 def look_alpha(alpha: float, looks: int) -> float:
     """Bonferroni over the planned looks: the alpha of every look and of the report."""
     return alpha / looks
