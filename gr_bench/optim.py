@@ -70,6 +70,15 @@ class Adam(_Optimizer):
                            beta2=self.betas[1], weight_decay=0.0, eps=self.eps, maximize=False,
                            grad_scale=None, found_inf=None)
 
+    def state_dict(self) -> dict:
+        """The lr and the moments, by parameter index (for generator_tracks to keep and restore)."""
+        return {"lr": self.lr, "state": {i: list(t) for i, t in self.state.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr = state["lr"]
+        self.state = {int(i): tuple(t.clone().to(self.params[int(i)].device) for t in v)
+                      for i, v in state["state"].items()}
+
 
 class SGD(_Optimizer):
     """SGD with heavy-ball momentum (no dampening, not Nesterov), foreach kernels."""
@@ -97,6 +106,14 @@ class SGD(_Optimizer):
                     self.buffers[i] = g.detach().clone()
             bufs = [self.buffers[i] for i in live]
         torch._foreach_add_([self.params[i] for i in live], bufs, alpha=-self.lr)
+
+    def state_dict(self) -> dict:
+        """The lr and the momentum buffers, by parameter index."""
+        return {"lr": self.lr, "buffers": dict(self.buffers)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr = state["lr"]
+        self.buffers = {int(i): b.clone().to(self.params[int(i)].device) for i, b in state["buffers"].items()}
 
 
 # What make_optimizer returns: ours, or torch.optim's on the fallback path (naming torch.optim's

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from . import metrics
 from .config import RunConfig, config_from_flat, flatten
 
-SCHEMA_VERSION = 3  # 2: provenance, dataset source and hash, generator_bytes, cpu_s, flops_train; 3: generator_info
+# 2: provenance, dataset source and hash, generator_bytes, cpu_s, flops_train; 3: generator_info; 4: generator_from
+SCHEMA_VERSION = 4
 
 # The summary.csv columns every consumer may rely on, in this order; the flattened config follows.
 SUMMARY_COLUMNS = (
@@ -18,7 +19,7 @@ SUMMARY_COLUMNS = (
     "memory_bytes", "generator_bytes", "peak_rss_bytes", "peak_rss_method",
     "params_classifier", "params_generator", "samples_classifier", "samples_generator",
     "train_sizes", "replay_sizes", "threads", "schema_version", "dataset_source", "dataset_sha256",
-    "code_version", "cpu_model", "blas", "device",
+    "code_version", "cpu_model", "blas", "device", "generator_from",
 )
 
 
@@ -53,6 +54,9 @@ class RunResult:
     dataset_source: str = ""  # where the data came from, and whether its content is the known dataset's
     dataset_sha256: str = ""  # content hash of the dataset's four uint8 arrays
     provenance: dict = field(default_factory=dict)  # code version, versions, CPU, BLAS, threads, device (at run time)
+    # the run id of the run that trained this run's generator, when its training was restored from
+    # a generator track (generator_tracks.py: the runs differ only in the classifier's lr); "" if trained here
+    generator_from: str = ""
 
     @classmethod
     def start(cls, cfg: RunConfig, bench, split: str) -> RunResult:
@@ -91,6 +95,7 @@ class RunResult:
             "threads": cfg.threads, "schema_version": SCHEMA_VERSION,
             "dataset_source": self.dataset_source, "dataset_sha256": self.dataset_sha256,
             **{k: self.provenance.get(k, "") for k in ("code_version", "cpu_model", "blas", "device")},
+            "generator_from": self.generator_from,
         }
         for k, v in flatten(cfg).items():
             row.setdefault(k, v)  # the flattened config; dataset stays the one actually used

@@ -31,6 +31,7 @@ from torch import nn
 
 from .config import ConfigError, RunConfig
 from .data import SplitBenchmark, Task
+from .generator_tracks import GeneratorTrack, Stopwatch
 from .models import classifier_for, n_params, param_bytes, train_flops
 from .optim import make_optimizer, set_lr, within_task
 from .resources import peak_rss_bytes, reset_peak_rss
@@ -247,11 +248,14 @@ def run(
     split: str = "test",
     on_epoch: Callable[[int, int, list[float]], None] | None = None,
     on_task_end: Callable[[int, list[float]], None] | None = None,
+    track: GeneratorTrack | None = None,
 ) -> RunResult:
     """Train `cfg.strategy` over `bench`'s tasks and return every measurement of the run.
 
     `split` chooses what R is measured on: "test", or "val" when tuning. `on_epoch(task, epoch,
     accs)` and `on_task_end(task, accs)` let a caller show progress or prune (by raising).
+    `track`: where runs that differ only in the classifier's lr keep and restore the generator's
+    training (generator_tracks.py); None trains it here.
     """
     check_device(cfg.device)
     torch.set_num_threads(cfg.threads)
@@ -286,6 +290,7 @@ def run(
         result.initial_acc = evaluate(classifier)
     opt = opt_g = None  # kept across tasks when optimizer_state == "keep"
     replay_flops = 0
+    borrowed_s = borrowed_cpu = 0.0  # restored generator phases: what they cost where they were trained
     try:
         for task in bench.tasks:
             with timer("replay"):
@@ -334,14 +339,26 @@ def run(
                 if opt_g is None or t_cfg.optimizer_state == "reset":
                     opt_g = make_optimizer(t_cfg.generator_optimizer(), generator, t_cfg.vae_lr)
                 g_batch = t_cfg.vae_batch_size or t_cfg.batch_size
-                seen = 0
                 with timer("generator"):
-                    for epoch, steps in enumerate(_passes(len(data[0]), g_batch, t_cfg.vae_epochs, t_cfg.vae_iters), 1):
-                        seen += _fit_epoch(generator, loss_g, data[:2], opt_g, rng, g_batch,
-                                           f"generator, task {task.index}, epoch {epoch}", max_steps=steps)
-                _check_finite(generator, f"generator, task {task.index}")
-                result.samples["generator"] += seen + counts["replay"]
-                generated += counts["replay"]
+                    # a run differing only in the classifier's lr may have trained this phase from
+                    # the same inputs already (generator_tracks.py): then it is restored, not re-run
+                    kept_opt = opt_g if t_cfg.optimizer_state == "keep" else None
+                    inputs = track.fingerprint(generator, kept_opt, *data[:2], rng) if track else ""
+                    phase = track.restore(task.index, inputs, generator, kept_opt, rng) if track else None
+                    if phase is None:
+                        watch, seen = Stopwatch(), 0
+                        g_passes = _passes(len(data[0]), g_batch, t_cfg.vae_epochs, t_cfg.vae_iters)
+                        for epoch, steps in enumerate(g_passes, 1):
+                            seen += _fit_epoch(generator, loss_g, data[:2], opt_g, rng, g_batch,
+                                               f"generator, task {task.index}, epoch {epoch}", max_steps=steps)
+                        _check_finite(generator, f"generator, task {task.index}")
+                        phase = watch.phase(seen, counts["replay"], cfg.run_id())
+                        if track:
+                            track.keep(task.index, inputs, generator, kept_opt, rng, phase)
+                    else:  # its cost is what it cost where it was trained
+                        borrowed_s, borrowed_cpu = borrowed_s + phase.seconds, borrowed_cpu + phase.cpu_s
+                result.samples["generator"] += phase.samples + phase.replayed
+                generated += phase.replayed
             elif generator is not None:  # closed form (gmm): fitted once on the task's own data
                 with timer("generator"):
                     strategy.fit_generator(task, to_float(task.x_train), task.y_train, rng)
@@ -356,9 +373,12 @@ def run(
         result.status, result.reason = "failed", str(e)
     result.times = {p: timer.seconds.get(p, 0.0) for p in PHASES}
     result.times["total"] = time.perf_counter() - start
+    result.times["generator"] += borrowed_s
+    result.times["total"] += borrowed_s
+    result.generator_from = track.source if track else ""
     # Cost that machine load does not change: process CPU seconds, and the matmul FLOPs of training
     # both models plus producing (decoding and labelling) every replayed sample.
-    result.cpu_s = time.process_time() - cpu_start
+    result.cpu_s = time.process_time() - cpu_start + borrowed_cpu
     result.flops_train = result.samples["classifier"] * train_flops(classifier) + (
         result.samples["generator"] * train_flops(trained) if trained is not None else 0) + replay_flops
     if generator is not None and trained is None:  # gmm: its fitted numbers count as its parameters

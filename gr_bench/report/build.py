@@ -241,6 +241,13 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
             md.append(f"The search trials trained {' or '.join(f'`{x}`' for x in lengths)} per task (the study's "
                       "search fidelity: every task, fewer passes; trials.csv's fidelity); the final stage trains "
                       "every configuration in full.\n")
+        shared = runs.get("generator_from", pd.Series(dtype=str)).fillna("").astype(str).str.strip().ne("").sum()
+        if shared:  # generator_tracks.py
+            md.append(f"{shared} run(s) restored their generator's training, task by task, from the run of the same "
+                      "seed whose configuration differs only in the classifier's lr, lr_decay or lr_schedule (runs.csv's "
+                      "generator_from), after checking that every input of that training was bit-identical; their "
+                      "generator seconds and CPU seconds are those measured where it was trained, and their wall-clock "
+                      "comparisons are not judged.\n")
         md.append(md_table(table))
     md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
     md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"

@@ -390,8 +390,9 @@ def interleaved(runs, a: str, b: str) -> bool | None:
     configurations' runs in between do not count). A wall-clock comparison is judged only then.
 
     None: not known, some run of the pair has no start time (a runs.csv from before started_at was
-    recorded), or there are no runs. False when the arms share no seed, and when a run was reused from the run cache
-    (``reused`` true): its times were measured when it first ran."""
+    recorded), or there are no runs. False when the arms share no seed, when a run was reused from the run cache
+    (``reused`` true): its times were measured when it first ran, and when a run restored its
+    generator from another's (``generator_from``, generator_tracks.py)."""
     df = as_frame(runs)
     if df.empty or not {"label", "seed", "started_at"} <= set(df.columns):
         return None
@@ -401,6 +402,8 @@ def interleaved(runs, a: str, b: str) -> bool | None:
         return None
     if "reused" in pair.columns and pair["reused"].map(_truthy).any():
         return False
+    if "generator_from" in pair.columns and pair["generator_from"].fillna("").astype(str).str.strip().ne("").any():
+        return False  # its generator's seconds were measured in the run that trained it
     seeds = pair.assign(_start=start).sort_values(["_start", "seed"], kind="stable")["seed"].tolist()
     labels = pair["label"].astype(str)
     both = set(pair.loc[labels == a, "seed"]) & set(pair.loc[labels == b, "seed"])

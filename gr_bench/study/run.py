@@ -3,12 +3,15 @@ stage grows by blocks of seeds between looks (sequential.py)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 
+from .. import generator_tracks
 from ..storage import load_study, open_storage
 from . import sequential
 from .setup import Setup, check_seeds, compared_stage, make_config
@@ -47,6 +50,8 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
             configs, entries = final_configs(spec, stages["search"], setup)
         stages["final"] = ensure_stage(storage, spec, setup, "final", configs, entries, sequential=plan)
         _run(storage, spec, setup, "final", stages["final"], deadline, poll, on_look)
+        if stage_done(stages["final"]):  # the generators its runs shared are needed no more
+            shutil.rmtree(Path(setup.results_dir) / generator_tracks.FOLDER, ignore_errors=True)
     return stages
 
 

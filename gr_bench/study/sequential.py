@@ -24,7 +24,7 @@ import optuna
 
 from .setup import Setup, compared_stage, first_block, seed_choices
 from .spec import StudyError, StudySpec
-from .stages import planned_points
+from .stages import generator_followers, planned_points
 
 ATTR = "sequential"  # the compared stage's user attribute holding the plan and its looks
 DECIDED = ("better", "worse", "equivalent", "negligible")  # "equivalent within ±1 point" included
@@ -139,9 +139,11 @@ def add_block(storage, spec: StudySpec, setup: Setup, study: optuna.Study, n_see
                 return 0
             time.sleep(0.1)
     seeds = seed_choices(spec, setup)[:n_seeds]
-    labels = list(study.user_attrs.get("final_configs") or {})
+    configs = study.user_attrs.get("final_configs") or {}
     have = {_key(_fixed(t)) for t in study.get_trials(deepcopy=False)}
-    missing = [p for p in planned_points(spec, setup, compared_stage(spec), labels, seeds=seeds) if _key(p) not in have]
+    missing = [p for p in planned_points(spec, setup, compared_stage(spec), list(configs), seeds=seeds,
+                                         followers=generator_followers(spec, setup, configs))
+               if _key(p) not in have]
     for point in missing:
         study.enqueue_trial(point, skip_if_exists=False)
     study.set_user_attr("budget", len(have) + len(missing))  # every (configuration, seed) once

@@ -32,8 +32,16 @@ def _directions(spec: StudySpec, setup: Setup, stage: str) -> list[str]:
     return [objective]
 
 
+def generator_followers(spec: StudySpec, setup: Setup, final_configs: dict[str, list[str]] | None) -> frozenset[str]:
+    """Final configurations whose generator an earlier one's runs train (generator_tracks.sharing)."""
+    from ..generator_tracks import sharing
+
+    configs = {label: make_config(spec, setup, pairs, 0) for label, pairs in (final_configs or {}).items()}
+    return frozenset(label for label, first in sharing(configs).items() if label != first)
+
+
 def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None,
-                   seeds: tuple[int, ...] | None = None) -> list[dict]:
+                   seeds: tuple[int, ...] | None = None, followers: frozenset[str] = frozenset()) -> list[dict]:
     """The fixed parameters of every trial a stage will run ({} = left to the sampler); ``seeds``
     replaces the final stage's eval_seeds or a grid's seeds (a --sequential block).
 
@@ -41,10 +49,21 @@ def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list
     order, so the paired runs of a seed run back to back (with several workers, side by side), and
     a wall-clock comparison can be judged (report.analysis: "not interleaved" otherwise). A stage
     stored with the earlier configuration-major order keeps its queue: only new stages and new
-    --sequential blocks use this one."""
+    --sequential blocks use this one.
+
+    ``followers`` (final stage): configurations that restore their generator from an earlier one's
+    runs (generator_followers) are queued one seed late, so that with a few workers the run that
+    trains a seed's generator has finished before its follower starts; their wall-clock times are
+    borrowed, not compared."""
     if stage == "final":
-        return [{"config": label, "seed": s} for s in (setup.eval_seeds if seeds is None else seeds)
-                for label in final_labels or []]
+        order = list(setup.eval_seeds if seeds is None else seeds)
+        lead = [label for label in final_labels or [] if label not in followers]
+        late = [label for label in final_labels or [] if label in followers]
+        points = []
+        for i, s in enumerate(order):
+            points += [{"config": label, "seed": s} for label in lead]
+            points += [{"config": label, "seed": order[i - 1]} for label in late if i]
+        return points + [{"config": label, "seed": order[-1]} for label in late if order]
     if spec.kind == "grid":
         axes = list(spec.grid.items())  # type: ignore[union-attr]
         points: list[dict] = [{}]
@@ -75,7 +94,8 @@ def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
             study.set_user_attr("attribution", attribution or [])
         if sequential is not None:
             study.set_user_attr("sequential", sequential)
-        points = planned_points(spec, setup, stage, list(final_configs or {}))
+        points = planned_points(spec, setup, stage, list(final_configs or {}),
+                                followers=generator_followers(spec, setup, final_configs))
         for p in points:
             study.enqueue_trial(p, skip_if_exists=False)
         study.set_user_attr("budget", len(points))

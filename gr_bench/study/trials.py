@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import traceback
@@ -37,6 +38,23 @@ class _BenchCache:
         return self.cache[key]
 
 
+def _sharing_runner(spec: StudySpec, setup: Setup, final_configs: dict[str, list[str]], label: str, seed: int,
+                    benches: _BenchCache, split: str):
+    """trainer.run, with a generator track when another final configuration shares this one's
+    generator (generator_tracks.py); the queue (stages.planned_points) runs the sharers after it."""
+    from .. import runcache
+    from ..generator_tracks import GeneratorTrack, sharing
+    from ..trainer import run
+
+    configs = {k: make_config(spec, setup, pairs, seed) for k, pairs in final_configs.items()}
+    if label not in sharing(configs):
+        return run
+    cfg = configs[label]
+    track = GeneratorTrack.for_run(setup.results_dir, cfg, split, getattr(benches(cfg), "content_sha256", ""),
+                                   runcache.code_version())
+    return functools.partial(run, track=track)
+
+
 def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str, benches: _BenchCache,
                   final_configs: dict[str, list[str]] | None) -> None:
     """Run one trial's runs, store them, and tell the storage how it ended."""
@@ -63,6 +81,10 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
     trial.set_user_attr("split", split)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
+    runner = run
+    if stage == "final":  # the final configurations that differ only in the classifier's lr train one generator
+        runner = _sharing_runner(spec, setup, final_configs, label, seeds[0], benches, split)  # type: ignore[arg-type]
+
     results, reused = [], 0
     state, reason = TrialState.COMPLETE, ""
     prune = stage == "search" and spec.kind == "search" and spec.prune and setup.prune and not setup.multi_objective
@@ -79,7 +101,8 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
                                              "not in the top share of the trials at that rung")
 
             # a finished run with the same key (config, split, data, code) is reused, its reports replayed
-            result, was_reused = runcache.run_or_reuse(setup, cfg, benches(cfg), split, report if prune else None, run)
+            result, was_reused = runcache.run_or_reuse(setup, cfg, benches(cfg), split, report if prune else None,
+                                                       runner)
             results.append(result)
             reused += was_reused
             if result.status != "ok":
