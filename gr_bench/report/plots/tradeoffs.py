@@ -13,13 +13,32 @@ from .common import PCT, general, new_axes, no_data, palette
 _REFERENCE_COLORS = ("tab:green", "tab:purple", "tab:brown", "tab:gray", "tab:olive", "tab:cyan")
 
 
+def _label_heights(mib: list[float], acc: list[float], gap: float = 0.035, near: float = 0.2) -> list[float]:
+    """Heights for labels set in a column to the right of each cluster of points (points within
+    `near` of each other in relative size: the VAE, cvae and RtF all keep about 4.1-4.25 MiB):
+    each label at its point's height where it can be, else `gap` below the label above it."""
+    heights = list(acc)
+    clusters: list[list[int]] = []
+    for i in sorted(range(len(mib)), key=lambda i: mib[i]):
+        if clusters and mib[i] <= mib[clusters[-1][0]] * (1 + near):
+            clusters[-1].append(i)
+        else:
+            clusters.append([i])
+    for members in clusters:
+        above = None
+        for i in sorted(members, key=lambda i: -acc[i]):  # from the top down
+            heights[i] = acc[i] if above is None else min(acc[i], above - gap)
+            above = heights[i]
+    return heights
+
+
 def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
     """Final average accuracy (mean ± sd over seeds) against memory in MiB (log x).
 
     Buffer configurations form a line sorted by bytes; generative replay is a star at its bytes.
     Other strategies (none, joint) are horizontal reference lines, as their memory is not comparable.
     """
-    fig, ax = new_axes(ax)
+    fig, ax = new_axes(ax, (9.0, 5.0))  # wide: a column of labels beside each cluster of generators
     title = "Final average accuracy against memory"
     g = frames.memory_points(runs)
     if g.empty:
@@ -30,22 +49,19 @@ def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
     if not buf.empty:
         ax.errorbar(buf["mib"], buf["acc"], yerr=buf["sd"], color="tab:blue", marker="o", markersize=5,
                     capsize=3, linewidth=1.5, label="buffer replay")
-        for _, r in buf.iterrows():
-            ax.annotate(str(r["label"]), (r["mib"], r["acc"]), xytext=(4, -11), textcoords="offset points",
-                        fontsize=7, color="tab:blue")
+        for _, r in buf.iterrows():  # above the line, which rises to the right
+            ax.annotate(str(r["label"]), (r["mib"], r["acc"]), xytext=(0, 7), textcoords="offset points",
+                        ha="center", fontsize=7, color="tab:blue")
         drawn = True
     gen = g[(g["kind"] == "generative") & on_axis].sort_values("mem")
-    placed: list[float] = []
     for k, (_, r) in enumerate(gen.iterrows()):
         ax.errorbar([r["mib"]], [r["acc"]], yerr=[r["sd"]], color="tab:red", marker="*", markersize=13,
                     capsize=3, linestyle="none", label="generative replay" if k == 0 else None)
-        # Generators of nearly the same size (the VAE, cvae and RtF all keep ~4.1-4.25 MiB) would
-        # print their labels on top of each other: stack each one line below its close neighbours.
-        crowd = sum(1 for m in placed if abs(m - r["mib"]) <= 0.2 * r["mib"])
-        placed.append(r["mib"])
-        ax.annotate(f"{r['label']} ({r['mib']:.2f} MiB)", (r["mib"], r["acc"]), xytext=(7, 5 - 10 * crowd),
-                    textcoords="offset points", fontsize=7, color="tab:red")
         drawn = True
+    for (_, r), y in zip(gen.iterrows(), _label_heights(gen["mib"].tolist(), gen["acc"].tolist())):
+        ax.annotate(str(r["label"]), (r["mib"], r["acc"]), xytext=(r["mib"] * 1.3, y),
+                    textcoords="data", va="center", fontsize=7, color="tab:red",
+                    arrowprops={"arrowstyle": "-", "color": "tab:red", "linewidth": 0.5, "alpha": 0.6})
     others = g[~g["kind"].isin(["buffer", "generative"])]
     for k, (_, r) in enumerate(others.iterrows()):
         ax.axhline(r["acc"], color=_REFERENCE_COLORS[k % len(_REFERENCE_COLORS)], linestyle=":", linewidth=1.4,
