@@ -118,7 +118,20 @@ def test_accuracy_vs_memory_buffer_line_and_generative_marker():
     assert gen.get_marker() == "*" and gen.get_xdata()[0] == pytest.approx(4_454_720 / 2**20)
     legend = {t.get_text() for t in ax.get_legend().get_texts()}
     assert {"none (reference)", "joint (reference)"} <= legend
-    assert any("4.25 MiB" in t.get_text() for t in ax.texts)
+    label = next(t for t in ax.texts if t.xy[0] == pytest.approx(4_454_720 / 2**20))  # the star's label
+    assert label.xyann[0] > label.xy[0]  # beside it, to the right
+
+
+def test_memory_labels_of_a_cluster_never_overlap_and_stay_at_or_below_their_point():
+    from gr_bench.report.plots.tradeoffs import _label_heights
+
+    mib = [4.25, 4.11, 4.09, 4.25, 1.05, 1.01, 8.5]
+    acc = [0.84, 0.83, 0.70, 0.48, 0.87, 0.86, 0.95]
+    y = _label_heights(mib, acc, gap=0.035)
+    assert y[0] == 0.84 and y[1] == pytest.approx(0.805) and y[2] == 0.70 and y[3] == 0.48  # 4-MiB cluster
+    assert y[4] == 0.87 and y[5] == pytest.approx(0.835)  # its own column at 1 MiB
+    assert y[6] == 0.95  # alone
+    assert all(h <= a for h, a in zip(y, acc))
 
 
 def test_pareto_front_highlights_the_non_dominated_complete_trials():
