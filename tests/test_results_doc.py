@@ -55,3 +55,21 @@ def test_generated_page_keeps_findings_and_provenance(tmp_path):
     assert "![accuracy-vs-tasks](results/demo/accuracy-vs-tasks.png)" in text
     assert (tmp_path / "docs" / "results" / "demo" / "accuracy-vs-tasks.png").read_bytes() == b"png"
     assert main([str(tmp_path / "nothing"), "--out", str(out)]) == 2
+
+
+def test_one_study_on_two_datasets_gets_a_section_and_figure_folder_per_dataset(tmp_path):
+    for dataset in ("mnist", "fashion-mnist"):
+        folder = tmp_path / dataset / "memory"
+        (folder / "plots").mkdir(parents=True)
+        (folder / "report.md").write_text(REPORT)
+        (folder / "manifest.json").write_text(json.dumps({"study_name": "memory", "datasets": [dataset]}))
+        (folder / "plots" / "accuracy-vs-memory.png").write_bytes(dataset.encode())
+    out = tmp_path / "docs" / "results.md"
+    out.parent.mkdir()
+    folders = [str(tmp_path / dataset / "memory") for dataset in ("mnist", "fashion-mnist")]
+    assert main([*folders, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "## memory-mnist" in text and "## memory-fashion-mnist" in text
+    for dataset in ("mnist", "fashion-mnist"):
+        assert (tmp_path / "docs" / "results" / f"memory-{dataset}" / "accuracy-vs-memory.png").read_bytes() == \
+            dataset.encode()

@@ -57,14 +57,22 @@ def wall_seconds(folder: Path, study_name: str) -> float | None:
     return (max(ends) - min(starts)).total_seconds() if starts and ends else None
 
 
-def study_section(folder: Path, figures_dir: Path, link_prefix: str) -> str:
+def title_of(folder: Path) -> tuple[str, list[str]]:
+    """A study folder's study name and datasets, from its manifest."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return manifest.get("study_name", folder.name), list(manifest.get("datasets", []))
+
+
+def study_section(folder: Path, figures_dir: Path, link_prefix: str, label: str | None = None) -> str:
+    """`label` names the section and its figures' folder (default: the study name)."""
     manifest = json.loads((folder / "manifest.json").read_text())
     name = manifest.get("study_name", folder.name)
+    label = label or name
     runs = pd.read_csv(folder / "runs.csv") if (folder / "runs.csv").is_file() else pd.DataFrame()
     wall = wall_seconds(folder, name)
     versions = sorted(set(runs["code_version"].dropna().astype(str))) if "code_version" in runs else []
     cpus = sorted(set(runs["cpu_model"].dropna().astype(str))) if "cpu_model" in runs else []
-    md = [f"## {name}\n",
+    md = [f"## {label}\n",
           f"- command: `{manifest.get('command', '')}`",
           f"- dataset: {', '.join(manifest.get('datasets', []))}; {len(runs)} runs"
           + (f"; wall time {wall / 60:.1f} min" if wall else ""),
@@ -75,13 +83,13 @@ def study_section(folder: Path, figures_dir: Path, link_prefix: str) -> str:
         for heading, body in report.items():
             if heading.startswith(title):
                 md += [f"### {heading}\n", body, ""]
-    target = figures_dir / name
+    target = figures_dir / label
     for fig in FIGURES:
         src = folder / "plots" / f"{fig}.png"
         if src.is_file():
             target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, target / src.name)
-            md.append(f"![{fig}]({link_prefix}/{name}/{src.name})\n")
+            md.append(f"![{fig}]({link_prefix}/{label}/{src.name})\n")
     return "\n".join(md)
 
 
@@ -101,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         if not (folder / "manifest.json").is_file():
             print(f"results_doc: error: {folder} is not a study folder (no manifest.json)", file=sys.stderr)
             return 2
-        parts.append(study_section(folder, figures_dir, figures_dir.name))
+    titles = [title_of(folder) for folder in args.folders]
+    names = [name for name, _ in titles]
+    for folder, (name, datasets) in zip(args.folders, titles):
+        # the same study on several datasets: one section (and figure folder) per dataset
+        label = f"{name}-{'-'.join(datasets)}" if names.count(name) > 1 and datasets else name
+        parts.append(study_section(folder, figures_dir, figures_dir.name, label))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(parts)).rstrip() + "\n"
     args.out.write_text(text)
     return 0
