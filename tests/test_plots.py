@@ -118,6 +118,11 @@ def test_accuracy_vs_memory_buffer_line_and_generative_marker():
     assert gen.get_marker() == "*" and gen.get_xdata()[0] == pytest.approx(4_454_720 / 2**20)
     legend = {t.get_text() for t in ax.get_legend().get_texts()}
     assert {"none (reference)", "joint (reference)"} <= legend
+    ringed = next(c for c in ax.collections if c.get_label() == "Pareto front (accuracy, bytes)")
+    from gr_bench.report import frames
+    points = frames.memory_points(_runs())
+    points = points[points["kind"].isin(["buffer", "generative"])]
+    assert len(ringed.get_offsets()) == frames.pareto_mask(points["acc"], points["mem"]).sum() >= 1
     label = next(t for t in ax.texts if t.xy[0] == pytest.approx(4_454_720 / 2**20))  # the star's label
     assert label.xyann[0] > label.xy[0]  # beside it, to the right
 

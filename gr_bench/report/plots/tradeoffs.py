@@ -62,6 +62,11 @@ def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
         ax.annotate(str(r["label"]), (r["mib"], r["acc"]), xytext=(r["mib"] * 1.3, y),
                     textcoords="data", va="center", fontsize=7, color="tab:red",
                     arrowprops={"arrowstyle": "-", "color": "tab:red", "linewidth": 0.5, "alpha": 0.6})
+    kept = g[g["kind"].isin(["buffer", "generative"]) & on_axis]
+    if len(kept):  # no arm is at least as accurate at no more bytes
+        front = kept[frames.pareto_mask(kept["acc"], kept["mem"])]
+        ax.scatter(front["mib"], front["acc"], s=260, facecolors="none", edgecolors="black", linewidths=1.1,
+                   zorder=3, label="Pareto front (accuracy, bytes)")
     others = g[~g["kind"].isin(["buffer", "generative"])]
     for k, (_, r) in enumerate(others.iterrows()):
         ax.axhline(r["acc"], color=_REFERENCE_COLORS[k % len(_REFERENCE_COLORS)], linestyle=":", linewidth=1.4,
@@ -86,7 +91,7 @@ def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
     ax.set_xlabel("memory for replay (MiB, log scale)")
     ax.set_ylabel("final average accuracy")
     note = f"; not shown (no bytes): {', '.join(map(str, off_axis['label']))}" if len(off_axis) else ""
-    ax.set_title(f"{title}\nmean ± sd over seeds{note}", fontsize=10)
+    ax.set_title(f"{title}\nmean ± sd over seeds; ringed: the Pareto front{note}", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     return fig
