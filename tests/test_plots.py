@@ -127,15 +127,17 @@ def test_accuracy_vs_memory_buffer_line_and_generative_marker():
     assert label.xyann[0] > label.xy[0]  # beside it, to the right
 
 
-def test_memory_labels_of_a_cluster_never_overlap_and_stay_at_or_below_their_point():
-    from gr_bench.report.plots.tradeoffs import _label_heights
+def test_labels_of_a_cluster_stand_in_a_column_never_overlapping_nor_above_their_point():
+    from gr_bench.report.plots.tradeoffs import _label_column
 
     mib = [4.25, 4.11, 4.09, 4.25, 1.05, 1.01, 8.5]
     acc = [0.84, 0.83, 0.70, 0.48, 0.87, 0.86, 0.95]
-    y = _label_heights(mib, acc, gap=0.035)
+    spots = _label_column(mib, acc, gap=0.035)
+    x, y = [s[0] for s in spots], [s[1] for s in spots]
     assert y[0] == 0.84 and y[1] == pytest.approx(0.805) and y[2] == 0.70 and y[3] == 0.48  # 4-MiB cluster
-    assert y[4] == 0.87 and y[5] == pytest.approx(0.835)  # its own column at 1 MiB
-    assert y[6] == 0.95  # alone
+    assert set(x[:4]) == {4.25 * 1.25}  # one column right of the cluster
+    assert y[4] == 0.87 and y[5] == pytest.approx(0.835) and x[4] == x[5] == 1.05 * 1.25  # its own column at 1 MiB
+    assert (x[6], y[6]) == (8.5 * 1.25, 0.95)  # alone
     assert all(h <= a for h, a in zip(y, acc))
 
 

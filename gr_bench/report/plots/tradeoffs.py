@@ -13,23 +13,31 @@ from .common import PCT, general, new_axes, no_data, palette
 _REFERENCE_COLORS = ("tab:green", "tab:purple", "tab:brown", "tab:gray", "tab:olive", "tab:cyan")
 
 
-def _label_heights(mib: list[float], acc: list[float], gap: float = 0.035, near: float = 0.2) -> list[float]:
-    """Heights for labels set in a column to the right of each cluster of points (points within
-    `near` of each other in relative size: the VAE, cvae and RtF all keep about 4.1-4.25 MiB):
-    each label at its point's height where it can be, else `gap` below the label above it."""
-    heights = list(acc)
+def _label_column(x: list[float], y: list[float], gap: float = 0.035, near: float = 0.6) -> list[tuple[float, float]]:
+    """Where to write each point's label on a log-x plot: points whose x are within `near` (relative)
+    of their neighbour form a cluster (the VAE, cvae and RtF all keep about 4.1-4.25 MiB; the buffers
+    and mixtures all train in 115-230 GFLOP), whose labels stand in a column just right of its
+    rightmost point, ordered by height: each at its point's height where it can be, else `gap`
+    below the label above it. (A narrower `near` let one cluster's column run over the next's points.)"""
+    spots = [(0.0, 0.0)] * len(x)
     clusters: list[list[int]] = []
-    for i in sorted(range(len(mib)), key=lambda i: mib[i]):
-        if clusters and mib[i] <= mib[clusters[-1][0]] * (1 + near):
+    for i in sorted(range(len(x)), key=lambda i: x[i]):
+        if clusters and x[i] <= x[clusters[-1][-1]] * (1 + near):
             clusters[-1].append(i)
         else:
             clusters.append([i])
     for members in clusters:
-        above = None
-        for i in sorted(members, key=lambda i: -acc[i]):  # from the top down
-            heights[i] = acc[i] if above is None else min(acc[i], above - gap)
-            above = heights[i]
-    return heights
+        column, above = max(x[i] for i in members) * 1.25, None
+        for i in sorted(members, key=lambda i: -y[i]):  # from the top down
+            height = y[i] if above is None else min(y[i], above - gap)
+            spots[i], above = (column, height), height
+    return spots
+
+
+def _label(ax: Axes, text: str, point: tuple[float, float], spot: tuple[float, float], color: str) -> None:
+    """`text` at `spot`, joined to its point by a thin line."""
+    ax.annotate(text, point, xytext=spot, textcoords="data", va="center", fontsize=7, color=color,
+                arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.5, "alpha": 0.6})
 
 
 def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
@@ -58,10 +66,8 @@ def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
         ax.errorbar([r["mib"]], [r["acc"]], yerr=[r["sd"]], color="tab:red", marker="*", markersize=13,
                     capsize=3, linestyle="none", label="generative replay" if k == 0 else None)
         drawn = True
-    for (_, r), y in zip(gen.iterrows(), _label_heights(gen["mib"].tolist(), gen["acc"].tolist())):
-        ax.annotate(str(r["label"]), (r["mib"], r["acc"]), xytext=(r["mib"] * 1.3, y),
-                    textcoords="data", va="center", fontsize=7, color="tab:red",
-                    arrowprops={"arrowstyle": "-", "color": "tab:red", "linewidth": 0.5, "alpha": 0.6})
+    for (_, r), spot in zip(gen.iterrows(), _label_column(gen["mib"].tolist(), gen["acc"].tolist())):
+        _label(ax, str(r["label"]), (r["mib"], r["acc"]), spot, "tab:red")
     kept = g[g["kind"].isin(["buffer", "generative"]) & on_axis]
     if len(kept):  # no arm is at least as accurate at no more bytes
         front = kept[frames.pareto_mask(kept["acc"], kept["mem"])]
@@ -101,7 +107,7 @@ def accuracy_vs_cost(runs, cost: str = "flops_train", ax: Axes | None = None) ->
     """Final average accuracy (mean ± sd over seeds) against a cost per run (training FLOPs by
     default, log x), one point per configuration; the Pareto front (no other configuration is at
     least as accurate for at most the cost) is joined by a line and its points ringed."""
-    fig, ax = new_axes(ax)
+    fig, ax = new_axes(ax, (9.0, 5.0))  # wide: a column of labels beside each cluster of points
     sense = METRIC_SENSE.get(cost)
     unit, scale = (sense.unit, sense.scale) if sense else ("", 1.0)
     title = f"Final average accuracy against {cost}"
@@ -110,9 +116,10 @@ def accuracy_vs_cost(runs, cost: str = "flops_train", ax: Axes | None = None) ->
         return no_data(ax, title)
     g = g.assign(x=g["cost"] * scale)
     colors = palette(len(g))
+    spots = _label_column(g["x"].tolist(), g["acc"].tolist())
     for k, (_, r) in enumerate(g.iterrows()):
         ax.errorbar([r["x"]], [r["acc"]], yerr=[r["sd"]], color=colors[k], marker="o", capsize=3, linestyle="none")
-        ax.annotate(str(r["label"]), (r["x"], r["acc"]), xytext=(5, 4), textcoords="offset points", fontsize=7)
+        _label(ax, str(r["label"]), (r["x"], r["acc"]), spots[k], "black")
     f = g[g["pareto"]].sort_values("x")
     ax.plot(f["x"], f["acc"], color="black", linewidth=1, linestyle="--", label="Pareto front")
     ax.scatter(f["x"], f["acc"], s=160, facecolors="none", edgecolors="black", linewidths=1.2)
