@@ -241,7 +241,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
             md.append(f"The search trials trained {' or '.join(f'`{x}`' for x in lengths)} per task (the study's "
                       "search fidelity: every task, fewer passes; trials.csv's fidelity); the final stage trains "
                       "every configuration in full.\n")
-        shared = runs.get("generator_from", pd.Series(dtype=str)).fillna("").astype(str).str.strip().ne("").sum()
+        shared = int(frames.restored_generator(runs).sum())
         if shared:  # generator_tracks.py
             md.append(f"{shared} run(s) restored their generator's training, task by task, from the run of the same "
                       "seed whose configuration differs only in the classifier's lr, lr_decay or lr_schedule (runs.csv's "

@@ -383,6 +383,14 @@ def _truthy(value) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+def restored_generator(runs) -> pd.Series:
+    """Per run: did it restore its generator's training from another run (runs.csv's generator_from,
+    generator_tracks.py)? All False for a runs.csv written before that column existed."""
+    if "generator_from" not in runs.columns:
+        return pd.Series(False, index=runs.index)
+    return runs["generator_from"].fillna("").astype(str).str.strip().ne("")
+
+
 def interleaved(runs, a: str, b: str) -> bool | None:
     """Did configurations a and b run interleaved, seed by seed? For every seed both ran, no run of
     a or b with another seed started between the starts of a's and b's runs of that seed: the runs
@@ -402,7 +410,7 @@ def interleaved(runs, a: str, b: str) -> bool | None:
         return None
     if "reused" in pair.columns and pair["reused"].map(_truthy).any():
         return False
-    if "generator_from" in pair.columns and pair["generator_from"].fillna("").astype(str).str.strip().ne("").any():
+    if restored_generator(pair).any():
         return False  # its generator's seconds were measured in the run that trained it
     seeds = pair.assign(_start=start).sort_values(["_start", "seed"], kind="stable")["seed"].tolist()
     labels = pair["label"].astype(str)

@@ -32,12 +32,18 @@ def _directions(spec: StudySpec, setup: Setup, stage: str) -> list[str]:
     return [objective]
 
 
-def generator_followers(spec: StudySpec, setup: Setup, final_configs: dict[str, list[str]] | None) -> frozenset[str]:
-    """Final configurations whose generator an earlier one's runs train (generator_tracks.sharing)."""
+def generator_sharing(spec: StudySpec, setup: Setup, final_configs: dict[str, list[str]] | None,
+                      seed: int = 0) -> dict[str, str]:
+    """generator_tracks.sharing of the final configurations, composed at `seed`: label -> the first
+    label of its group, for the configurations that share a generator with another."""
     from ..generator_tracks import sharing
 
-    configs = {label: make_config(spec, setup, pairs, 0) for label, pairs in (final_configs or {}).items()}
-    return frozenset(label for label, first in sharing(configs).items() if label != first)
+    return sharing({label: make_config(spec, setup, pairs, seed) for label, pairs in (final_configs or {}).items()})
+
+
+def generator_followers(spec: StudySpec, setup: Setup, final_configs: dict[str, list[str]] | None) -> frozenset[str]:
+    """Final configurations whose generator an earlier one's runs train (generator_sharing)."""
+    return frozenset(label for label, first in generator_sharing(spec, setup, final_configs).items() if label != first)
 
 
 def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list[str] | None = None,

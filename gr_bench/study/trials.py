@@ -43,13 +43,13 @@ def _sharing_runner(spec: StudySpec, setup: Setup, final_configs: dict[str, list
     """trainer.run, with a generator track when another final configuration shares this one's
     generator (generator_tracks.py); the queue (stages.planned_points) runs the sharers after it."""
     from .. import runcache
-    from ..generator_tracks import GeneratorTrack, sharing
+    from ..generator_tracks import GeneratorTrack
     from ..trainer import run
+    from .stages import generator_sharing
 
-    configs = {k: make_config(spec, setup, pairs, seed) for k, pairs in final_configs.items()}
-    if label not in sharing(configs):
+    if label not in generator_sharing(spec, setup, final_configs, seed):
         return run
-    cfg = configs[label]
+    cfg = make_config(spec, setup, final_configs[label], seed)
     track = GeneratorTrack.for_run(setup.results_dir, cfg, split, getattr(benches(cfg), "content_sha256", ""),
                                    runcache.code_version())
     return functools.partial(run, track=track)
