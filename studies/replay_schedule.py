@@ -8,7 +8,9 @@ trained on the whole training split, beside two ablations that split the best's 
 the best's schedule at the reference's lr and decay (best-schedule@seed-linear:1000-lr), and the
 reference's schedule at the best's lr and decay (best-lr@seed-linear:1000-schedule); each differs
 from the reference in one group only, so the report gives the schedule and the lr/decay effect
-their own verdicts.
+their own verdicts. A larger replay set is also more training: a compute-matched control, the
+reference with its classifier epochs scaled to as many training samples as the best
+(seed-linear:1000@best-samples), tells the replay set's gain from the extra training's.
 """
 
 from gr_bench.study import StudySpec
@@ -52,12 +54,17 @@ STUDY = StudySpec(
     seeds=1,
     trials=16,
     top=1,
-    # The final stage: the best, the reference and the two attribution ablations, 4 x 5 runs. 5 paired
+    # The final stage: the best, the reference, the two attribution ablations and the compute-matched
+    # control, 5 x 5 runs. 5 paired
     # seeds is a cap set by the time target (25 min on 2 cores); the report states each comparison's
     # minimum detectable effect at it and calls smaller effects "underpowered".
     eval_seeds=5,
     reference={"seed-linear:1000": {"schedule": "linear:1000"}},
     attribution={"schedule": ("schedule",), "lr": ("lr", "lr_decay")},
+    # A larger replay set is also more training: the final stage also runs the reference with its
+    # classifier epochs scaled to train on as many samples as the best, so the report can tell the
+    # replay set's gain from the extra training's (5 x 5 final runs).
+    compute_matched=True,
     multi_objective=True,
     # --quick: a first look in about 2 minutes on full MNIST (2 cores), never a finding: 2 epochs per
     # task (the search's trials 1), 4 trials, 2 evaluation seeds (no verdict below 3)

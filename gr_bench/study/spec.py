@@ -59,6 +59,11 @@ class StudySpec:
     # from the best ("best-schedule@<reference>-lr": the best's schedule at the reference's lr), so
     # each group's effect is measured alone (report: "attribution").
     attribution: dict[str, tuple[str, ...]] | None = None
+    # search: the final stage also runs each reference with its classifier epochs scaled so that it
+    # trains on as many samples as the best ("<reference>@best-samples"): a larger replay set also
+    # means more training, and this control tells the two apart (report: "Replay set or extra
+    # training?", stages.compute_matched_configs).
+    compute_matched: bool = False
     # grid: an axis whose levels are compared only within themselves (task_scaling: accuracy with 2
     # tasks is not compared with accuracy with 10); the anchor is then a label of the other axis.
     compare_within: str | None = None

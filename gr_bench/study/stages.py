@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from ..config import flatten
 from ..labels import settings_dict
+from ..schedule import parse_schedule
 from ..storage import load_study, redact
 from .setup import Setup, as_pairs, make_config
 from .spec import StudyError, StudySpec
@@ -184,6 +185,62 @@ def attribution_configs(spec: StudySpec, setup: Setup, configs: dict[str, list[s
     return new, entries
 
 
+def classifier_samples(cfg, task_sizes: list[int]) -> int | None:
+    """Samples the classifier trains on over a run: (new + replay) x epochs, summed over tasks.
+    None where that count is not fixed by the config (per-batch replay, iteration budgets)."""
+    if cfg.train.iters is not None or cfg.replay.replay_mode != "per-task" or cfg.strategy != "generative":
+        return None
+    sched = parse_schedule(cfg.replay.schedule)
+    return sum((n + sched(t, n)) * cfg.train.epochs for t, n in enumerate(task_sizes))
+
+
+def _task_sizes(setup: Setup, cfg) -> list[int]:
+    """Training images per task of the benchmark `cfg` runs on (the final stage's split)."""
+    from ..data import load_dataset, make_benchmark
+
+    d = cfg.data
+    bench = make_benchmark(load_dataset(d.dataset, setup.data_dir), n_tasks=d.n_tasks, scenario=d.scenario,
+                           class_order=d.class_order, seed=cfg.seed, val_fraction=d.val_fraction)
+    return [len(t.y_train) for t in bench.tasks]
+
+
+def compute_matched_configs(spec: StudySpec, setup: Setup, configs: dict[str, list[str]], best: str,
+                            references: list[str],
+                            sizes: list[int] | None = None) -> tuple[dict[str, list[str]], list[dict]]:
+    """For each reference: the reference with its classifier epochs scaled (rounded) so that it
+    trains on as many samples as the best, labelled '<reference>@best-samples'. A larger replay set
+    is also more training; this control keeps the reference's replay set and adds only training.
+
+    Entries (kind "compute"): the control against its reference (extra training alone, only
+    `epochs` differs), and the best's schedule at the reference's lr (attribution_configs' swap)
+    against the control (the larger replay set at equal training samples). ``sizes``: per-task
+    training images (default: loaded from the study's dataset)."""
+    best_cfg = make_config(spec, setup, configs[best], 0)
+    if sizes is None:
+        sizes = _task_sizes(setup, best_cfg)
+    best_n = classifier_samples(best_cfg, sizes)
+    new: dict[str, list[str]] = {}
+    entries: list[dict] = []
+    for ref in references:
+        ref_cfg = make_config(spec, setup, configs[ref], 0)
+        ref_n = classifier_samples(ref_cfg, sizes)
+        if not best_n or not ref_n or best_n == ref_n:
+            continue
+        epochs = max(1, round(ref_cfg.train.epochs * best_n / ref_n))
+        label = f"{ref}@best-samples"
+        new[label] = [p for p in configs[ref] if p not in FINAL_PAIRS and not p.startswith("epochs=")] \
+            + [f"epochs={epochs}"] + FINAL_PAIRS
+        control_n = classifier_samples(make_config(spec, setup, new[label], 0), sizes)
+        common = {"kind": "compute", "best": best, "reference": ref, "control": label,
+                  "samples_best": best_n, "samples_control": control_n, "samples_reference": ref_n}
+        entries.append({**common, "group": "training samples alone", "fields": ["epochs"], "a": label, "b": ref})
+        swap = next((lab for lab in configs if lab.startswith("best-schedule@" + ref)), None)
+        if swap is not None:
+            entries.append({**common, "group": "replay set at equal training samples", "fields": ["schedule", "epochs"],
+                            "a": swap, "b": label})
+    return new, entries
+
+
 def final_configs(spec: StudySpec, search: optuna.Study,
                   setup: Setup | None = None) -> tuple[dict[str, list[str]], list[dict]]:
     """The top configurations of the search (Pareto front by accuracy if multi-objective), the
@@ -210,4 +267,8 @@ def final_configs(spec: StudySpec, search: optuna.Study,
     if spec.attribution and setup is not None and best is not None:
         swaps, entries = attribution_configs(spec, setup, configs, best, list(spec.reference))
         configs.update(swaps)
+    if spec.compute_matched and setup is not None and best is not None:
+        controls, more = compute_matched_configs(spec, setup, configs, best, list(spec.reference))
+        configs.update(controls)
+        entries += more
     return configs, entries
