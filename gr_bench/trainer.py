@@ -377,14 +377,17 @@ def run(
     result.times["total"] += borrowed_s
     result.generator_from = track.source if track else ""
     # Cost that machine load does not change: process CPU seconds, and the matmul FLOPs of training
-    # both models plus producing (decoding and labelling) every replayed sample.
+    # both models (a closed-form generator: its fits, which it counts in `flops`) plus producing
+    # (decoding and labelling) every replayed sample.
     result.cpu_s = time.process_time() - cpu_start + borrowed_cpu
+    fitted = generator is not None and trained is None  # gmm
     result.flops_train = result.samples["classifier"] * train_flops(classifier) + (
-        result.samples["generator"] * train_flops(trained) if trained is not None else 0) + replay_flops
-    if generator is not None and trained is None:  # gmm: its fitted numbers count as its parameters
+        result.samples["generator"] * train_flops(trained) if trained is not None else 0) + replay_flops + (
+        generator.flops if fitted else 0)
+    if fitted:  # gmm: its fitted numbers count as its parameters
         result.param_bytes["generator"] = generator.memory_bytes()
         result.params["generator"] = result.param_bytes["generator"] // 4
-        result.generator_info = {"chosen": [list(c) for c in generator.chosen]}
+        result.generator_info = {"chosen": [list(c) for c in generator.chosen], "em_iters": list(generator.em_iters)}
     result.memory_bytes = strategy.memory_bytes()
     if cfg.strategy in ("buffer", "generative"):
         result.generator_bytes = matched_bytes(dataclasses.replace(cfg, replay=dataclasses.replace(

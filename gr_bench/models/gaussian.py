@@ -14,6 +14,10 @@ held-out images, and the best candidate is refitted on the whole group.
 
 Per group it keeps, in float32: the mean (D), the basis (D x d), and per component a weight, a
 mean (d) and a Cholesky factor (d(d+1)/2 numbers): see :func:`gmm_floats`.
+
+Its cost in matmul FLOPs (the trainer adds it to ``flops_train``; docs/methods.md states the
+formulas): :func:`fit_flops` per group fitted, :func:`score_flops` per held-out candidate scored,
+:func:`draw_flops` per sample drawn.
 """
 
 from __future__ import annotations
@@ -38,6 +42,40 @@ def gmm_floats(input_dim: int, pca_dim: int, components: int) -> int:
     keep fewer)."""
     d = min(pca_dim, input_dim)
     return input_dim + input_dim * d + components * (1 + d + d * (d + 1) // 2)
+
+
+def svd_flops(m: int, p: int) -> int:
+    """Thin SVD (U, singular values and V) of an m x p matrix, as torch.linalg.svd(full_matrices=False)
+    computes it: Golub & Van Loan's R-SVD count 6 a b^2 + 20 b^3, a = max(m, p), b = min(m, p)."""
+    a, b = max(m, p), min(m, p)
+    return 6 * a * b * b + 20 * b**3
+
+
+def em_flops(n: int, d: int, components: int, iters: int) -> int:
+    """scikit-learn's EM for K = `components` full-covariance Gaussians on n points in d dimensions
+    that ran `iters` iterations (its n_iter_): iters + 1 E-steps (X @ precision Cholesky, 2 n d^2 per
+    component; the last one after convergence) and iters + 1 M-steps (means 2 n K d, covariances
+    2 n d^2 per component; the first one from the k-means labels): (iters + 1) 2 K n d (2 d + 1).
+    The k-means initialisation and the d x d factorisations are not counted."""
+    return (iters + 1) * 2 * components * n * d * (2 * d + 1)
+
+
+def fit_flops(n: int, input_dim: int, pca_dim: int, components: int, iters: int) -> int:
+    """One group of n images of input_dim (D) pixels fitted with pca_dim (d) and components (K): the
+    thin SVD of the centred n x D images, their projection onto the basis (2 n D d) and the EM."""
+    return svd_flops(n, input_dim) + 2 * n * input_dim * pca_dim + em_flops(n, pca_dim, components, iters)
+
+
+def score_flops(n: int, input_dim: int, pca_dim: int, components: int) -> int:
+    """pixel_log_likelihood of n images: the projection z (2 n D d), the residual r (2 n D d, none
+    when d = D) and a triangular solve per component (n d^2 each)."""
+    residual = 2 * n * input_dim * pca_dim if pca_dim < input_dim else 0
+    return 2 * n * input_dim * pca_dim + residual + components * n * pca_dim * pca_dim
+
+
+def draw_flops(input_dim: int, pca_dim: int) -> int:
+    """One sample: its component's Cholesky factor times the noise (2 d^2), mapped back to pixels (2 D d)."""
+    return 2 * pca_dim * pca_dim + 2 * input_dim * pca_dim
 
 
 def pixel_log_likelihood(x: np.ndarray, mean: np.ndarray, basis: np.ndarray, weights: np.ndarray,
@@ -123,6 +161,8 @@ class ClassGaussians:
         self.chosen: list[tuple[int, int, int]] = []  # (label, pca_dim, components) per group, as fitted
         # heldout: per group, {(pca_dim, components): mean held-out log-likelihood per image}
         self.scores: list[dict[tuple[int, int], float]] = []
+        self.em_iters: list[int] = []  # EM iterations of each group's final fit (as `chosen`)
+        self.flops = 0  # matmul FLOPs of every fit so far (fit_flops; heldout adds its candidates')
 
     def _mixture(self, z: np.ndarray, k: int, seed: int):
         from sklearn.mixture import GaussianMixture
@@ -148,6 +188,8 @@ class ClassGaussians:
             centred = xs - mean
             basis = torch.linalg.svd(centred, full_matrices=False).Vh[:d].T  # (D, d)
             gm = self._mixture((centred @ basis).numpy(), k, seed)
+            self.em_iters.append(int(gm.n_iter_))
+            self.flops += fit_flops(len(xs), self.input_dim, d, k, int(gm.n_iter_))
             self.groups.append(_Group(
                 label=int(label), mean=mean.float(), basis=basis.float(),
                 weights=torch.from_numpy(gm.weights_).float(), means=torch.from_numpy(gm.means_).float(),
@@ -157,10 +199,11 @@ class ClassGaussians:
     def _score_candidates(self, fit: torch.Tensor, held: torch.Tensor, seed: int) -> dict[tuple[int, int], float]:
         """Mean held-out pixel-space log-likelihood of every candidate size, each fitted on `fit`
         (one SVD shared by all PCA sizes; sigma2 = the fit rows' mean squared residual per
-        residual pixel, floored at SIGMA2_FLOOR)."""
+        residual pixel, floored at SIGMA2_FLOOR). Adds their FLOPs to self.flops."""
         mean = fit.mean(0)
         centred = fit - mean
         _, s, vh = torch.linalg.svd(centred, full_matrices=False)
+        self.flops += svd_flops(len(fit), self.input_dim)
         energy = (s**2).numpy()
         mean_np, held_np = mean.numpy(), held.numpy()
         scores: dict[tuple[int, int], float] = {}
@@ -171,6 +214,8 @@ class ClassGaussians:
             gm = self._mixture((centred @ basis).numpy(), k, seed)
             ll = pixel_log_likelihood(held_np, mean_np, basis.numpy(), gm.weights_, gm.means_,
                                       gm.covariances_, sigma2)
+            self.flops += (2 * len(fit) * self.input_dim * d + em_flops(len(fit), d, k, int(gm.n_iter_))
+                           + score_flops(len(held), self.input_dim, d, k))
             scores[(d, k)] = float(ll.mean())
         return scores
 
@@ -194,11 +239,11 @@ class ClassGaussians:
         return x, y
 
     def sample_flops(self) -> int:
-        """Mapping one PCA draw back to pixels (2 D d), averaged over the groups a sample picks
-        uniformly; 2 D pca_dim before any group is fitted."""
+        """draw_flops of one sample (2 d^2 + 2 D d), averaged over the groups a sample picks
+        uniformly; with d = pca_dim before any group is fitted."""
         if not self.groups:
-            return 2 * self.input_dim * self.pca_dim
-        return round(sum(2 * self.input_dim * g.basis.shape[1] for g in self.groups) / len(self.groups))
+            return draw_flops(self.input_dim, self.pca_dim)
+        return round(sum(draw_flops(self.input_dim, g.basis.shape[1]) for g in self.groups) / len(self.groups))
 
     def memory_bytes(self) -> int:
         return 4 * sum(g.floats() for g in self.groups)

@@ -102,8 +102,9 @@ class GenerativeReplay:
         if gen is None:
             return 0
         if not isinstance(gen, nn.Module):  # gmm: its fitted groups' PCA sizes
-            return gen.sample_flops()
-        flops = forward_flops(gen.decoder)
+            flops = gen.sample_flops()
+        else:
+            flops = forward_flops(gen.decoder)
         if self.feedback:
             flops += forward_flops(gen.encoder) + forward_flops(gen.head)
         elif self.old_classifier is not None:
