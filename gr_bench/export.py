@@ -8,6 +8,7 @@ identical files; each file is written whole or not at all (files.atomic_write_te
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -199,6 +200,52 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
     return {"trials": trials, "runs": runs, "accuracy": accuracy, "attribution": attribution_entries(stages)}
 
 
+def _wall_seconds(stages: dict[str, optuna.Study]) -> float | None:
+    """First trial start to last trial end over every stage: the study's one wall time."""
+    times = [(t.datetime_start, t.datetime_complete) for st in stages.values() for t in st.get_trials(deepcopy=False)]
+    starts = [a for a, _ in times if a]
+    ends = [b for _, b in times if b]
+    return round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else None
+
+
+def _importances(search: optuna.Study | None) -> dict[str, float] | None:
+    """Optuna's parameter importances of a single-objective search (None where they cannot be had)."""
+    if search is None or len(search.directions) != 1:
+        return None
+    done = search.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(done) < 2 or any("seed" in t.params for t in done):  # a grid's points carry their seed
+        return None
+    try:
+        with warnings.catch_warnings():  # "few trials per regime": the table says enough
+            warnings.simplefilter("ignore")
+            return {k: float(v) for k, v in optuna.importance.get_param_importances(search).items()}
+    except (RuntimeError, ValueError):
+        return None
+
+
+def report_inputs(storage, study_name: str, rows: dict[str, list[dict]]) -> dict[str, object]:
+    """What a report needs beyond the rows, read from the storage once and kept in manifest.json,
+    so that `gr-bench report` can rebuild everything from a shipped folder alone."""
+    from .study.sequential import stored_plan
+
+    stages = stage_studies(storage, study_name)
+    search = stages.get("search")
+    multi = search is not None and len(search.directions) == 2
+    runs = rows["runs"]
+    cpu = [float(r["cpu_s"]) for r in runs if isinstance(r.get("cpu_s"), (int, float)) and r["cpu_s"] == r["cpu_s"]]
+    return {
+        "multi_objective": multi,
+        "pareto_trials": [t.number for t in search.best_trials] if multi and search is not None else [],
+        "importances": _importances(search),
+        "attribution": rows["attribution"],
+        "sequential": stored_plan(stages),
+        "wall_s": _wall_seconds(stages),
+        "runs_cpu_s": round(sum(cpu), 1) if cpu else None,  # the runs' own CPU seconds (reused runs: when first run)
+        "cpu_models": sorted({str(r["cpu_model"]) for r in runs if r.get("cpu_model")}),
+        "code_versions": sorted({str(r["code_version"]) for r in runs if r.get("code_version")}),
+    }
+
+
 def manifest(storage, storage_url: str, study_name: str, rows: dict[str, list[dict]]) -> dict[str, object]:
     stages = stage_studies(storage, study_name)
     search = stages.get("search")
@@ -215,6 +262,7 @@ def manifest(storage, storage_url: str, study_name: str, rows: dict[str, list[di
         "datasets": sorted({str(r["dataset"]) for r in rows["runs"]}),
         "hosts": sorted({str(r["worker"]).split(":")[0] for r in rows["trials"] if r["worker"]}),
         **{k: v for k, v in provenance().items() if k in ("versions", "git_sha")},
+        **report_inputs(storage, study_name, rows),
     }
 
 

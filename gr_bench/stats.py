@@ -11,6 +11,11 @@ the same seeds. The rules (DESIGN.md principle 7):
   pairs, so under Holm no comparison of a 5-seed study could ever be significant);
 - the CI on the difference is the paired t interval (Welch's for unpaired samples), which covers at
   its nominal level for normal differences at any n >= 3 (a bootstrap BCa covered ~87.5% at n = 8);
+  its level is the verdict's: 1 - alpha for one comparison, 1 - alpha/K (Bonferroni) in a family of
+  K. Holm's adjusted p is below alpha whenever the raw p is below alpha/K, so an interval that
+  excludes zero always sits beside a significant difference (a 95% interval beside a Holm verdict
+  could exclude zero while the verdict said "underpowered"). The unadjusted 95% bounds are kept
+  beside it (``ci95_low``, ``ci95_high``);
 - "better"/"worse" needs a small adjusted p *and* |diff| >= ``min_effect``;
 - "equivalent" needs its own test: TOST (two one-sided paired t-tests) within ±``margin``, Holm-
   adjusted across the family; a non-significant difference test never says "equal";
@@ -47,9 +52,10 @@ FAMILY_KEYS = (  # keys of every compare_family() row, each once, in the metric'
     "verdict", "family_size", "alpha", "min_effect", "min_rel_effect", "margin", "tost_p",
     "tost_p_holm", "equivalent", "sd_diff", "power_effect", "mde", "power_at_min_effect",
     "seeds_needed", "underpowered", "paired_delta", "cliffs_delta", "min_p", "min_p_holm",
-    "test_secondary", "p_secondary", "confidence")
+    "test_secondary", "p_secondary", "confidence", "exact", "ci_level", "ci95_low", "ci95_high")
 _EXACT_PERMUTATIONS = 20_000  # enumerate Mann-Whitney permutations exactly up to this many
 PAIRED_TESTS = ("paired-t", "wilcoxon")  # primary test names of a paired row ("wilcoxon": old rows)
+UNADJUSTED = 0.95  # level of ci95_low / ci95_high, kept beside the verdict-level interval
 
 
 def _constant(x: np.ndarray) -> bool:
@@ -75,6 +81,19 @@ def t_interval(x, *, confidence=0.95) -> tuple[float, float]:
         return math.nan, math.nan
     half = stats.t.ppf((1 + confidence) / 2, len(x) - 1) * _sd(x) / math.sqrt(len(x))
     return float(x.mean() - half), float(x.mean() + half)
+
+
+def family_level(alpha: float, family: int = 1) -> float:
+    """Confidence level of an interval at a verdict's level: ``1 - alpha / K`` (Bonferroni).
+
+    Holm rejects every hypothesis whose raw p is below alpha / K, so an interval at this level that
+    excludes zero never sits beside a non-significant verdict (a 95% interval could)."""
+    return 1.0 - alpha / max(1, int(family))
+
+
+def level_text(level: float) -> str:
+    """'95%', '97.5%', '98.33%': a confidence level as people read it."""
+    return f"{100 * level:.4g}%"
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -339,7 +358,7 @@ def _is_underpowered(row: Mapping, alpha: float) -> bool:
 
 
 def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=None,
-            margin=None, power_effect=0.02, confidence=0.95, seed=None, n_resamples=None) -> dict:
+            margin=None, power_effect=0.02, confidence=None, seed=None, n_resamples=None) -> dict:
     """Compare per-seed values a vs b (diff = a - b, in the metric's unit); one comparison.
 
     Paired (same seeds, same order; a pair with a NaN is dropped): primary paired t-test
@@ -350,6 +369,8 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
     Unpaired: primary Welch t-test (``test="welch-t"``), secondary Mann–Whitney U (exact
     permutation test when there are ties in small samples, where scipy's normal approximation
     undercuts the exact minimum p); CI: Welch interval; effect sizes d and cliffs_delta.
+    CI level: ``confidence``, by default 1 - alpha (the verdict's level; ``ci_level`` and
+    ``confidence`` record it); ``ci95_low``/``ci95_high`` are the unadjusted 95% bounds.
     Thresholds: ``min_effect`` (verdict), ``margin`` (TOST, default min_effect), ``power_effect``
     (power and seeds needed); ``min_rel_effect`` replaces all three by that fraction of |mean_b|.
     compare_family() recomputes p_holm, tost_p_holm, power and the verdict over its family.
@@ -367,13 +388,14 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
     n_a, n_b = len(a), len(b)
     enough = min(n_a, n_b) >= MIN_N
     nan = math.nan
+    confidence = family_level(alpha) if confidence is None else confidence
     row = dict(n_a=n_a, n_b=n_b, mean_a=float(a.mean()) if n_a else nan,
                mean_b=float(b.mean()) if n_b else nan, diff=nan, ci_low=nan, ci_high=nan,
                test="paired-t" if paired else "welch-t", statistic=nan, p_value=nan,
                test_secondary="wilcoxon" if paired else "mann-whitney", p_secondary=nan,
                effect_size=nan, effect_kind="d_z" if paired else "d", prob_improvement=nan,
                paired_delta=nan, cliffs_delta=nan, min_p=1.0, family_size=1, alpha=alpha,
-               confidence=confidence, tost_p=nan)
+               confidence=confidence, ci_level=confidence, ci95_low=nan, ci95_high=nan, tost_p=nan)
     _thresholds(row, min_effect, min_rel_effect, margin, power_effect)
     row["diff"] = float((a - b).mean()) if paired and n_a else row["mean_a"] - row["mean_b"]
     row["sd_diff"] = _sd(a - b) if paired else _pooled_sd(a, b)
@@ -384,6 +406,7 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
     row["exact"] = bool(paired and enough and min_rel_effect is not None and row["sd_diff"] == 0)
     if enough:
         row["ci_low"], row["ci_high"] = diff_interval(a, b, paired=paired, confidence=confidence)
+        row["ci95_low"], row["ci95_high"] = diff_interval(a, b, paired=paired, confidence=UNADJUSTED)
         row["effect_size"] = cohens_d(a, b, paired=paired)[0]
         row["prob_improvement"] = prob_improvement(a, b, paired=paired)
         row["paired_delta" if paired else "cliffs_delta"] = (paired_delta(a, b) if paired
@@ -542,7 +565,7 @@ def p_text(row: Mapping) -> str:
 
 def details(row: Mapping, *, scale=100.0, unit="points") -> str:
     """The numbers behind a verdict, without the verdict itself."""
-    conf = round(100 * row.get("confidence", 0.95))
+    level = row.get("ci_level", row.get("confidence", UNADJUSTED))
     u = f" {unit}" if unit else ""
     rel = row.get("min_rel_effect", math.nan)
     rel_txt = ""
@@ -550,7 +573,7 @@ def details(row: Mapping, *, scale=100.0, unit="points") -> str:
         rel_txt = f" ({100 * row['diff'] / abs(row['mean_b']):+.1f}%)"
     n = _n_text(row)
     parts = [f"diff {scale * row['diff']:+.1f}{u}{rel_txt}",
-             f"{conf}% CI [{_num(scale * row['ci_low'], '.1f')}, {_num(scale * row['ci_high'], '.1f')}]",
+             f"{level_text(level)} CI [{_num(scale * row['ci_low'], '.1f')}, {_num(scale * row['ci_high'], '.1f')}]",
              p_text(row)]
     if not math.isnan(row.get("tost_p", math.nan)):
         k = int(row.get("family_size", 1))
@@ -609,9 +632,13 @@ def _pair_values(groups, a: str, b: str, metric: str, paired: bool):
 def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
                    pairs: list[tuple[str, str]], *, metric: str, study: str, paired: bool,
                    alpha=0.05, min_effect=0.01, min_rel_effect=None, margin=None,
-                   power_effect=0.02, confidence=0.95, seed=None, n_resamples=None) -> list[dict]:
+                   power_effect=0.02, confidence=None, seed=None, n_resamples=None) -> list[dict]:
     """compare() each (a, b) pair as one Holm family: adjust the difference p and the TOST p
     across it, compute power at alpha / family size, add verdicts.
+
+    The CI (``ci_low``, ``ci_high``) is at the verdict's level, ``ci_level = 1 - alpha / K`` for K
+    pairs (family_level; ``confidence`` overrides it), so that an interval excluding zero always
+    sits beside a significant Holm p; ``ci95_low``/``ci95_high`` keep the unadjusted 95% bounds.
 
     ``groups``: label -> per-seed values (paired: same seed order), or a DataFrame with columns
     label, seed, <metric> (paired pairs inner-joined on seed). Holm multiplies the smallest p by
@@ -619,11 +646,12 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
     the family of min_p)``; rows whose ``min_p_holm`` exceeds alpha are underpowered.
     """
     rows = []
+    level = family_level(alpha, len(pairs)) if confidence is None else confidence
     for a, b in pairs:
         x, y = _pair_values(groups, a, b, metric, paired)
         res = compare(x, y, paired=paired, alpha=alpha, min_effect=min_effect,
                       min_rel_effect=min_rel_effect, margin=margin, power_effect=power_effect,
-                      confidence=confidence)
+                      confidence=level)
         rows.append(dict(res, study=study, metric=metric, a=a, b=b))
     k = len(rows)
     adjusted = holm([r["p_value"] for r in rows])

@@ -52,7 +52,7 @@ def test_report_writes_stats_plots_and_markdown(study_copy):
     assert "would detect 2 points" in report
     # the four methods differ clearly: the Friedman test is significant and its post-hoc pairs follow it
     assert "Post-hoc, every pair of the 4 configurations on `final_avg_acc`" in report
-    assert "| a | b | n | diff | 95% CI | p_holm | verdict |" in report
+    assert "| a | b | n | diff | 99.17% CI | p_holm | verdict |" in report
     for name in ("accuracy-vs-tasks", "phase-times", "curves-generative", "heatmap-generative", "accuracy-vs-memory"):
         assert (study_copy / "plots" / f"{name}.png").stat().st_size > 0
         assert (study_copy / "plots" / f"{name}.svg").exists()
@@ -143,8 +143,8 @@ def test_a_significant_friedman_test_shows_its_post_hoc_pairs():
                                "c": [0.60, 0.63, 0.61, 0.62, 0.60, 0.61, 0.63, 0.62]})
     assert "Friedman test across 3 configurations on 8 seeds" in text
     assert "Holm across the 3 pairs; differences a - b in points" in text
-    assert "| a | b | n | diff | 95% CI | p_holm | verdict |" in text
-    assert "| a | b | 8 | +10.00 | [9.00, 11.00] |" in text and "| a | c | 8 | +29.62 | [" in text
+    assert "| a | b | n | diff | 98.33% CI | p_holm | verdict |" in text  # the level of Holm over 3 pairs
+    assert "| a | b | 8 | +10.00 | [8.68, 11.32] |" in text and "| a | c | 8 | +29.62 | [" in text
     assert text.count("| better |") == 3  # every pair: the first named is the more accurate
 
 

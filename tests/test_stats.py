@@ -518,3 +518,69 @@ def test_orient_reads_a_lower_is_better_row_in_its_sense():
     assert row["prob_improvement"] == 1.0 and row["paired_delta"] == 1.0
     same = orient(compare(b, a, paired=True, min_effect=0.5), "higher")
     assert same["verdict"] == "better" and same["prob_improvement"] == 1.0
+
+
+# ---- intervals at the verdict's level (Bonferroni, 1 - alpha/K) ------------------------------
+SIGNIFICANT = ("better", "worse", "negligible", "inconclusive")  # verdicts after p < alpha
+NOT_SIGNIFICANT = ("equivalent", "no evidence", "underpowered")  # a non-significant difference test
+
+
+def test_family_interval_is_at_one_minus_alpha_over_k():
+    """3 pairs at alpha 0.05: ci_low/ci_high are the paired t interval at 1 - 0.05/3 (t quantile
+    1 - 0.05/6 with n - 1 df); ci95_* keep the unadjusted 95% bounds."""
+    from scipy.stats import t
+
+    b = np.array([0.50, 0.60, 0.70, 0.80, 0.90])
+    g = {"x": b + 0.03 + 0.001 * np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), "y": b + 0.01,
+         "z": b - 0.004 * np.arange(5), "b": b}
+    rows = S.compare_family(g, [("x", "b"), ("y", "b"), ("z", "b")], metric="acc", study="s", paired=True)
+    x = rows[0]
+    half = t.ppf(1 - 0.05 / 6, 4) * 0.001 * math.sqrt(2.5) / math.sqrt(5)
+    assert x["ci_level"] == x["confidence"] == pytest.approx(1 - 0.05 / 3)
+    assert (x["ci_low"], x["ci_high"]) == pytest.approx((0.03 - half, 0.03 + half))
+    half95 = T_975_4 * 0.001 * math.sqrt(2.5) / math.sqrt(5)
+    assert (x["ci95_low"], x["ci95_high"]) == pytest.approx((0.03 - half95, 0.03 + half95))
+    assert S.details(x).split(", ")[1].startswith("98.33% CI [")
+    # a single comparison: 1 - alpha, as before at alpha 0.05
+    one = S.compare(g["x"], b, paired=True)
+    assert one["ci_level"] == pytest.approx(0.95) and one["ci_low"] == pytest.approx(x["ci95_low"])
+    assert S.compare(g["x"], b, paired=True, alpha=0.01)["ci_level"] == pytest.approx(0.99)
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_an_interval_excluding_zero_never_sits_beside_a_non_significant_verdict(paired):
+    """Holm's p_holm < alpha whenever the raw p < alpha/K, and the 1 - alpha/K interval excludes zero
+    exactly when the raw p < alpha/K: random families of K = 1..6, 3 to 10 seeds, various effects.
+    (With 95% intervals instead, 17 paired and 8 unpaired rows of these draws broke the rule.)"""
+    rng = np.random.default_rng(7)
+    checked = excluded = 0
+    for _ in range(40):
+        k, n = int(rng.integers(1, 7)), int(rng.integers(3, 11))
+        base = 0.8 + 0.02 * rng.standard_normal(n)
+        groups = {"ref": base}
+        for i in range(k):
+            effect, noise = rng.choice([0.0, 0.005, 0.01, 0.02, 0.05]), rng.choice([0.002, 0.01, 0.03])
+            groups[f"c{i}"] = base + effect * rng.choice([-1, 1]) + noise * rng.standard_normal(n)
+        rows = S.compare_family(groups, [(f"c{i}", "ref") for i in range(k)], metric="acc", study="s",
+                                paired=paired, min_effect=float(rng.choice([0.0, 0.01, 0.03])))
+        for r in rows:
+            assert r["ci_level"] == pytest.approx(1 - 0.05 / k)
+            assert r["verdict"] in SIGNIFICANT + NOT_SIGNIFICANT
+            checked += 1
+            if r["ci_low"] > 0 or r["ci_high"] < 0:
+                excluded += 1
+                assert r["p_holm"] < 0.05 and r["verdict"] in SIGNIFICANT, r
+    assert checked > 100 and 10 <= excluded <= checked - 10  # both kinds of row were drawn
+
+
+def test_a_familys_rows_carry_the_exact_flag_to_stats_csv():
+    """FLOPs, the same difference on every seed: compare_family keeps `exact`, and stats.csv has it."""
+    from gr_bench.report.analysis import STATS_COLUMNS, stats_rows
+
+    g = {"x": [2e9] * 5, "y": [1e9] * 5, "z": [1.5e9, 1.4e9, 1.6e9, 1.5e9, 1.45e9]}
+    rows = S.compare_family(g, [("x", "y"), ("z", "y")], paired=True, metric="flops_train", study="s",
+                            min_rel_effect=0.05)
+    assert [r["exact"] for r in rows] == [True, False]
+    assert {"exact", "ci_level", "ci95_low", "ci95_high"} <= set(STATS_COLUMNS)
+    assert [r["exact"] for r in stats_rows(rows)] == [True, False]
+    assert S.details(rows[0], scale=1e-9, unit="GFLOP").startswith("exact: the same difference on every seed")

@@ -14,7 +14,7 @@ from optuna.trial import TrialState, create_trial
 
 from gr_bench import stats
 from gr_bench.report import analysis
-from gr_bench.study import Setup, StudyError, check_seeds, final_configs, get_spec, make_config, study_n_tasks
+from gr_bench.study import Setup, StudyError, check_seeds, final_configs, get_spec, make_config, stages, study_n_tasks
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -38,7 +38,8 @@ def test_final_stage_adds_one_swap_per_attribution_group():
                      (0.8, ["schedule=linear:700", "lr=0.0005", "lr_decay=0.9"]))
     configs, entries = final_configs(spec, search, _setup("replay_schedule"))
     assert list(configs) == ["trial-1", "trial-2", "seed-linear:1000",
-                             "best-schedule@seed-linear:1000-lr", "best-lr@seed-linear:1000-schedule"]
+                             "best-schedule@seed-linear:1000-lr", "best-lr@seed-linear:1000-schedule",
+                             "seed-linear:1000@best-samples"]
     # (a) the best's schedule at the reference's lr and decay; (b) the reference's schedule at the best's
     a = make_config(spec, _setup("replay_schedule"), configs["best-schedule@seed-linear:1000-lr"], 1000)
     b = make_config(spec, _setup("replay_schedule"), configs["best-lr@seed-linear:1000-schedule"], 1000)
@@ -46,7 +47,46 @@ def test_final_stage_adds_one_swap_per_attribution_group():
     assert (b.replay.schedule, b.train.lr, b.train.lr_decay) == ("linear:1000", 0.002, 0.8)
     assert [(e["group"], e["fields"], e["a"], e["b"], e["best"]) for e in entries] == [
         ("schedule", ["schedule"], "best-schedule@seed-linear:1000-lr", "seed-linear:1000", "trial-1"),
-        ("lr", ["lr", "lr_decay"], "best-lr@seed-linear:1000-schedule", "seed-linear:1000", "trial-1")]
+        ("lr", ["lr", "lr_decay"], "best-lr@seed-linear:1000-schedule", "seed-linear:1000", "trial-1"),
+        ("training samples alone", ["epochs"], "seed-linear:1000@best-samples", "seed-linear:1000", "trial-1"),
+        ("replay set at equal training samples", ["schedule", "epochs"], "best-schedule@seed-linear:1000-lr",
+         "seed-linear:1000@best-samples", "trial-1")]
+
+
+def test_the_compute_matched_control_trains_on_as_many_samples_as_the_best():
+    spec = get_spec("replay_schedule")
+    setup = _setup("replay_schedule", quick=False)
+    configs = {"trial-4": ["schedule=proportional:2.159", "lr=0.00044", "lr_decay=0.67", "val_fraction=0"],
+               "seed-linear:1000": ["schedule=linear:1000", "val_fraction=0"],
+               "best-schedule@seed-linear:1000-lr": ["schedule=proportional:2.159", "val_fraction=0"]}
+    sizes = [12000] * 5  # Split MNIST's tasks, about 12,000 images each
+    new, entries = stages.compute_matched_configs(spec, setup, configs, "trial-4", ["seed-linear:1000"], sizes=sizes)
+    control = make_config(spec, setup, new["seed-linear:1000@best-samples"], 1000)
+    # best: 5 x 12,000 new + 4 x round(2.159 x 12,000) replayed, 10 epochs; the reference: 10,000 replayed
+    best = 10 * (60000 + 4 * 25908)
+    assert stages.classifier_samples(make_config(spec, setup, configs["trial-4"], 0), sizes) == best
+    assert control.train.epochs == round(10 * best / (10 * 70000)) == 23
+    assert (control.replay.schedule, control.train.lr, control.train.lr_decay) == ("linear:1000", 0.001, 1.0)
+    assert entries[0]["samples_control"] == 23 * 70000 and entries[0]["samples_best"] == best
+    # per-batch replay or an iteration budget: no fixed sample count, no control
+    assert stages.classifier_samples(dataclasses.replace(control, replay=dataclasses.replace(
+        control.replay, replay_mode="per-batch")), sizes) is None
+
+
+def test_the_compute_verdicts_say_which_gain_was_shown():
+    runs = _paired_runs({"trial-1": 0.80, "ref": 0.60, "best-schedule@ref-lr": 0.79, "ref@best-samples": 0.62})
+    common = {"kind": "compute", "best": "trial-1", "reference": "ref", "control": "ref@best-samples",
+              "samples_best": 1000, "samples_control": 990, "samples_reference": 400}
+    entries = [{**common, "group": "training samples alone", "fields": ["epochs"], "a": "ref@best-samples", "b": "ref"},
+               {**common, "group": "replay set at equal training samples", "fields": ["schedule", "epochs"],
+                "a": "best-schedule@ref-lr", "b": "ref@best-samples"}]
+    result = analysis.analyse("s", "search", runs, ["ref"], attribution=entries)
+    assert ("ref@best-samples", "ref") in result["pairs"]
+    assert ("best-schedule@ref-lr", "ref@best-samples") in result["pairs"]
+    lines = analysis.compute_lines(result)
+    assert len(lines) == 3 and "? yes:" in lines[1]
+    assert lines[2].startswith("so both count: training on more samples alone helps")
+    assert analysis.attribution_lines(result) == []  # compute entries are not attribution groups
 
 
 def test_a_swap_equal_to_an_existing_configuration_is_not_run_twice():

@@ -36,7 +36,7 @@ STATS_COLUMNS = (
     "power_at_min_effect", "seeds_needed", "underpowered", "exact",
     "rel_diff", "min_rel_effect", "mde_rel",
     "paired_delta", "cliffs_delta", "min_p", "min_p_holm", "test_secondary", "p_secondary", "alpha",
-    "confidence", "interleaved",
+    "confidence", "ci_level", "ci95_low", "ci95_high", "interleaved",
 )
 _POINT_KEYS = ("diff", "ci_low", "ci_high", "min_effect", "margin", "sd_diff", "mde", "power_effect")
 
@@ -323,6 +323,8 @@ def attribution_lines(result: dict) -> list[str]:
     rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
     lines = []
     for e in result.get("attribution", []):
+        if e.get("kind") == "compute":  # compute_lines
+            continue
         fields = ", ".join(e["fields"])
         what = f"{e['group']} effect ({fields}: the best, {e['best']}, against {e['b']})"
         if not e.get("a"):
@@ -335,6 +337,49 @@ def attribution_lines(result: dict) -> list[str]:
         lines.append(f"{what}: does {e['a']} beat {e['b']} on {primary}, only {fields} differing? "
                      f"{_answer(row)}: {stats.details(row, scale=sn.scale, unit=sn.unit)}")
     return lines
+
+
+def compute_lines(result: dict) -> list[str]:
+    """The compute-matched control (stages.compute_matched_configs) on the primary metric: the
+    training length alone (the control against its reference), then the larger replay set at equal
+    training samples (the best's schedule at the reference's lr against the control), and what the
+    two verdicts together say (the last line). [] when the study ran no such control."""
+    primary = result.get("primary", PRIMARY)
+    sn = sense(primary)
+    rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
+    lines, found, more = [], {}, True
+    for e in result.get("attribution", []):
+        if e.get("kind") != "compute":
+            continue
+        alone = e["group"] == "training samples alone"
+        more = e["samples_control"] >= e["samples_reference"]
+        samples = (f"{e['samples_control']:,} classifier training samples against {e['samples_reference']:,}" if alone
+                   else f"{e['samples_best']:,} against {e['samples_control']:,} classifier training samples")
+        row = rows.get((e["a"], e["b"]))
+        if row is None:
+            lines.append(f"{e['group']} ({e['a']} against {e['b']}, {samples}): not measured")
+            continue
+        found["training" if alone else "replay"] = row["verdict"]
+        lines.append(f"{e['group']} ({samples}): does {e['a']} beat {e['b']} on {primary}? "
+                     f"{_answer(row)}: {stats.details(row, scale=sn.scale, unit=sn.unit)}")
+    if found:
+        lines.append(_compute_conclusion(found.get("replay"), found.get("training"), more))
+    return lines
+
+
+def _compute_conclusion(replay: str | None, training: str | None, more: bool) -> str:
+    """What the two compute-matched verdicts say together; only "better" counts as shown."""
+    length = "training on more samples" if more else "training on fewer samples"
+    if replay == "better" and training == "better":
+        return (f"so both count: {length} alone helps, and the larger replay set helps beyond it at equal "
+                "training samples")
+    if replay == "better":
+        return (f"so the gain is the replay set: at equal training samples it still wins, and {length} alone "
+                "was not shown to help")
+    if training == "better":
+        return (f"so {length} alone helps, and the replay set was not shown to help beyond it at equal "
+                "training samples")
+    return f"so neither the replay set nor {length} alone was shown to help at this number of seeds"
 
 
 def power_table(result: dict, target_effect: float) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,8 @@ import pandas as pd
 from .. import stats
 from ..files import atomic_write_text, write_csv
 from . import analysis, frames, plots
+from .published import ALPHA as REPRODUCTION_ALPHA
+from .published import MARGIN as REPRODUCTION_MARGIN
 from .published import published_table, readable
 from .study_tables import mean_sd, shared_value, shown_settings
 
@@ -56,14 +59,41 @@ def stats_display(rows: list[dict]) -> pd.DataFrame:
                     "a": r["a"], "b": r["b"], "n": r["n_a"], "unit": unit or "-",
                     "mean a": f"{scale * r['mean_a']:.4g}", "mean b": f"{scale * r['mean_b']:.4g}",
                     "diff": _fixed(scale * r["diff"], "+.2f"),
-                    "95% CI": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
+                    "CI (1 - alpha/k)": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
                     "p": _fmt(r["p_value"]), "p_holm": _fmt(r["p_holm"]) if k > 1 else "—",
                     "TOST p": _fmt(tost),
                     "margin": stats.margin_text(r, scale=scale, unit="points" if unit == "pts" else unit),
                     "effect": "—" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
                     "MDE": _fixed(scale * r["mde"]), "power": _fmt(r["power_at_min_effect"], 2),
-                    "seeds needed": _fmt(r["seeds_needed"]), "test": r["test"], "verdict": r["verdict"]})
+                    "seeds needed": _fmt(r["seeds_needed"]),
+                    "test": "exact: size decides" if r.get("exact") else r["test"], "verdict": r["verdict"]})
     return pd.DataFrame(out)
+
+
+def header_text(manifest: dict) -> str:
+    """report.md's first lines: the command, datasets, the code that ran the runs, the study's wall
+    time and its runs' CPU seconds (manifest.json: one source for each)."""
+    lines = [f"Command: `{manifest.get('command', '')}`", f"Datasets: {', '.join(manifest.get('datasets', []))}"]
+    versions = manifest.get("code_versions") or []
+    lines.append(f"Code of the runs: {', '.join(versions) or 'unknown'}; report written by git "
+                 f"{manifest.get('git_sha', '')}" + (f"; storage `{manifest['storage']}`" if manifest.get("storage") else ""))
+    wall, cpu = manifest.get("wall_s"), manifest.get("runs_cpu_s")
+    if wall or cpu:
+        lines.append("Time: " + "; ".join(
+            ([f"{duration_text(wall)} wall, first trial start to last trial end"] if wall else [])
+            + ([f"{cpu:,.0f} s of CPU in its runs"] if cpu else []))
+            + (f" (CPU: {', '.join(manifest['cpu_models'])})" if manifest.get("cpu_models") else ""))
+    return "  \n".join(lines) + "\n"
+
+
+def duration_text(seconds: float) -> str:
+    """'1 h 52 min', '17 min 40 s', '45 s': one way to write a duration everywhere."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s} s"
 
 
 def friedman_text(fried: dict, alpha: float) -> list[str]:
@@ -79,15 +109,51 @@ def friedman_text(fried: dict, alpha: float) -> list[str]:
             out.append(f"Not significant at alpha {alpha}: no pairwise post-hoc test is shown.\n")
         return out
     scale, unit = analysis.shown(posthoc[0])
+    level = stats.level_text(posthoc[0].get("ci_level", stats.family_level(alpha, len(posthoc))))
     out.append(f"Significant at alpha {alpha}. Post-hoc, every pair of the {k} configurations on "
                f"`{posthoc[0]['metric']}` (paired t-test by seed, Holm across the {len(posthoc)} pairs; "
                f"differences a - b in {'points' if unit == 'pts' else unit}, the verdict in the metric's "
                f"sense):\n")
     out.append(md_table(pd.DataFrame([
         {"a": r["a"], "b": r["b"], "n": r["n_a"], "diff": _fixed(scale * r["diff"], "+.2f"),
-         "95% CI": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
+         f"{level} CI": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
          "p_holm": _fmt(r["p_holm"]), "verdict": r["verdict"]} for r in posthoc])))
     return out
+
+
+def ci_text(result: dict, alpha: float, *, sequential: bool = False) -> str:
+    """The sentence on the intervals: paired t at the verdict's level, 1 - alpha/k for a family of k
+    (Bonferroni; Holm's p_holm < alpha whenever the raw p < alpha/k, so an interval that excludes
+    zero never sits beside a non-significant verdict), with the levels this report uses."""
+    sizes = sorted({int(f["size"]) for f in result.get("families", [])})
+    levels = ", ".join(f"{stats.level_text(stats.family_level(alpha, k))} for k = {k}" for k in sizes)
+    return ("CIs are paired t intervals at 1 - alpha/k, the family's Bonferroni level"
+            + (f" ({levels}{'; alpha per look' if sequential else ''})" if levels else "")
+            + ", so an interval that excludes zero always sits beside a significant difference; stats.csv's "
+            "ci_level, with the unadjusted 95% bounds in ci95_low/ci95_high (none below 3 seeds: —).")
+
+
+def exact_text(rows: list[dict]) -> str:
+    """A sentence when some rows are exact: a cost with the same difference on every seed."""
+    exact = [r for r in rows if r.get("exact")]
+    if not exact:
+        return ""
+    metrics = ", ".join(f"`{m}`" for m in dict.fromkeys(r["metric"] for r in exact))
+    return (f" {len(exact)} comparison{'s' if len(exact) != 1 else ''} on {metrics} "
+            f"{'are' if len(exact) != 1 else 'is'} exact: the same difference on every seed (a count such as "
+            "training FLOPs), decided by its size without a test (stats.csv's exact).")
+
+
+def published_text(table: pd.DataFrame) -> str:
+    """The rule of the published section, with its margin (published.py's docstring)."""
+    margin = float(table["margin"].iloc[0]) if len(table) else REPRODUCTION_MARGIN
+    return ("gr-bench's mean final average accuracy with its 95% t-interval over seeds, beside the published "
+            "mean ± SEM (n: the paper's seeds). The difference (gr-bench - published) is shown with its 90% "
+            "Welch interval (standard error sqrt(s²/n + SEM²), Welch–Satterthwaite df). "
+            f"\"reproduced (within ±{margin:g})\": two one-sided Welch t-tests (TOST) show the difference within "
+            f"±{margin:g} points at alpha {REPRODUCTION_ALPHA} (TOST p below it); \"differs\": the two-sided Welch "
+            "test finds a difference (p < alpha) that TOST does not bound; \"can't tell\": neither; \"too few "
+            "seeds\" below 3 runs. A non-significant difference alone never counts as reproduced.\n")
 
 
 def families_text(result: dict) -> str:
@@ -144,38 +210,40 @@ def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, accuracy: pd.DataFrame,
             fits: dict, importances: dict | None, multi: bool,
-            primary: str = analysis.PRIMARY) -> list[tuple[str, str, object]]:
-    """(file name, caption, figure) for every plot this study's data supports."""
+            primary: str = analysis.PRIMARY) -> list[tuple[str, str, Callable[[], object]]]:
+    """(file name, caption, draw) for every plot this study's data supports; draw() makes the figure
+    (report.md lists the same figures whether or not they are drawn)."""
     data = analysis.ok_runs(runs, stage)
     acc = accuracy[accuracy["stage"] == stage] if len(accuracy) else accuracy
     acc = frames.attach_labels(acc, runs[runs["stage"] == stage]) if len(acc) else acc
     labels = list(dict.fromkeys(data["label"]))[:MAX_LABELS] if len(data) else []
-    out: list[tuple[str, str, object]] = []
+    out: list[tuple[str, str, Callable[[], object]]] = []
     for label in labels:
         out.append((f"curves-{_slug(label)}", f"Accuracy of each task during training: {label} (the seed's Figure 1)",
-                    plots.task_accuracy_curves(acc, label=label)))
+                    lambda label=label: plots.task_accuracy_curves(acc, label=label)))
     out.append(("accuracy-vs-tasks", "Average accuracy over the tasks seen so far (the seed's Figure 2)",
-                plots.accuracy_vs_tasks(acc)))
+                lambda: plots.accuracy_vs_tasks(acc)))
     if len(data) and data["memory_bytes"].nunique() > 1:
-        out.append(("accuracy-vs-memory", "Final accuracy against memory kept between tasks", plots.accuracy_vs_memory(data)))
+        out.append(("accuracy-vs-memory", "Final accuracy against memory kept between tasks", lambda: plots.accuracy_vs_memory(data)))
     if "flops_train" in data and pd.to_numeric(data["flops_train"], errors="coerce").nunique() > 1:
         out.append(("accuracy-vs-flops", "Final accuracy against training FLOPs; Pareto front ringed",
-                    plots.accuracy_vs_cost(data, "flops_train")))
-    out.append(("phase-times", "Time per phase", plots.phase_times(data)))
+                    lambda: plots.accuracy_vs_cost(data, "flops_train")))
+    out.append(("phase-times", "Time per phase", lambda: plots.phase_times(data)))
     if fits:
         out.append(("time-vs-tasks", "Training time against number of tasks (log-log) with fitted exponents",
-                    plots.time_vs_tasks(data, fits=fits)))
+                    lambda: plots.time_vs_tasks(data, fits=fits)))
     for label in labels:
         if len(acc):
             out.append((f"heatmap-{_slug(label)}", f"Accuracy matrix, mean over seeds: {label}",
-                        plots.accuracy_heatmap(frames.mean_matrix(acc, label), title=f"R[i, j] (%): {label}")))
+                        lambda label=label: plots.accuracy_heatmap(frames.mean_matrix(acc, label),
+                                                                   title=f"R[i, j] (%): {label}")))
     if kind == "search":
         if multi:
-            out.append(("pareto", "Validation accuracy against training time; Pareto front", plots.pareto_front(trials)))
+            out.append(("pareto", "Validation accuracy against training time; Pareto front", lambda: plots.pareto_front(trials)))
         else:
-            out.append(("optimization-history", "Optimisation history (search stage)", plots.optimization_history(trials, metric=primary, runs=runs)))
+            out.append(("optimization-history", "Optimisation history (search stage)", lambda: plots.optimization_history(trials, metric=primary, runs=runs)))
         if importances:
-            out.append(("importances", "Parameter importances (search stage)", plots.param_importances(importances)))
+            out.append(("importances", "Parameter importances (search stage)", lambda: plots.param_importances(importances)))
     return out
 
 
@@ -185,7 +253,8 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                  min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
                  min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY, seed: int = 0,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
-                 pairs: list[tuple[str, str]] | None = None, sequential: str | None = None) -> dict:
+                 pairs: list[tuple[str, str]] | None = None, sequential: str | None = None,
+                 draw: bool = True) -> dict:
     """Write stats.csv, plots/ and report.md into `folder`; return the analysis.
 
     ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
@@ -204,15 +273,15 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
 
     saved = []
     if len(runs):
-        for name, caption, fig in figures(kind, result["stage"], trials, runs, accuracy, result["fits"], importances, multi,
-                                          primary):
-            plots.save(fig, folder / "plots", name)
+        for name, caption, make in figures(kind, result["stage"], trials, runs, accuracy, result["fits"], importances,
+                                           multi, primary):
+            if draw:  # draw=False: report.md and stats.csv only (the docs check regenerates those)
+                plots.save(make(), folder / "plots", name)
             saved.append((name, caption))
 
     md = [f"# {study_name}\n"]
     if manifest:
-        md.append(f"Command: `{manifest.get('command', '')}`  \nDatasets: {', '.join(manifest.get('datasets', []))}  \n"
-                  f"git {manifest.get('git_sha', '')}; storage `{manifest.get('storage', '')}`\n")
+        md.append(header_text(manifest))
     margin_pts = 100 * (min_effect if margin is None else margin)
 
     def points(x: float) -> str:
@@ -223,9 +292,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
         write_csv(folder / "published.csv", table.to_dict("records"), list(table.columns))
         result["published"] = table
         md.append("## Beside the published figures\n")
-        md.append("gr-bench's mean final average accuracy with its 95% t-interval over seeds, beside the published "
-                  "mean ± SEM. \"agrees\": the published mean lies inside the interval or within 2 points of "
-                  "gr-bench's mean.\n")
+        md.append(published_text(table))
         md.append(md_table(readable(table)))
         md += sorted({f"- {r['configuration']}: {r['source']}" for _, r in table.iterrows() if r["source"]})
         md.append("")
@@ -236,7 +303,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                   "overrides: the same settings have the same id in every stage) and its settings: its overrides "
                   "over the study's base, exact. The final stage also trains every configuration on the whole "
                   "training split (val_fraction=0), left out here. `gr-bench compare` takes a label or a config_id.\n")
-        lengths = sorted(set(trials.get("fidelity", pd.Series(dtype=str)).dropna()) - {"full"})
+        lengths = sorted(set(trials.get("fidelity", pd.Series(dtype=str)).dropna()) - {"full", ""})
         if lengths:  # the search ran at a lower fidelity than the final stage
             md.append(f"The search trials trained {' or '.join(f'`{x}`' for x in lengths)} per task (the study's "
                       "search fidelity: every task, fewer passes; trials.csv's fidelity); the final stage trains "
@@ -260,7 +327,8 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
               f"\"underpowered\". Cost metrics use {100 * min_rel_effect:g}% of the other arm as minimum, margin and "
               f"power effect; wall-clock times are machine-dependent, and a wall-clock comparison is judged only when "
               f"its arms ran interleaved (the runs of each paired seed back to back, by runs.csv's started_at), "
-              f"else its verdict is \"not interleaved\". CIs are paired t intervals (none below 3 seeds: —).\n")
+              f"else its verdict is \"not interleaved\". {ci_text(result, alpha, sequential=bool(sequential))}"
+              f"{exact_text(result['rows'])}\n")
     if sequential:
         md.append(sequential[0].upper() + sequential[1:] + ".\n")
     md += [f"- {line}" for line in analysis.verdict_lines(result)] or ["- no comparison (fewer than two configurations)"]
@@ -272,6 +340,14 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
         md.append("Each line compares the reference with one group of fields taken from the search's best "
                   "configuration; the two arms differ in that group only.\n")
         md += [f"- {line}" for line in analysis.attribution_lines(result)]
+        compute = analysis.compute_lines(result)
+        if compute:
+            md.append("\n## Replay set or extra training?\n")
+            md.append("A larger replay set also means more training. The control is the reference with its "
+                      "classifier epochs scaled so that it trains on as many samples as the best; it keeps the "
+                      "reference's replay set and learning rate.\n")
+            md += [f"- {line}" for line in compute[:-1]]
+            md.append(f"\n{compute[-1][0].upper() + compute[-1][1:]}.\n")
     if result["pairs"]:
         md.append("\n## What each comparison changes (config fields that differ, a vs b)\n")
         md.append(md_table(pd.DataFrame(

@@ -64,7 +64,7 @@ def markdown(table: pd.DataFrame, anchor: str = ANCHOR) -> str:
         "CPU s": table["cpu_s"].map("{:.0f}".format),
         "front: bytes": table["front_bytes"].map({True: "yes", False: ""}),
         "front: FLOPs": table["front_flops"].map({True: "yes", False: ""}),
-        f"vs {anchor} (points, 95% CI)": [_verdict(r, anchor) for _, r in table.iterrows()],
+        f"vs {anchor} (points, CI at 1 - alpha/k)": [_verdict(r, anchor) for _, r in table.iterrows()],
     })
     return md_table(shown).rstrip("\n")
 

@@ -137,7 +137,7 @@ def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
     if rel is not None and not math.isnan(rel):
         title += f"; costs: minimum and margin {100 * rel:g}% of the other arm"
     table = Table(title=title)
-    for col in ("metric", "a vs b", "n", "diff", "95% CI", "p", "p_holm", "TOST p", "effect", "MDE", "power",
+    for col in ("metric", "a vs b", "n", "diff", "CI (1 - alpha/k)", "p", "p_holm", "TOST p", "effect", "MDE", "power",
                 "verdict"):
         table.add_column(col, justify="left" if col in ("metric", "a vs b", "verdict") else "right")
     for r in rows:

@@ -51,8 +51,8 @@ class StudySpec:
     quick: dict[str, object] = field(default_factory=dict)  # field overrides for --quick ("base" is merged)
     # grid: the label every other is compared with (default: generative replay, else the best)
     anchor: str | None = None
-    # label -> {"mean": points, "sem": points, "source": citation}: published figures to set beside
-    # the study's own (report/published.py)
+    # label -> {"mean": points, "sem": points, "n": the paper's seeds, "source": citation}: published
+    # figures to test the study's own against (report/published.py: an equivalence test)
     published: dict[str, dict[str, object]] | None = None
     # search: name -> config fields, splitting what the search changes into groups. The final stage
     # also runs, for the best configuration and each reference, the reference with one group taken

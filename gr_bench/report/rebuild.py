@@ -1,0 +1,65 @@
+"""A study's report rebuilt from its rows and manifest: the one function behind `gr-bench report`,
+`export` and the docs, whether the rows come from a storage (export.collect) or a shipped folder
+(shipped.load). Nothing here prints; the CLI prints what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..study import StudySpec, get_spec, spec_fingerprint
+from ..study.sequential import describe, look_alpha
+from .build import write_report
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    spec: StudySpec
+    result: dict  # analysis.analyse's, with "published" (the published table or None)
+    trials: pd.DataFrame
+    runs: pd.DataFrame
+    alpha: float  # per look for a --sequential study
+    min_effect: float
+    power_effect: float
+    plan: dict | None  # the --sequential plan
+    warning: str  # "" or one line: the study definition changed since the runs
+    failed: int  # failed trials
+
+
+def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: dict, *, study: str | None = None,
+            alpha: float = 0.05, min_effect: float | None = None, power_effect: float | None = None,
+            draw: bool = True) -> Rebuilt:
+    """Write stats.csv, published.csv, plots/ (unless draw=False) and report.md into `folder`.
+
+    ``power_effect``: the difference worth detecting (stored unit: 0.02 = two points), for power,
+    the MDE statement and the seeds needed; ``min_effect`` the smallest that matters (0.01).
+    A --sequential study tests at alpha / its planned looks, and by default with the thresholds
+    its looks used (the compared stage's plan, in the manifest), so the report gives the last
+    look's verdicts."""
+    trials, runs = pd.DataFrame(rows["trials"]), pd.DataFrame(rows["runs"])
+    setup = meta.get("setup", {})
+    spec = get_spec(study or setup.get("study"), bool(setup.get("quick")))
+    stored, current = setup.get("definition", ""), spec_fingerprint(spec)
+    warning = (f"{study_name!r} was run from another definition of study {spec.name!r} (fingerprint {stored}, now "
+               f"{current}); its runs are as stored, labels and comparisons follow today's definition"
+               if stored and stored != current else "")
+    plan = meta.get("sequential")
+    if plan:
+        alpha = look_alpha(alpha, plan["looks"])
+        min_effect = plan["min_effect"] if min_effect is None else min_effect
+        power_effect = plan["power_effect"] if power_effect is None else power_effect
+    min_effect = 0.01 if min_effect is None else min_effect
+    power_effect = 0.02 if power_effect is None else power_effect
+    result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows,
+                          importances=meta.get("importances"), multi=bool(meta.get("multi_objective")),
+                          alpha=alpha, min_effect=min_effect, power_effect=power_effect, primary=spec.objective,
+                          manifest=meta, attribution=rows["attribution"], pairs=spec.grid_pairs(),
+                          published=spec.published, sequential=describe(plan) if plan else None, draw=draw)
+    failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
+    return Rebuilt(spec, result, trials, runs, alpha, min_effect, power_effect, plan, warning, failed)
+
+
+__all__ = ["Rebuilt", "rebuild"]

@@ -1,0 +1,102 @@
+"""A shipped study folder: a study's evidence as files alone, no storage and no training.
+
+`gr-bench export STUDY --ship DIR` writes one (ship): runs.csv (one row per run and seed),
+trials.csv, accuracy.csv and manifest.json, without machine paths; `gr-bench report DIR` then
+rebuilds stats.csv, published.csv, plots/ and report.md from them (load). The manifest carries what
+a report needs beyond the rows (export.report_inputs): the final stage's attribution entries, the
+--sequential plan, parameter importances, the study's wall time and its runs' CPU seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from pathlib import Path
+
+import pandas as pd
+
+from ..files import ResultsError, atomic_write_text, write_json
+
+ROWS = {"runs": "runs.csv", "trials": "trials.csv", "accuracy": "accuracy.csv"}
+SHIPPED = (*ROWS.values(), "manifest.json")  # what a shipped folder holds before its report is rebuilt
+PATH_OPTIONS = ("--results", "--storage", "--data-dir")  # options whose values name this machine's paths
+DROPPED_KEYS = ("storage", "hosts")  # manifest keys that name this machine
+
+
+def is_shipped(folder: Path) -> bool:
+    """A folder of shipped rows (no study database beside them)."""
+    return all((folder / name).is_file() for name in SHIPPED) and not (folder / "study.db").exists()
+
+
+def _records(path: Path) -> list[dict]:
+    """A CSV's rows as dicts, blanks as "" (as export wrote them) and numbers as numbers."""
+    if path.stat().st_size == 0:
+        return []
+    df = pd.read_csv(path, low_memory=False)
+    rows = df.to_dict("records")
+    for r in rows:
+        for k, v in r.items():
+            if isinstance(v, float) and math.isnan(v):
+                r[k] = ""  # export writes None and "" alike as a blank field
+    return rows
+
+
+def load(folder: Path) -> tuple[dict[str, list[dict]], dict]:
+    """(rows, manifest) of a shipped folder: rows as export.collect returns them."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        rows = {key: _records(folder / name) for key, name in ROWS.items()}
+    except (OSError, ValueError) as e:
+        raise ResultsError(f"{folder} is not a readable shipped study folder: {e}") from None
+    rows["attribution"] = list(manifest.get("attribution") or [])
+    return rows, manifest
+
+
+def portable_command(command: str) -> str:
+    """The command as run, without the options that name this machine's folders or storage."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        if w in PATH_OPTIONS:
+            skip = True
+            continue
+        if any(w.startswith(o + "=") for o in PATH_OPTIONS):
+            continue
+        out.append(w)
+    return shlex.join(out)
+
+
+def portable_manifest(manifest: dict) -> dict:
+    out = {k: v for k, v in manifest.items() if k not in DROPPED_KEYS}
+    out["command"] = portable_command(str(manifest.get("command", "")))
+    return out
+
+
+def ship(src: Path, dest: Path) -> list[str]:
+    """Copy a study folder's rows and manifest to `dest`, without machine paths. Returns the files
+    written. Nothing in `dest` is touched unless every source file could be read."""
+    missing = [name for name in SHIPPED if not (src / name).is_file()]
+    if missing:
+        raise ResultsError(f"{src} has no {', '.join(missing)}: export the study first")
+    texts = {name: (src / name).read_text() for name in ROWS.values()}
+    manifest = portable_manifest(json.loads((src / "manifest.json").read_text()))
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        atomic_write_text(dest / name, text)
+    write_json(dest / "manifest.json", manifest)
+    return [*texts, "manifest.json"]
+
+
+def wall_and_cpu(manifest: dict) -> tuple[float | None, float | None]:
+    """The study's wall seconds (first trial start to last end) and its runs' CPU seconds."""
+    return manifest.get("wall_s"), manifest.get("runs_cpu_s")
+
+
+__all__ = ["is_shipped", "load", "portable_command", "portable_manifest", "ship", "wall_and_cpu"]
