@@ -49,7 +49,8 @@ def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
 
 def _positive(name: str, value: object, integer: bool = False) -> None:
     kind = int if integer else (int, float)
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    ok = (isinstance(value, kind) and not isinstance(value, bool)
+          and (isinstance(value, int) or math.isfinite(value)) and value > 0)  # isfinite overflows on a huge int
     _check(ok, name, "must be a positive " + ("whole number" if integer else "number"), value)
 
 
@@ -174,6 +175,8 @@ class ReplayConfig:
             parse_schedule(self.schedule)
         except ScheduleError as e:
             raise ConfigError(str(e)) from None
+        except OverflowError:  # a size past float's range
+            raise ConfigError(f"schedule {self.schedule!r}: a size is too large") from None
         _positive("buffer", self.buffer, integer=True)
         if self.buffer_mb is not None:
             _positive("buffer_mb", self.buffer_mb)

@@ -108,3 +108,98 @@ def test_console_entry_points_exit_2_without_traceback():
     for cmd in ([sys.executable, "-m", "gr_bench"], [str(script)]):
         p = subprocess.run([*cmd, "run", "--strategy", "nope"], capture_output=True, text=True)
         assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+# --- refused before any work: sizes, --data-dir, --results, mistyped study names ---------------------
+
+def _err(capsys, args) -> tuple[int, str]:
+    code = main(args)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--dry-run", "--set", "epochs=1000000"], "epochs must be at most 100,000"),
+    (["run", "--dry-run", "--set", "batch_size=10000000000"], "batch_size"),
+    (["run", "--dry-run", "--buffer", "100000000000"], "buffer"),
+    (["run", "--dry-run", "--tasks", "1000000"], "n_tasks"),
+    (["run", "--dry-run", "--seed", "2147483648"], "seed"),
+    (["run", "--dry-run", "--set", "epochs=" + "9" * 400], "400-digit"),  # past float's range: no OverflowError
+    (["run", "--dry-run", "--schedule", "constant:" + "9" * 400], "too large"),
+    (["run", "--dry-run", "--schedule", "constant:1000000000"], "replay samples"),
+    (["run", "--dry-run", "--set", "hidden=100000,100000"], "parameters"),
+    (["memory", "--set", "vae_hidden=100000,100000"], "parameters"),  # refused before a model is built
+    (["memory", "--input-dim", "100000000000"], "input_dim"),
+    (["study", "baselines", "--dry-run", "--seeds", "1000000"], "--seeds gives at most 10,000"),
+    (["study", "baselines", "--dry-run", "--seeds", ",".join(map(str, range(10001)))], "--seeds gives at most"),
+    (["study", "baselines", "--dry-run", "--seeds", "0,2147483648"], "below 2**31"),
+    (["study", "replay_schedule", "--dry-run", "--trials", "1000000"], "--trials must be at most 100,000"),
+    (["study", "baselines", "--dry-run", "--workers", "1000"], "--workers must be at most 256"),
+    (["study", "baselines", "--dry-run", "--sequential", "1000000"], "--sequential must be at most 10,000"),
+])
+def test_absurd_sizes_are_refused_in_one_line(args, needle, capsys, tmp_path):
+    code, err = _err(capsys, [*args, "--results", str(tmp_path)] if args[0] != "memory" else args)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("gr-bench: error:") and needle in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dry_run_counts_its_plan_without_composing_it(capsys, tmp_path):
+    import time
+
+    main(["study", "baselines", "--dry-run", "--results", str(tmp_path)])  # imports, once
+    capsys.readouterr()
+    start = time.perf_counter()
+    assert main(["study", "baselines", "--dry-run", "--seeds", "10000", "--results", str(tmp_path)]) == 0
+    assert time.perf_counter() - start < 20  # was one composed config per grid point and seed
+    assert "plan: 40000 grid trials" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--dataset", "mnist"], ["run", "--dataset", "digits", "--dry-run"], ["bench", "--dataset", "digits"],
+    ["study", "baselines", "--dataset", "mnist"], ["datasets"],
+])
+def test_a_data_dir_that_holds_nothing_is_refused(command, capsys, tmp_path):
+    results = ["--results", str(tmp_path / "r")] if command[0] != "datasets" else []
+    code, err = _err(capsys, [*command, "--data-dir", "/nonexistent/dir", *results])
+    assert code == 2 and err.count("\n") == 1 and "'/nonexistent/dir' does not exist" in err, err
+    (tmp_path / "empty").mkdir()
+    code, err = _err(capsys, [*command, "--data-dir", str(tmp_path / "empty"), *results])
+    assert code == 2 and err.count("\n") == 1 and "holds no dataset files" in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_datasets_fetch_may_create_its_data_dir(monkeypatch, capsys, tmp_path):
+    import gr_bench.fetch
+
+    def fake_fetch(name, data_dir, **kwargs):
+        return {"fetched": True, "folder": str(data_dir), "source": "test"}
+
+    monkeypatch.setattr(gr_bench.fetch, "fetch", fake_fetch)
+    assert main(["datasets", "fetch", "mnist", "--data-dir", str(tmp_path / "new")]) == 0
+    out = capsys.readouterr().out
+    assert "fetched into" in out or "already present" in out, out  # not refused: fetch makes the folder
+
+
+@pytest.mark.parametrize("command", [["run", *FAST], ["study", "baselines", "--quick", "--dataset", "digits"],
+                                     ["bench", "--dataset", "digits"], ["report", "baselines-quick"],
+                                     ["export", "baselines-quick"], ["compare", "a", "b", "--study", "baselines-quick"]])
+def test_results_that_is_a_file_is_refused_first(command, capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, err = _err(capsys, [*command, "--results", str(blocker)])
+    assert code == 2 and err.count("\n") == 1 and "is a file, not a folder" in err, err
+    assert blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize("command", [["report"], ["export"], ["compare", "a", "b", "--study"]])
+def test_a_mistyped_study_names_the_closest(command, capsys, tmp_path):
+    (tmp_path / "replay_schedule").mkdir()
+    (tmp_path / "replay_schedule" / "study.db").write_bytes(b"")  # a study folder (not opened)
+    code, err = _err(capsys, [*command, "replay_schedul", "--results", str(tmp_path)])
+    assert code == 2 and err.count("\n") == 1 and "did you mean 'replay_schedule'" in err, err
+    code, err = _err(capsys, [*command, "xyzzy", "--results", str(tmp_path)])
+    assert code == 2 and "did you mean" not in err and "pass --storage" in err, err
+
+
+def test_study_names_the_closest_too(capsys):
+    code, err = _err(capsys, ["study", "replay_schedul"])
+    assert code == 2 and err.count("\n") == 1 and "did you mean 'replay_schedule'" in err, err

@@ -2,7 +2,8 @@
 
 The commands live in runs.py (run, memory, datasets, bench) and studies.py (study, report,
 compare, export); each module fills its own Typer and this one merges them, so nothing imports
-back from here. Bad input of any kind ends with one line on stderr and exit code 2 (:func:`main`).
+back from here. Bad input of any kind ends with one line on stderr and exit code 2, a run or study
+that failed with exit code 1, an interrupt with 130 (:func:`main`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 from typer.exceptions import TyperException
 
 from . import runs, studies
-from .common import USER_ERRORS, console
+from .common import USER_ERRORS, CommandFailed, console
 
 __all__ = ["app", "console", "main"]
 
@@ -25,22 +26,37 @@ for _module in (runs, studies):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
-    command = typer.main.get_command(app)
+    """Entry point, returning the exit code: 0 success; 1 a run or study that failed (CommandFailed),
+    its reason on stderr; 2 bad input of any kind, one line on stderr and never a traceback; 130 an
+    interrupt (Ctrl-C), "interrupted" on stderr.
+
+    With standalone_mode=False click *returns* the code of a typer.Exit raised by a command (and
+    typer turns a KeyboardInterrupt into Exit(130)) instead of raising it: the returned value is the
+    exit code, not something to ignore."""
     try:
-        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="gr-bench", standalone_mode=False)
+        command = typer.main.get_command(app)
+        code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="gr-bench",
+                            standalone_mode=False)
     except USER_ERRORS as e:
         print(f"gr-bench: error: {e}", file=sys.stderr)
         return 2
+    except CommandFailed as e:
+        print(f"gr-bench: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
     except TyperException as e:  # the command-line parser's own errors (bad option, bad value: exit 2)
-        print(f"gr-bench: error: {' '.join(e.format_message().split())}", file=sys.stderr)
+        message = " ".join(e.format_message().split())
+        if message:  # none when bare `gr-bench` printed its help
+            print(f"gr-bench: error: {message}", file=sys.stderr)
         return e.exit_code
     except typer.Exit as e:
-        return e.exit_code
+        code = e.exit_code
     except (typer.Abort, KeyboardInterrupt):
+        code = 130
+    # A command returns None; an int here is the code of an Exit (a command's, --help's, an interrupt's).
+    code = code if isinstance(code, int) and not isinstance(code, bool) else 0
+    if code == 130:
         print("gr-bench: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..config import ConfigError, flatten
 from ..errors import DataError
-from .common import SetOpt, build_config, console
+from .common import CommandFailed, SetOpt, build_config, check_data_dir, check_results, check_sizes, console
 
 commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
 
@@ -45,6 +45,8 @@ def run_cmd(
     cfg = build_config(preset, sets, strategy=strategy, dataset=dataset, scenario=scenario, n_tasks=tasks,
                        seed=seed, schedule=schedule, buffer=buffer, buffer_mb=buffer_mb, threads=threads,
                        device=device)
+    check_results(results)
+    check_data_dir(data_dir)
     if dry_run:
         for name, value in flatten(cfg).items():
             console.print(f"{name} = {value}")
@@ -76,9 +78,8 @@ def run_cmd(
     console.print(f"memory kept between tasks: {result.memory_bytes:,} bytes; "
                   f"params: classifier {result.params['classifier']:,}, generator {result.params['generator']:,}")
     console.print(f"wrote {folder}")
-    if result.status != "ok":
-        console.print(f"[red]run failed:[/] {result.reason}")
-        raise typer.Exit(1)
+    if result.status != "ok":  # exit code 1, the reason on stderr (cli.main)
+        raise CommandFailed(f"run failed: {result.reason}")
 
 
 @commands.command("memory")
@@ -91,9 +92,9 @@ def memory_cmd(
     from ..models import generator_memory, model_memory
     from ..report import tables
 
-    if input_dim <= 0:
-        raise ConfigError(f"input_dim must be a positive whole number, got {input_dim}")
-    cfg = build_config(preset, sets)
+    if not 0 < input_dim <= 1_000_000:
+        raise ConfigError(f"input_dim must be a whole number from 1 to 1,000,000, got {input_dim}")
+    cfg = check_sizes(build_config(preset, sets), input_dim)
     rows = model_memory(cfg, input_dim=input_dim)
     console.print(tables.memory_table(rows, title=f"Model memory, preset {preset!r} (MB = 2^20 bytes, float32)"))
     total = rows[-1]["bytes"]
@@ -115,6 +116,7 @@ def datasets_cmd(ctx: typer.Context,
     """Each dataset: whether, where and from what source it was found, and whose content it is."""
     if ctx.invoked_subcommand is not None:
         return
+    check_data_dir(data_dir)
     from ..data import dataset_status
 
     table = Table(title="Datasets")
@@ -176,6 +178,8 @@ def bench_cmd(
 
     cfg = build_config(preset, sets, strategy="generative", dataset=dataset, device=device)
     check_config(cfg)
+    check_results(results)
+    check_data_dir(data_dir)
     root = writable_dir(Path(results) / "bench")
     ds = load_dataset(cfg.data.dataset, data_dir)
     bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import typer
@@ -16,19 +15,41 @@ from rich.table import Table
 from ..config import ConfigError
 from ..errors import DataError
 from ..study import StudyError
-from .common import SetOpt, console
+from .common import (
+    MAX_SEED,
+    MAX_SEEDS,
+    MAX_TRIALS,
+    MAX_WORKERS,
+    CommandFailed,
+    SetOpt,
+    check_count,
+    check_data_dir,
+    check_results,
+    check_sizes,
+    close_hint,
+    console,
+    number,
+)
 
 commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
 
 
 def _parse_seeds(text: str | None, default: int) -> tuple[int, ...]:
-    """--seeds 5 (that many, from 0) or --seeds 0,3,7 (exactly these)."""
+    """--seeds 5 (that many, from 0) or --seeds 0,3,7 (exactly these): at most MAX_SEEDS seeds, each
+    at most MAX_SEED (2**31 - 1), refused before any is composed."""
     if text is None:
         return tuple(range(default))
+    parts = text.split(",") if "," in text else [text]
     try:
-        seeds = tuple(int(p) for p in text.split(",")) if "," in text else tuple(range(int(text)))
+        values = [int(p) for p in parts[:MAX_SEEDS + 1]]
     except ValueError:
         raise ConfigError(f"--seeds expects a count or a comma-separated list of seeds, got {text!r}") from None
+    n = values[0] if len(parts) == 1 else len(parts)
+    if n > MAX_SEEDS:
+        raise ConfigError(f"--seeds gives at most {MAX_SEEDS:,} seeds, got {number(n)}")
+    seeds = tuple(values) if len(parts) > 1 else tuple(range(max(n, 0)))
+    if any(s > MAX_SEED for s in seeds):
+        raise ConfigError(f"--seeds: every seed must be below 2**31, got {number(max(seeds))}")
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds must give at least one distinct seed >= 0, got {text!r}")
     return seeds
@@ -113,10 +134,17 @@ def study_cmd(
         return
     if name is None:
         raise StudyError("name a study (gr-bench study --list shows them)")
+    known = study_names(listed_only=False)
+    if name not in known:  # the closest names first, then every listed one
+        raise StudyError(f"unknown study {name!r}{close_hint(name, known)}; choose from {', '.join(study_names())} "
+                         "(gr-bench study --list)")
     spec = get_spec(name, quick)
     _positive_opt("--trials", trials)
     _positive_opt("--timeout", timeout)
     _positive_opt("--workers", workers)
+    check_count("--trials", trials, MAX_TRIALS)
+    check_count("--workers", workers, MAX_WORKERS)
+    check_count("--sequential", sequential, MAX_SEEDS)
     _positive_opt("--target-effect", target_effect)
     if multi_objective and not spec.multi_objective:
         raise StudyError(f"study {name!r} has no --multi-objective mode")
@@ -130,20 +158,28 @@ def study_cmd(
                            sequential=sequential, prune=not no_prune)
     setup = _study_setup(spec, request)
     if dry_run:
-        from ..study import planned_points
         from ..study.sequential import make_plan
 
         swaps = len(spec.attribution or {}) * len(spec.reference)
         plan = make_plan(spec, setup, power_effect=target_effect / 100) if sequential else None
         more = (f", up to {plan['cap']} in {plan['looks']} looks at alpha {plan['alpha_look']:.3g} each"
                 if plan else "")
-        console.print(f"plan: {len(planned_points(spec, setup, 'search'))} {spec.kind} trials"
+        console.print(f"plan: {_planned_count(spec, setup)} {spec.kind} trials"
                       + (f", then the best {spec.top} + {len(spec.reference)} reference(s)"
                          + (f" + up to {swaps} attribution swap(s)" if swaps else "")
                          + f" on {len(setup.eval_seeds)} evaluation seeds" if spec.kind == "search" else "")
                       + more + _fidelity_note(spec, setup))
         return
     _run_and_report(setup, power_effect=target_effect / 100)
+
+
+def _planned_count(spec, setup) -> int:
+    """How many trials the search stage (a grid's points x seeds) will queue, counted, not composed."""
+    from ..study import planned_points
+
+    if spec.kind == "grid":
+        return len(planned_points(spec, setup, "search", seeds=setup.seeds[:1])) * len(setup.seeds)
+    return setup.trials
 
 
 def _study_setup(spec, request: StudyRequest):
@@ -158,6 +194,8 @@ def _study_setup(spec, request: StudyRequest):
     from ..trainer import check_device
 
     r = request
+    check_results(r.results)  # read-only checks first: nothing is loaded or made before they pass
+    check_data_dir(r.data_dir)
     if r.sequential is not None:  # the cap against the first block: eval_seeds, or a grid's seeds
         block_plan(r.sequential, spec.eval_seeds if spec.kind == "search" else len(r.seeds))
     study_name = check_study_name(r.study_name or r.name + ("-quick" if r.quick else "")
@@ -170,15 +208,16 @@ def _study_setup(spec, request: StudyRequest):
                   trials=r.trials or spec.trials, workers=r.workers, timeout=r.timeout,
                   data_dir=str(r.data_dir) if r.data_dir else None, sets=r.sets, definition=spec_fingerprint(spec),
                   sequential=r.sequential, prune=r.prune)
-    cfg = make_config(spec, setup, [], r.seeds[0])  # validates --scenario/--tasks/--set before any work
+    cfg = check_sizes(make_config(spec, setup, [], r.seeds[0]))  # validates --scenario/--tasks/--set before any work
     check_device(cfg.device)
     check_seeds(spec, setup)
     if cfg.data.dataset not in DATASET_NAMES:
         raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
-    # every run's number of tasks (each grid point's, where the grid sets it) must divide the classes
+    # every run's number of tasks (each grid point's, where the grid sets it) must divide the classes;
+    # the seed changes no grid point's config, so each point is composed once (with the first seed)
     task_counts = {cfg.data.n_tasks}
     if spec.kind == "grid":
-        for point in planned_points(spec, setup, "search"):
+        for point in planned_points(spec, setup, "search", seeds=r.seeds[:1]):
             pairs = [q for axis, labels in spec.grid.items() for q in as_pairs(labels[point[axis]])]
             task_counts.add(make_config(spec, setup, pairs, point["seed"]).data.n_tasks)
     check_url(url)
@@ -309,7 +348,7 @@ def _look_line(entry: dict) -> str:
 def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
     import time
 
-    from ..study import get_spec, run_study, stage_counts
+    from ..study import get_spec, stage_counts
 
     objective = get_spec(setup.study, setup.quick).objective
     start = time.time()
@@ -322,7 +361,7 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
             for line in lines.update(stage, study):
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-        stages = run_study(setup, print_lines, **looks)
+        stages = _run_study(setup, print_lines, **looks)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
@@ -343,13 +382,61 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
                 progress.update(bars[stage], completed=done, total=budget,
                                 description=f"{stage}: {c['running']} running{best_text}", eta=eta)
 
-            stages = run_study(setup, on_poll, **looks)
+            stages = _run_study(setup, on_poll, **looks)
+    failure = _every_trial_failed(setup, stages)
+    if failure:  # the CSVs (trials.csv gives every reason), no report: there is nothing to compare
+        from ..export import export_study
+        from ..storage import open_storage
+
+        export_study(open_storage(setup.storage_url), setup.storage_url, setup.study_name, Path(setup.results_dir))
+        raise CommandFailed(failure)
     _export_and_print(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study,
                       power_effect=None if setup.sequential else power_effect)  # sequential: the stored plan's
     console.print(f"took {time.time() - start:.0f} s")
     if any(st.user_attrs.get("budget", 0) > sum(1 for t in st.get_trials(deepcopy=False) if t.state.is_finished())
            for st in stages.values()):
         console.print("[yellow]budget not reached (timeout): re-run the same command to continue[/]")
+
+
+def _run_study(setup, on_poll, **looks):
+    """run_study; a study that failed while running (its workers died, or no search trial
+    completed) raises CommandFailed: exit code 1, the reason on stderr."""
+    from ..study import run_study
+
+    try:
+        return run_study(setup, on_poll, **looks)
+    except RuntimeError as e:
+        raise CommandFailed(f"study {setup.study_name!r} failed: {e}") from None
+    except StudyError as e:
+        from ..storage import load_study, open_storage
+        from ..study import stage_done
+
+        search = load_study(open_storage(setup.storage_url), setup.stage_name("search"))
+        if search is not None and stage_done(search) and not _completed(search.get_trials(deepcopy=False)):
+            raise CommandFailed(f"study failed: {e}{_first_reason(search.get_trials(deepcopy=False))}") from None
+        raise
+
+
+def _completed(trials) -> bool:
+    from optuna.trial import TrialState
+
+    return any(t.state == TrialState.COMPLETE for t in trials)
+
+
+def _first_reason(trials) -> str:
+    reason = next((t.user_attrs["reason"] for t in trials if t.user_attrs.get("reason")), "")
+    return f" (first failure: {reason})" if reason else ""
+
+
+def _every_trial_failed(setup, stages) -> str:
+    """Why the study failed when every trial it ran failed (a failed study: exit code 1), else ""."""
+    from optuna.trial import TrialState
+
+    trials = [t for st in stages.values() for t in st.get_trials(deepcopy=False)]
+    if any(t.state == TrialState.FAIL for t in trials) and not _completed(trials):
+        return (f"study {setup.study_name!r} failed: none of its {len(trials)} trials completed"
+                f"{_first_reason(trials)}; trials.csv gives every reason")
+    return ""
 
 
 def _export_and_print(url: str, study_name: str, folder: Path, study: str | None, *, alpha: float = 0.05,
@@ -361,70 +448,48 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     A --sequential study tests at alpha / its planned looks, and by default with the thresholds
     its looks used (the compared stage's "sequential" plan), so the report gives the last look's
     verdicts."""
-    import optuna
-    import pandas as pd
+    from ..report import shipped, study_tables
+    from ..report.analysis import attribution_lines, compute_lines, interleaving_note, power_summary, verdict_lines
+    from ..report.rebuild import rebuild
+    from ..study.sequential import describe
 
-    from ..export import export_study, manifest, stage_studies
-    from ..report import study_tables
-    from ..report.analysis import attribution_lines, interleaving_note, power_summary, verdict_lines
-    from ..report.build import write_report
-    from ..storage import open_storage
-    from ..study import get_spec, spec_fingerprint
-    from ..study.sequential import describe, look_alpha, stored_plan
+    if url:  # a study with its storage: rewrite the exports, then report from what they hold
+        from ..export import export_study, manifest
+        from ..storage import open_storage
 
-    storage = open_storage(url)
-    rows = export_study(storage, url, study_name, folder)
-    trials, runs = pd.DataFrame(rows["trials"]), pd.DataFrame(rows["runs"])
-    stages = stage_studies(storage, study_name)
-    setup = stages["search"].user_attrs.get("setup", {})
-    spec = get_spec(study or setup.get("study"), bool(setup.get("quick")))
-    stored, current = setup.get("definition", ""), spec_fingerprint(spec)
-    if stored and stored != current:
-        print(f"gr-bench: warning: {study_name!r} was run from another definition of study {spec.name!r} "
-              f"(fingerprint {stored}, now {current}); its runs are as stored, labels and comparisons "
-              f"follow today's definition", file=sys.stderr)
-    plan = stored_plan(stages)
-    if plan:
-        alpha = look_alpha(alpha, plan["looks"])
-        min_effect = plan["min_effect"] if min_effect is None else min_effect
-        power_effect = plan["power_effect"] if power_effect is None else power_effect
-    min_effect = 0.01 if min_effect is None else min_effect
-    power_effect = 0.02 if power_effect is None else power_effect
-    multi = len(stages["search"].directions) == 2
-    failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
-    importances = None
+        storage = open_storage(url)
+        rows = export_study(storage, url, study_name, folder)
+        meta = manifest(storage, url, study_name, rows)
+    else:  # a shipped folder (report/shipped.py): its rows and manifest alone
+        rows, meta = shipped.load(folder)
+    out = rebuild(folder, study_name, rows, meta, study=study, alpha=alpha, min_effect=min_effect,
+                  power_effect=power_effect)
+    if out.warning:
+        print(f"gr-bench: warning: {out.warning}", file=sys.stderr)
+    spec, trials, runs, result, plan = out.spec, out.trials, out.runs, out.result, out.plan
+    alpha, min_effect, power_effect, failed = out.alpha, out.min_effect, out.power_effect, out.failed
     if spec.kind == "search":
         console.print(study_tables.best_table(trials, runs, spec.compared_with()))
         for param in ("family", "strategy", "vae_hidden", "latent", "optimizer", "lr_schedule"):
             if f"param_{param}" in trials:
                 console.print(study_tables.by_param_table(trials, param))
-        if multi:
-            console.print(study_tables.pareto_table(trials, [t.number for t in stages["search"].best_trials]))
+        if meta.get("multi_objective"):
+            console.print(study_tables.pareto_table(trials, list(meta.get("pareto_trials") or [])))
+        elif meta.get("importances"):
+            console.print(study_tables.importance_table(meta["importances"]))
         else:
-            try:
-                with warnings.catch_warnings():  # "few trials per regime" warnings: the table says enough
-                    warnings.simplefilter("ignore")
-                    importances = optuna.importance.get_param_importances(stages["search"])
-                console.print(study_tables.importance_table(importances))
-            except (RuntimeError, ValueError) as e:
-                console.print(f"parameter importances: not available ({e})")
-        if "final" in stages:
+            console.print("parameter importances: not available")
+        if len(runs) and (runs["stage"] == "final").any():
             console.print(study_tables.grid_table(runs[runs["stage"] == "final"], "Test split, evaluation seeds"))
     elif len(runs):
         console.print(study_tables.grid_table(runs, f"{study_name}: mean ± sd over seeds (test split)"))
-    attribution = rows["attribution"]
-    result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows, importances=importances,
-                          multi=multi, alpha=alpha, min_effect=min_effect, power_effect=power_effect,
-                          primary=spec.objective, manifest=manifest(storage, url, study_name, rows),
-                          attribution=attribution, pairs=spec.grid_pairs(), published=spec.published,
-                          sequential=describe(plan) if plan else None)
     if result.get("published") is not None:
         from ..report.published import readable
 
         console.print(study_tables.frame_table(readable(result["published"]), "Beside the published figures"))
     if result["rows"]:
         console.print(study_tables.verdict_table(result["rows"], alpha, min_effect))
-        for line in verdict_lines(result) + attribution_lines(result):
+        for line in verdict_lines(result) + attribution_lines(result) + compute_lines(result):
             console.print(line, highlight=False)
         note = interleaving_note(result["rows"])
         if note:
@@ -439,20 +504,34 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
 
 
 def _study_location(study: str, storage: str | None, results: Path) -> tuple[str, Path, str]:
-    """A study name or its folder -> (name, folder, storage URL); exit 2 when there is no such study."""
+    """A study name or its folder -> (name, folder, storage URL); exit 2 when there is no such study,
+    naming the closest studies there are (study folders under --results, the studies' definitions,
+    or the studies in --storage)."""
+    from ..report.shipped import is_shipped, load
     from ..storage import check_study_name, default_url, load_study, open_storage
 
     path = Path(study)
+    if storage is None and is_shipped(path):  # shipped rows, no storage: url ""
+        return str(load(path)[1].get("study_name") or path.name), path, ""
     if path.is_dir() and (path / "study.db").exists() or "/" in study:
         folder, name = path, path.name
     else:
+        check_results(results)
         name, folder = study, Path(results) / study
     check_study_name(name)
     if storage is None and not (folder / "study.db").exists():
-        raise StudyError(f"no study database at {folder / 'study.db'}; pass --storage")
+        from ..study import study_names
+
+        ran = [d.name for d in folder.parent.iterdir() if (d / "study.db").is_file()] if folder.parent.is_dir() else []
+        hint = close_hint(name, ran) or close_hint(name, study_names(listed_only=False))
+        raise StudyError(f"no study database at {folder / 'study.db'}{hint or '; pass --storage'}")
     url = storage or default_url(folder)
-    if load_study(open_storage(url), name) is None:
-        raise StudyError(f"no study named {name!r} in that storage")
+    store = open_storage(url)
+    if load_study(store, name) is None:
+        import optuna
+
+        stored = [n for n in optuna.get_all_study_names(store) if ":" not in n]  # not the stages after the first
+        raise StudyError(f"no study named {name!r} in that storage{close_hint(name, stored)}")
     return name, folder, url
 
 
@@ -707,13 +786,23 @@ def export_cmd(
     study: str = typer.Argument(..., help="a study name (under --results) or a study folder"),
     storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
+    ship: Path | None = typer.Option(None, metavar="DIR",
+                                     help="also write the study's rows and manifest, without machine paths, to DIR "
+                                          "(e.g. results/NAME in a clone) and rebuild its report there from them alone"),
 ) -> None:
     """Rewrite a study's CSVs, manifest, stats, plots and report.md from its storage, without training;
     print only where they went (`gr-bench report` prints the tables and verdicts too)."""
-    from ..files import writable_dir
+    from ..files import ResultsError, writable_dir
+    from ..report.shipped import ship as ship_rows
 
     name, folder, url = _study_location(study, storage, results)
+    if ship is not None and (ship.resolve() == folder.resolve() or (ship / "study.db").exists()):
+        raise ResultsError(f"--ship {ship}: give a folder other than the study's own (it holds a study database)")
     with console.capture():  # the same files as report, without its terminal output
         _export_and_print(url, name, writable_dir(folder), None)
+        if ship is not None:
+            ship_rows(folder, writable_dir(ship))
+            _export_and_print("", name, ship, None)
     console.print(f"exported {name}: trials.csv, runs.csv, accuracy.csv, manifest.json, stats.csv, report.md "
-                  f"and plots/ in {folder}", highlight=False, soft_wrap=True)
+                  f"and plots/ in {folder}" + (f"; shipped its rows to {ship}" if ship is not None else ""),
+                  highlight=False, soft_wrap=True)
