@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from .. import stats
 from .build import md_table
 from .frames import memory_points, ok_rows, pareto_mask
 
@@ -41,6 +43,66 @@ def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str = ANCHOR) -> 
     verdicts = primary.set_index("a")[["diff_points", "ci_low_points", "ci_high_points", "verdict"]]
     g = g.join(verdicts, on="label")
     return g.sort_values("acc", ascending=False).reset_index(drop=True)
+
+
+def budget_table(runs: pd.DataFrame, *, alpha: float = 0.05, study: str = "memory") -> pd.DataFrame:
+    """At every buffer budget of the sweep, the best generator whose kept bytes are at most that
+    budget against that buffer: paired by seed on final_avg_acc, one Holm family over the budgets.
+
+    "Best" is chosen by mean accuracy on these same seeds, a selection that favours the generator:
+    a "worse" verdict survives it, a "better" one is optimistic. One row per budget: buffer, its
+    MiB, the generator (none when no generator fits), its MiB, both accuracies and the stats row's
+    diff, CI (at the family's level), p_holm and verdict."""
+    g = memory_points(runs)
+    buffers = g[g["kind"] == "buffer"].sort_values("mem")
+    generators = g[g["kind"] == "generative"]
+    picks = []
+    for b in buffers.itertuples():
+        fits = generators[generators["mem"] <= b.mem]
+        picks.append((b.label, b.mem, None if fits.empty else fits.sort_values("acc", ascending=False).iloc[0]))
+    pairs = [(str(gen["label"]), label) for label, _, gen in picks if gen is not None]
+    data = ok_rows(runs)[["label", "seed", "final_avg_acc"]]
+    rows = {(r["a"], r["b"]): r for r in stats.compare_family(data, pairs, metric="final_avg_acc", study=study,
+                                                                paired=True, alpha=alpha)} if pairs else {}
+    out = []
+    for label, mem, gen in picks:
+        row = rows.get((str(gen["label"]), label), {}) if gen is not None else {}
+        out.append({"buffer": label, "buffer_mib": mem / 2**20,
+                    "generator": "" if gen is None else str(gen["label"]),
+                    "generator_mib": math.nan if gen is None else float(gen["mem"]) / 2**20,
+                    "acc_generator": math.nan if gen is None else float(gen["acc"]),
+                    "acc_buffer": float(g.loc[g["label"] == label, "acc"].iloc[0]),
+                    **{k: row.get(k, math.nan) for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a")},
+                    "verdict": row.get("verdict", "no generator this small")})
+    return pd.DataFrame(out)
+
+
+def budget_markdown(table: pd.DataFrame) -> str:
+    def ci(r) -> str:
+        return "—" if pd.isna(r["ci_low"]) else f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]"
+
+    shown = pd.DataFrame({
+        "buffer (MiB)": [f"{b} ({m:.2f})" for b, m in zip(table["buffer"], table["buffer_mib"])],
+        "best generator within it (MiB)": [f"{gname} ({m:.2f})" if gname else "—"
+                                           for gname, m in zip(table["generator"], table["generator_mib"])],
+        "generator %": [("—" if pd.isna(a) else f"{100 * a:.1f}") for a in table["acc_generator"]],
+        "buffer %": [f"{100 * a:.1f}" for a in table["acc_buffer"]],
+        "difference, points": [("—" if pd.isna(d) else f"{100 * d:+.1f}") for d in table["diff"]],
+        "CI (1 - alpha/k)": [ci(r) for _, r in table.iterrows()],
+        "p_holm": [("—" if pd.isna(p) else f"{p:.2g}") for p in table["p_holm"]],
+        "verdict": table["verdict"],
+    })
+    return md_table(shown).rstrip("\n")
+
+
+def budget_sentence(table: pd.DataFrame) -> str:
+    """The answer at each budget tested, in one sentence (README and docs)."""
+    parts = [f"{r.buffer} ({r.buffer_mib:.2f} MiB): {r.generator or 'no generator'} "
+             + (f"{100 * r.diff:+.1f} points, {r.verdict}" if r.generator else "fits")
+             for r in table.itertuples()]
+    k = int(table["generator"].astype(bool).sum())
+    return (f"The best generator within each buffer's bytes against that buffer (paired by seed, Holm over {k} "
+            f"budget{'s' if k != 1 else ''}; the generator picked by its mean on the same seeds, which favours it): " + "; ".join(parts))
 
 
 def _verdict(row: pd.Series, anchor: str) -> str:
@@ -78,7 +140,8 @@ def study_answer(folder: Path) -> str:
     return (f"### {datasets}\n\n`{command}`: {len(seeds)} seeds ({', '.join(map(str, seeds))}), code "
             f"{str(manifest.get('git_sha', ''))[:7]}. Verdicts are the study's (paired t, Holm over its "
             f"arms); \"front\" marks the arms no other arm beats on accuracy at no more bytes (or FLOPs).\n\n"
-            + markdown(arm_table(runs, stats)) + "\n")
+            + markdown(arm_table(runs, stats)) + "\n\n#### At every buffer budget\n\n"
+            + budget_sentence(budget := budget_table(runs)) + ".\n\n" + budget_markdown(budget) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
