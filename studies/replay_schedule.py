@@ -44,11 +44,10 @@ STUDY = StudySpec(
     # task 2 (study/pruning.py) was tried here on full MNIST: it pruned 9 of 16 trials, and run to the
     # end one of them (proportional:0.546, lr 5.6e-4) reached 71.4% validation accuracy against the
     # 45.6% of the trial it kept (Spearman 0.00 [-0.51, 0.51] between accuracy after task 2 and final
-    # accuracy; one seed, 16 trials): a large replay set pays off only once several tasks must be remembered. Fewer epochs
-    # of every task do rank them: the 16 full-fidelity trials of the main job re-run at 2 epochs
-    # (seed 0, validation split) gave Spearman 0.81 [0.51, 0.93] (3 epochs: 0.79; one seed, one search) and the same best trial, at 22%
-    # of the search's CPU time. Noise in the search is paid for in the final stage, which re-runs
-    # the best in full on new seeds.
+    # accuracy; one seed, 16 trials). Fewer epochs of every task ranked them: the 16 full-fidelity
+    # trials re-run at 2 epochs (seed 0, validation split) gave Spearman 0.81 [0.51, 0.93] (3 epochs:
+    # 0.79; one seed, one search) and the same best trial, at 22% of the search's CPU time. Noise in
+    # the search is paid for in the final stage, which re-runs the best in full on new seeds.
     prune=False,
     search_fidelity=0.2,
     seeds=1,

@@ -130,7 +130,9 @@ def comparison_pairs(kind: str, runs: pd.DataFrame, reference: list[str], *, att
 
 def _text(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return "(unset)" if value != value else f"{value:.4g}"  # NaN: a field this arm does not set
+    if value is None or value == "":
+        return "(unset)"
     return str(value)
 
 

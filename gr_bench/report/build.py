@@ -70,6 +70,31 @@ def stats_display(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def answer_section(result: dict, runs: pd.DataFrame, question: str) -> list[str]:
+    """report.md's first section: the question, then one row per comparison of the primary family
+    (both means, the difference with its interval at the verdict's level, p_holm, the verdict);
+    power, TOST and MDE details follow in the Statistics table and stats.csv."""
+    primary = result.get("primary", analysis.PRIMARY)
+    rows = [r for r in result["rows"] if r["metric"] == primary]
+    out = ["## Answer\n"]
+    if question:
+        out.append(f"Question: {question}.\n")
+    if not rows:
+        return out + ["No comparison: fewer than two configurations with finished runs.\n"]
+    scale, unit = analysis.shown(rows[0])
+    k = int(rows[0]["family_size"])
+    level = stats.level_text(rows[0].get("ci_level", 0.95))
+    out.append(f"Each configuration a against b on `{primary}`, paired by seed ({int(rows[0]['n_a'])} seeds; Holm "
+               f"over {k}; intervals at {level}, the verdict's level):\n")
+    out.append(md_table(pd.DataFrame([{
+        "a": r["a"], "b": r["b"], "mean a": _fixed(scale * r["mean_a"], ".1f"), "mean b": _fixed(scale * r["mean_b"], ".1f"),
+        f"difference ({'points' if unit == 'pts' else unit or '-'})": _fixed(scale * r["diff"], "+.1f"),
+        "CI": f"[{_fixed(scale * r['ci_low'], '+.1f')}, {_fixed(scale * r['ci_high'], '+.1f')}]",
+        "p_holm" if k > 1 else "p": _fmt(r["p_holm"] if k > 1 else r["p_value"], 2), "verdict": r["verdict"]}
+        for r in rows])))
+    return out
+
+
 def header_text(manifest: dict) -> str:
     """report.md's first lines: the command, datasets, the code that ran the runs, the study's wall
     time and its runs' CPU seconds (manifest.json: one source for each)."""
@@ -254,7 +279,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                  min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY, seed: int = 0,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
                  pairs: list[tuple[str, str]] | None = None, sequential: str | None = None,
-                 draw: bool = True) -> dict:
+                 draw: bool = True, question: str = "") -> dict:
     """Write stats.csv, plots/ and report.md into `folder`; return the analysis.
 
     ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
@@ -280,6 +305,10 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
             saved.append((name, caption))
 
     md = [f"# {study_name}\n"]
+    if manifest and (manifest.get("setup") or {}).get("quick"):
+        md.append("**A first look (--quick): few seeds and epochs. Not a finding; run the study without --quick "
+                  "for one.**\n")
+    md += answer_section(result, runs, question)
     if manifest:
         md.append(header_text(manifest))
     margin_pts = 100 * (min_effect if margin is None else margin)
@@ -316,7 +345,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                       "generator seconds and CPU seconds are those measured where it was trained, and their wall-clock "
                       "comparisons are not judged.\n")
         md.append(md_table(table))
-    md.append(f"## Verdicts ({result['stage']} stage, paired by seed)\n")
+    md.append(f"## Verdicts ({'grid' if kind == 'grid' else result['stage'] + ' stage'}, paired by seed)\n")
     md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
               f"alpha {alpha}. p is the paired t-test's (the exact Wilcoxon signed-rank p is stats.csv's "
               f"p_secondary). \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "

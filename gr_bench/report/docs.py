@@ -226,7 +226,8 @@ def generate(root: Path, out_root: Path, *, draw: bool) -> dict[str, str]:
             "in `results/` (their per-seed rows); every figure comes from the study named above it, run with "
             "the command shown.\n\n## What the evidence says\n\nEach statement is the verdict of the comparison "
             "named: paired by seed, paired t-test, Holm within the study's primary family, the interval at the "
-            "verdict's level, \"equivalent\" only from a TOST.\n\n" + text.replace("](docs/", "](") + "\n\n" + "\n".join(parts)}
+            "verdict's level, \"equivalent\" only from a TOST.\n\n" + text.replace("](docs/", "](") + "\n\n"
+            + "\n".join(parts)}
     docs["docs/results.md"] = "\n".join(line.rstrip() for line in docs["docs/results.md"].splitlines()).rstrip() + "\n"
     from .memory_answer import study_answer
 

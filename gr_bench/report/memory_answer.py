@@ -102,7 +102,8 @@ def budget_sentence(table: pd.DataFrame) -> str:
              for r in table.itertuples()]
     k = int(table["generator"].astype(bool).sum())
     return (f"The best generator within each buffer's bytes against that buffer (paired by seed, Holm over {k} "
-            f"budget{'s' if k != 1 else ''}; the generator picked by its mean on the same seeds, which favours it): " + "; ".join(parts))
+            f"budget{'s' if k != 1 else ''}; the generator picked by its mean on the same seeds, which favours it): "
+            + "; ".join(parts))
 
 
 def _verdict(row: pd.Series, anchor: str) -> str:

@@ -57,7 +57,8 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
                           importances=meta.get("importances"), multi=bool(meta.get("multi_objective")),
                           alpha=alpha, min_effect=min_effect, power_effect=power_effect, primary=spec.objective,
                           manifest=meta, attribution=rows["attribution"], pairs=spec.grid_pairs(),
-                          published=spec.published, sequential=describe(plan) if plan else None, draw=draw)
+                          published=spec.published, sequential=describe(plan) if plan else None, draw=draw,
+                          question=spec.summary)
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
     return Rebuilt(spec, result, trials, runs, alpha, min_effect, power_effect, plan, warning, failed)
 
