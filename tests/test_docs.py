@@ -62,3 +62,9 @@ def test_one_wall_time_format_from_the_manifest():
     head = header_text({"command": "gr-bench study x", "datasets": ["mnist"], "code_versions": ["src.1"],
                         "git_sha": "abc", "wall_s": 1060.4, "runs_cpu_s": 2010.2, "cpu_models": ["EPYC"]})
     assert "17 min 40 s wall" in head and "2,010 s of CPU in its runs (CPU: EPYC)" in head and "storage" not in head
+
+
+def test_shipped_rows_keep_a_dataset_folder_by_its_name_only():
+    text = "label,dataset_source,schedule\na,\"mnist (verified, sha256 ab): /root/.cache/gr-bench/mnist\",linear:1000\n"
+    assert shipped.portable_csv(text) == "label,dataset_source,schedule\na,\"mnist (verified, sha256 ab): mnist\",linear:1000\n"
+    assert shipped.portable_text("https://example.org/a/b") == "https://example.org/a/b"

@@ -10,11 +10,10 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ..config import ConfigError
 from ..errors import DataError
-from ..study import StudyError
+from ..report.tables import Table  # cells never cut
 from .common import (
     MAX_SEED,
     MAX_SEEDS,
@@ -120,7 +119,7 @@ def study_cmd(
 ) -> None:
     """Run or resume a study; print its summary and verdicts; write trials.csv, runs.csv, accuracy.csv,
     manifest.json, stats.csv, report.md and plots/ (published.csv where the study has published figures)."""
-    from ..study import get_spec, study_names
+    from ..study import StudyError, get_spec, study_names
 
     if list_:
         table = Table(title="Studies")
@@ -228,6 +227,11 @@ def _study_setup(spec, request: StudyRequest):
     if bad:  # refused before the study folder or its storage exist
         valid = ", ".join(str(d) for d in range(1, ds.n_classes + 1) if ds.n_classes % d == 0)
         raise DataError(f"n_tasks={bad[0]} must divide {ds.name}'s {ds.n_classes} classes: choose one of {valid}")
+    from ..report.shipped import is_shipped
+
+    if is_shipped(folder):  # the repository's evidence for this study: say that this run replaces it
+        print(f"gr-bench: note: {folder} holds this study's shipped rows; this run's exports will replace them "
+              "in your working tree (git restore brings them back)", file=sys.stderr)
     writable_dir(folder)
     open_storage(url)  # fails here, with exit code 2, when the URL is malformed or unreachable
     setup = dataclasses.replace(setup, dataset=ds.name)  # every worker uses, and records, the dataset actually used
@@ -298,44 +302,142 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-class ProgressLines:
-    """Plain progress for logs: one line per finished trial (a run, for grid and final stages), with
-    done/total, elapsed time, an ETA from this command's own pace, and the best mean so far of the
-    study's objective (a run metric: see objective_text)."""
+def _trial_seconds(t) -> float | None:
+    """How long a finished trial ran (Optuna's start and end times), or None."""
+    if t.datetime_start is None or t.datetime_complete is None:
+        return None
+    return max((t.datetime_complete - t.datetime_start).total_seconds(), 0.0)
 
-    def __init__(self, start: float, clock=None, objective: str = "final_avg_acc") -> None:
+
+@dataclasses.dataclass
+class _StageState:
+    """What a stage's last poll found, for the ETA."""
+
+    budget: int
+    finished: int = 0
+    running: tuple[float, ...] = ()  # seconds each running trial has run so far
+    trial_s: float | None = None  # mean seconds per finished trial (every state)
+    run_s: float | None = None  # mean seconds per run of the complete trials (a search trial runs one per seed)
+
+
+class ProgressLines:
+    """Plain progress for logs (stdout not a terminal): one line per finished trial (a run, for grid and
+    final stages) and, while none finishes, one at least every ``every`` seconds; each with done/total,
+    elapsed time, the whole study's ETA and the best mean so far of the study's objective (a run
+    metric: see objective_text).
+
+    The ETA is measured, per stage: the mean seconds per finished trial (Optuna's start and end times,
+    earlier commands' included) times the trials left, less what the running ones have done, over the
+    workers (never less than the longest running trial's remainder). A stage not begun yet (``later``:
+    stage -> planned trials, the final stage during the search) and a stage none of whose trials has
+    finished count their trials at the search's mean seconds per complete run times ``final_scale``
+    (a final run trains longer than a search run at reduced fidelity); the ETA is the sum over stages."""
+
+    def __init__(self, start: float, clock=None, objective: str = "final_avg_acc", *, workers: int = 1,
+                 later: dict[str, int] | None = None, final_scale: float = 1.0, every: float = 60.0) -> None:
         import time
 
         self.start, self.clock, self.objective = start, clock or time.time, objective
+        self.workers, self.final_scale, self.every = max(int(workers), 1), final_scale, every
+        self.later = dict(later or {})  # stages not polled yet -> their planned trials
         self.printed: dict[str, int] = {}  # per stage: finished trials already reported (or found done)
-        self.pace: dict[str, tuple[float, int]] = {}  # per stage: when polling began, trials done then
+        self.stages: dict[str, _StageState] = {}  # per stage, in the order polled: its last poll
+        self.last: float | None = None  # when the last line was printed (or polling began)
 
-    def update(self, stage: str, study) -> list[str]:
+    def observe(self, stage: str, study, now: float | None = None) -> list:
+        """Record a stage's poll for the ETA; returns its finished trials, in the order they finished."""
         from datetime import datetime
+
+        from optuna.trial import TrialState
 
         from ..study import FINISHED
 
-        finished = sorted((t for t in study.get_trials(deepcopy=False) if t.state in FINISHED),
+        now = self.clock() if now is None else now
+        trials = study.get_trials(deepcopy=False)
+        finished = sorted((t for t in trials if t.state in FINISHED),
                           key=lambda t: (t.datetime_complete or datetime.max, t.number))
+        wall = datetime.fromtimestamp(now)
+        running = tuple(max((wall - t.datetime_start).total_seconds(), 0.0) for t in trials
+                        if t.state == TrialState.RUNNING and t.datetime_start is not None)
+        spans = [s for s in map(_trial_seconds, finished) if s is not None]
+        complete = [(s, sum(1 for k in t.user_attrs if k.startswith("run:")) or 1) for t in finished
+                    if t.state == TrialState.COMPLETE and (s := _trial_seconds(t)) is not None]
+        self.stages[stage] = _StageState(
+            budget=max(int(study.user_attrs.get("budget", len(finished))), len(finished)), finished=len(finished),
+            running=running, trial_s=sum(spans) / len(spans) if spans else None,
+            run_s=sum(s for s, _ in complete) / sum(n for _, n in complete) if complete else None)
+        self.later.pop(stage, None)
+        return finished
+
+    def eta(self, now: float | None = None) -> str:
+        """The whole study's ETA: '1h05m (search 20m00s + final 45m00s)', '3m20s', or 'unknown'."""
+        now = self.clock() if now is None else now
+        search = self.stages.get("search")
+        scaled = search.run_s * self.final_scale if search and search.run_s is not None else None
+        parts = []
+        for stage, st in [*self.stages.items(), *((s, _StageState(budget=n)) for s, n in self.later.items())]:
+            queued = max(st.budget - st.finished - len(st.running), 0)
+            mean = st.trial_s if st.trial_s is not None else None if stage == "search" else scaled
+            if not queued and not st.running:
+                continue
+            if mean is None:
+                return "unknown"
+            left = [max(mean - s, 0.0) for s in st.running] + [mean] * queued
+            parts.append((stage, max(sum(left) / self.workers, max(left))))
+        total = _duration(sum(s for _, s in parts))
+        return total + (f" ({' + '.join(f'{st} {_duration(s)}' for st, s in parts)})" if len(parts) > 1 else "")
+
+    def update(self, stage: str, study) -> list[str]:
         now = self.clock()
-        t0, done0 = self.pace.setdefault(stage, (now, len(finished)))
+        finished = self.observe(stage, study, now)
+        st = self.stages[stage]
         first = self.printed.setdefault(stage, len(finished))  # a resumed stage: earlier trials are not news
-        budget = max(int(study.user_attrs.get("budget", len(finished))), len(finished))
-        rate = (len(finished) - done0) / max(now - t0, 1e-9)
-        lines = []
-        for i in range(first + 1, len(finished) + 1):
-            left = budget - i
-            eta = _duration(left / rate) if rate > 0 else "unknown" if left else "0s"
+        eta = self.eta(now)
+
+        def line(i: int, running: str = "") -> str:
             states = [t.state.name for t in finished[:i]]
             extra = ", ".join(f"{states.count(s)} {w}" for s, w in (("PRUNED", "pruned"), ("FAIL", "failed"))
                               if states.count(s))
             best = best_mean(study, finished[:i])
             best_text = (f", best {best[0]} {objective_text(best[1], self.objective)} "
                          f"(mean of {best[2]} run{'s' if best[2] != 1 else ''})" if best else "")
-            lines.append(f"{stage}: {i}/{budget} done{f' ({extra})' if extra else ''}, elapsed "
-                         f"{_duration(now - self.start)}, ETA {eta}{best_text}")
+            return (f"{stage}: {i}/{st.budget} done{f' ({extra})' if extra else ''}{running}, elapsed "
+                    f"{_duration(now - self.start)}, ETA {eta}{best_text}")
+
+        lines = [line(i) for i in range(first + 1, len(finished) + 1)]
+        if not lines and self.last is not None and now - self.last >= self.every and len(finished) < st.budget:
+            lines.append(line(len(finished), f", {len(st.running)} running"))  # a sign of life, at least this often
+        if lines or self.last is None:
+            self.last = now
         self.printed[stage] = len(finished)
         return lines
+
+
+def _later_stages(spec, setup) -> dict[str, int]:
+    """The trials of the stages after the search, before it has made them: a search's final stage
+    runs its best `top`, the references, at most one attribution swap per group and reference and
+    one compute-matched control per reference, each on every evaluation seed (an upper bound)."""
+    if spec.kind != "search":
+        return {}
+    refs = len(spec.reference)
+    configs = spec.top + refs + len(spec.attribution or {}) * refs + (refs if spec.compute_matched else 0)
+    return {"final": configs * len(setup.eval_seeds)}
+
+
+def _final_scale(spec, setup) -> float:
+    """How much longer a final-stage run trains than one search run: the search fidelity's epochs (or
+    iterations) against the full ones (search_overrides rounds them up), and, counted in epochs, the
+    whole training split against the search's, which holds out val_fraction."""
+    from ..study import make_config
+
+    full, search = make_config(spec, setup, [], 0), make_config(spec, setup, [], 0, search=True)
+
+    def length(cfg) -> float:
+        t = cfg.train
+        return float(sum(v for v in (t.epochs, t.vae_epochs, t.iters, t.vae_iters) if v) or 1)
+
+    data = 1.0 if full.train.iters else 1.0 / (1.0 - search.data.val_fraction)
+    return length(full) / length(search) * data
 
 
 def _look_line(entry: dict) -> str:
@@ -350,12 +452,14 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
 
     from ..study import get_spec, stage_counts
 
-    objective = get_spec(setup.study, setup.quick).objective
+    spec = get_spec(setup.study, setup.quick)
+    objective = spec.objective
     start = time.time()
+    lines = ProgressLines(start, objective=objective, workers=setup.workers, later=_later_stages(spec, setup),
+                          final_scale=_final_scale(spec, setup))
     looks = {"on_look": lambda entry: console.print(_look_line(entry), markup=False, highlight=False, soft_wrap=True),
              "power_effect": power_effect}
     if not console.is_terminal:  # a log or a pipe: plain lines, no live bar
-        lines = ProgressLines(start, objective=objective)
 
         def print_lines(stage, study) -> None:
             for line in lines.update(stage, study):
@@ -366,7 +470,6 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
             bars: dict[str, object] = {}
-            first_seen: dict[str, tuple[float, int]] = {}  # per stage: when polling began, trials done then
 
             def on_poll(stage, study) -> None:
                 c = stage_counts(study)
@@ -376,9 +479,8 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
                     bars[stage] = progress.add_task(stage, total=budget, eta="")
                 best = best_mean(study)
                 best_text = f", best {escape(best[0])} {objective_text(best[1], objective)} (mean)" if best else ""
-                t0, done0 = first_seen.setdefault(stage, (time.time(), done))
-                rate = (done - done0) / max(time.time() - t0, 1e-9)  # trials per second in this stage, this command
-                eta = f"~{(budget - done) / rate:.0f}s left" if rate > 0 else ""
+                lines.observe(stage, study)
+                eta = f"study ETA {lines.eta()}"  # the whole study's, as the plain lines give it
                 progress.update(bars[stage], completed=done, total=budget,
                                 description=f"{stage}: {c['running']} running{best_text}", eta=eta)
 
@@ -401,7 +503,7 @@ def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
 def _run_study(setup, on_poll, **looks):
     """run_study; a study that failed while running (its workers died, or no search trial
     completed) raises CommandFailed: exit code 1, the reason on stderr."""
-    from ..study import run_study
+    from ..study import StudyError, run_study
 
     try:
         return run_study(setup, on_poll, **looks)
@@ -509,6 +611,7 @@ def _study_location(study: str, storage: str | None, results: Path) -> tuple[str
     or the studies in --storage)."""
     from ..report.shipped import is_shipped, load
     from ..storage import check_study_name, default_url, load_study, open_storage
+    from ..study import StudyError
 
     path = Path(study)
     if storage is None and is_shipped(path):  # shipped rows, no storage: url ""
@@ -588,6 +691,8 @@ def _groups(runs, label: str) -> list[tuple[str, str]]:
 def _check_label(label: str, ok_labels: set[str], all_labels: set[str]) -> None:
     import difflib
 
+    from ..study import StudyError
+
     if label in ok_labels:
         return
     if label in all_labels:
@@ -600,6 +705,8 @@ def _check_label(label: str, ok_labels: set[str], all_labels: set[str]) -> None:
 def _by_id(runs, name: str) -> str:
     """A configuration given by its config_id: its label in the stage compared first (the final
     stage's, where it ran there); any other name as it is."""
+    from ..study import StudyError
+
     if not len(runs) or "config_id" not in runs or name in set(map(str, runs["label"])):
         return name
     rows = runs[runs["config_id"].astype(str) == name]
@@ -636,6 +743,7 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     from ..metrics import METRIC_SENSE
     from ..report import frames
     from ..report.analysis import INTERLEAVED_TEXT, is_wall_clock
+    from ..study import StudyError
 
     sense = METRIC_SENSE.get(metric)
     if sense is None:
@@ -754,6 +862,7 @@ def compare_cmd(
     from ..export import collect, stage_studies
     from ..metrics import METRIC_SENSE
     from ..storage import open_storage
+    from ..study import StudyError
     from ..study.sequential import look_alpha, stored_plan
 
     if metric not in METRIC_SENSE:

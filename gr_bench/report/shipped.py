@@ -9,14 +9,17 @@ a report needs beyond the rows (export.report_inputs): the final stage's attribu
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
+import re
 import shlex
 from pathlib import Path
 
 import pandas as pd
 
-from ..files import ResultsError, atomic_write_text, write_json
+from ..files import ResultsError, atomic_write_text, csv_text, write_json
 
 ROWS = {"runs": "runs.csv", "trials": "trials.csv", "accuracy": "accuracy.csv"}
 SHIPPED = (*ROWS.values(), "manifest.json")  # what a shipped folder holds before its report is rebuilt
@@ -79,13 +82,28 @@ def portable_manifest(manifest: dict) -> dict:
     return out
 
 
+_ABSOLUTE = re.compile(r"(?<![\w.~:/])/(?:[^/\s,;:()\"']+/)+([^/\s,;:()\"']+)")
+
+
+def portable_text(value: str) -> str:
+    """Absolute paths (a dataset's folder in dataset_source) reduced to their last component."""
+    return _ABSOLUTE.sub(lambda m: m.group(1), value)
+
+
+def portable_csv(text: str) -> str:
+    """A CSV whose fields name no absolute path, written as export writes it (files.csv_text)."""
+    reader = csv.DictReader(io.StringIO(text))
+    rows = [{k: portable_text(v) if isinstance(v, str) and "/" in v else v for k, v in r.items()} for r in reader]
+    return csv_text(rows, list(reader.fieldnames or []))
+
+
 def ship(src: Path, dest: Path) -> list[str]:
     """Copy a study folder's rows and manifest to `dest`, without machine paths. Returns the files
     written. Nothing in `dest` is touched unless every source file could be read."""
     missing = [name for name in SHIPPED if not (src / name).is_file()]
     if missing:
         raise ResultsError(f"{src} has no {', '.join(missing)}: export the study first")
-    texts = {name: (src / name).read_text() for name in ROWS.values()}
+    texts = {name: portable_csv((src / name).read_text()) for name in ROWS.values()}
     manifest = portable_manifest(json.loads((src / "manifest.json").read_text()))
     dest.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
