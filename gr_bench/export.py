@@ -8,6 +8,8 @@ identical files; each file is written whole or not at all (files.atomic_write_te
 
 from __future__ import annotations
 
+import gzip
+import json
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from .files import write_csv, write_json
+from .files import atomic_write, write_csv, write_json
 from .labels import config_id, final_labels, settings_text, short_settings
 from .provenance import provenance
 from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
@@ -139,7 +141,7 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
     times), ``worker`` (host:pid) and ``reused`` (the run came from the run cache, so its times
     were measured when it first ran; blank when unknown). report.analysis reads the start times to
     decide whether a wall-clock comparison ran interleaved."""
-    trials, runs, accuracy = [], [], []
+    trials, runs, accuracy, records = [], [], [], []
     stages = stage_studies(storage, study_name)
     identities = _identities(stages)
     for stage, study in stages.items():
@@ -191,13 +193,15 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             # runs are all or none reused, else which of them is unknown (blank)
             reused = (n_reused == len(results) if n_reused in (0, len(results)) else "") if results else ""
             superseded = newest[t.system_attrs.get("failed_trial", t.number)] != t.number
-            for result in [] if superseded else results:
+            for key, result in [] if superseded else zip(keys, results):
                 head = {"stage": stage, **number, "trial_state": t.state.name, **ident,
                         "seed": result.config.seed, "split": result.split}
+                records.append(t.user_attrs[key])
                 runs.append({**head, **result.summary_row(), **when, "reused": reused})
                 accuracy += [{"stage": stage, **number, "seed": result.config.seed, **a}
                              for a in result.accuracy_rows()]
-    return {"trials": trials, "runs": runs, "accuracy": accuracy, "attribution": attribution_entries(stages)}
+    return {"trials": trials, "runs": runs, "accuracy": accuracy, "attribution": attribution_entries(stages),
+            "records": records}
 
 
 def _wall_seconds(stages: dict[str, optuna.Study]) -> float | None:
@@ -286,4 +290,15 @@ def export_study(storage, storage_url: str, study_name: str, out_dir: Path) -> d
     write_csv(out_dir / "accuracy.csv", rows["accuracy"],
               ["stage", "trial", "final_trial", "seed", "after_task", "eval_task", "epoch", "acc"])
     write_json(out_dir / "manifest.json", manifest(storage, storage_url, study_name, rows))
+    write_records(out_dir / RECORDS, rows["records"])
     return rows
+
+
+RECORDS = "records.jsonl.gz"  # every run's full RunResult.to_dict(), one per line: what --reuse imports
+
+
+def write_records(path: Path, records: list[dict]) -> None:
+    """The runs' full records, gzipped with a fixed header time so that the same runs give the same
+    bytes."""
+    text = "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in records)
+    atomic_write(path, lambda f: f.write(gzip.compress(text.encode(), mtime=0)), text=False)

@@ -1,4 +1,4 @@
-"""Where a result came from: code version, versions, host, CPU, BLAS, threads, device.
+"""Where a result came from: code version, versions, host, CPU, BLAS, threads, device, precision.
 
 Recorded by every run when it runs (RunResult.provenance), so a report can tell which code and
 which machine produced each row; runs repeat bit-for-bit only on the same code, machine model,
@@ -53,6 +53,15 @@ def code_version() -> str:
     return f"{versions().get('gr-bench') or '0'}+src.{source_hash()}"
 
 
+def cache_code_version() -> str:
+    """What decides a run's numbers on the code side, as the run cache keys it: gr_bench's own
+    source (a hash of its .py files, so a commit that only touches docs keeps the cache) and the
+    torch version. Every run records it, so that shipped runs can be imported into a cache."""
+    import torch
+
+    return f"src.{source_hash()}+torch.{torch.__version__}"
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
@@ -72,6 +81,32 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (/proc/cpuinfo; empty where that cannot be read)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def native_bf16(device: str) -> bool:
+    """Whether `device` does bf16 arithmetic natively: a CPU with avx512_bf16 or amx_bf16 (and
+    torch built with oneDNN, which runs CPU autocast's bf16 matmuls), or a GPU torch says supports
+    it. Elsewhere bf16 is emulated and may be slower than fp32."""
+    import torch
+
+    if device == "cuda":
+        try:
+            return bool(torch.cuda.is_bf16_supported())
+        except Exception:  # no driver, or an older torch: unknown, counted as not native
+            return False
+    return torch.backends.mkldnn.is_available() and bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +141,10 @@ def run_provenance(cfg) -> dict[str, object]:
     out = provenance(cfg.threads)
     out.pop("argv")
     out["device"] = cfg.device
+    out["cache_code_version"] = cache_code_version()
+    out["precision"] = getattr(cfg, "precision", "fp32")  # fp32, or bf16 autocast (trainer.py)
+    if out["precision"] == "bf16":  # whether the arithmetic was native or emulated
+        out["native_bf16"] = native_bf16(cfg.device)
     if cfg.device == "cuda":
         try:
             import torch

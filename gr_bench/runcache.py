@@ -31,7 +31,7 @@ from pathlib import Path
 import optuna
 from optuna.study import StudyDirection
 
-from .provenance import source_hash
+from .provenance import cache_code_version
 from .result import RunResult
 from .storage import default_url, open_storage
 
@@ -45,11 +45,8 @@ def run_key(cfg, split: str, dataset_sha256: str, code: str | None = None) -> st
 
 
 def code_version() -> str:
-    """What decides a run's numbers on the code side: gr_bench's own source (a hash of its .py
-    files, so a commit that only touches docs keeps the cache) and the torch version."""
-    import torch
-
-    return f"src.{source_hash()}+torch.{torch.__version__}"
+    """provenance.cache_code_version: gr_bench's source hash and the torch version."""
+    return cache_code_version()
 
 
 def _run_study(key: str) -> str:
@@ -100,6 +97,28 @@ def store(storage, key: str, result_dict: dict) -> None:
         if _RESULT in storage.get_study_user_attrs(study_id):
             return
     storage.set_study_user_attr(study_id, _RESULT, result_dict)
+
+
+def import_records(storage, path: Path) -> tuple[int, int]:
+    """Keep every run of a records.jsonl.gz (export.write_records; shipped with a study) in this
+    cache under the key it ran with: its config, split, dataset content and the code version it
+    recorded. A later study reuses one only when its own key is the same, so only runs of the same
+    code and data count. Returns (runs read, runs whose code version is this code's)."""
+    import gzip
+    import json
+
+    here, n, same = code_version(), 0, 0
+    for line in gzip.decompress(Path(path).read_bytes()).decode().splitlines():
+        if not line:
+            continue
+        d = json.loads(line)
+        result = RunResult.from_dict(d)
+        code = str(result.provenance.get("cache_code_version", ""))  # runs recorded before it: not imported
+        if result.dataset_sha256 and code:
+            store(storage, run_key(result.config, result.split, result.dataset_sha256, code), d)
+            n += 1
+            same += code == here
+    return n, same
 
 
 def cache_url(storage_url: str, results_dir: str) -> str:

@@ -116,6 +116,9 @@ def study_cmd(
     no_prune: bool = typer.Option(False, "--no-prune", "--full-fidelity",
                                   help="search trials at full fidelity: never pruned, every epoch of every task "
                                        "(default study name: NAME-full)"),
+    reuse: list[Path] | None = typer.Option(None, "--reuse", metavar="DIR",
+                                            help="a shipped study folder (results/NAME): its runs recorded by this "
+                                                 "same code and data are reused instead of trained (repeatable)"),
 ) -> None:
     """Run or resume a study; print its summary and verdicts; write trials.csv, runs.csv, accuracy.csv,
     manifest.json, stats.csv, report.md and plots/ (published.csv where the study has published figures)."""
@@ -155,7 +158,20 @@ def study_cmd(
                            seeds=_parse_seeds(seeds, spec.seeds), multi_objective=multi_objective, data_dir=data_dir,
                            sets=tuple(sets or ()) + ((f"device={device}",) if device else ()), dry_run=dry_run,
                            sequential=sequential, prune=not no_prune)
+    from ..report.shipped import RECORDS
+
+    missing = [str(d) for d in reuse or () if not (Path(d) / RECORDS).is_file()]
+    if missing:
+        raise StudyError(f"--reuse {missing[0]}: no {RECORDS} there (a folder written by gr-bench export --ship)")
     setup = _study_setup(spec, request)
+    if reuse and not dry_run:
+        from ..runcache import _open, cache_url, import_records
+
+        cache = _open(cache_url(setup.storage_url, setup.results_dir))
+        for d in reuse:
+            n, same = import_records(cache, Path(d) / RECORDS)
+            console.print(f"--reuse {d}: {n} recorded runs kept in the run cache, {same} of them by this code "
+                          "(only runs of the same code, config and data are reused)", highlight=False, soft_wrap=True)
     if dry_run:
         from ..study.sequential import make_plan
 

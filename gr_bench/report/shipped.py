@@ -10,6 +10,7 @@ a report needs beyond the rows (export.report_inputs): the final stage's attribu
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import math
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..files import ResultsError, atomic_write_text, csv_text, write_json
+from ..files import ResultsError, atomic_write, atomic_write_text, csv_text, write_json
 
 ROWS = {"runs": "runs.csv", "trials": "trials.csv", "accuracy": "accuracy.csv"}
+RECORDS = "records.jsonl.gz"  # export.RECORDS: every run's full record, what `study --reuse` imports
 SHIPPED = (*ROWS.values(), "manifest.json")  # what a shipped folder holds before its report is rebuilt
 PATH_OPTIONS = ("--results", "--storage", "--data-dir")  # options whose values name this machine's paths
 DROPPED_KEYS = ("storage", "hosts")  # manifest keys that name this machine
@@ -97,6 +99,24 @@ def portable_csv(text: str) -> str:
     return csv_text(rows, list(reader.fieldnames or []))
 
 
+def _portable(value):
+    if isinstance(value, str):
+        return portable_text(value) if "/" in value else value
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable(v) for v in value]
+    return value
+
+
+def portable_records(data: bytes) -> bytes:
+    """records.jsonl.gz (export.write_records) with every string's absolute paths reduced, the same
+    fixed gzip header; sys.argv is not in a run's record."""
+    lines = gzip.decompress(data).decode().splitlines()
+    text = "".join(json.dumps(_portable(json.loads(line)), sort_keys=True) + "\n" for line in lines if line)
+    return gzip.compress(text.encode(), mtime=0)
+
+
 def ship(src: Path, dest: Path) -> list[str]:
     """Copy a study folder's rows and manifest to `dest`, without machine paths. Returns the files
     written. Nothing in `dest` is touched unless every source file could be read."""
@@ -105,11 +125,14 @@ def ship(src: Path, dest: Path) -> list[str]:
         raise ResultsError(f"{src} has no {', '.join(missing)}: export the study first")
     texts = {name: portable_csv((src / name).read_text()) for name in ROWS.values()}
     manifest = portable_manifest(json.loads((src / "manifest.json").read_text()))
+    records = portable_records((src / RECORDS).read_bytes()) if (src / RECORDS).is_file() else None
     dest.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
         atomic_write_text(dest / name, text)
     write_json(dest / "manifest.json", manifest)
-    return [*texts, "manifest.json"]
+    if records is not None:
+        atomic_write(dest / RECORDS, lambda f: f.write(records))
+    return [*texts, "manifest.json", *([RECORDS] if records is not None else [])]
 
 
 def wall_and_cpu(manifest: dict) -> tuple[float | None, float | None]:
