@@ -1,7 +1,7 @@
 """Frozen, validated run configuration.
 
 A run is fully described by a :class:`RunConfig`: four small sections (data, model, train,
-replay) plus the strategy, seed, threads and device. Field names are unique across sections, so
+replay) plus the strategy, seed, threads, device and precision. Field names are unique across sections, so
 a user can override any of them as ``--set lr=0.01`` and CSV columns stay flat. An invalid
 value raises :class:`ConfigError` naming the field. Change a config with ``with_overrides`` or
 ``dataclasses.replace``; a run id is a hash of the whole config.
@@ -32,6 +32,8 @@ DEVICES = ("cpu", "cuda")
 ACTIVE_OUTPUTS = ("all", "seen")
 OPTIMIZER_STATES = ("reset", "keep")
 GMM_SELECTIONS = ("fixed", "heldout")
+PRECISIONS = ("fp32", "bf16")
+EVAL_EVERY = ("pass", "task")
 
 
 class ConfigError(ValueError):
@@ -129,6 +131,10 @@ class TrainConfig:
     # Class-incremental training loss over `all` outputs, or only the `seen` ones (classes of this
     # and earlier tasks: the "active classes" of van de Ven's code). Evaluation always uses all.
     active_outputs: str = "all"
+    # When every task's test accuracy is measured: after every classifier pass (epoch or cut-short
+    # pass: the per-pass curves of the seed report's Figure 1), or only after each task's last pass
+    # (task: the accuracy matrix R and nothing more, which is all most studies read). R is the same.
+    eval_every: str = "pass"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "vae_epochs"):
@@ -137,6 +143,7 @@ class TrainConfig:
             if getattr(self, name) is not None:
                 _positive(name, getattr(self, name), integer=True)
         _choice("active_outputs", self.active_outputs, ACTIVE_OUTPUTS)
+        _choice("eval_every", self.eval_every, EVAL_EVERY)
         _choice("optimizer_state", self.optimizer_state, OPTIMIZER_STATES)
         for name in ("lr", "vae_lr", "lr_decay"):
             _positive(name, getattr(self, name))
@@ -206,6 +213,12 @@ class RunConfig:
     seed: int = 0  # fixes class order, data order, initialisation and replay sampling
     threads: int = 1  # torch intra-op threads; one per worker process avoids OpenMP contention
     device: str = "cpu"
+    # Arithmetic of training: fp32, or bf16 = the classifier's and the trained generator's forward
+    # and backward passes (and replay decoding and labelling) under torch.autocast to bfloat16, with
+    # fp32 master weights and optimizer state and losses (cross-entropy, the VAE's reconstruction
+    # likelihood and KL) reduced in fp32; evaluation stays fp32. A gmm generator is fitted in closed
+    # form with numpy: precision does not apply to its fit.
+    precision: str = "fp32"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -217,6 +230,7 @@ class RunConfig:
                "seed", "must be a whole number >= 0", self.seed)
         _positive("threads", self.threads, integer=True)
         _choice("device", self.device, DEVICES)
+        _choice("precision", self.precision, PRECISIONS)
         sched = parse_schedule(self.replay.schedule)
         if sched.kind == "manual":
             need = self.data.n_tasks - 1
@@ -248,7 +262,8 @@ SECTIONS = ("data", "model", "train", "replay")
 
 # Newer fields -> the value that leaves them out of RunConfig.run_id (their default, meaning
 # "as before the field existed"). A field added later that changes nothing at its default goes here.
-UNHASHED_WHEN_UNSET: dict[str, object] = {"vae_optimizer": None, "gmm_select": "fixed"}
+UNHASHED_WHEN_UNSET: dict[str, object] = {"vae_optimizer": None, "gmm_select": "fixed", "precision": "fp32",
+                                          "eval_every": "pass"}
 
 
 def _fields_by_name() -> dict[str, tuple[str | None, dataclasses.Field]]:

@@ -19,7 +19,7 @@ SUMMARY_COLUMNS = (
     "memory_bytes", "generator_bytes", "peak_rss_bytes", "peak_rss_method",
     "params_classifier", "params_generator", "samples_classifier", "samples_generator",
     "train_sizes", "replay_sizes", "threads", "schema_version", "dataset_source", "dataset_sha256",
-    "code_version", "cpu_model", "blas", "device", "generator_from",
+    "code_version", "cpu_model", "blas", "device", "precision", "generator_from",
 )
 
 
@@ -53,7 +53,8 @@ class RunResult:
     peak_rss_method: str = ""
     dataset_source: str = ""  # where the data came from, and whether its content is the known dataset's
     dataset_sha256: str = ""  # content hash of the dataset's four uint8 arrays
-    provenance: dict = field(default_factory=dict)  # code version, versions, CPU, BLAS, threads, device (at run time)
+    # code version, versions, CPU, BLAS, threads, device, precision (at run time)
+    provenance: dict = field(default_factory=dict)
     # the run id of the run that trained this run's generator, when its training was restored from
     # a generator track (generator_tracks.py: the runs differ only in the classifier's lr); "" if trained here
     generator_from: str = ""
@@ -95,6 +96,8 @@ class RunResult:
             "threads": cfg.threads, "schema_version": SCHEMA_VERSION,
             "dataset_source": self.dataset_source, "dataset_sha256": self.dataset_sha256,
             **{k: self.provenance.get(k, "") for k in ("code_version", "cpu_model", "blas", "device")},
+            # the arithmetic the run trained in (fp32 for runs stored before precision existed)
+            "precision": self.provenance.get("precision", cfg.precision),
             "generator_from": self.generator_from,
         }
         for k, v in flatten(cfg).items():

@@ -7,22 +7,30 @@ For each task t:
   3. generate - if the strategy has a generator, it trains on the same data for `vae_epochs` (or `vae_iters`)
                 (a closed-form generator is fitted once on the task's own data);
   4. remember - the strategy updates its memory (frozen copies, buffer contents).
-After the last epoch of task t, the evaluation is row t of the accuracy matrix R.
+After the last epoch of task t, the evaluation is row t of the accuracy matrix R (with
+eval_every=task that is the only evaluation of the task: R is the same, the per-pass curve shorter).
 In per-batch replay mode, step 1 supplies nothing; instead every training step of 2 and 3 draws a
 fresh replay batch and weighs it against the current batch (see _with_fresh_replay).
 
 Each phase is timed with perf_counter. A fixed seed fixes initialisation (torch.manual_seed),
 and every random draw of the loop (data order, replay sampling, buffer selection) comes from one
 torch.Generator seeded with it, so the same seed gives the same R on the same machine.
+
+precision=bf16: every training forward pass (both models, per-batch replay included) and the
+decoding and labelling of replay run under torch.autocast to bfloat16 (CPU autocast on cpu, CUDA
+autocast on cuda); backward runs in the dtypes autocast recorded; weights, gradients and optimizer
+state stay fp32, and the losses are reduced in fp32 (logits cast to float first). Evaluation stays
+fp32: the accuracy of the fp32 master weights, comparable across precisions.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Callable
 
 import torch
@@ -34,6 +42,7 @@ from .data import SplitBenchmark, Task
 from .generator_tracks import GeneratorTrack, Stopwatch
 from .models import classifier_for, n_params, param_bytes, train_flops
 from .optim import make_optimizer, set_lr, within_task
+from .provenance import native_bf16
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
 from .strategies import ReplaySet, build_strategy, matched_bytes
@@ -102,17 +111,37 @@ class Evaluator:
         return (hits / self.counts).tolist()
 
 
+_said_not_native: set[str] = set()
+
+
+def precision_context(precision: str, device: torch.device) -> Callable[[], AbstractContextManager]:
+    """What a training forward pass runs in: nothing for fp32; for bf16, torch.autocast to
+    bfloat16 on the device's type. Where the device has no native bf16 it says so once per
+    process, in one line on stderr, and runs anyway."""
+    if precision == "fp32":
+        return nullcontext
+    if device.type not in _said_not_native and not native_bf16(device.type):
+        _said_not_native.add(device.type)
+        what = "this GPU" if device.type == "cuda" else "this CPU (no avx512_bf16 or amx_bf16, or torch without oneDNN)"
+        print(f"gr-bench: precision=bf16 on {what}: no native bf16, emulated (may be slower than fp32)",
+              file=sys.stderr)
+    return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
 def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str,
-               scheduler=None, max_steps: int | None = None) -> int:
+               scheduler=None, max_steps: int | None = None,
+               autocast: Callable[[], AbstractContextManager] = nullcontext) -> int:
     """One pass over `tensors` (first dimension = samples) in a seeded random order, or its first
-    `max_steps` batches; returns the number of samples seen."""
+    `max_steps` batches; returns the number of samples seen. The forward pass (and so the backward
+    pass autograd records from it) runs inside `autocast()`."""
     n = tensors[0].shape[0]
     order = torch.randperm(n, generator=rng).to(tensors[0].device)
     total = torch.zeros((), device=tensors[0].device)
     stop = n if max_steps is None else min(n, max_steps * batch_size)
     for i in range(0, stop, batch_size):
         idx = order[i : i + batch_size]
-        loss = loss_fn(model, *(t[idx] if t is not None else None for t in tensors))
+        with autocast():
+            loss = loss_fn(model, *(t[idx] if t is not None else None for t in tensors))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -154,6 +183,7 @@ def _classifier_loss(class_masks: torch.Tensor | None, active: torch.Tensor | No
             logits, elbo = model.logits_and_elbo(x)
         else:
             logits = model(x)
+        logits = logits.float()  # the loss is reduced in fp32 (a no-op unless under bf16 autocast)
         if class_masks is not None:  # task scenario: only the sample's task's outputs compete
             logits = logits.masked_fill(~class_masks[y], _MASKED)
         if active is not None:
@@ -186,7 +216,7 @@ def _with_fresh_replay(loss_fn: Callable, draw: Callable, weight: float, timer: 
         if r is None:
             return current
         counts["replay"] += len(r)
-        rx, ry = r.x.to(x.device), r.y.to(x.device)
+        rx, ry = r.x.to(x.device), None if r.y is None else r.y.to(x.device)
         if generator:
             replayed = loss_fn(model, rx, ry)
         else:
@@ -253,7 +283,8 @@ def run(
     """Train `cfg.strategy` over `bench`'s tasks and return every measurement of the run.
 
     `split` chooses what R is measured on: "test", or "val" when tuning. `on_epoch(task, epoch,
-    accs)` and `on_task_end(task, accs)` let a caller show progress or prune (by raising).
+    accs)` (after each evaluated pass: every pass, or with eval_every=task each task's last) and
+    `on_task_end(task, accs)` let a caller show progress or prune (by raising).
     `track`: where runs that differ only in the classifier's lr keep and restore the generator's
     training (generator_tracks.py); None trains it here.
     """
@@ -271,7 +302,11 @@ def run(
     strategy = build_strategy(cfg, bench)
     generator = strategy.generator.to(device) if strategy.generator is not None else None
     per_batch = cfg.replay.replay_mode == "per-batch"
-    evaluate = Evaluator(bench, split, device)
+    # the generator's own per-batch replay needs labels only if it reads them (a conditional VAE):
+    # an unconditional one's replay batch is not labelled by the old classifier
+    generator_labels = bool(getattr(generator, "reads_labels", True))
+    autocast = precision_context(cfg.precision, device)
+    evaluate = Evaluator(bench, split, device)  # always fp32 (see the module docstring)
     masks = None
     if bench.scenario == "task":  # row c: the outputs of the task that class c belongs to
         tm = bench.task_masks()
@@ -293,7 +328,7 @@ def run(
     borrowed_s = borrowed_cpu = 0.0  # restored generator phases: what they cost where they were trained
     try:
         for task in bench.tasks:
-            with timer("replay"):
+            with timer("replay"), autocast():
                 replay = strategy.replay(task, rng)
             data = _training_set(task, replay, bench.n_outputs, device)
             result.train_sizes.append(len(data[0]))
@@ -308,8 +343,11 @@ def run(
                 def draw(n: int) -> ReplaySet | None:
                     return strategy.fresh_replay(n, rng)
 
+                def draw_g(n: int) -> ReplaySet | None:  # the same random draws as `draw`
+                    return strategy.fresh_replay(n, rng, labels=generator_labels)
+
                 loss_c = _with_fresh_replay(classifier_loss, draw, weight, timer, counts)
-                loss_g = _with_fresh_replay(_generator_loss, draw, weight, timer, counts, generator=True)
+                loss_g = _with_fresh_replay(_generator_loss, draw_g, weight, timer, counts, generator=True)
 
             lr_t = t_cfg.lr * t_cfg.lr_decay**task.index
             if opt is None or t_cfg.optimizer_state == "reset":
@@ -324,15 +362,19 @@ def run(
             for epoch, steps in enumerate(passes, start=1):
                 with timer("classifier"):
                     seen += _fit_epoch(classifier, loss_c, data, opt, rng, t_cfg.batch_size,
-                                       f"classifier, task {task.index}, epoch {epoch}", sched, steps)
-                with timer("eval"):
-                    accs = evaluate(classifier)
-                result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
-                if on_epoch:
-                    on_epoch(task.index, epoch, accs)
+                                       f"classifier, task {task.index}, epoch {epoch}", sched, steps, autocast)
+                # eval_every=task: only after the task's last pass (evaluation draws nothing random
+                # and changes no weights, so R is the same; the curve has one pass per task)
+                if t_cfg.eval_every == "pass" or epoch == len(passes):
+                    with timer("eval"):
+                        accs = evaluate(classifier)
+                    result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
+                    if on_epoch:
+                        on_epoch(task.index, epoch, accs)
             _check_finite(classifier, f"classifier, task {task.index}")
             result.samples["classifier"] += seen + counts["replay"]
             generated = (result.replay_sizes[-1] or 0) + counts["replay"]  # per-task set, or per-batch draws
+            unlabelled = 0  # the generator's own per-batch draws where it reads no labels
 
             if trained is not None:
                 counts["replay"] = 0
@@ -350,7 +392,8 @@ def run(
                         g_passes = _passes(len(data[0]), g_batch, t_cfg.vae_epochs, t_cfg.vae_iters)
                         for epoch, steps in enumerate(g_passes, 1):
                             seen += _fit_epoch(generator, loss_g, data[:2], opt_g, rng, g_batch,
-                                               f"generator, task {task.index}, epoch {epoch}", max_steps=steps)
+                                               f"generator, task {task.index}, epoch {epoch}", max_steps=steps,
+                                               autocast=autocast)
                         _check_finite(generator, f"generator, task {task.index}")
                         phase = watch.phase(seen, counts["replay"], cfg.run_id())
                         if track:
@@ -358,12 +401,17 @@ def run(
                     else:  # its cost is what it cost where it was trained
                         borrowed_s, borrowed_cpu = borrowed_s + phase.seconds, borrowed_cpu + phase.cpu_s
                 result.samples["generator"] += phase.samples + phase.replayed
-                generated += phase.replayed
+                if generator_labels:
+                    generated += phase.replayed
+                else:
+                    unlabelled += phase.replayed
             elif generator is not None:  # closed form (gmm): fitted once on the task's own data
                 with timer("generator"):
                     strategy.fit_generator(task, to_float(task.x_train), task.y_train, rng)
 
-            replay_flops += generated * strategy.sample_flops()  # before after_task swaps the models
+            # before after_task swaps the models
+            replay_flops += generated * strategy.sample_flops() + (
+                unlabelled * strategy.sample_flops(labelled=False) if unlabelled else 0)
             strategy.after_task(task, classifier, rng)
             data = replay = None  # free this task's float copy before the next one is built
             result.accuracy.append(accs)

@@ -1,4 +1,5 @@
-"""gr-bench bench: phase figures against both sgemm references, and nothing left behind."""
+"""gr-bench bench: phase figures at fp32 and bf16 against both gemm references, a workers check that
+trains its runs, and nothing left behind."""
 
 from __future__ import annotations
 
@@ -25,4 +26,9 @@ def test_bench_json_reports_each_phase_against_the_1024_sgemm_and_cleans_up(tmp_
         f = out["phases"][phase]
         assert f["pct_of_sgemm_1024"] == pytest.approx(100 * f["gflops"] / out["sgemm_1024_gflops"])
     assert out["run_pct_of_sgemm_1024"] == out["phases"]["run"]["pct_of_sgemm_1024"]
+    assert set(out["gemm_1024_gflops"]) == set(out["by_precision"]) == {"fp32", "bf16"}
+    for p, fig in out["by_precision"].items():
+        assert fig["gemm_1024_gflops"] > 0 and fig["phases"]["generator"]["samples_per_s"] > 0, p
+    # the workers check trained every run in both studies: none was reused from a run cache
+    assert out["workers"]["reused_runs"] == {"1": 0, "2": 0} and out["workers"]["runs_trained"] == {"1": 4, "2": 4}
     assert not any((tmp_path / "bench").iterdir())  # the workers check's two studies are removed

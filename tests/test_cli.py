@@ -3,6 +3,7 @@
 import csv
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,52 @@ def test_a_mistyped_study_names_the_closest(command, capsys, tmp_path):
 def test_study_names_the_closest_too(capsys):
     code, err = _err(capsys, ["study", "replay_schedul"])
     assert code == 2 and err.count("\n") == 1 and "did you mean 'replay_schedule'" in err, err
+
+
+# --- a log is whole: no width limit when stdout is not a terminal, no cell ever cut --------------------
+
+LONG_LABEL = "buffer-equal-bytes-" + "x" * 181  # 200 columns, one word
+
+
+def test_a_log_gets_every_label_and_sentence_whole(tmp_path):
+    """stdout redirected to a file, no $COLUMNS: a 200-column table cell and a 300-column sentence each
+    come out whole on one line (they were cut at 120 columns: 'buffer-equal-b…', a URL split)."""
+    code = ("from gr_bench.cli.common import console; from gr_bench.report.tables import Table; "
+            "t = Table(title='Best configurations'); t.add_column('configuration'); t.add_column('n'); "
+            f"t.add_row({LONG_LABEL!r}, '3'); console.print(t); "
+            "console.print('storage sqlite:///' + 'a-long-folder/' * 20 + 'study.db')")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    with open(tmp_path / "log.txt", "w") as log:
+        subprocess.run([sys.executable, "-c", code], stdout=log, env=env, check=True, timeout=120)
+    lines = (tmp_path / "log.txt").read_text().splitlines()
+    assert any(LONG_LABEL in line and "│ 3 " in line for line in lines), lines
+    assert "storage sqlite:///" + "a-long-folder/" * 20 + "study.db" in lines
+    assert "…" not in "".join(lines)
+
+
+def test_the_width_is_unlimited_off_a_terminal_and_columns_wins(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from gr_bench.cli.common import UNLIMITED, _width
+    from gr_bench.report import study_tables
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = io.StringIO()  # not a terminal
+    assert _width(out) == UNLIMITED
+    monkeypatch.setenv("COLUMNS", "90")
+    assert _width(out) == 90
+    import pandas as pd
+
+    runs = pd.DataFrame([{"label": LONG_LABEL, "config_id": "c1", "settings": "", "status": "ok", "final_avg_acc": 0.5,
+                          "avg_forgetting": 0.1, "time_total_s": 2.0, "memory_bytes": 2**20}])
+    monkeypatch.delenv("COLUMNS")
+    wide = Console(file=out, width=_width(out))
+    wide.print(study_tables.grid_table(runs, "A study"))
+    assert any(LONG_LABEL in line for line in out.getvalue().splitlines())
+    narrow = io.StringIO()  # a narrow terminal's width: the cell folds over lines, it is never cut
+    Console(file=narrow, width=80).print(study_tables.grid_table(runs, "A study"))
+    assert "…" not in narrow.getvalue()
+    cells = "".join(line.split("│")[1].strip() for line in narrow.getvalue().splitlines() if line.startswith("│"))
+    assert LONG_LABEL in cells

@@ -66,5 +66,6 @@ def test_one_wall_time_format_from_the_manifest():
 
 def test_shipped_rows_keep_a_dataset_folder_by_its_name_only():
     text = "label,dataset_source,schedule\na,\"mnist (verified, sha256 ab): /root/.cache/gr-bench/mnist\",linear:1000\n"
-    assert shipped.portable_csv(text) == "label,dataset_source,schedule\na,\"mnist (verified, sha256 ab): mnist\",linear:1000\n"
+    assert shipped.portable_csv(text) == \
+        "label,dataset_source,schedule\na,\"mnist (verified, sha256 ab): mnist\",linear:1000\n"
     assert shipped.portable_text("https://example.org/a/b") == "https://example.org/a/b"

@@ -227,7 +227,8 @@ def test_optimization_history_names_the_metric_marks_pruned_and_has_integer_tick
     trials.loc[7, "value"] = np.nan  # a pruned trial has no value of its own ...
     runs = pd.DataFrame({"stage": "search", "trial": [7, 7, 3], "final_avg_acc": [0.5, 0.7, 0.9]})
     ax = plots.optimization_history(trials, runs=runs).axes[0]
-    assert ax.get_ylabel() == "final_avg_acc" and "final_avg_acc" in ax.get_title() and "value" not in ax.get_title()
+    assert ax.get_ylabel() == "final average accuracy" and "final average accuracy" in ax.get_title()
+    assert "value" not in ax.get_title() and "final_avg_acc" not in ax.get_title()  # human names, not code names
     complete, pruned = ax.collections
     assert len(complete.get_offsets()) == 6
     assert [tuple(p) for p in pruned.get_offsets()] == [(7.0, pytest.approx(0.6))]  # ... but its seeds' mean
@@ -241,18 +242,61 @@ def test_optimization_history_names_the_metric_marks_pruned_and_has_integer_tick
     assert len(ax.collections) == 2 and "no value" in ax.collections[1].get_label()
     # the time objective is minimised and named as such
     ax = plots.optimization_history(_trials(), objective="value_time_s").axes[0]
-    assert ax.get_ylabel() == "time_total_s" and list(ax.lines[0].get_ydata()) == pytest.approx([10, 10, 10, 10, 5, 5])
+    assert ax.get_ylabel() == "training time (s)" and list(ax.lines[0].get_ydata()) == pytest.approx([10, 10, 10, 10, 5, 5])
 
 
 def test_param_importances_readable_names_and_stable_zero_order():
-    imp = {"size_1": 0.5, "lr_decay": 0.3, "zeta": 0.0, "size_2": 0.0, "family": 0.0, "lr": 1e-17, "alpha": 0.2}
-    names = [t.get_text() for t in plots.param_importances(imp).axes[0].get_yticklabels()]
+    imp = {"size_1": 0.5, "lr_decay": 0.3, "zeta": 0.0, "size_2": 0.0, "family": 0.0, "lr": 1e-17, "alpha": 0.2,
+           "mu": 0.002}
+    ax = plots.param_importances(imp).axes[0]
+    names = [t.get_text() for t in ax.get_yticklabels()]
     assert names[:3] == ["replay size after task 1", "learning-rate decay per task", "alpha"]
-    assert names[3:] == sorted(names[3:]) == ["classifier learning rate", "replay schedule family",
-                                              "replay size after task 2", "zeta"]
+    assert names[3:] == sorted(names[3:]) == ["classifier learning rate", "mu"]  # float noise, by name
+    assert [t.get_text() for t in ax.texts] == ["0.50", "0.30", "0.20", "<0.01", "<0.01"]  # never a bare 0.00
     shuffled = dict(reversed(list(imp.items())))
     assert [t.get_text() for t in plots.param_importances(shuffled).axes[0].get_yticklabels()] == names
     assert plots.param_name("size_12") == "replay size after task 12" and plots.param_name("unknown") == "unknown"
+
+
+def test_param_importances_leave_out_the_conditional_parameters_no_trial_used_and_say_so():
+    """A conditional space's parameters at importance exactly 0 (the replay sizes of a schedule family
+    hardly drawn) are not drawn as 0.00 bars: they are named below the axes; so is a parameter that no
+    search trial in trials.csv has a value for."""
+    imp = {"lr": 0.7, "size": 0.16, "family": 0.0047, "size_1": 0.0, "size_2": 0.0, "size_3": 0.0, "size_4": 0.0,
+           "latent": 0.01}
+    ax = plots.param_importances(imp).axes[0]
+    assert len(ax.patches) == 4
+    assert "replay size after task" not in " ".join(t.get_text() for t in ax.get_yticklabels())
+    note = " ".join(ax.get_xlabel().split())
+    assert "importance exactly 0" in note and "replay sizes after tasks 1-4" in note
+    trials = pd.DataFrame({"stage": "search", "param_lr": [1e-3, 2e-3], "param_latent": [np.nan, np.nan]})
+    ax = plots.param_importances(imp, trials=trials).axes[0]
+    assert len(ax.patches) == 3 and "latent" in ax.get_xlabel()
+    ax = plots.param_importances({"size_1": 0.0}).axes[0]  # nothing left: "no data", and why
+    assert ax.texts[0].get_text() == "no data" and "replay size after task 1" in ax.get_xlabel()
+
+
+def test_optimization_history_says_its_values_are_validation_at_the_search_fidelity():
+    trials = _trials().assign(fidelity="epochs=2 vae_epochs=2")
+    runs = pd.DataFrame({"stage": ["search", "final", "final", "final"], "trial": [0, 0, 1, 2],
+                         "final_avg_acc": 0.5, "epochs": [2, 10, 10, 13], "vae_epochs": [2, 10, 10, 10]})
+    ax = plots.optimization_history(trials, runs=runs).axes[0]
+    title = " ".join(ax.get_title().split())
+    assert "search trials: validation split, 2 of 10 epochs per task (generator: 2 of 10)" in title, title
+    assert ax.get_ylabel() == "final average accuracy, validation split"
+    # without the final stage's lengths: the search's own; at full fidelity: said so
+    assert "2 epochs per task" in plots.optimization_history(trials).axes[0].get_title()
+    full = plots.optimization_history(_trials().assign(fidelity="full")).axes[0].get_title()
+    assert "validation split, full fidelity" in " ".join(full.split())
+
+
+def test_percent_ticks_never_read_alike():
+    trials = _trials().assign(value_acc=[0.103, 0.132, 0.103, 0.103, 0.11, 0.12, np.nan, 0.125])
+    ax = plots.optimization_history(trials).axes[0]
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert len(labels) == len(set(labels)) > 2 and all(t.endswith("%") for t in labels), labels
+    assert not any(t.endswith(".00%") for t in labels), labels
 
 
 EMPTY_CALLS = [
@@ -352,10 +396,38 @@ def test_accuracy_vs_cost_marks_the_pareto_front():
                                            ("c", .70, 5e11), ("c", .71, 5e11)]])
     fig = plots.accuracy_vs_cost(runs)
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "flops_train (GFLOP, log scale)" and ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "training compute (TFLOP, log scale)" and ax.get_xscale() == "log"
+    assert ax.get_ylabel() == "final average accuracy (%)"
     front = next(line for line in ax.get_lines() if line.get_label() == "Pareto front")
-    assert list(front.get_xdata()) == pytest.approx([100.0, 1000.0])  # b and a; c is dominated by b
-    assert "Pareto front" in ax.get_title()
+    assert list(front.get_xdata()) == pytest.approx([0.1, 1.0])  # b and a; c is dominated by b
+    assert "Pareto front" in ax.get_title() and "flops_train" not in ax.get_title()
+    assert ax.get_title().startswith("Final average accuracy against training compute")
+
+
+def test_accuracy_vs_cost_ticks_are_plain_numbers_in_one_format():
+    """4,000-10,000 GFLOP was labelled '4×10³' beside '10000': now TFLOP, plain numbers, no powers of ten."""
+    runs = pd.DataFrame([{"label": lab, "status": "ok", "final_avg_acc": a, "flops_train": f}
+                         for lab, a, f in [("a", .8, 4e12), ("b", .75, 1e13), ("c", .7, 6e12), ("d", .2, 2e12)]])
+    ax = plots.accuracy_vs_cost(runs).axes[0]
+    ax.figure.canvas.draw()
+    assert ax.get_xlabel() == "training compute (TFLOP, log scale)"
+    x_ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert x_ticks and all(t.replace(",", "").replace(".", "").isdigit() for t in x_ticks), x_ticks
+    assert not [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]  # no second format
+    y_ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert all(t.replace(".", "").isdigit() for t in y_ticks), y_ticks  # percent, the label says (%)
+    assert plots.tradeoffs.cost_unit("flops_train", 2.3e11) == ("GFLOP", 1e-9)
+    assert plots.tradeoffs.cost_unit("time_total_s", 5.0)[0] == "s"
+
+
+def test_phase_times_totals_have_one_format():
+    runs = _runs()
+    runs.loc[runs["label"] == "none", ["time_total_s", "time_generator_s", "time_replay_s", "time_classifier_s",
+                                        "time_eval_s"]] = [0.932, 0.0, 0.1, 0.5, 0.1]
+    ax = plots.phase_times(runs).axes[0]
+    totals = [t.get_text() for t in ax.texts]
+    assert totals[0] == "0.932 s" and "11.0 s" in totals  # three significant digits each, never '11 s'
+    assert plots.common.sig(20) == "20.0" and plots.common.sig(6.25) == "6.25" and plots.common.sig(1234) == "1,234"
 
 
 def test_accuracy_vs_memory_keeps_a_readable_axis_for_bytes_matched_arms():

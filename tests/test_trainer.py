@@ -155,3 +155,67 @@ def test_learning_rate_schedules_within_a_task():
 def test_runs_with_a_schedule_within_tasks(digits, schedule):
     r = run(with_overrides(RunConfig(), ["strategy=buffer", "epochs=2", f"lr_schedule={schedule}"]), digits)
     assert r.status == "ok" and r.metrics()["final_avg_acc"] > 0.2
+
+
+# Tiny generative runs on digits for the two checks below (about a second each).
+TINY_GR = ["strategy=generative", "epochs=2", "vae_epochs=2", "batch_size=32", "vae_hidden=32,16", "latent=4",
+           "hidden=32", "schedule=linear:100"]
+
+
+@pytest.mark.parametrize("combo", [
+    ["replay_mode=per-task", "labels=hard"], ["replay_mode=per-task", "labels=soft"],
+    ["replay_mode=per-batch", "labels=hard"], ["replay_mode=per-batch", "labels=soft"],
+    ["replay_mode=per-batch", "labels=hard", "generator=cvae"]],
+    ids=["per-task-hard", "per-task-soft", "per-batch-hard", "per-batch-soft", "per-batch-cvae-hard"])
+def test_skipping_labels_nothing_reads_leaves_results_bit_identical(digits, monkeypatch, combo):
+    """The unconditional VAE's own per-batch replay is no longer labelled by the old classifier;
+    runs whose training reads labels (the classifier always, a cvae's) give the same R, curves and
+    sample counts, bit for bit, as with every draw labelled (labelling draws nothing random). The
+    code before the change gave these same matrices (compared once, by hand, on this machine); the
+    flops_train literals below are that code's counts."""
+    from gr_bench.strategies.generative import GenerativeReplay
+
+    cfg_ = with_overrides(RunConfig(), [*TINY_GR, *combo])
+    real = GenerativeReplay.fresh_replay
+    asked = []
+
+    def recording(self, n, rng, labels=True):
+        asked.append(labels)
+        r = real(self, n, rng, labels)
+        assert r is None or (r.y is None) == (not labels and self.labels != "generator")
+        return r
+
+    monkeypatch.setattr(GenerativeReplay, "fresh_replay", recording)
+    skipped = run(cfg_, digits)
+    monkeypatch.setattr(GenerativeReplay, "fresh_replay", lambda self, n, rng, labels=True: real(self, n, rng, True))
+    labelled = run(cfg_, digits)
+    assert skipped.status == labelled.status == "ok"
+    assert skipped.accuracy == labelled.accuracy and skipped.curves == labelled.curves
+    assert skipped.samples == labelled.samples and skipped.initial_acc == labelled.initial_acc
+    if "replay_mode=per-batch" in combo:
+        # the classifier's draws are labelled; the generator's only where it reads them (cvae)
+        assert True in asked and (False in asked) == ("generator=cvae" not in combo)
+    # flops_train as counted before the change (integers, the same on every machine), less the old
+    # classifier's forward pass (4,736 FLOPs for 64-32-10) for each of the VAE's own replay draws
+    before = {"vae": 242_684_928, "cvae": 255_786_368} if "replay_mode=per-batch" in combo else \
+        {"vae": 195_028_992, "cvae": 206_289_152}
+    kind = "cvae" if "generator=cvae" in combo else "vae"
+    own = 2 * sum(len(t.y_train) for t in digits.tasks)  # vae_epochs=2 over each task's own data
+    per_batch_vae = "replay_mode=per-batch" in combo and kind == "vae"
+    unlabelled = skipped.samples["generator"] - own if per_batch_vae else 0  # its per-batch draws
+    assert skipped.flops_train == before[kind] - unlabelled * 4736
+    assert (unlabelled > 0) == per_batch_vae
+
+
+@pytest.mark.parametrize("extra", [[], ["replay_mode=per-batch"], ["strategy=buffer"], ["iters=30"]])
+def test_eval_every_task_gives_the_same_matrix_and_a_shorter_curve(digits, extra):
+    every_pass = run(with_overrides(RunConfig(), [*TINY_GR, *extra]), digits)
+    calls = []
+    per_task = run(with_overrides(RunConfig(), [*TINY_GR, *extra, "eval_every=task"]), digits,
+                   on_epoch=lambda t, e, accs: calls.append((t, e)))
+    assert per_task.accuracy == every_pass.accuracy and per_task.initial_acc == every_pass.initial_acc
+    T = digits.n_tasks
+    last = {t: max(e for tt, e, _, _ in every_pass.curves if tt == t) for t in range(T)}
+    assert calls == [(t, last[t]) for t in range(T)]  # one evaluation per task, after its last pass
+    assert per_task.curves == [c for c in every_pass.curves if c[1] == last[c[0]]]
+    assert len(per_task.curves) == T * T < len(every_pass.curves)

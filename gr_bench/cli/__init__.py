@@ -14,7 +14,7 @@ import typer
 from typer.exceptions import TyperException
 
 from . import runs, studies
-from .common import USER_ERRORS, CommandFailed, console
+from .common import CommandFailed, console, user_errors
 
 __all__ = ["app", "console", "main"]
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         command = typer.main.get_command(app)
         code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="gr-bench",
                             standalone_mode=False)
-    except USER_ERRORS as e:
+    except user_errors() as e:  # evaluated only when an exception reaches it
         print(f"gr-bench: error: {e}", file=sys.stderr)
         return 2
     except CommandFailed as e:

@@ -17,22 +17,36 @@ from ..config import preset as load_preset
 from ..errors import DataError
 from ..files import ResultsError
 from ..schedule import ScheduleError
-from ..storage import StorageError
-from ..study import StudyError
+
+UNLIMITED = 1_000_000  # columns: "no limit" for a console that writes to a file or a pipe
 
 
-def _width() -> int | None:
-    """$COLUMNS when it is a number; piped output (CI logs, files) gets 120 columns instead of
-    rich's 80 so tables stay readable."""
+def _width(stream=None) -> int | None:
+    """$COLUMNS when it is a number; a terminal its own width (None: rich asks it); a file or a pipe
+    (CI logs, `> log`, `| tee`) no limit at all, so that no sentence is broken across lines and no
+    table cell is cut: a log is read whole, later, in any viewer."""
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
-    return None if sys.stdout.isatty() else 120
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return None if isatty is not None and isatty() else UNLIMITED
 
 
 console = Console(width=_width())
 
-USER_ERRORS = (ConfigError, DataError, ResultsError, ScheduleError, StorageError, StudyError)
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The errors that end a command with one line and exit code 2. StorageError and StudyError live
+    in modules that import optuna and torch; they are named only once those modules were imported (an
+    error of theirs cannot be raised before), so `gr-bench --help` and bad flags start fast."""
+    found: list[type[Exception]] = [ConfigError, DataError, ResultsError, ScheduleError]
+    package = __name__.rsplit(".", 2)[0]  # gr_bench
+    for module, name in (("storage", "StorageError"), ("study.spec", "StudyError")):
+        loaded = sys.modules.get(f"{package}.{module}")
+        if loaded is not None and hasattr(loaded, name):
+            found.append(getattr(loaded, name))
+    return tuple(found)
 
 
 def build_config(preset: str, sets: list[str] | None = None, **flags: object) -> RunConfig:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ..config import ConfigError, flatten
 from ..errors import DataError
+from ..report.tables import Table  # cells never cut
 from .common import CommandFailed, SetOpt, build_config, check_data_dir, check_results, check_sizes, console
 
 commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
@@ -35,13 +35,6 @@ def run_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="check the settings, print the config, train nothing"),
 ) -> None:
     """Train one strategy over a Split benchmark; print tables and write a run folder."""
-    from ..data import load_dataset, make_benchmark
-    from ..files import writable_dir
-    from ..metrics import avg_acc_seen
-    from ..report import tables
-    from ..runs import write_run
-    from ..trainer import run
-
     cfg = build_config(preset, sets, strategy=strategy, dataset=dataset, scenario=scenario, n_tasks=tasks,
                        seed=seed, schedule=schedule, buffer=buffer, buffer_mb=buffer_mb, threads=threads,
                        device=device)
@@ -51,6 +44,13 @@ def run_cmd(
         for name, value in flatten(cfg).items():
             console.print(f"{name} = {value}")
         return
+    from ..data import load_dataset, make_benchmark  # torch: only once the settings passed their checks
+    from ..files import writable_dir
+    from ..metrics import avg_acc_seen
+    from ..report import tables
+    from ..runs import write_run
+    from ..trainer import run
+
     root = writable_dir(results)
     ds = load_dataset(cfg.data.dataset, data_dir)
     bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
@@ -168,18 +168,18 @@ def bench_cmd(
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON only"),
     device: str | None = typer.Option(None, help="cpu or cuda: the run, the sgemm reference and the workers check"),
 ) -> None:
-    """Samples/s and GFLOP/s per phase of a generative run, as % of this machine's sgemm (single-thread
-    on the CPU; on the GPU with --device cuda)."""
+    """Samples/s and GFLOP/s per phase of a generative run in fp32 and in bf16, each as % of this
+    machine's gemm in that precision (single-thread on the CPU; on the GPU with --device cuda)."""
     import json
 
-    from ..bench import check_config, run_bench, workers_speedup
+    cfg = build_config(preset, sets, strategy="generative", dataset=dataset, device=device)
+    check_results(results)
+    check_data_dir(data_dir)
+    from ..bench import check_config, run_bench, workers_speedup  # torch: only once the settings passed
     from ..data import load_dataset, make_benchmark
     from ..files import writable_dir
 
-    cfg = build_config(preset, sets, strategy="generative", dataset=dataset, device=device)
     check_config(cfg)
-    check_results(results)
-    check_data_dir(data_dir)
     root = writable_dir(Path(results) / "bench")
     ds = load_dataset(cfg.data.dataset, data_dir)
     bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
@@ -187,27 +187,42 @@ def bench_cmd(
     out = run_bench(cfg, bench)
     out["workers_speedup"] = None
     if workers_check:
-        out["workers"] = workers_speedup(str(root), ds.name, device=cfg.device)
+        out["workers"] = workers_speedup(str(root), ds.name, device=cfg.device, precision=cfg.precision)
         out["workers_speedup"] = out["workers"]["workers_speedup"]
     if json_out:
         print(json.dumps(out, indent=2, default=float))
         return
-    reference = "GPU sgemm" if cfg.device == "cuda" else "single-thread sgemm"
-    table = Table(title=f"gr-bench bench: preset {preset!r} on {ds.name}, {cfg.device}, {cfg.threads} thread(s), "
-                        f"batch {cfg.train.batch_size}, VAE batch {out['vae_batch_size']}; "
-                        f"{reference} {out['sgemm_gflops']:.1f} GFLOP/s on the VAE's shapes "
-                        f"({out['sgemm_1024_gflops']:.1f} on 1024x1024)")
-    for col in ("phase", "seconds", "share of run %", "samples/s", "GFLOP/s", "% of same-shape sgemm",
-                "% of 1024³ sgemm"):
-        table.add_column(col, justify="left" if col == "phase" else "right")
-    for phase, f in out["phases"].items():
-        table.add_row(phase, f"{f['seconds']:.2f}", f"{100 * f['share_of_run']:.1f}",
-                      "-" if f["samples_per_s"] is None else f"{f['samples_per_s']:,.0f}",
-                      f"{f['gflops']:.1f}", f"{f['pct_of_sgemm']:.0f}", f"{f['pct_of_sgemm_1024']:.0f}")
-    console.print(table)
-    console.print(f"whole run: {out['phases']['run']['flops'] / 1e9:.1f} GFLOP in {out['phases']['run']['seconds']:.1f} s; "
-                  f"final average accuracy {100 * out['final_avg_acc']:.1f}%; peak RSS {out['peak_rss_bytes'] / 2**20:.0f} MiB")
+    reference = "GPU gemm" if cfg.device == "cuda" else "single-thread gemm"
+    gemm = ", ".join(f"{p} {v:.1f}" for p, v in out["gemm_1024_gflops"].items())
+    console.print(f"1024x1024x1024 {reference}, GFLOP/s: {gemm}")
+    for precision, figures in out["by_precision"].items():
+        native = "" if figures["native"] else " (no native bf16 here: emulated)"
+        table = Table(title=f"gr-bench bench: preset {preset!r} on {ds.name}, {cfg.device}, {cfg.threads} thread(s), "
+                            f"batch {cfg.train.batch_size}, VAE batch {out['vae_batch_size']}, "
+                            f"precision {precision}{native}; {reference} {figures['gemm_gflops']:.1f} GFLOP/s on "
+                            f"the VAE's shapes ({figures['gemm_1024_gflops']:.1f} on 1024x1024), in {precision}; "
+                            "eval runs in fp32 and is set beside the fp32 gemm")
+        for col in ("phase", "seconds", "share of run %", "samples/s", "GFLOP/s", "% of same-shape gemm",
+                    "% of 1024³ gemm"):
+            table.add_column(col, justify="left" if col == "phase" else "right")
+        for phase, f in figures["phases"].items():
+            table.add_row(phase, f"{f['seconds']:.2f}", f"{100 * f['share_of_run']:.1f}",
+                          "-" if f["samples_per_s"] is None else f"{f['samples_per_s']:,.0f}",
+                          f"{f['gflops']:.1f}", f"{f['pct_of_sgemm']:.0f}", f"{f['pct_of_sgemm_1024']:.0f}")
+        console.print(table)
+        run = figures["phases"]["run"]
+        console.print(f"whole run ({precision}): {run['flops'] / 1e9:.1f} GFLOP in {run['seconds']:.1f} s; "
+                      f"final average accuracy {100 * figures['final_avg_acc']:.1f}%; "
+                      f"peak RSS {figures['peak_rss_bytes'] / 2**20:.0f} MiB")
+    if "bf16_speedup" in out:
+        console.print("bf16 against fp32, seconds fp32 / bf16: " + ", ".join(
+            f"{k} {v:.2f}x" for k, v in out["bf16_speedup"].items() if v is not None)
+            + " (one run each: accuracy equivalence is a study's question, not this one's)")
     if workers_check:
         w = out["workers"]
-        console.print(f"workers: {w['trials']} equal trials in {w['wall_1_worker_s']:.1f} s with 1 worker, "
-                      f"{w['wall_2_workers_s']:.1f} s with 2: speed-up {w['workers_speedup']:.2f}x")
+        if w["workers_speedup"] is None:
+            console.print(f"workers: no speed-up given, runs were reused from a run cache ({w['reused_runs']})")
+        else:
+            console.print(f"workers: {w['trials']} equal trials, each trained (no run cache shared), in "
+                          f"{w['wall_1_worker_s']:.1f} s with 1 worker, {w['wall_2_workers_s']:.1f} s with 2: "
+                          f"speed-up {w['workers_speedup']:.2f}x")

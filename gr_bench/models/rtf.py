@@ -37,7 +37,7 @@ class ReplayThroughFeedback(nn.Module):
     def logits_and_elbo(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Class logits and the per-pixel negative ELBO from one encoder pass."""
         h = self.encoder(x)
-        mu, logvar = self.mu(h), self.logvar(h)
+        mu, logvar = self.mu(h).float(), self.logvar(h).float()  # fp32 under bf16 autocast too (see vae.py)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.head(h), elbo_loss(self.decoder(z), x, mu, logvar) / self.input_dim
 
@@ -46,4 +46,4 @@ class ReplayThroughFeedback(nn.Module):
                chunk: int = 4096) -> tuple[torch.Tensor, None]:
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent, generator=generator).to(device)
-        return torch.cat([torch.sigmoid(self.decoder(z[i : i + chunk])) for i in range(0, n, chunk)]), None
+        return torch.cat([torch.sigmoid(self.decoder(z[i : i + chunk]).float()) for i in range(0, n, chunk)]), None

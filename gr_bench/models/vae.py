@@ -20,8 +20,10 @@ from .mlp import mlp
 
 
 def elbo_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Negative ELBO per sample (Bernoulli decoder, standard normal prior), averaged over the batch."""
-    rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+    """Negative ELBO per sample (Bernoulli decoder, standard normal prior), averaged over the batch.
+    Reduced in fp32 whatever the forward pass ran in (bf16 under autocast: the casts are no-ops in fp32)."""
+    logits, mu, logvar = logits.float(), mu.float(), logvar.float()
+    rec = F.binary_cross_entropy_with_logits(logits, x.float(), reduction="sum")
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return (rec + kl) / x.shape[0]
 
@@ -36,6 +38,11 @@ class VAE(nn.Module):
         self.logvar = nn.Linear(hidden[-1], latent)
         self.decoder = mlp((latent + n_classes, *reversed(hidden), input_dim))  # ReLUs between, logits out
 
+    @property
+    def reads_labels(self) -> bool:
+        """Whether training reads the labels of its samples (only a conditional VAE does)."""
+        return self.n_classes > 0
+
     def _cond(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if not self.n_classes:
             return t
@@ -43,7 +50,9 @@ class VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
         h = self.encoder(self._cond(x, y))
-        mu, logvar = self.mu(h), self.logvar(h)
+        # fp32 latent statistics under bf16 autocast too: the KL and the reparametrised draw (the
+        # same fp32 normal draws as an fp32 run) are computed in fp32; the decoder casts z back
+        mu, logvar = self.mu(h).float(), self.logvar(h).float()
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.decoder(self._cond(z, y)), mu, logvar
 
@@ -64,7 +73,8 @@ class VAE(nn.Module):
             classes = torch.nonzero(seen.cpu()).flatten()
             y = classes[torch.randint(len(classes), (n,), generator=generator)].to(device)
         z = z.to(device)
-        x = torch.cat([torch.sigmoid(self.decoder(self._cond(z[i : i + chunk], None if y is None else y[i : i + chunk])))
+        # float32 pixels even when decoded under bf16 autocast (replay sets are fp32 data)
+        x = torch.cat([torch.sigmoid(self.decoder(self._cond(z[i : i + chunk], None if y is None else y[i : i + chunk])).float())
                        for i in range(0, n, chunk)])
         return x, y
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from rich.table import Table
 
 from ..labels import short_settings
 from .analysis import shown
+from .tables import Table  # cells never cut (overflow "fold")
 
 
 def mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
@@ -101,11 +101,16 @@ def by_param_table(trials: pd.DataFrame, param: str) -> Table:
 
 
 def importance_table(importances: dict[str, float]) -> Table:
-    table = Table(title="Parameter importances (Optuna's default evaluator, search stage)")
+    """One row per parameter; those of a conditional space that no or hardly any trial used
+    (importance exactly 0) are left out and named in the caption."""
+    dropped = [k for k, v in importances.items() if v == 0]
+    table = Table(title="Parameter importances (Optuna's default evaluator, search stage)",
+                  caption=f"not shown, importance exactly 0 (conditional): {', '.join(dropped)}" if dropped else None)
     table.add_column("parameter")
     table.add_column("importance", justify="right")
     for k, v in importances.items():
-        table.add_row(k, f"{v:.3f}")
+        if v != 0:
+            table.add_row(k, f"{v:.3f}")
     return table
 
 

@@ -5,9 +5,33 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from rich.table import Table
+from rich import table as _rich_table
 
-from ..metrics import avg_acc_seen
+
+class Table(_rich_table.Table):
+    """A rich Table whose cells are never cut: a word too long for its column folds onto the next
+    line instead of ending in '…' (rich's default overflow), and the table is at least as wide as its
+    title and its caption, so each is one line wherever the console has room. On a console of unlimited
+    width (a log or a pipe: cli.common.console) no column is narrowed: every cell is printed whole on
+    one line."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.min_width is None:
+            from rich.errors import MarkupError
+            from rich.text import Text
+
+            widths = [0]
+            for text in (self.title, self.caption):
+                if isinstance(text, str):
+                    try:
+                        widths.append(Text.from_markup(text).cell_len)
+                    except MarkupError:
+                        widths.append(len(text))
+            self.min_width = max(widths) or None
+
+    def add_column(self, header="", footer="", *, overflow="fold", **kwargs) -> None:
+        super().add_column(header, footer, overflow=overflow, **kwargs)
 
 
 def pct(x: float) -> str:
@@ -20,6 +44,8 @@ def mib(n_bytes: float) -> str:
 
 def accuracy_matrix(R: Sequence[Sequence[float]], initial: Sequence[float] | None = None,
                     title: str = "Accuracy matrix R[i, j] (%): test accuracy on task j after training task i") -> Table:
+    from ..metrics import avg_acc_seen
+
     T = len(R[0]) if R else len(initial or [])
     table = Table(title=title)
     table.add_column("after task", justify="right")

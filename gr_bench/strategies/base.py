@@ -22,7 +22,7 @@ from ..data import Task
 @dataclass(frozen=True, eq=False)
 class ReplaySet:
     x: torch.Tensor  # float32 pixels in [0, 1], (N, D)
-    y: torch.Tensor  # int64 hard targets, (N,)
+    y: torch.Tensor | None  # int64 hard targets, (N,); None when drawn unlabelled (nothing reads them)
     soft: torch.Tensor | None = None  # (N, n_outputs) target distribution at `temperature`, or None
     temperature: float = 1.0
 
@@ -41,8 +41,11 @@ class Strategy(Protocol):
     def replay(self, task: Task, rng: torch.Generator) -> ReplaySet | None:
         """The replay set to mix into task ``task``'s training data (None for no replay)."""
 
-    def fresh_replay(self, n: int, rng: torch.Generator) -> ReplaySet | None:
-        """Per-batch mode: n replay samples for one training step (None when nothing to replay)."""
+    def fresh_replay(self, n: int, rng: torch.Generator, labels: bool = True) -> ReplaySet | None:
+        """Per-batch mode: n replay samples for one training step (None when nothing to replay).
+        labels=False: the caller reads no labels (an unconditional generator's training), so a
+        strategy that would compute them (an old classifier's forward pass) may leave y None; the
+        random draws must be the same either way."""
 
     def fit_generator(self, task: Task, x: torch.Tensor, y: torch.Tensor, rng: torch.Generator) -> None:
         """Fit a closed-form generator on the task's training data (float pixels, labels)."""
@@ -50,8 +53,9 @@ class Strategy(Protocol):
     def after_task(self, task: Task, classifier: nn.Module, rng: torch.Generator) -> None:
         """Update the memory once task ``task`` has been trained."""
 
-    def sample_flops(self) -> int:
-        """Matmul FLOPs to produce one replayed sample (0: replay is stored data)."""
+    def sample_flops(self, labelled: bool = True) -> int:
+        """Matmul FLOPs to produce one replayed sample (0: replay is stored data); labelled=False:
+        one drawn with fresh_replay(labels=False)."""
         return 0
 
     def memory_bytes(self) -> int:
@@ -66,7 +70,7 @@ class NoMemory:
     def replay(self, task, rng):
         return None
 
-    def fresh_replay(self, n, rng):
+    def fresh_replay(self, n, rng, labels=True):
         return None
 
     def fit_generator(self, task, x, y, rng):
@@ -75,7 +79,7 @@ class NoMemory:
     def after_task(self, task, classifier, rng):
         pass
 
-    def sample_flops(self) -> int:
+    def sample_flops(self, labelled: bool = True) -> int:
         """Matmul FLOPs to produce one replayed sample (0: replay is stored data)."""
         return 0
 

@@ -61,18 +61,27 @@ class GenerativeReplay:
             return None
         return self._draw(self.schedule(task.index, len(task.y_train)), rng)
 
-    def fresh_replay(self, n, rng):
-        """Per-batch mode: n fresh samples for one training step (None before the second task)."""
-        return self._draw(n, rng) if self.per_batch else None
+    def fresh_replay(self, n, rng, labels=True):
+        """Per-batch mode: n fresh samples for one training step (None before the second task).
+        labels=False (the unconditional VAE's own training batch): no old-classifier labelling."""
+        return self._draw(n, rng, labels) if self.per_batch else None
 
-    def _draw(self, n: int, rng) -> ReplaySet | None:
+    def _draw(self, n: int, rng, labels: bool = True) -> ReplaySet | None:
         if self.old_generator is None or n == 0:
             return None
-        x, y = self.old_generator.sample(n, rng, self.seen)
+        # The same random draws either way: labelling by the old classifier draws nothing.
+        if isinstance(self.old_generator, nn.Module):  # decoded under the run's precision (autocast)
+            x, y = self.old_generator.sample(n, rng, self.seen)
+        else:  # closed form (gmm): precision does not apply to it, its draws stay fp32
+            with torch.autocast("cpu", enabled=False):
+                x, y = self.old_generator.sample(n, rng, self.seen)
         if self.labels == "generator":
             return ReplaySet(x, y.to(x.device))
+        if not labels:  # nothing reads them: skip the old classifier's forward pass
+            return ReplaySet(x, None)
         with torch.no_grad():
-            logits = torch.cat([self.old_classifier(x[i : i + 4096]) for i in range(0, n, 4096)])
+            # fp32 logits (bf16 under autocast) before the argmax and the softmax
+            logits = torch.cat([self.old_classifier(x[i : i + 4096]).float() for i in range(0, n, 4096)])
             logits = logits.masked_fill(~self.seen.to(logits.device), float("-inf"))
             y = logits.argmax(1)
             soft = None
@@ -95,9 +104,10 @@ class GenerativeReplay:
             None if self.labels == "generator" else _frozen(classifier))
         self.seen |= self.task_masks[task.index]
 
-    def sample_flops(self) -> int:
+    def sample_flops(self, labelled: bool = True) -> int:
         """Decoding one sample, plus labelling it with the old classifier where one labels
-        (rtf: its own encoder and head; gmm: mapping a PCA draw back to pixels)."""
+        (rtf: its own encoder and head; gmm: mapping a PCA draw back to pixels); labelled=False:
+        a sample drawn with fresh_replay(labels=False), which the old classifier does not label."""
         gen = self.old_generator if self.old_generator is not None else self.generator
         if gen is None:
             return 0
@@ -105,6 +115,8 @@ class GenerativeReplay:
             flops = gen.sample_flops()
         else:
             flops = forward_flops(gen.decoder)
+        if not labelled and self.labels != "generator":
+            return flops
         if self.feedback:
             flops += forward_flops(gen.encoder) + forward_flops(gen.head)
         elif self.old_classifier is not None:

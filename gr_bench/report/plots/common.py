@@ -7,7 +7,7 @@ import textwrap
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import Formatter, PercentFormatter
 
 DPI = 100  # the figures' own dpi; save() renders PNGs at SAVE_DPI
 SIZE = (6.4, 4.2)  # inches, single-panel figures
@@ -62,6 +62,60 @@ def plural(count: int, noun: str) -> str:
 def general(value: float, _pos=None) -> str:
     """A tick label in %g."""
     return f"{value:g}"
+
+
+def plain(value: float, _pos=None) -> str:
+    """A tick label in plain decimals, never in powers of ten: 0.2, 5, 40, 1,000, 20,000."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+
+
+def sig(value: float, digits: int = 3) -> str:
+    """A number to `digits` significant digits in plain decimals, trailing zeros kept so that numbers
+    side by side read alike: 0.932, 6.25, 20.0, 312, 1,234 (never 1.23e+03)."""
+    import math
+
+    if not math.isfinite(value) or value == 0:
+        return f"{value:.{digits - 1}f}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
+    return f"{value:,.{decimals}f}"
+
+
+# Human names of the run metrics the figures put on an axis or in a title (frames use the code names).
+METRIC_NAMES = {
+    "final_avg_acc": "final average accuracy",
+    "avg_forgetting": "average forgetting",
+    "time_total_s": "training time",
+    "flops_train": "training compute",
+    "memory_bytes": "memory kept between tasks",
+    "cpu_s": "CPU time",
+}
+
+
+def metric_name(metric: str) -> str:
+    """'final average accuracy' for final_avg_acc; an unknown metric by its own name."""
+    return METRIC_NAMES.get(metric, metric)
+
+
+class PercentTicks(Formatter):
+    """Fractions as percent ticks with the decimals their spacing needs and no more: 11%, 12%, 13%
+    or 10.5%, 11.0%, 11.5%; never two ticks that read alike (PCT's 11%, 11%) nor 13.00%. ``symbol``
+    "" where the axis label says "(%)"."""
+
+    def __init__(self, symbol: str = "%") -> None:
+        self.symbol = symbol
+        self.ticks: list[float] = []
+
+    def set_locs(self, locs) -> None:  # the axis hands over every tick before labelling one
+        self.ticks = [float(v) for v in locs]
+
+    def __call__(self, x, pos=None) -> str:
+        import numpy as np
+
+        locs = np.sort(np.asarray(self.ticks, dtype=float))
+        steps = np.diff(locs)
+        step = 100 * float(steps[steps > 0].min()) if (steps > 0).any() else 1.0
+        decimals = next((d for d in range(4) if abs(round(step, d) - step) < 1e-6 * max(step, 1e-12)), 3)
+        return f"{100 * x:.{decimals}f}{self.symbol}"
 
 
 def legend_outside(ax: Axes, **kw) -> None:

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from .. import frames
-from .common import MARKERS, SIZE, legend_outside, new_axes, no_data, palette
+from .common import MARKERS, SIZE, legend_outside, new_axes, no_data, palette, sig
 
 _PHASE_COLORS = ("tab:purple", "tab:orange", "tab:blue", "tab:green", "0.7")  # PHASES, then "other"
 
@@ -33,7 +33,7 @@ def phase_times(runs, ax: Axes | None = None) -> Figure:
         left += v
     xmax = float(left.max()) if len(left) and left.max() > 0 else 1.0
     for yi, tot in zip(y, left):
-        ax.text(tot + 0.01 * xmax, yi, f"{tot:.3g} s", va="center", fontsize=8)
+        ax.text(tot + 0.01 * xmax, yi, f"{sig(tot)} s", va="center", fontsize=8)  # 0.932 s, 6.25 s, 20.0 s
     ax.set_yticks(y, [str(lab) for lab in means.index])
     ax.invert_yaxis()
     ax.set_xlim(0, xmax * 1.15)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ...metrics import METRIC_SENSE
 from .. import frames
-from .common import PCT, general, new_axes, no_data, palette
+from .common import PCT, PercentTicks, general, metric_name, new_axes, no_data, palette, plain
 
 _REFERENCE_COLORS = ("tab:green", "tab:purple", "tab:brown", "tab:gray", "tab:olive", "tab:cyan")
 
@@ -103,20 +105,35 @@ def accuracy_vs_memory(runs, ax: Axes | None = None) -> Figure:
     return fig
 
 
+_FLOP_UNITS = (("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9), ("MFLOP", 1e6), ("kFLOP", 1e3))
+
+
+def cost_unit(cost: str, largest: float) -> tuple[str, float]:
+    """The unit a cost per run is shown in and the factor from its stored value: FLOPs in the
+    largest of PFLOP ... kFLOP that keeps the largest value at 1 or more (200 GFLOP, 4.5 TFLOP, so
+    that ticks stay short plain numbers); any other cost in its declared unit (metrics.METRIC_SENSE)."""
+    if cost.startswith("flops"):
+        return next(((unit, 1 / f) for unit, f in _FLOP_UNITS if largest >= f), ("FLOP", 1.0))
+    sense = METRIC_SENSE.get(cost)
+    return (sense.unit, sense.scale) if sense else ("", 1.0)
+
+
 def accuracy_vs_cost(runs, cost: str = "flops_train", ax: Axes | None = None) -> Figure:
     """Final average accuracy (mean ± sd over seeds) against a cost per run (training FLOPs by
     default, log x), one point per configuration; the Pareto front (no other configuration is at
-    least as accurate for at most the cost) is joined by a line and its points ringed."""
+    least as accurate for at most the cost) is joined by a line and its points ringed. Axes and title
+    use human names ("training compute (TFLOP)"); x ticks are plain numbers at 1, 2 and 5 of each decade."""
     fig, ax = new_axes(ax, (9.0, 5.0))  # wide: a column of labels beside each cluster of points
-    sense = METRIC_SENSE.get(cost)
-    unit, scale = (sense.unit, sense.scale) if sense else ("", 1.0)
-    title = f"Final average accuracy against {cost}"
+    title = f"Final average accuracy against {metric_name(cost)}"
     g = frames.cost_points(runs, cost)
     if g.empty:
         return no_data(ax, title)
+    unit, scale = cost_unit(cost, float(g["cost"].max()))
     g = g.assign(x=g["cost"] * scale)
     colors = palette(len(g))
-    spots = _label_column(g["x"].tolist(), g["acc"].tolist())
+    low, high = float((g["acc"] - g["sd"].fillna(0)).min()), float((g["acc"] + g["sd"].fillna(0)).max())
+    gap = 0.07 * max(high - low, 0.02)  # between stacked labels: a share of the accuracies' range
+    spots = _label_column(g["x"].tolist(), g["acc"].tolist(), gap=gap)
     for k, (_, r) in enumerate(g.iterrows()):
         ax.errorbar([r["x"]], [r["acc"]], yerr=[r["sd"]], color=colors[k], marker="o", capsize=3, linestyle="none")
         _label(ax, str(r["label"]), (r["x"], r["acc"]), spots[k], "black")
@@ -124,11 +141,23 @@ def accuracy_vs_cost(runs, cost: str = "flops_train", ax: Axes | None = None) ->
     ax.plot(f["x"], f["acc"], color="black", linewidth=1, linestyle="--", label="Pareto front")
     ax.scatter(f["x"], f["acc"], s=160, facecolors="none", edgecolors="black", linewidths=1.2)
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(general))
-    ax.margins(x=0.1, y=0.1)
-    ax.yaxis.set_major_formatter(PCT)
-    ax.set_xlabel(f"{cost} ({unit}, log scale)" if unit else f"{cost} (log scale)")
-    ax.set_ylabel("final average accuracy")
+    # The labels' column must lie inside the axes, with room for its text right of it (about a
+    # third of the width); at least a decade is shown so that a 1-2-5 tick falls on it.
+    left = float(g["x"].min()) / 1.4
+    column = max(x for x, _ in spots)
+    right = max(left * (column / left) ** 1.5, left * 10)
+    ax.set_xlim(left, right)
+    decades = math.log10(right / left)
+    subs = (1.0, 2.0, 3.0, 5.0) if decades <= 1.5 else (1.0, 2.0, 5.0) if decades <= 4 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(plain))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    bottom = min([low, *(y for _, y in spots)])
+    ax.set_ylim(bottom - gap, high + gap)
+    ax.yaxis.set_major_formatter(PercentTicks(symbol=""))  # the label says (%)
+    unit_text = f"{unit}, log scale" if unit else "log scale"
+    ax.set_xlabel(f"{metric_name(cost)} ({unit_text})")
+    ax.set_ylabel("final average accuracy (%)")
     ax.set_title(f"{title}\nmean ± sd over seeds; ringed: the Pareto front", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize=8)
