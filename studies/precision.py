@@ -1,0 +1,35 @@
+"""Is bf16 mixed precision safe? fp32 against bf16 autocast, paired by seed, within each setting.
+
+`precision=bf16` runs the classifier's and the generator's forward and backward passes under
+autocast, with fp32 master weights, optimizer state and loss reductions (trainer.py). It is trusted
+only where this study shows it equivalent: a paired TOST within ±1 point of final average accuracy
+(the report's default margin), Holm over the three settings:
+- report: the source report's generative replay (MLP + VAE 784-512-256-z2, per-task replay);
+- dgr-distill: van de Ven & Tolias' published protocol with distillation (config.VAN_DE_VEN_2019);
+- gmm: per-class Gaussian mixtures (fitted in closed form in fp32; bf16 reaches the classifier only).
+Each pair differs in `precision` only. Start with 5 seeds and let `--sequential 20` add blocks until
+every TOST is decided; the report's power line says how many seeds a ±1 point TOST needs.
+
+    gr-bench study precision --sequential 20
+"""
+
+from gr_bench.config import VAN_DE_VEN_2019
+from gr_bench.study import StudySpec
+
+SETTINGS = {
+    "report": {},
+    "dgr-distill": {**VAN_DE_VEN_2019, "labels": "soft"},
+    "gmm": {"generator": "gmm"},
+}
+
+STUDY = StudySpec(
+    name="precision",
+    summary="fp32 against bf16 autocast, paired by seed: equivalent within ±1 point (TOST) in each setting?",
+    base={"strategy": "generative", "dataset": "mnist"},
+    grid={"setting": SETTINGS, "precision": {"fp32": {"precision": "fp32"}, "bf16": {"precision": "bf16"}}},
+    anchor="fp32",  # within each setting
+    compare_within="setting",
+    seeds=5,
+    quick={"seeds": 2, "base": {"strategy": "generative", "dataset": "mnist", "epochs": 1, "vae_epochs": 1,
+                                "iters": 50, "vae_iters": 50}},
+)
