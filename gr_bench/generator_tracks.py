@@ -9,10 +9,19 @@ seed's unconditional VAE; a cvae labelled by itself). The main job's final stage
 pairs per seed (the best and its schedule at the reference's lr; the reference and its schedule at
 the best's lr), and the VAE is about 90% of such a run's time on full MNIST.
 
+This rests on one assumption about the trainer: per-batch replay during the generator's training
+draws only from the frozen old models (the previous task's generator copy, and for labels the old
+classifier, which a shareable generator never reads), never from a model being trained in the
+current task, whose weights would depend on the classifier's learning rate. A change that lets the
+generator's training read the current classifier must make ``shareable`` false for it.
+
 A track is one folder per (configuration without those three fields, seed, split, dataset content,
-code version). After each task the run that trains the generator keeps there its weights (and the
-optimizer's state when it is kept across tasks), both random streams' states, what the phase cost
-(seconds, CPU seconds) and its sample counts. Another run restores them instead of training, but
+code version, CPU model, BLAS): "bit-identical" holds for one kind of CPU and one BLAS only (the
+thread count is part of the configuration), so a results folder on a shared filesystem never
+restores a generator trained on another machine's kind of CPU or with another BLAS. After each
+task the run that trains the generator keeps there its weights (and the optimizer's state when it
+is kept across tasks), both random streams' states, what the phase cost (seconds, CPU seconds) and
+its sample counts. Another run restores them instead of training, but
 only when the fingerprint of everything the training would read - the generator's weights and the
 optimizer's state before it, the images it trains on (and their labels, for a conditional
 generator), both random streams' states - equals the fingerprint recorded before the kept training.
@@ -37,18 +46,21 @@ import torch
 from torch import nn
 
 from .config import flatten
+from .provenance import blas, cpu_model
 
 CLASSIFIER_ONLY = ("lr", "lr_decay", "lr_schedule")  # fields the generator's training never reads
 FOLDER = "generator_tracks"  # in the study folder; removed when the study is done
 
 
 def shareable(cfg) -> bool:
-    """Can this run's generator be shared with runs that differ from it only in CLASSIFIER_ONLY?"""
+    """Can this run's generator be shared with runs that differ from it only in CLASSIFIER_ONLY?
+    The generator says (models.base.Generator.shareable: the seed's vae always, a cvae labelled by
+    itself; no other, plugins included, unless it declares so)."""
     if cfg.strategy != "generative" or cfg.device != "cpu":
         return False
-    if cfg.model.generator == "vae":  # unconditional: the old classifier's labels are never read
-        return True
-    return cfg.model.generator == "cvae" and cfg.replay_labels() == "generator"
+    from .models import generator_class
+
+    return generator_class(cfg).shareable(cfg)
 
 
 def generator_key(cfg, *, seed: bool = True) -> str:
@@ -113,7 +125,8 @@ class GeneratorTrack:
         """The track of this run's generator in a study folder; None where it cannot be shared."""
         if not shareable(cfg) or not dataset_sha256:
             return None
-        key = hashlib.sha256(f"{generator_key(cfg)}:{split}:{dataset_sha256}:{code}".encode()).hexdigest()[:24]
+        where = f"{generator_key(cfg)}:{split}:{dataset_sha256}:{code}:{cpu_model()}:{blas()}"
+        key = hashlib.sha256(where.encode()).hexdigest()[:24]
         return cls(Path(study_folder) / FOLDER / key, cfg.run_id())
 
     @staticmethod

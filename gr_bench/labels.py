@@ -16,6 +16,9 @@ import re
 
 BARE = ("strategy", "schedule", "generator", "optimizer")  # values that say what they are: shown alone
 SHORT_NAMES = {"lr_decay": "decay", "vae_hidden": "vae", "lr_schedule": "lr-sched"}
+# The final stage's overrides common to all its configurations: it trains on the whole training
+# split (the search holds out 10%). Left out of a configuration's own overrides (id, label).
+FINAL_PAIRS = ["val_fraction=0"]
 
 
 def settings_dict(pairs: list[str]) -> dict[str, str]:

@@ -2,7 +2,7 @@
 equivalence (TOST), power and effect sizes.
 
 Inputs are per-seed values (one number per run), in the metric's own unit. Paired designs compare
-the same seeds. The rules (DESIGN.md principle 7):
+the same seeds. The rules (docs/statistics.md gives them with their reasons):
 
 - the difference test is the paired t-test (Welch's t-test for unpaired samples), Holm-adjusted
   across a family of comparisons; the exact Wilcoxon signed-rank (Mann–Whitney U) p is reported
@@ -358,7 +358,7 @@ def _is_underpowered(row: Mapping, alpha: float) -> bool:
 
 
 def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=None,
-            margin=None, power_effect=0.02, confidence=None, seed=None, n_resamples=None) -> dict:
+            margin=None, power_effect=0.02, confidence=None) -> dict:
     """Compare per-seed values a vs b (diff = a - b, in the metric's unit); one comparison.
 
     Paired (same seeds, same order; a pair with a NaN is dropped): primary paired t-test
@@ -374,8 +374,6 @@ def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=N
     Thresholds: ``min_effect`` (verdict), ``margin`` (TOST, default min_effect), ``power_effect``
     (power and seeds needed); ``min_rel_effect`` replaces all three by that fraction of |mean_b|.
     compare_family() recomputes p_holm, tost_p_holm, power and the verdict over its family.
-    ``seed`` and ``n_resamples`` are ignored (the intervals are t intervals, not a bootstrap);
-    they are accepted so that older callers keep working.
     """
     a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
     if paired:
@@ -632,7 +630,7 @@ def _pair_values(groups, a: str, b: str, metric: str, paired: bool):
 def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
                    pairs: list[tuple[str, str]], *, metric: str, study: str, paired: bool,
                    alpha=0.05, min_effect=0.01, min_rel_effect=None, margin=None,
-                   power_effect=0.02, confidence=None, seed=None, n_resamples=None) -> list[dict]:
+                   power_effect=0.02, confidence=None) -> list[dict]:
     """compare() each (a, b) pair as one Holm family: adjust the difference p and the TOST p
     across it, compute power at alpha / family size, add verdicts.
 
@@ -668,7 +666,7 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
 
 
 def friedman(df: pd.DataFrame, *, metric: str, labels: list[str] | None = None, alpha=0.05,
-             min_effect=0.01, study: str = "", seed=None, n_resamples=None, **thresholds) -> dict:
+             min_effect=0.01, study: str = "", **thresholds) -> dict:
     """Friedman chi-square over >= 3 configurations on the seeds common to all, plus pairwise
     paired compare() with Holm across the pairs ("posthoc"). scipy uses the chi-square
     approximation, which is rough for few seeds; the post-hoc rows say when n is too small.

@@ -1,9 +1,11 @@
-"""The house rules that keep gr-bench readable: no import cycle, and a study is one file."""
+"""The house rules that keep gr-bench readable: one-way layers with no import cycle, a README that
+names every module, and a study is one file."""
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,25 +18,94 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gr_bench"
 GR = str(Path(sys.executable).parent / "gr-bench")
 
 
-def _module_imports() -> dict[str, set[str]]:
-    """gr_bench module -> the gr_bench modules it imports at module level (function-level imports
-    are deliberate lazy loads and cannot form an import-time cycle)."""
+# The layers, bottom first. A module imports only from its own layer or those below it, imports
+# inside functions included (a lazy import is still a dependency); within a layer, no cycle. A
+# module belongs to the layer named by its first name under gr_bench/ (gr_bench.study.stored:
+# "study"); "gr_bench" itself is the package's __init__.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # pure helpers any layer may use: no storage, no training (torch only inside functions)
+    ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "config", "provenance",
+              "resources", "result", "stats", "comparisons")),
+    ("data", ("idx", "fetch", "data")),  # idx: the IDX reader and content identity data and fetch share
+    ("models", ("models", "optim")),  # the generator registry; the optimizers the trainer builds
+    ("strategies", ("strategies",)),
+    ("trainer", ("trainer", "generator_tracks")),
+    ("storage", ("storage", "runcache", "runs")),  # Optuna storage, the run cache, `gr-bench run`'s folder
+    ("study", ("study", "bench")),  # orchestration; bench runs the trainer and a study to measure them
+    ("export", ("export",)),  # a study's rows and files from its storage
+    ("report", ("report",)),  # analysis, frames, tables, plots, report.md, docs
+    ("cli", ("cli", "__main__")),
+)
+# (importer, imported) pairs allowed to break the order, each with its reason. None at present.
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
+
+
+def _modules() -> dict[str, Path]:
     mods = {}
     for p in PACKAGE.rglob("*.py"):
         parts = p.relative_to(PACKAGE.parent).with_suffix("").parts
         mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    return mods
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """gr_bench module -> the gr_bench modules it imports, anywhere in the file (module level,
+    functions, methods, conditionals): every ast Import and ImportFrom node, relative or absolute.
+    ``from package import name`` counts as an import of the module package.name when there is one,
+    else of the package."""
+    mods = _modules()
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for m, p in mods.items():
         package = m if p.name == "__init__.py" else m.rsplit(".", 1)[0]
-        for node in ast.parse(p.read_text()).body:
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-                for alias in node.names:
-                    hit = next((c for c in (f"{target}.{alias.name}", target) if c in mods and c != m), None)
-                    if hit:
-                        graph[m].add(hit)
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [(a.name, None) for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    module = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                targets = [(module, a.name) for a in node.names]
+            else:
+                continue
+            for module, name in targets:
+                if module != "gr_bench" and not module.startswith("gr_bench."):
+                    continue
+                candidates = ([f"{module}.{name}"] if name else []) + [module]
+                # `import gr_bench.a.b` names a module that may not be a file here: its nearest package
+                candidates += [module.rsplit(".", i)[0] for i in range(1, module.count(".") + 1)]
+                hit = next((c for c in candidates if c in mods), None)
+                if hit and hit != m:
+                    graph[m].add(hit)
     return graph
+
+
+def _layer(module: str) -> int:
+    top = "gr_bench" if module == "gr_bench" else module.split(".")[1]
+    found = [i for i, (_, members) in enumerate(LAYERS) if top in members]
+    assert len(found) == 1, f"{module} must sit in exactly one layer of LAYERS (tests/test_architecture.py)"
+    return found[0]
+
+
+def test_the_walk_sees_imports_inside_functions():
+    graph = _module_imports()
+    assert graph["gr_bench.cli"] >= {"gr_bench.cli.runs", "gr_bench.cli.studies"}
+    assert "gr_bench.fetch" in graph["gr_bench.data"]  # data.py fetches inside a function
+    assert "gr_bench.comparisons" in graph["gr_bench.study.sequential"]  # inside look()
+
+
+def test_every_module_sits_in_one_layer():
+    for m in _modules():
+        _layer(m)
+
+
+def test_no_import_from_a_higher_layer():
+    names = [name for name, _ in LAYERS]
+    upward = [f"{m} ({names[_layer(m)]}) imports {t} ({names[_layer(t)]})"
+              for m, targets in sorted(_module_imports().items()) for t in sorted(targets)
+              if _layer(t) > _layer(m) and (m, t) not in KNOWN_EXCEPTIONS]
+    assert upward == []
 
 
 def test_no_import_cycle_inside_gr_bench():
@@ -52,8 +123,39 @@ def test_no_import_cycle_inside_gr_bench():
     for m in sorted(graph):
         if m not in state:
             visit(m, [m])
-    assert graph["gr_bench.cli"] >= {"gr_bench.cli.runs", "gr_bench.cli.studies"}  # the walk sees the CLI
     assert cycles == []
+
+
+def _layout_entries() -> list[str]:
+    """README.md's "## Layout" section as entries: a line that starts with a path under gr_bench/,
+    with its indented continuation lines."""
+    text = (PACKAGE.parent / "README.md").read_text()
+    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    entries: list[str] = []
+    for line in section.splitlines():
+        if line.startswith("gr_bench/"):
+            entries.append(line)
+        elif line.startswith(" ") and line.strip() and entries:
+            entries[-1] += " " + line.strip()
+    return entries
+
+
+def test_the_readme_layout_names_every_module():
+    """Each module is listed by its path, or named (file name) in the entry of its folder."""
+    entries = _layout_entries()
+    missing = []
+    for p in sorted(PACKAGE.rglob("*.py")):
+        path = p.relative_to(PACKAGE.parent).as_posix()
+        folder, name = path.rsplit("/", 1)
+        if name == "__init__.py":  # the package: its folder must have an entry
+            listed = any(e.split()[0] == f"{folder}/" for e in entries) or folder == "gr_bench"
+        else:
+            listed = any(e.split()[0] == path or (e.split()[0] == f"{folder}/" and
+                                                  re.search(rf"(?<![\w.]){re.escape(name)}\b", e))
+                         for e in entries)
+        if not listed:
+            missing.append(path)
+    assert missing == [], "README.md's Layout section does not name these modules"
 
 
 STUDY_FILE = '''

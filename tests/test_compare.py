@@ -49,13 +49,13 @@ def test_every_metric_direction_and_unit(metric):
     sense = METRIC_SENSE[metric]
     assert sense.better in ("higher", "lower") and sense.unit in ("points", "s", "MiB", "GFLOP")
     runs = _runs(metric)
-    good = compare_runs(runs, "good", "bad", metric, min_effect=0.0, n_resamples=999)
+    good = compare_runs(runs, "good", "bad", metric, min_effect=0.0)
     assert good["row"]["verdict"] == "better", good["line"]
     diff, unit = _diff(good["line"])
     assert unit == sense.unit
     assert diff == pytest.approx(5.35 if sense.better == "higher" else -4.65, abs=0.06)  # shown a - b (1 or 2 decimals)
     assert good["line"].startswith(f"good vs bad: better on {metric}, {sense.better} is better (")
-    bad = compare_runs(runs, "bad", "good", metric, min_effect=0.0, n_resamples=999)
+    bad = compare_runs(runs, "bad", "good", metric, min_effect=0.0)
     assert bad["row"]["verdict"] == "worse" and _diff(bad["line"]) == (pytest.approx(-diff), unit)
     # a single comparison: its own p, the paired t-test's (t = 61.8 or -53.7 with 7 df); Wilcoxon beside it
     p = good["row"]["p_value"]
@@ -74,12 +74,12 @@ def test_expected_units():
 
 def test_negligible_names_its_minimum_in_the_singular():
     runs = _runs("final_avg_acc")
-    out = compare_runs(runs, "good", "bad", "final_avg_acc", min_effect=0.1, n_resamples=999)  # 10 points
+    out = compare_runs(runs, "good", "bad", "final_avg_acc", min_effect=0.1)  # 10 points
     assert out["row"]["verdict"] in ("negligible", "inconclusive"), out["line"]
     if out["row"]["verdict"] == "negligible":
         assert "minimum of 10 points" in out["line"]
     out = compare_runs(_runs("final_avg_acc").assign(final_avg_acc=lambda d: d.final_avg_acc / 10),
-                       "good", "bad", "final_avg_acc", min_effect=0.01, n_resamples=999)
+                       "good", "bad", "final_avg_acc", min_effect=0.01)
     assert out["row"]["verdict"] == "negligible" and "minimum of 1 point)" in out["line"], out["line"]
 
 
@@ -94,18 +94,18 @@ def test_mixed_stages_or_splits_are_refused_unless_allowed():
     runs = _mixed()
     with pytest.raises(StudyError, match=r"final stage \(test split\).*search stage \(validation split\).*"
                                          r"--allow-mixed") as e:
-        compare_runs(runs, "trial-3", "lr=0.01", n_resamples=999)
+        compare_runs(runs, "trial-3", "lr=0.01")
     assert "\n" not in str(e.value)
-    out = compare_runs(runs, "trial-3", "lr=0.01", allow_mixed=True, n_resamples=999)
+    out = compare_runs(runs, "trial-3", "lr=0.01", allow_mixed=True)
     assert out["warning"] and "different stages and different splits" in out["warning"]
     assert out["row"]["paired"] is False and "n=8+8 seeds" in out["line"]
     # same stage and split: no warning, paired
-    out = compare_runs(runs, "trial-3", "reference", n_resamples=999)
+    out = compare_runs(runs, "trial-3", "reference")
     assert out["warning"] is None and out["row"]["paired"] and "final stage, test split" in out["line"]
     # the same stage on another split
     other = runs.assign(split=np.where(runs.label == "reference", "val", runs.split))
     with pytest.raises(StudyError, match="different splits"):
-        compare_runs(other, "trial-3", "reference", n_resamples=999)
+        compare_runs(other, "trial-3", "reference")
 
 
 def test_unknown_label_lists_three_closest():

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from gr_bench.data import (
-    DATASET_NAMES, DataError, Dataset, dataset_status, load_dataset, make_benchmark, read_idx,
+    DATASET_NAMES, DataError, Dataset, dataset_status, load_dataset, make_benchmark,
 )
+from gr_bench.idx import read_idx
 
 IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 FASHION = Path("/usr/share/datasets/fashion-mnist")

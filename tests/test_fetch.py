@@ -19,10 +19,9 @@ import numpy as np
 import pytest
 
 from gr_bench import fetch as fetch_mod
-from gr_bench.data import KNOWN_CONTENT, DataError, cache_dir, load_dataset
-from gr_bench.fetch import (
-    IDX_NAMES, MNIST_WHEEL_MEMBER, content_sha256, decode_mnist_pickle, write_idx_folder,
-)
+from gr_bench.data import DataError, load_dataset
+from gr_bench.fetch import IDX_NAMES, MNIST_WHEEL_MEMBER, decode_mnist_pickle, write_idx_folder
+from gr_bench.idx import KNOWN_CONTENT, cache_dir, content_sha256
 
 GR = str(Path(sys.executable).parent / "gr-bench")
 FASHION = Path("/usr/share/datasets/fashion-mnist")

@@ -16,6 +16,7 @@ from optuna.trial import create_trial
 from gr_bench import export
 from gr_bench.labels import config_id, final_labels, settings_text, short_settings
 from gr_bench.storage import open_storage
+from gr_bench.study.stored import identities
 
 from conftest import GR
 
@@ -52,7 +53,7 @@ def test_two_configurations_with_the_same_short_label_get_their_ids():
     for lr in ("0.000721", "0.000724", "0.000724"):  # two configurations, the second twice
         study.add_trial(create_trial(params={"lr": float(lr)}, distributions={"lr": FloatDistribution(1e-4, 1e-2)},
                                      value=0.5, user_attrs={"overrides": [f"lr={lr}"]}))
-    ids = [export._identities({"search": study})[("search", n)] for n in range(3)]
+    ids = [identities({"search": study})[("search", n)] for n in range(3)]
     assert [i["config_id"] for i in ids] == [config_id(["lr=0.000721"]), *[config_id(["lr=0.000724"])] * 2]
     assert [i["label"] for i in ids] == [f"lr=7.2e-4 #{i['config_id']}" for i in ids]
     assert ids[1]["label"] == ids[2]["label"] != ids[0]["label"]

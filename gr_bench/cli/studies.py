@@ -23,6 +23,7 @@ from .common import (
     SetOpt,
     check_count,
     check_data_dir,
+    check_plugins,
     check_results,
     check_sizes,
     close_hint,
@@ -231,14 +232,20 @@ def _study_setup(spec, request: StudyRequest):
     # every run's number of tasks (each grid point's, where the grid sets it) must divide the classes;
     # the seed changes no grid point's config, so each point is composed once (with the first seed)
     task_counts = {cfg.data.n_tasks}
+    configs = [cfg]  # every grid point's: their generators and strategies are checked before any run
     if spec.kind == "grid":
         for point in planned_points(spec, setup, "search", seeds=r.seeds[:1]):
             pairs = [q for axis, labels in spec.grid.items() for q in as_pairs(labels[point[axis]])]
-            task_counts.add(make_config(spec, setup, pairs, point["seed"]).data.n_tasks)
+            configs.append(make_config(spec, setup, pairs, point["seed"]))
+            task_counts.add(configs[-1].data.n_tasks)
     check_url(url)
     if r.dry_run:
+        for c in configs:  # plugins smoke-checked at 784 pixels: the dataset is not loaded
+            check_plugins(c)
         return setup
     ds = load_dataset(cfg.data.dataset, r.data_dir)
+    for c in configs:
+        check_plugins(c, input_dim=ds.input_dim, n_outputs=ds.n_classes)
     bad = sorted(n for n in task_counts if ds.n_classes % n)
     if bad:  # refused before the study folder or its storage exist
         valid = ", ".join(str(d) for d in range(1, ds.n_classes + 1) if ds.n_classes % d == 0)
@@ -281,8 +288,8 @@ def best_mean(study, trials=None) -> tuple[str, float, int] | None:
     Single-objective stages only."""
     from optuna.trial import TrialState
 
-    from ..export import trial_label
     from ..labels import final_labels
+    from ..study.stored import trial_label
 
     if len(study.directions) != 1:
         return None
@@ -566,7 +573,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     A --sequential study tests at alpha / its planned looks, and by default with the thresholds
     its looks used (the compared stage's "sequential" plan), so the report gives the last look's
     verdicts."""
-    from ..report import shipped, study_tables
+    from ..report import memory_answer, shipped, study_tables
     from ..report.analysis import attribution_lines, compute_lines, interleaving_note, power_summary, verdict_lines
     from ..report.rebuild import rebuild
     from ..study.sequential import describe
@@ -586,6 +593,12 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
         print(f"gr-bench: warning: {out.warning}", file=sys.stderr)
     spec, trials, runs, result, plan = out.spec, out.trials, out.runs, out.result, out.plan
     alpha, min_effect, power_effect, failed = out.alpha, out.min_effect, out.power_effect, out.failed
+    # a grid anchored on a buffer of a generator's bytes (memory, generator_vs_buffer): the answer at equal
+    # bytes, on the fronts and at what cost, in report.md after its Answer and here after the verdicts
+    section, answer = memory_answer.report_section(runs, folder / "stats.csv", spec.anchor) \
+        if spec.kind == "grid" else ("", [])
+    if section:
+        memory_answer.add_section(folder / "report.md", section)
     if spec.kind == "search":
         console.print(study_tables.best_table(trials, runs, spec.compared_with()))
         for param in ("family", "strategy", "vae_hidden", "latent", "optimizer", "lr_schedule"):
@@ -615,6 +628,8 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
         power = power_summary(result, power_effect)
         if power:
             console.print(power, highlight=False)
+    for line in answer:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if plan:
         console.print(describe(plan), markup=False, highlight=False, soft_wrap=True)
     console.print(f"{len(trials)} trials ({failed} failed), {len(runs)} runs; wrote trials.csv, runs.csv, "
@@ -739,7 +754,7 @@ def _by_id(runs, name: str) -> str:
 
 
 def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_mixed: bool = False,
-                 alpha: float = 0.05, min_effect: float | None = None, seed: int = 0, n_resamples: int = 9999) -> dict:
+                 alpha: float = 0.05, min_effect: float | None = None) -> dict:
     """Compare two configurations of a runs.csv frame on one metric: a single comparison (plain p).
     Each is named by its label or its config_id (runs.csv's columns).
 
@@ -749,7 +764,7 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     which compares them unpaired and returns a warning. ``min_effect`` is in the stored unit (0.01 =
     one point for accuracies); by default one point for accuracies, and for times and bytes 5% of
     b's mean (minimum, TOST margin and power effect alike). A wall-clock metric (time_*) gets a
-    verdict only when the arms ran interleaved, seed by seed (report.analysis.wall_clock_rule), else
+    verdict only when the arms ran interleaved, seed by seed (comparisons.wall_clock_rule), else
     "not interleaved".
     Returns {"row": stats.compare() row, "line": one sentence, "warning": str or None}.
     """
@@ -800,8 +815,7 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     thresholds: dict[str, float] = {"min_effect": 0.01 if min_effect is None else min_effect}
     if min_effect is None and sense.unit != "points":  # costs: relative to the other arm
         thresholds = {"min_rel_effect": 0.05}
-    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, seed=seed,
-                        n_resamples=n_resamples, **thresholds)
+    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, **thresholds)
     stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
                split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)

@@ -1,29 +1,30 @@
-"""Which comparisons a study asks, and their statistics, from its stored runs (no training).
+"""A study's statistics from its stored runs (no training): every metric's Holm family, and how a
+person reads them.
 
-Comparisons are paired by seed: every configuration of a study runs on the same seeds. Each study
-states its question as pairs against an anchor:
-- grids: every configuration against the study's declared anchor (the generator study: the seed's
-  VAE), else generative replay (the method under test), else the best configuration; a Friedman
-  test across all;
-- searches: each re-evaluated best configuration against the reference on the test split;
-- task_scaling: a power-law fit of training time against the number of tasks per schedule,
-  against the seed report's predicted quadratic growth.
+Which pairs are compared, and each row's verdict, is comparisons.py's (shared with a --sequential
+study's looks). Added here: the secondary and cost families beside the primary one, a Friedman
+test across all configurations of a grid, and for task_scaling a power-law fit of training time
+against the number of tasks per schedule, against the seed report's predicted quadratic growth.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .. import stats
-from ..files import ResultsError
-from ..metrics import METRIC_SENSE, MetricSense
+from .. import comparisons, stats
+from ..comparisons import (  # also read as analysis.<name> by the report and the CLI
+    COSTS,
+    INTERLEAVED_TEXT,
+    PRIMARY,
+    check_once,
+    comparison_pairs,
+    is_wall_clock,
+    ok_runs,
+    sense,
+)
 from . import frames
 
-PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
 SECONDARY = ("avg_forgetting",)  # secondary quality metrics, each its own Holm family
-# Cost metrics, lower is better, each its own Holm family with a relative minimum effect. In order
-# of preference for the headline cost verdict: counts do not depend on the machine, wall clock does.
-COSTS = ("flops_train", "samples_train", "cpu_s", "time_total_s")
 
 # stats.csv: every column once. Differences a person reads are in accuracy points (*_points) for
 # fraction metrics, relative (*_rel) for cost metrics; the first 19 columns keep their old names
@@ -46,11 +47,6 @@ def stats_rows(rows: list[dict]) -> list[dict]:
     return [{k: r.get(k) for k in STATS_COLUMNS} for r in rows]
 
 
-def sense(metric: str) -> MetricSense:
-    """Which way a metric improves and how it is shown (metrics.METRIC_SENSE, plus cost counts)."""
-    return METRIC_SENSE.get(metric) or MetricSense("higher", "", 1.0)
-
-
 def shown(row: dict) -> tuple[float, str]:
     """Scale and unit a person reads a stats row in: accuracy points for fractions, else the
     metric's display unit (GFLOP for flops_train, MiB for bytes), else the stored unit."""
@@ -60,72 +56,8 @@ def shown(row: dict) -> tuple[float, str]:
     return (s.scale, s.unit) if s.unit else (1.0, row.get("unit") or "")
 
 
-def is_wall_clock(metric: str) -> bool:
-    return metric.startswith("time_")
-
-
-# stats.csv's `interleaved` for a wall-clock row (blank on other rows): frames.interleaved's answer
-INTERLEAVED_TEXT = {True: "yes", False: "no", None: "unknown (no start times)"}
 NOT_JUDGED = ("wall-clock not judged: the arms did not run interleaved (seed by seed); "
               "compare cpu_s or flops_train")
-
-
-def wall_clock_rule(row: dict, runs: pd.DataFrame) -> dict:
-    """A wall-clock comparison gets a verdict only when its arms ran interleaved (frames.interleaved:
-    the runs of each paired seed back to back); otherwise its verdict is "not interleaved" and its
-    numbers (diff, CI, p) stay for reading. Runs without start times (studies stored before runs.csv
-    had started_at) count as not interleaved. Other metrics pass unchanged."""
-    if not is_wall_clock(row["metric"]):
-        row["interleaved"] = ""
-        return row
-    state = frames.interleaved(runs, row["a"], row["b"])
-    row["interleaved"] = INTERLEAVED_TEXT[state]
-    if state is not True:
-        row["verdict"] = stats.NOT_INTERLEAVED
-    return row
-
-
-def ok_runs(runs: pd.DataFrame, stage: str) -> pd.DataFrame:
-    if runs.empty:
-        return runs
-    return runs[(runs["stage"] == stage) & (runs["status"] == "ok")]
-
-
-def _anchor(runs: pd.DataFrame) -> str:
-    labels = list(dict.fromkeys(runs["label"]))
-    gen = [l for l in labels if l == "generative"] or [l for l in labels if "generative" in l]
-    if gen:
-        return gen[0]
-    return str(runs.groupby("label")["final_avg_acc"].mean().idxmax())
-
-
-def comparison_pairs(kind: str, runs: pd.DataFrame, reference: list[str], *, attribution: list[dict] | None = None,
-                     pairs: list[tuple[str, str]] | None = None) -> tuple[str, list[tuple[str, str]]]:
-    """The stage whose runs are compared, and the (a, b) pairs: a is the configuration in question.
-
-    ``attribution`` (a search's final-stage entries, study.attribution_configs): each swap is
-    compared with its own reference only, so that the pair differs in one group of fields.
-    ``pairs`` (a grid's explicit comparisons, StudySpec.grid_pairs) replaces the anchor rule."""
-    if kind == "search":
-        final = ok_runs(runs, "final")
-        labels = list(dict.fromkeys(final["label"])) if len(final) else []
-        refs = [r for r in reference if r in labels]
-        entries = [e for e in attribution or [] if e.get("a") in labels and e.get("b") in labels]
-        swaps = {e["a"] for e in entries} - {e["best"] for e in entries} - set(refs)
-        out = [(l, r) for r in refs for l in labels if l not in refs and l not in swaps]
-        out += [(e["a"], e["b"]) for e in entries if (e["a"], e["b"]) not in out]
-        return "final", list(dict.fromkeys(out))
-    search = ok_runs(runs, "search")
-    if search.empty:
-        return "search", []
-    labels = list(dict.fromkeys(search["label"]))
-    if pairs is not None:
-        return "search", [(a, b) for a, b in pairs if a in labels and b in labels]
-    declared = next((r for r in reference if r in labels), None)
-    if declared:  # a reference: each other configuration is the one in question
-        return "search", [(l, declared) for l in labels if l != declared]
-    anchor = _anchor(search)
-    return "search", [(anchor, l) for l in labels if l != anchor]
 
 
 def _text(value: object) -> str:
@@ -175,7 +107,8 @@ def metric_plan(data: pd.DataFrame, primary: str = PRIMARY) -> list[tuple[str, s
 
 
 def _decorate(row: dict, role: str) -> dict:
-    """stats.csv's display columns: role, unit, points or relative differences, sense of better."""
+    """stats.csv's display columns: role, unit, points or relative differences (the verdict is
+    comparisons.settle's)."""
     metric = row["metric"]
     sn = sense(metric)
     fraction = sn.unit == "points"
@@ -186,28 +119,12 @@ def _decorate(row: dict, role: str) -> dict:
         row[f"{k}_points"] = 100.0 * row[k] if fraction else nan
     base = abs(row["mean_b"]) if metric in COSTS and row["mean_b"] else nan
     row["rel_diff"], row["mde_rel"] = row["diff"] / base, row["mde"] / base
-    stats.orient(row, sn.better)  # less forgetting, less cost: a negative difference is the better one
-    if row["verdict"] == "equivalent":
-        row["verdict"] = stats.verdict_label(row, scale=sn.scale, unit=sn.unit)
     return row
-
-
-def check_once(runs: pd.DataFrame) -> None:
-    """Each (configuration, seed) may count once in a paired comparison; a duplicate is refused with
-    one line naming it (export.collect keeps only a retried trial's newest attempt, so this only
-    fires on results merged by hand or stored by an older gr-bench)."""
-    if runs.empty or not {"label", "seed"} <= set(runs.columns):
-        return
-    dup = runs[runs.duplicated(["label", "seed"], keep=False)][["label", "seed"]].drop_duplicates()
-    if len(dup):
-        named = ", ".join(f"{r.label} seed {r.seed}" for r in dup.head(5).itertuples())
-        raise ResultsError(f"{len(dup)} (configuration, seed) pair(s) have more than one result ({named}"
-                           f"{', ...' if len(dup) > 5 else ''}); a paired comparison needs each once")
 
 
 def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = 0.05,
             min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
-            min_rel_effect: float = 0.05, primary: str = PRIMARY, seed: int = 0,
+            min_rel_effect: float = 0.05, primary: str = PRIMARY,
             attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None) -> dict:
     """stats.csv rows for every metric, the Friedman test (its post-hoc pairs read like stats rows,
     in the primary metric's sense; report.md shows them), and power-law fits where they apply.
@@ -217,9 +134,9 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
     MDE, seeds needed); cost metrics (times, counts) use ``min_rel_effect`` of the other arm's
     mean for all three. Wall-clock rows (time_*) are judged only when their arms ran interleaved
-    (wall_clock_rule), else their verdict is "not interleaved". ``seed`` is unused (no resampling)
-    and kept for callers. ``attribution`` and ``pairs``: see comparison_pairs; explicit grid pairs
-    (comparisons within a level) skip the Friedman test across all configurations."""
+    (comparisons.wall_clock_rule), else their verdict is "not interleaved". ``attribution`` and
+    ``pairs``: see comparison_pairs; explicit grid pairs (comparisons within a level) skip the
+    Friedman test across all configurations."""
     within = pairs is not None
     stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
@@ -227,19 +144,17 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     rows: list[dict] = []
     families: list[dict] = []
     for metric, role in metric_plan(data, primary) if pairs else []:
-        cost = metric in COSTS
-        family = stats.compare_family(data[["label", "seed", metric]], pairs, metric=metric, study=study,
-                                      paired=True, alpha=alpha, min_effect=min_effect, margin=margin,
-                                      power_effect=power_effect, min_rel_effect=min_rel_effect if cost else None)
-        rows += [wall_clock_rule(_decorate(r, role), data) for r in family]
-        families.append({"metric": metric, "role": role, "size": len(family), "wall_clock": is_wall_clock(metric)})
+        judged = comparisons.family(data, pairs, metric, study=study, alpha=alpha, min_effect=min_effect,
+                                    margin=margin, power_effect=power_effect, min_rel_effect=min_rel_effect)
+        rows += [_decorate(r, role) for r in judged]
+        families.append({"metric": metric, "role": role, "size": len(judged), "wall_clock": is_wall_clock(metric)})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
     fried = None
     if len(labels) >= 3 and primary in data and not within:  # post-hocs: the primary family's thresholds
         fried = stats.friedman(data, metric=primary, labels=labels, alpha=alpha, min_effect=min_effect,
                                study=study, margin=margin, power_effect=power_effect,
                                min_rel_effect=min_rel_effect if primary in COSTS else None)
-        fried["posthoc"] = [wall_clock_rule(_decorate(r, "post-hoc"), data) for r in fried["posthoc"]]
+        fried["posthoc"] = [_decorate(comparisons.settle(r, data), "post-hoc") for r in fried["posthoc"]]
     return {"stage": stage, "pairs": pairs, "rows": rows, "families": families, "primary": primary,
             "friedman": fried, "fits": power_law_fits(runs), "attribution": list(attribution or []),
             "alpha": alpha, "power_effect": power_effect}
@@ -376,8 +291,8 @@ def _compute_conclusion(replay: str | None, training: str | None, more: bool) ->
         return (f"so both count: {length} alone helps, and the larger replay set helps beyond it at equal "
                 "training samples")
     if replay == "better":
-        return (f"so the gain is the replay set: at equal training samples it still wins, and {length} alone "
-                "was not shown to help")
+        return (f"so the schedule's gain is the replay set: at equal training samples the best's replay set still "
+                f"wins, and {length} alone was not shown to help")
     if training == "better":
         return (f"so {length} alone helps, and the replay set was not shown to help beyond it at equal "
                 "training samples")

@@ -106,7 +106,9 @@ def header_text(manifest: dict) -> str:
     if wall or cpu:
         lines.append("Time: " + "; ".join(
             ([f"{duration_text(wall)} wall, first trial start to last trial end"] if wall else [])
-            + ([f"{cpu:,.0f} s of CPU in its runs"] if cpu else []))
+            + ([f"{cpu:,.0f} s of CPU summed over its runs" + (
+                f" ({manifest['restored_generator_runs']} of them restored a generator trained by another run and "
+                "count its CPU too)" if manifest.get("restored_generator_runs") else "")] if cpu else []))
             + (f" (CPU: {', '.join(manifest['cpu_models'])})" if manifest.get("cpu_models") else ""))
     return "  \n".join(lines) + "\n"
 
@@ -276,7 +278,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                  *, importances: dict | None = None, multi: bool = False, alpha: float = 0.05,
                  published: dict | None = None,
                  min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
-                 min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY, seed: int = 0,
+                 min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
                  pairs: list[tuple[str, str]] | None = None, sequential: str | None = None,
                  draw: bool = True, question: str = "") -> dict:
@@ -284,8 +286,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
 
     ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
     analysis.analyse's (``power_effect`` is also the target effect of the power section);
-    ``attribution`` and ``pairs`` as in analysis.comparison_pairs; ``seed`` is unused (the
-    intervals are t intervals); ``sequential``: the sentence stating a --sequential study's looks
+    ``attribution`` and ``pairs`` as in analysis.comparison_pairs; ``sequential``: the sentence stating a --sequential study's looks
     (study.sequential.describe), shown with the verdicts; ``alpha`` is then already per look."""
     trials, runs, accuracy = (pd.DataFrame(rows[k]) for k in ("trials", "runs", "accuracy"))
     result = analysis.analyse(study_name, kind, runs, reference, alpha=alpha, min_effect=min_effect, margin=margin,

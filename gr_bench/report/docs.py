@@ -77,7 +77,9 @@ def comparison_text(row: dict) -> str:
     unit = " points" if sn.unit == "points" else f" {sn.unit}" if sn.unit else ""
     p = row["p_holm"] if int(row.get("family_size", 1)) > 1 else row["p_value"]
     ptext = "—" if p is None or (isinstance(p, float) and math.isnan(p)) else f"{p:.2g}"
-    return (f"{sn.scale * row['diff']:+.1f}{unit} ({_ci(row, sn.scale)}; "
+    rel = row.get("rel_diff", math.nan)
+    rel_text = f", {100 * rel:+.0f}%" if isinstance(rel, float) and math.isfinite(rel) else ""
+    return (f"{sn.scale * row['diff']:+.1f}{unit}{rel_text} ({_ci(row, sn.scale)}; "
             f"{'p_holm' if int(row.get('family_size', 1)) > 1 else 'p'} {ptext}): {row['verdict']}")
 
 
@@ -96,7 +98,9 @@ def _timing(meta: dict, runs: pd.DataFrame) -> str:
     if wall:
         parts.append(f"{duration_text(wall)} wall")
     if cpu:
-        parts.append(f"{cpu:,.0f} s of CPU in its runs")
+        parts.append(f"{cpu:,.0f} s of CPU summed over its runs"
+                     + (" (shared generators counted in each run that shares them)"
+                        if meta.get("restored_generator_runs") else ""))
     return ", ".join(parts)
 
 

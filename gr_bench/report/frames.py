@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
+from ..comparisons import interleaved, restored_generator  # noqa: F401  (frames.interleaved, frames.restored_generator)
 
 PHASES = ("generator", "replay", "classifier", "eval")  # trainer.PHASES (not imported: no torch here)
 ACCURACY_COLUMNS = ("after_task", "eval_task", "epoch", "acc")
@@ -379,46 +380,4 @@ def scaling_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 # --- when runs ran ----------------------------------------------------------------------------------
 
-def _truthy(value) -> bool:
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
-
-
-def restored_generator(runs) -> pd.Series:
-    """Per run: did it restore its generator's training from another run (runs.csv's generator_from,
-    generator_tracks.py)? All False for a runs.csv written before that column existed."""
-    if "generator_from" not in runs.columns:
-        return pd.Series(False, index=runs.index)
-    return runs["generator_from"].fillna("").astype(str).str.strip().ne("")
-
-
-def interleaved(runs, a: str, b: str) -> bool | None:
-    """Did configurations a and b run interleaved, seed by seed? For every seed both ran, no run of
-    a or b with another seed started between the starts of a's and b's runs of that seed: the runs
-    of each paired seed are adjacent in the pair's start order (runs.csv's started_at; other
-    configurations' runs in between do not count). A wall-clock comparison is judged only then.
-
-    None: not known, some run of the pair has no start time (a runs.csv from before started_at was
-    recorded), or there are no runs. False when the arms share no seed, when a run was reused from the run cache
-    (``reused`` true): its times were measured when it first ran, and when a run restored its
-    generator from another's (``generator_from``, generator_tracks.py)."""
-    df = as_frame(runs)
-    if df.empty or not {"label", "seed", "started_at"} <= set(df.columns):
-        return None
-    pair = df[df["label"].astype(str).isin([a, b])]
-    start = pd.to_datetime(pair["started_at"], utc=True, errors="coerce", format="ISO8601")
-    if pair.empty or start.isna().any():
-        return None
-    if "reused" in pair.columns and pair["reused"].map(_truthy).any():
-        return False
-    if restored_generator(pair).any():
-        return False  # its generator's seconds were measured in the run that trained it
-    seeds = pair.assign(_start=start).sort_values(["_start", "seed"], kind="stable")["seed"].tolist()
-    labels = pair["label"].astype(str)
-    both = set(pair.loc[labels == a, "seed"]) & set(pair.loc[labels == b, "seed"])
-    if not both:  # no seed in common: nothing ran side by side
-        return False
-    for s in both:
-        at = [i for i, x in enumerate(seeds) if x == s]
-        if at[-1] - at[0] + 1 != len(at):
-            return False
-    return True
+# interleaved and restored_generator live in comparisons.py (below study: a --sequential look uses them)

@@ -1,5 +1,7 @@
 """The memory study's answer as one markdown table: every arm's kept bytes, accuracy, training cost,
-place on the two Pareto fronts, and verdict against the buffer of the seed VAE's bytes.
+place on the two Pareto fronts, and verdict against the buffer of the seed VAE's bytes. The same
+tables answer any grid whose anchor is a buffer matched to a generator's bytes (generator_vs_buffer:
+a plugin's bytes): :func:`report_section`, which `gr-bench study` and `report` add to report.md.
 
     python -m gr_bench.report.memory_answer RESULTS/memory [RESULTS/memory-fashion ...] --out docs/memory.md
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import stats
+from ..files import atomic_write_text
 from .build import md_table
 from .frames import memory_points, ok_rows, pareto_mask
 
@@ -116,11 +119,12 @@ def _verdict(row: pd.Series, anchor: str) -> str:
     return f"{row['diff_points']:+.1f} {ci} {row['verdict']}"
 
 
-def markdown(table: pd.DataFrame, anchor: str = ANCHOR) -> str:
+def markdown(table: pd.DataFrame, anchor: str = ANCHOR, ratio_of: str = "seed VAE") -> str:
+    """arm_table as markdown; `ratio_of` names the bytes bytes_ratio divides by (the anchor's generator's)."""
     shown = pd.DataFrame({
         "arm": table["label"],
         "kept MiB": table["kept_mib"].map("{:.2f}".format),
-        "× seed VAE": table["bytes_ratio"].map("{:.3g}".format),
+        f"× {ratio_of}": table["bytes_ratio"].map("{:.3g}".format),
         "accuracy % (sd, n)": [f"{100 * a:.1f} ({100 * sd:.1f}, {int(n)})"
                                for a, sd, n in zip(table["acc"], table["sd"], table["n"])],
         "train TFLOP": table["tflops"].map("{:.2f}".format),
@@ -130,6 +134,92 @@ def markdown(table: pd.DataFrame, anchor: str = ANCHOR) -> str:
         f"vs {anchor} (points, CI at 1 - alpha/k)": [_verdict(r, anchor) for _, r in table.iterrows()],
     })
     return md_table(shown).rstrip("\n")
+
+
+def matched_anchor(runs: pd.DataFrame, anchor: str | None) -> bool:
+    """Whether `anchor` is a buffer sized to a generator's bytes (buffer_bytes=match-generator[:R])."""
+    df = ok_rows(runs) if len(runs) and "label" in runs else runs
+    if not anchor or not len(df) or not {"strategy", "buffer_bytes", "generator_bytes"} <= set(df.columns):
+        return False
+    rows = df[df["label"] == anchor]
+    return bool(len(rows)) and bool((rows["strategy"] == "buffer").all()) and bool(
+        rows["buffer_bytes"].astype(str).str.startswith("match-generator").all())
+
+
+def matched_arms(runs: pd.DataFrame, anchor: str) -> list[str]:
+    """The generative arms whose generator the anchor's buffer is matched to: those whose generator
+    keeps the bytes the anchor's buffer was sized from (runs.csv's generator_bytes)."""
+    df = ok_rows(runs)
+    base = df.loc[df["label"] == anchor, "generator_bytes"].astype(float).mean()
+    generative = df[df["strategy"] == "generative"]
+    means = generative.groupby("label", sort=False)["generator_bytes"].mean()
+    return [str(label) for label, b in means.items() if float(b) == base]
+
+
+def answer_lines(table: pd.DataFrame, arms: list[str], anchor: str) -> list[str]:
+    """One sentence per arm of `arms` (arm_table's rows): its verdict against the anchor at equal
+    bytes, its place on the accuracy-bytes and accuracy-FLOPs fronts, its training cost."""
+    rows = {str(r["label"]): r for _, r in table.iterrows()}
+    if anchor not in rows:
+        return []
+    b = rows[anchor]
+    out = []
+    for arm in arms:
+        if arm not in rows:
+            continue
+        r = rows[arm]
+        cost = (f"{r['tflops']:.3g} TFLOP and {r['cpu_s']:.0f} CPU s of training"
+                + (f" ({r['tflops'] / b['tflops']:.3g}x the buffer's FLOPs)" if b["tflops"] > 0 else ""))
+        out.append(f"{arm}: {100 * r['acc']:.1f}% against {100 * b['acc']:.1f}% for {anchor} "
+                   f"({b['kept_mib']:.2f} MiB, the generator's bytes): {_verdict(r, anchor) or 'no verdict'} "
+                   f"(points, CI at 1 - alpha/k); {'on' if r['front_bytes'] else 'off'} the accuracy-bytes front, "
+                   f"{'on' if r['front_flops'] else 'off'} the accuracy-FLOPs front; {cost}")
+    return out
+
+
+def report_section(runs: pd.DataFrame, stats_csv: Path, anchor: str | None) -> tuple[str, list[str]]:
+    """For a grid whose anchor is a bytes-matched buffer: report.md's section (the sentences, the
+    arm table, the answer at every buffer budget) and the sentences alone, for the terminal;
+    ("", []) for any other study."""
+    if not matched_anchor(runs, anchor) or not Path(stats_csv).is_file():
+        return "", []
+    assert anchor is not None
+    table = arm_table(runs, pd.read_csv(stats_csv), anchor)
+    lines = answer_lines(table, matched_arms(runs, anchor), anchor)
+    budget = budget_table(runs)
+    text = ("## At equal bytes, on the fronts, and at what cost
+
+"
+            f"The generator against {anchor}, a buffer of real images in exactly the bytes it keeps between tasks "
+            "(its parameters and the classifier copy that labels its samples); "front": no other arm has at least "
+            "its accuracy at no more bytes (or training FLOPs). Verdicts are the study's (paired by seed, Holm over "
+            "its arms).
+
+" + "".join(f"- {line}.
+" for line in lines) + "
+"
+            + markdown(table, anchor, ratio_of=f"{anchor}'s bytes") + "
+
+#### At every buffer budget
+
+"
+            + budget_sentence(budget) + ".
+
+" + budget_markdown(budget) + "
+")
+    return text, lines + [budget_sentence(budget)]
+
+
+def add_section(report_md: Path, text: str) -> None:
+    """Put `text` (a "## " section) into report.md right after its Answer section."""
+    md = Path(report_md).read_text()
+    head, sep, rest = md.partition("\n## ")
+    if sep and rest.startswith("Answer"):
+        answer, sep2, after = rest.partition("\n## ")
+        md = head + sep + answer.rstrip("\n") + "\n\n" + text + ("\n## " + after if sep2 else "")
+    else:
+        md = md.rstrip("\n") + "\n\n" + text
+    atomic_write_text(report_md, md)
 
 
 def study_answer(folder: Path) -> str:
@@ -161,8 +251,6 @@ def main(argv: list[str] | None = None) -> int:
             "\"× seed VAE\": those bytes over the source report's VAE + classifier (4,454,720 bytes).\n\n"
             + "\n".join(study_answer(f) for f in a.folders))
     if a.out:
-        from ..files import atomic_write_text
-
         atomic_write_text(a.out, text)
     else:
         print(text)

@@ -1,9 +1,10 @@
 """--sequential CAP: seeds added in blocks until every primary comparison is decided or CAP is reached.
 
 A block is the compared stage's first seeds: a search's eval_seeds (its final stage), a grid's
-seeds. After each block, the study's objective is analysed as the report analyses it (one Holm
-family, report.analysis.analyse). While a comparison is undecided ("underpowered", "no evidence"
-or "inconclusive") and fewer than CAP seeds have run, the next block of seeds is queued for every
+seeds. After each block, the study's objective is compared as the report compares it (the primary
+Holm family of comparisons.primary_verdicts, on the stage's runs as stored.stage_runs reads them
+from the storage). While a comparison is undecided ("underpowered", "no evidence" or
+"inconclusive") and fewer than CAP seeds have run, the next block of seeds is queued for every
 configuration of the stage, and the stage runs again.
 
 Looking after every block inflates the false-positive rate, so alpha is split evenly over the
@@ -25,6 +26,7 @@ import optuna
 from .setup import Setup, compared_stage, first_block, seed_choices
 from .spec import StudyError, StudySpec
 from .stages import generator_followers, planned_points
+from .stored import attribution_entries, stage_runs, stage_studies
 
 ATTR = "sequential"  # the compared stage's user attribute holding the plan and its looks
 DECIDED = ("better", "worse", "equivalent", "negligible")  # "equivalent within ±1 point" included
@@ -95,21 +97,20 @@ def decide(rows: list[dict], plan: dict, n_seeds: int) -> dict:
 
 
 def look(storage, spec: StudySpec, setup: Setup, study: optuna.Study) -> dict:
-    """Analyse the stage's stored runs as the report does, at the plan's alpha / K, and record the
+    """Compare the stage's stored runs as the report does, at the plan's alpha / K, and record the
     look in the plan (a repeated look at the same seeds replaces its entry); returns decide()'s dict."""
     import pandas as pd
 
-    from ..export import collect
-    from ..report.analysis import analyse
+    from ..comparisons import primary_verdicts
 
     plan = study.user_attrs[ATTR]
     n = len(stage_seeds(study, seed_choices(spec, setup)))
-    rows = collect(storage, setup.study_name)
-    runs = pd.DataFrame(rows["runs"])
-    result = analyse(setup.study_name, spec.kind, runs, spec.compared_with(), alpha=plan["alpha_look"],
-                     min_effect=plan["min_effect"], power_effect=plan["power_effect"], primary=spec.objective,
-                     attribution=rows["attribution"], pairs=spec.grid_pairs()) if len(runs) else {"rows": []}
-    entry = decide(result["rows"], plan, n)
+    stages = stage_studies(storage, setup.study_name)
+    runs = pd.DataFrame(stage_runs(stages, compared_stage(spec)))
+    rows = primary_verdicts(runs, spec.kind, spec.compared_with(), primary=spec.objective, alpha=plan["alpha_look"],
+                            min_effect=plan["min_effect"], power_effect=plan["power_effect"],
+                            attribution=attribution_entries(stages), pairs=spec.grid_pairs()) if len(runs) else []
+    entry = decide(rows, plan, n)
     history = [h for h in plan["history"] if h["seeds"] != n] + [{k: v for k, v in entry.items() if k != "next"}]
     study.set_user_attr(ATTR, {**plan, "history": sorted(history, key=lambda h: h["seeds"]),
                                "stopped": entry["stopped"]})

@@ -13,7 +13,7 @@ import optuna
 from optuna.trial import TrialState
 
 from ..config import flatten
-from ..labels import settings_dict
+from ..labels import FINAL_PAIRS, settings_dict
 from ..schedule import parse_schedule
 from ..storage import load_study, redact
 from .setup import Setup, as_pairs, make_config
@@ -54,9 +54,9 @@ def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list
 
     Seed-major: every configuration of one seed, then the next seed. Workers take trials in queue
     order, so the paired runs of a seed run back to back (with several workers, side by side), and
-    a wall-clock comparison can be judged (report.analysis: "not interleaved" otherwise). A stage
-    stored with the earlier configuration-major order keeps its queue: only new stages and new
-    --sequential blocks use this one.
+    a wall-clock comparison can be judged (comparisons.wall_clock_rule: "not interleaved"
+    otherwise). A stage stored with the earlier configuration-major order keeps its queue: only new
+    stages and new --sequential blocks use this one.
 
     ``followers`` (final stage): configurations that restore their generator from an earlier one's
     runs (generator_followers) are queued one seed late, so that with a few workers the run that
@@ -142,12 +142,7 @@ def stage_done(study: optuna.Study) -> bool:
     return c["waiting"] == 0 and c["running"] == 0
 
 
-
-
 # --- the final stage: best configurations on the test split ------------------------------------
-
-FINAL_PAIRS = ["val_fraction=0"]  # the final stage trains on the whole training split (the search holds out 10%)
-
 
 def _resolved(spec: StudySpec, setup: Setup, pairs: list[str]) -> dict[str, object]:
     """A configuration's every field, seed aside: two sets of overrides that agree here run alike."""
