@@ -20,6 +20,7 @@ import pandas as pd
 from . import stats
 from .files import ResultsError
 from .metrics import METRIC_SENSE, MetricSense
+from .thresholds import DEFAULTS
 
 PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
 # Cost metrics, lower is better, each its own Holm family with a relative minimum effect. In order
@@ -169,9 +170,9 @@ def settle(row: dict, runs: pd.DataFrame) -> dict:
     return wall_clock_rule(row, runs)
 
 
-def family(data: pd.DataFrame, pairs: list[tuple[str, str]], metric: str, *, study: str = "", alpha: float = 0.05,
-           min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
-           min_rel_effect: float = 0.05) -> list[dict]:
+def family(data: pd.DataFrame, pairs: list[tuple[str, str]], metric: str, *, study: str = "",
+           alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect, margin: float | None = None,
+           power_effect: float = DEFAULTS.power_effect, min_rel_effect: float = DEFAULTS.min_rel_effect) -> list[dict]:
     """One metric's Holm family over ``pairs`` of ``data`` (runs of one stage, label / seed / metric
     columns, paired by seed), each row settled. Accuracy-like metrics use ``min_effect`` (verdict),
     ``margin`` (TOST, default min_effect) and ``power_effect`` (power, MDE, seeds needed); cost
@@ -183,8 +184,9 @@ def family(data: pd.DataFrame, pairs: list[tuple[str, str]], metric: str, *, stu
 
 
 def primary_verdicts(runs: pd.DataFrame, kind: str, reference: list[str], *, primary: str = PRIMARY,
-                     alpha: float = 0.05, min_effect: float = 0.01, margin: float | None = None,
-                     power_effect: float = 0.02, min_rel_effect: float = 0.05, attribution: list[dict] | None = None,
+                     alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect,
+                     margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
+                     min_rel_effect: float = DEFAULTS.min_rel_effect, attribution: list[dict] | None = None,
                      pairs: list[tuple[str, str]] | None = None) -> list[dict]:
     """The primary family's rows (``primary``: the study's objective) of the compared stage's runs,
     as report.analysis.analyse gives them for that metric: the same pairs, thresholds and verdicts.

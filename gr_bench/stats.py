@@ -39,8 +39,12 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
+from .thresholds import DEFAULTS, Thresholds  # noqa: F401  (stats.Thresholds: the one definition's re-export)
+
 MIN_N = 3  # below this many values (pairs) on a side: no CI, no effect size, no power
 TARGET_POWER = 0.8
+
+
 # "not interleaved": a wall-clock comparison whose arms did not run seed by seed, back to back
 # (report.analysis); its numbers stand, its verdict is withheld
 NOT_INTERLEAVED = "not interleaved"
@@ -209,7 +213,7 @@ def _power_at(effect: float, sd: float, n_a: int, n_b: int, *, paired: bool, alp
 
 
 def min_detectable_effect(sd: float, n_a: int, n_b: int | None = None, *, paired=True,
-                          alpha=0.05, family=1, power=TARGET_POWER) -> float:
+                          alpha=DEFAULTS.alpha, family=1, power=TARGET_POWER) -> float:
     """Smallest true difference (metric units) a two-sided t-test detects with ``power`` at
     ``alpha / family`` (Holm's strictest step): ``d* · sd`` with d* from statsmodels' solve_power
     (paired: one-sample t on the differences; unpaired: two-sample t on the pooled sd)."""
@@ -230,7 +234,7 @@ def min_detectable_effect(sd: float, n_a: int, n_b: int | None = None, *, paired
     return float(np.squeeze(d)) * sd
 
 
-def seeds_needed(sd_diff: float, effect=0.02, alpha=0.05, family=1, power=TARGET_POWER, *,
+def seeds_needed(sd_diff: float, effect=DEFAULTS.power_effect, alpha=DEFAULTS.alpha, family=1, power=TARGET_POWER, *,
                  paired=True) -> int | None:
     """The smallest n (pairs; seeds per arm when unpaired) whose two-sided t-test reaches
     ``power`` against a true difference ``effect`` at ``alpha / family``, given the sd of the
@@ -357,8 +361,8 @@ def _is_underpowered(row: Mapping, alpha: float) -> bool:
                 or math.isnan(power) or power < TARGET_POWER)
 
 
-def compare(a, b, *, paired: bool, alpha=0.05, min_effect=0.01, min_rel_effect=None,
-            margin=None, power_effect=0.02, confidence=None) -> dict:
+def compare(a, b, *, paired: bool, alpha=DEFAULTS.alpha, min_effect=DEFAULTS.min_effect, min_rel_effect=None,
+            margin=None, power_effect=DEFAULTS.power_effect, confidence=None) -> dict:
     """Compare per-seed values a vs b (diff = a - b, in the metric's unit); one comparison.
 
     Paired (same seeds, same order; a pair with a NaN is dropped): primary paired t-test
@@ -470,7 +474,7 @@ def _finish(row: dict, alpha: float, *, p_key: str, tost_key: str) -> None:
     row["verdict"] = verdict(row, alpha=alpha, p_key=p_key)
 
 
-def verdict(row: Mapping, *, alpha=0.05, min_effect=None, p_key="p_holm") -> str:
+def verdict(row: Mapping, *, alpha=DEFAULTS.alpha, min_effect=None, p_key="p_holm") -> str:
     """Classify a compare()/compare_family() row from ``row[p_key]`` (falls back to p_value) and
     its TOST p (``tost_p_holm`` with Holm p, else ``tost_p``); ``min_effect`` defaults to the
     row's own. In order:
@@ -487,7 +491,7 @@ def verdict(row: Mapping, *, alpha=0.05, min_effect=None, p_key="p_holm") -> str
     - "underpowered": no significant difference and power at power_effect < 0.8;
     - "no evidence": otherwise (adequately powered, no difference found, none ruled out).
     """
-    min_effect = row.get("min_effect", 0.01) if min_effect is None else min_effect
+    min_effect = row.get("min_effect", DEFAULTS.min_effect) if min_effect is None else min_effect
     if row.get("exact"):  # the same difference on every seed: its size decides
         if row["diff"] == 0:
             return "equivalent"
@@ -600,7 +604,7 @@ def sentence(row: Mapping, a_label: str, b_label: str, question: str | None = No
     p_name = "p_holm" if holm_p else "p"
     nums = details(row, scale=scale, unit=unit)
     floor = row.get("min_p_holm", row["min_p"]) if holm_p else row["min_p"]
-    if v == "underpowered" and floor > row.get("alpha", 0.05):
+    if v == "underpowered" and floor > row.get("alpha", DEFAULTS.alpha):
         n = _n_text(row)
         design = f"{n} paired seeds" if _paired(row) else f"{n} seeds"
         holm_note = " after Holm across the family" if floor > row["min_p"] else ""
@@ -629,8 +633,8 @@ def _pair_values(groups, a: str, b: str, metric: str, paired: bool):
 
 def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
                    pairs: list[tuple[str, str]], *, metric: str, study: str, paired: bool,
-                   alpha=0.05, min_effect=0.01, min_rel_effect=None, margin=None,
-                   power_effect=0.02, confidence=None) -> list[dict]:
+                   alpha=DEFAULTS.alpha, min_effect=DEFAULTS.min_effect, min_rel_effect=None, margin=None,
+                   power_effect=DEFAULTS.power_effect, confidence=None) -> list[dict]:
     """compare() each (a, b) pair as one Holm family: adjust the difference p and the TOST p
     across it, compute power at alpha / family size, add verdicts.
 
@@ -665,8 +669,8 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
     return out
 
 
-def friedman(df: pd.DataFrame, *, metric: str, labels: list[str] | None = None, alpha=0.05,
-             min_effect=0.01, study: str = "", **thresholds) -> dict:
+def friedman(df: pd.DataFrame, *, metric: str, labels: list[str] | None = None, alpha=DEFAULTS.alpha,
+             min_effect=DEFAULTS.min_effect, study: str = "", **thresholds) -> dict:
     """Friedman chi-square over >= 3 configurations on the seeds common to all, plus pairwise
     paired compare() with Holm across the pairs ("posthoc"). scipy uses the chi-square
     approximation, which is rough for few seeds; the post-hoc rows say when n is too small.

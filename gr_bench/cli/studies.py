@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..config import ConfigError
 from ..errors import DataError
 from ..report.tables import Table  # cells never cut
+from ..thresholds import DEFAULTS
 from .common import (
     MAX_SEED,
     MAX_SEEDS,
@@ -105,7 +106,7 @@ def study_cmd(
     data_dir: Path | None = typer.Option(None, help="where to look for MNIST IDX files"),
     sets: list[str] | None = SetOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="check the settings and print the plan, run nothing"),
-    target_effect: float = typer.Option(2.0, "--target-effect", metavar="POINTS",
+    target_effect: float = typer.Option(100 * DEFAULTS.power_effect, "--target-effect", metavar="POINTS",
                                         help="accuracy difference worth detecting, in points: power, MDE and "
                                              "the seeds needed for it in the report"),
     sequential: int | None = typer.Option(None, "--sequential", metavar="CAP",
@@ -470,7 +471,7 @@ def _look_line(entry: dict) -> str:
     return head + (f"; stopped: {entry['stopped']}" if entry["stopped"] else f"; adding seeds up to {entry['next']}")
 
 
-def _run_and_report(setup, *, power_effect: float = 0.02) -> None:
+def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect) -> None:
     import time
 
     from ..study import get_spec, stage_counts
@@ -564,7 +565,7 @@ def _every_trial_failed(setup, stages) -> str:
     return ""
 
 
-def _export_and_print(url: str, study_name: str, folder: Path, study: str | None, *, alpha: float = 0.05,
+def _export_and_print(url: str, study_name: str, folder: Path, study: str | None, *, alpha: float = DEFAULTS.alpha,
                       min_effect: float | None = None, power_effect: float | None = None) -> None:
     """Rewrite the exports, the report (stats.csv, plots/, report.md) and print the summary and verdicts.
 
@@ -674,7 +675,7 @@ def report_cmd(
     study: str = typer.Argument(..., help="a study name (under --results) or a study folder"),
     storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
-    alpha: float = typer.Option(0.05, help="significance level, after Holm's adjustment (a --sequential study: "
+    alpha: float = typer.Option(DEFAULTS.alpha, help="significance level, after Holm's adjustment (a --sequential study: "
                                            "divided by its planned looks)"),
     min_effect: float | None = typer.Option(None, help="smallest accuracy difference that matters (default 0.01 = "
                                                        "one point; a --sequential study: its looks')"),
@@ -754,7 +755,7 @@ def _by_id(runs, name: str) -> str:
 
 
 def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_mixed: bool = False,
-                 alpha: float = 0.05, min_effect: float | None = None) -> dict:
+                 alpha: float = DEFAULTS.alpha, min_effect: float | None = None) -> dict:
     """Compare two configurations of a runs.csv frame on one metric: a single comparison (plain p).
     Each is named by its label or its config_id (runs.csv's columns).
 
@@ -812,9 +813,9 @@ def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_m
     if paired:
         both = x.to_frame("a").join(y.to_frame("b"), how="inner")
         x, y = both["a"], both["b"]
-    thresholds: dict[str, float] = {"min_effect": 0.01 if min_effect is None else min_effect}
+    thresholds: dict[str, float] = {"min_effect": DEFAULTS.min_effect if min_effect is None else min_effect}
     if min_effect is None and sense.unit != "points":  # costs: relative to the other arm
-        thresholds = {"min_rel_effect": 0.05}
+        thresholds = {"min_rel_effect": DEFAULTS.min_rel_effect}
     row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, **thresholds)
     stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
@@ -853,7 +854,7 @@ def _compare_line(row: dict, sense, min_effect: float) -> str:
 
         return (f"{row['a']} vs {row['b']} {on}: {NOT_JUDGED}{no_times_note(row)} ({nums}, p {row['p_value']:.3g}, "
                 f"{row['test']}, {n}; {where})")
-    if v == "underpowered" and row["min_p"] > row.get("alpha", 0.05):
+    if v == "underpowered" and row["min_p"] > row.get("alpha", DEFAULTS.alpha):
         return (f"{row['a']} vs {row['b']}: underpowered {on}: {n} cannot give p below {row['min_p']:.3g} with "
                 f"{row['test']}; run more seeds ({nums}; {where})")
     if v == "underpowered":
@@ -881,7 +882,7 @@ def compare_cmd(
                                                      "time_*_s, memory_bytes, peak_rss_bytes"),
     storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
-    alpha: float = typer.Option(0.05, help="significance level (a --sequential study: divided by its planned looks)"),
+    alpha: float = typer.Option(DEFAULTS.alpha, help="significance level (a --sequential study: divided by its planned looks)"),
     min_effect: float | None = typer.Option(None, help="smallest difference that matters, in runs.csv's unit "
                                                           "(default 0.01 = one point for accuracies; 5% of the other arm for times and costs)"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare arms from different stages or splits"),

@@ -22,6 +22,7 @@ from ..comparisons import (  # also read as analysis.<name> by the report and th
     ok_runs,
     sense,
 )
+from ..thresholds import DEFAULTS
 from . import frames
 
 SECONDARY = ("avg_forgetting",)  # secondary quality metrics, each its own Holm family
@@ -122,9 +123,9 @@ def _decorate(row: dict, role: str) -> dict:
     return row
 
 
-def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = 0.05,
-            min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
-            min_rel_effect: float = 0.05, primary: str = PRIMARY,
+def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = DEFAULTS.alpha,
+            min_effect: float = DEFAULTS.min_effect, margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
+            min_rel_effect: float = DEFAULTS.min_rel_effect, primary: str = PRIMARY,
             attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None) -> dict:
     """stats.csv rows for every metric, the Friedman test (its post-hoc pairs read like stats rows,
     in the primary metric's sense; report.md shows them), and power-law fits where they apply.
@@ -305,7 +306,7 @@ def power_table(result: dict, target_effect: float) -> pd.DataFrame:
     needed to detect ``target_effect`` (stored unit) there (stats.min_detectable_effect,
     stats.seeds_needed). Values in the shown unit (points for accuracies)."""
     primary = result.get("primary", PRIMARY)
-    sn, alpha = sense(primary), result.get("alpha", 0.05)
+    sn, alpha = sense(primary), result.get("alpha", DEFAULTS.alpha)
     out = []
     for r in result["rows"]:
         if r["metric"] != primary:

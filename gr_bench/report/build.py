@@ -275,10 +275,11 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
 
 
 def write_report(folder: Path, study_name: str, kind: str, reference: list[str], rows: dict[str, list[dict]],
-                 *, importances: dict | None = None, multi: bool = False, alpha: float = 0.05,
+                 *, importances: dict | None = None, multi: bool = False, alpha: float = stats.DEFAULTS.alpha,
                  published: dict | None = None,
-                 min_effect: float = 0.01, margin: float | None = None, power_effect: float = 0.02,
-                 min_rel_effect: float = 0.05, primary: str = analysis.PRIMARY,
+                 min_effect: float = stats.DEFAULTS.min_effect, margin: float | None = None,
+                 power_effect: float = stats.DEFAULTS.power_effect,
+                 min_rel_effect: float = stats.DEFAULTS.min_rel_effect, primary: str = analysis.PRIMARY,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
                  pairs: list[tuple[str, str]] | None = None, sequential: str | None = None,
                  draw: bool = True, question: str = "") -> dict:

@@ -48,15 +48,19 @@ def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str = ANCHOR) -> 
     return g.sort_values("acc", ascending=False).reset_index(drop=True)
 
 
-def budget_table(runs: pd.DataFrame, *, alpha: float = 0.05, study: str = "memory") -> pd.DataFrame:
+def budget_table(runs: pd.DataFrame, *, alpha: float = stats.DEFAULTS.alpha, study: str = "memory") -> pd.DataFrame:
     """At every buffer budget of the sweep, the best generator whose kept bytes are at most that
     budget against that buffer: paired by seed on final_avg_acc, one Holm family over the budgets.
 
     "Best" is chosen by mean accuracy on these same seeds, a selection that favours the generator:
     a "worse" verdict survives it, a "better" one is optimistic. One row per budget: buffer, its
     MiB, the generator (none when no generator fits), its MiB, both accuracies and the stats row's
-    diff, CI (at the family's level), p_holm and verdict."""
+    diff, CI (at the family's level), p_holm and verdict. A buffer sized to a generator's bytes
+    (buffer_bytes=match-generator:R) has the budget R x those bytes, which its whole examples fill
+    to within one example (or less, when the data run out): that budget is the one a generator must fit."""
     g = memory_points(runs)
+    budgets = _budgets(runs)
+    g = g.assign(mem=[max(m, budgets.get(lab, m)) for lab, m in zip(g["label"], g["mem"])])
     buffers = g[g["kind"] == "buffer"].sort_values("mem")
     generators = g[g["kind"] == "generative"]
     picks = []
@@ -78,6 +82,23 @@ def budget_table(runs: pd.DataFrame, *, alpha: float = 0.05, study: str = "memor
                     **{k: row.get(k, math.nan) for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a")},
                     "verdict": row.get("verdict", "no generator this small")})
     return pd.DataFrame(out)
+
+
+def _budgets(runs: pd.DataFrame) -> dict[str, float]:
+    """label -> the bytes a buffer_bytes=match-generator:R arm was given: R x its generator_bytes."""
+    from ..config import ConfigError, match_ratio
+
+    df = ok_rows(runs) if len(runs) and "label" in runs else runs
+    if not len(df) or not {"buffer_bytes", "generator_bytes", "strategy"} <= set(df.columns):
+        return {}
+    out = {}
+    for label, rows in df[df["strategy"] == "buffer"].groupby("label", sort=False):
+        spec = rows["buffer_bytes"].iloc[0]
+        try:
+            out[str(label)] = match_ratio(str(spec)) * float(rows["generator_bytes"].astype(float).mean())
+        except ConfigError:  # a buffer of a fixed size
+            continue
+    return out
 
 
 def budget_markdown(table: pd.DataFrame) -> str:
@@ -168,13 +189,36 @@ def answer_lines(table: pd.DataFrame, arms: list[str], anchor: str) -> list[str]
         if arm not in rows:
             continue
         r = rows[arm]
-        cost = (f"{r['tflops']:.3g} TFLOP and {r['cpu_s']:.0f} CPU s of training"
-                + (f" ({r['tflops'] / b['tflops']:.3g}x the buffer's FLOPs)" if b["tflops"] > 0 else ""))
+        if pd.isna(r.get("diff_points")):
+            verdict = "no verdict"
+        else:
+            ci = ("" if pd.isna(r["ci_low_points"])  # fewer than 3 seeds: no interval
+                  else f", CI [{r['ci_low_points']:+.1f}, {r['ci_high_points']:+.1f}] at 1 - alpha/k")
+            verdict = f"{r['diff_points']:+.1f} points{ci}: {r['verdict']}"
+        cost = (f"training {_flops(r['flops'])} and {r['cpu_s']:.3g} CPU s"
+                + (f" ({r['flops'] / b['flops']:.3g}x the buffer's FLOPs)" if b["flops"] > 0 else ""))
         out.append(f"{arm}: {100 * r['acc']:.1f}% against {100 * b['acc']:.1f}% for {anchor} "
-                   f"({b['kept_mib']:.2f} MiB, the generator's bytes): {_verdict(r, anchor) or 'no verdict'} "
-                   f"(points, CI at 1 - alpha/k); {'on' if r['front_bytes'] else 'off'} the accuracy-bytes front, "
+                   f"({b['kept_mib']:.3g} MiB, the generator's bytes), {verdict}; "
+                   f"{'on' if r['front_bytes'] else 'off'} the accuracy-bytes front and "
                    f"{'on' if r['front_flops'] else 'off'} the accuracy-FLOPs front; {cost}")
     return out
+
+
+def _flops(flops: float) -> str:
+    """'2.1 TFLOP', '35.2 GFLOP', '0.2 GFLOP'."""
+    return f"{flops / 1e12:.3g} TFLOP" if flops >= 1e12 else f"{flops / 1e9:.3g} GFLOP"
+
+
+def generator_names(runs: pd.DataFrame, arms: list[str]) -> str:
+    """The generator the arms ran, as runs.csv names it, with its plugin's sha256 (first 12 digits)."""
+    df = ok_rows(runs)
+    df = df[df["label"].isin(arms)]
+    names = []
+    for (name, sha), _ in df.groupby([df["generator"].astype(str),
+                                      df.get("generator_sha256", pd.Series("", index=df.index)).fillna("").astype(str)],
+                                     sort=False):
+        names.append(f"`{name}`" + (f", a plugin whose source has sha256 {sha[:12]}..." if sha and sha != "nan" else ""))
+    return ", ".join(names)
 
 
 def report_section(runs: pd.DataFrame, stats_csv: Path, anchor: str | None) -> tuple[str, list[str]]:
@@ -185,28 +229,18 @@ def report_section(runs: pd.DataFrame, stats_csv: Path, anchor: str | None) -> t
         return "", []
     assert anchor is not None
     table = arm_table(runs, pd.read_csv(stats_csv), anchor)
-    lines = answer_lines(table, matched_arms(runs, anchor), anchor)
+    lines = answer_lines(table, matched_arms(runs, anchor), anchor)  # the arms of the anchor's generator
     budget = budget_table(runs)
-    text = ("## At equal bytes, on the fronts, and at what cost
-
-"
-            f"The generator against {anchor}, a buffer of real images in exactly the bytes it keeps between tasks "
-            "(its parameters and the classifier copy that labels its samples); "front": no other arm has at least "
+    arms = matched_arms(runs, anchor)
+    which = generator_names(runs, arms) if "generator" in runs else ""
+    text = ("## At equal bytes, on the fronts, and at what cost\n\n"
+            + f"The generator ({which or 'the arms of the anchor'}) against {anchor}, a buffer of real images in "
+            "exactly the bytes it keeps between tasks "
+            "(its parameters and the classifier copy that labels its samples); \"front\": no other arm has at least "
             "its accuracy at no more bytes (or training FLOPs). Verdicts are the study's (paired by seed, Holm over "
-            "its arms).
-
-" + "".join(f"- {line}.
-" for line in lines) + "
-"
-            + markdown(table, anchor, ratio_of=f"{anchor}'s bytes") + "
-
-#### At every buffer budget
-
-"
-            + budget_sentence(budget) + ".
-
-" + budget_markdown(budget) + "
-")
+            "its arms).\n\n" + "".join(f"- {line}.\n" for line in lines) + "\n"
+            + markdown(table, anchor, ratio_of="the generator's bytes") + "\n\n#### At every buffer budget\n\n"
+            + budget_sentence(budget) + ".\n\n" + budget_markdown(budget) + "\n")
     return text, lines + [budget_sentence(budget)]
 
 

@@ -41,9 +41,10 @@ import pandas as pd
 from scipy import stats as st
 
 from .. import stats
+from ..thresholds import DEFAULTS
 
 MARGIN = 1.5  # accuracy points: a reproduction within ±1.5 of the published mean counts as one
-ALPHA = 0.05  # each one-sided test of TOST, and the two-sided difference test
+ALPHA = DEFAULTS.alpha  # each one-sided test of TOST, and the two-sided difference test
 MIN_RUNS = 3  # below this many runs: "too few seeds", no interval and no test
 COLUMNS = ("configuration", "n", "mean", "ci_low", "ci_high", "published_mean", "published_sem",
            "published_n", "difference", "se_welch", "df_welch", "margin", "ci90_low", "ci90_high",

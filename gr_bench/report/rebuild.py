@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..study import StudySpec, get_spec, spec_fingerprint
 from ..study.sequential import describe, look_alpha
+from ..thresholds import DEFAULTS
 from .build import write_report
 
 
@@ -30,7 +31,7 @@ class Rebuilt:
 
 
 def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: dict, *, study: str | None = None,
-            alpha: float = 0.05, min_effect: float | None = None, power_effect: float | None = None,
+            alpha: float = DEFAULTS.alpha, min_effect: float | None = None, power_effect: float | None = None,
             draw: bool = True) -> Rebuilt:
     """Write stats.csv, published.csv, plots/ (unless draw=False) and report.md into `folder`.
 
@@ -51,8 +52,8 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
         alpha = look_alpha(alpha, plan["looks"])
         min_effect = plan["min_effect"] if min_effect is None else min_effect
         power_effect = plan["power_effect"] if power_effect is None else power_effect
-    min_effect = 0.01 if min_effect is None else min_effect
-    power_effect = 0.02 if power_effect is None else power_effect
+    min_effect = DEFAULTS.min_effect if min_effect is None else min_effect
+    power_effect = DEFAULTS.power_effect if power_effect is None else power_effect
     result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows,
                           importances=meta.get("importances"), multi=bool(meta.get("multi_objective")),
                           alpha=alpha, min_effect=min_effect, power_effect=power_effect, primary=spec.objective,

@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 from .. import generator_tracks
 from ..storage import load_study, open_storage
+from ..thresholds import DEFAULTS
 from . import sequential
 from .setup import Setup, check_seeds, compared_stage, make_config
 from .spec import StudyError, StudySpec, get_spec
@@ -21,8 +22,9 @@ from .workers import run_stage
 
 
 def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None = None, *,
-              on_look: Callable[[dict], None] | None = None, alpha: float = 0.05, min_effect: float = 0.01,
-              power_effect: float = 0.02) -> dict[str, optuna.Study]:
+              on_look: Callable[[dict], None] | None = None, alpha: float = DEFAULTS.alpha,
+              min_effect: float = DEFAULTS.min_effect,
+              power_effect: float = DEFAULTS.power_effect) -> dict[str, optuna.Study]:
     """Run (or resume) every stage of a study to its budget; returns the stage studies.
 
     With setup.sequential, ``alpha`` (split over the looks), ``min_effect`` and ``power_effect``

@@ -23,6 +23,7 @@ import time
 
 import optuna
 
+from ..thresholds import DEFAULTS
 from .setup import Setup, compared_stage, first_block, seed_choices
 from .spec import StudyError, StudySpec
 from .stages import generator_followers, planned_points
@@ -56,8 +57,8 @@ def look_alpha(alpha: float, looks: int) -> float:
     return alpha / looks
 
 
-def make_plan(spec: StudySpec, setup: Setup, *, alpha: float = 0.05, min_effect: float = 0.01,
-              power_effect: float = 0.02) -> dict:
+def make_plan(spec: StudySpec, setup: Setup, *, alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect,
+              power_effect: float = DEFAULTS.power_effect) -> dict:
     """The plan stored with the compared stage: looks, the alpha of each and the thresholds the
     verdicts use (the report reuses them, so it gives the last look's verdicts)."""
     block = len(first_block(spec, setup))
