@@ -5,6 +5,12 @@ replay) plus the strategy, seed, threads, device and precision. Field names are 
 a user can override any of them as ``--set lr=0.01`` and CSV columns stay flat. An invalid
 value raises :class:`ConfigError` naming the field. Change a config with ``with_overrides`` or
 ``dataclasses.replace``; a run id is a hash of the whole config.
+
+A generator or a strategy may come from outside gr-bench (a plugin: ``module:Class``,
+``path/to/file.py:Class``, an installed package's entry point, or a module in a $GR_BENCH_PLUGINS
+folder). The config names it and records the sha256 of its source file (``generator_sha256``,
+``strategy_sha256``), so a changed plugin gets new run ids; :func:`plugin_source` finds that file
+without running it. What a name means is the registries' business (models/, strategies/).
 """
 
 from __future__ import annotations
@@ -13,9 +19,13 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
 
 from .schedule import ScheduleError, parse_schedule
 
@@ -25,8 +35,6 @@ OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "restarts")
 SELECTIONS = ("class-balanced", "reservoir")
 LABEL_MODES = ("auto", "hard", "soft", "generator")
-GENERATORS = ("vae", "cvae", "gmm", "rtf")
-CONDITIONAL_GENERATORS = ("cvae", "gmm")  # they draw each sample for a class they choose
 REPLAY_MODES = ("per-task", "per-batch")
 DEVICES = ("cpu", "cuda")
 ACTIVE_OUTPUTS = ("all", "seen")
@@ -56,6 +64,144 @@ def _positive(name: str, value: object, integer: bool = False) -> None:
     _check(ok, name, "must be a positive " + ("whole number" if integer else "number"), value)
 
 
+# --- plugins: where a generator or a strategy from outside gr-bench lives --------------------------
+# Found here without running any of its code; models/plugins.py imports and checks it.
+
+PLUGINS_ENV = "GR_BENCH_PLUGINS"  # folders of plugin modules, os.pathsep-separated (beside $GR_BENCH_STUDIES)
+ENTRY_POINT_GROUPS = {"generator": "gr_bench.generators", "strategy": "gr_bench.strategies"}
+# what a module NAME.py in a $GR_BENCH_PLUGINS folder names its plugin by, when used as plain NAME
+FOLDER_ATTRIBUTES = {"generator": "GENERATOR", "strategy": "STRATEGY"}
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """A plugin as found: ``module`` to import (None: load ``path`` itself), ``attribute`` in it,
+    ``path`` the source file whose sha256 the config records, ``via`` how it was named."""
+
+    kind: str  # generator or strategy
+    name: str  # as configured
+    module: str | None
+    attribute: str
+    path: Path
+    via: str  # "import path", "file", "$GR_BENCH_PLUGINS" or "entry point"
+
+    @property
+    def target(self) -> str:
+        """module:attribute, or file:attribute: what is imported."""
+        return f"{self.module or self.path}:{self.attribute}"
+
+
+def plugin_folders() -> list[Path]:
+    return [Path(f).expanduser() for f in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if f]
+
+
+def _is_name(text: object) -> bool:
+    return isinstance(text, str) and text != "" and not any(c.isspace() for c in text)
+
+
+def _dotted(text: str) -> bool:
+    return all(part.isidentifier() for part in text.split("."))
+
+
+@cache
+def _entry_points(group: str) -> dict[str, str]:
+    """name -> "module:attribute" of the installed packages' entry points in `group` (read once per process)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=group)}
+
+
+def find_module(name: str) -> Path | None:
+    """The source file of module `name` (dotted) in a $GR_BENCH_PLUGINS folder or on sys.path (in
+    that order), found without importing it or its packages; None when there is none."""
+    from importlib.machinery import PathFinder
+
+    search = [str(f) for f in plugin_folders()] + sys.path
+    parts, spec = name.split("."), None
+    for i in range(len(parts)):
+        spec = PathFinder.find_spec(".".join(parts[: i + 1]), search)
+        if spec is None:
+            break
+        if i < len(parts) - 1:
+            if not spec.submodule_search_locations:
+                return None
+            search = list(spec.submodule_search_locations)
+    origin = getattr(spec, "origin", None)
+    if not (origin and Path(origin).is_file()):  # another finder's (an editable install's); imports its packages
+        import importlib.util
+
+        try:
+            origin = getattr(importlib.util.find_spec(name), "origin", None)
+        except (ImportError, ValueError, AttributeError):
+            origin = None
+    return Path(origin).resolve() if origin and Path(origin).is_file() else None
+
+
+def plugin_source(kind: str, name: str) -> PluginSource | None:
+    """Where the plugin that `name` configures as a `kind` lives; None when `name` is no plugin
+    (a built-in, or unknown: the registry says which). `name` is an import path, module:Class or
+    path/to/file.py:Class (a ConfigError when there is no such module or file), or a plain name: a
+    module NAME.py in a $GR_BENCH_PLUGINS folder (its attribute GENERATOR or STRATEGY), else an
+    installed package's entry point of that name."""
+    if ":" in name:
+        left, _, attribute = name.rpartition(":")
+        if not _dotted(attribute):
+            raise ConfigError(f"{kind} {name!r}: after the ':' comes the class's name, got {attribute!r}")
+        if left.endswith(".py") or "/" in left or os.sep in left:
+            try:
+                path = Path(left).expanduser().resolve()
+                found = path.is_file()
+            except (OSError, ValueError, RuntimeError):
+                found = False
+            if not found:
+                raise ConfigError(f"{kind} {name!r}: no file {left!r}")
+            return PluginSource(kind, name, None, attribute, path, "file")
+        module_path = find_module(left) if _dotted(left) else None
+        if module_path is None:
+            raise ConfigError(f"{kind} {name!r}: no module {left!r} on sys.path or in ${PLUGINS_ENV}")
+        return PluginSource(kind, name, left, attribute, module_path, "import path")
+    if not _dotted(name):
+        return None
+    for folder in plugin_folders():
+        if (folder / f"{name}.py").is_file():
+            return PluginSource(kind, name, None, FOLDER_ATTRIBUTES[kind], (folder / f"{name}.py").resolve(),
+                                f"${PLUGINS_ENV}")
+    value = _entry_points(ENTRY_POINT_GROUPS[kind]).get(name)
+    if value is None:
+        return None
+    module, _, attribute = value.partition(":")
+    entry_path = find_module(module.strip()) if _dotted(module.strip()) else None
+    if entry_path is None or not _dotted(attribute.strip()):
+        raise ConfigError(f"{kind} {name!r}: its entry point names {value!r}, which cannot be entry_path")
+    return PluginSource(kind, name, module.strip(), attribute.strip(), entry_path, "entry point")
+
+
+def file_sha256(path: Path) -> str:
+    st = path.stat()
+    return _file_sha256(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=256)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _plugin_sha256(kind: str, name: str, recorded: str | None) -> str | None:
+    """The sha256 a config records for its `kind` plugin: the recorded one (a config read back with
+    its run), else that of the plugin's source file now; None when `name` is no plugin."""
+    if recorded is not None:
+        _check(isinstance(recorded, str) and len(recorded) == 64 and all(c in "0123456789abcdef" for c in recorded),
+               f"{kind}_sha256", "must be 64 hex digits", recorded)
+        return recorded
+    source = plugin_source(kind, name)
+    if source is None:
+        return None
+    try:
+        return file_sha256(source.path)
+    except OSError as e:
+        raise ConfigError(f"{kind} {name!r}: cannot read {source.path} ({e.strerror or e})") from None
+
+
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str = "auto"  # auto = full mnist when on disk or downloadable, else the bundled mnist-5k
@@ -78,9 +224,13 @@ class ModelConfig:
     hidden: tuple[int, ...] = (50, 50, 50)  # classifier hidden widths (seed: 784-50-50-50-10)
     vae_hidden: tuple[int, ...] = (512, 256)  # VAE encoder widths; the decoder mirrors them
     latent: int = 2  # VAE latent size (seed: 2)
-    # Generative replay's generator: vae (the seed's), cvae (class-conditional VAE), gmm (per-class
-    # Gaussian mixture in a per-class PCA space, fitted in closed form) or rtf (replay-through-
-    # feedback: the classifier is the VAE's encoder, one model; it uses vae_hidden and latent).
+    # Generative replay's generator, a name in the generator registry (models/): vae (the seed's), cvae
+    # (class-conditional VAE), gmm (per-class Gaussian mixture in a per-class PCA space, fitted in
+    # closed form), rtf (replay-through-feedback: the classifier is the VAE's encoder, one model; it
+    # uses vae_hidden and latent), or a plugin's (an installed package's `gr_bench.generators` entry
+    # point, or a module NAME.py in a $GR_BENCH_PLUGINS folder); or a plugin's import path,
+    # module:Class (a module on sys.path or in a $GR_BENCH_PLUGINS folder) or path/to/file.py:Class.
+    # Loading a plugin runs its code (docs/plugins.md).
     generator: str = "vae"
     pca_dim: int = 32  # gmm: PCA components per class (with gmm_select=heldout, the most tried)
     gmm_components: int = 3  # gmm: Gaussians per class, full covariance in the PCA space (heldout: the most)
@@ -88,15 +238,20 @@ class ModelConfig:
     # in 8, 16, 32, 64 up to pca_dim; Gaussians in 1, 2, 3, 5, 8 up to gmm_components) with the best
     # pixel-space log-likelihood on a seeded 20% of the class's images, refitted on all of them
     gmm_select: str = "fixed"
+    # A plugin generator's source file, sha256 (hex): computed from `generator`, never set; none for
+    # a built-in. Part of the run id, so an edited plugin gets new run ids and no stale cached runs.
+    generator_sha256: str | None = None
 
     def __post_init__(self) -> None:
+        _check(_is_name(self.generator), "generator",
+               "must be a generator's name or a plugin's module:Class or path/to/file.py:Class", self.generator)
+        object.__setattr__(self, "generator_sha256", _plugin_sha256("generator", self.generator, self.generator_sha256))
         for name in ("hidden", "vae_hidden"):
             widths = getattr(self, name)
             _check(isinstance(widths, tuple) and len(widths) > 0, name, "must be one or more widths", widths)
             for w in widths:
                 _positive(name, w, integer=True)
         _positive("latent", self.latent, integer=True)
-        _choice("generator", self.generator, GENERATORS)
         _positive("pca_dim", self.pca_dim, integer=True)
         _positive("gmm_components", self.gmm_components, integer=True)
         _choice("gmm_select", self.gmm_select, GMM_SELECTIONS)
@@ -223,9 +378,17 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
+    # A plugin strategy's source file, sha256 (hex), as generator_sha256: computed from `strategy`, never set.
+    strategy_sha256: str | None = None
 
     def __post_init__(self) -> None:
-        _choice("strategy", self.strategy, STRATEGY_NAMES)
+        builtin = self.strategy in STRATEGY_NAMES
+        sha = None if builtin or not _is_name(self.strategy) else _plugin_sha256("strategy", self.strategy,
+                                                                                 self.strategy_sha256)
+        _check(builtin or sha is not None, "strategy",
+               f"must be one of {', '.join(STRATEGY_NAMES)}, or a plugin's module:Class or path/to/file.py:Class",
+               self.strategy)
+        object.__setattr__(self, "strategy_sha256", sha)
         _check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0,
                "seed", "must be a whole number >= 0", self.seed)
         _positive("threads", self.threads, integer=True)
@@ -237,16 +400,8 @@ class RunConfig:
             _check(len(sched.values) == need, "schedule",
                    f"manual needs {need} sizes (one per task after the first) for {self.data.n_tasks} tasks",
                    self.replay.schedule)
-        if self.replay.labels == "generator":
-            _check(self.model.generator in CONDITIONAL_GENERATORS, "labels",
-                   f"'generator' needs a conditional generator ({', '.join(CONDITIONAL_GENERATORS)}), "
-                   f"not {self.model.generator!r}", self.replay.labels)
-
-    def replay_labels(self) -> str:
-        """The label mode in effect: 'auto' resolved for the configured generator."""
-        if self.replay.labels != "auto":
-            return self.replay.labels
-        return "generator" if self.model.generator in CONDITIONAL_GENERATORS else "hard"
+        # labels=generator needs a conditional generator, and auto resolves by it: what a generator
+        # is, the registry knows (models.replay_labels, models.check_generator)
 
     def run_id(self) -> str:
         """Stable 12-hex-digit hash of the whole config. Fields added after run ids were first
@@ -263,7 +418,10 @@ SECTIONS = ("data", "model", "train", "replay")
 # Newer fields -> the value that leaves them out of RunConfig.run_id (their default, meaning
 # "as before the field existed"). A field added later that changes nothing at its default goes here.
 UNHASHED_WHEN_UNSET: dict[str, object] = {"vae_optimizer": None, "gmm_select": "fixed", "precision": "fp32",
-                                          "eval_every": "pass"}
+                                          "eval_every": "pass", "generator_sha256": None, "strategy_sha256": None}
+# Computed fields: the sha256 of the plugin each names, recomputed whenever that field changes
+# (with_overrides); `--set` cannot give them.
+COMPUTED = {"generator_sha256": "generator", "strategy_sha256": "strategy"}
 
 
 def _fields_by_name() -> dict[str, tuple[str | None, dataclasses.Field]]:
@@ -271,7 +429,7 @@ def _fields_by_name() -> dict[str, tuple[str | None, dataclasses.Field]]:
     out: dict[str, tuple[str | None, dataclasses.Field]] = {}
     for f in dataclasses.fields(RunConfig):
         if f.name in SECTIONS:
-            for g in dataclasses.fields(f.default_factory()):  # type: ignore[operator]  # sections have factories
+            for g in dataclasses.fields(f.default_factory):  # type: ignore[arg-type]  # a section's factory is its class
                 out[g.name] = (f.name, g)
         else:
             out[f.name] = (None, f)
@@ -332,7 +490,13 @@ def with_overrides(cfg: RunConfig, pairs: typing.Iterable[str] | dict[str, objec
                 raise ConfigError(f"--set expects NAME=VALUE, got {pair!r}")
             if name not in FIELDS:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(FIELDS))}")
+            if name in COMPUTED:
+                raise ConfigError(f"{name} is computed from the plugin's source file; set {COMPUTED[name]} instead")
             items.append((name, _parse_value(name, text.strip())))
+    given = {name for name, _ in items}
+    # a new generator or strategy: its plugin's hash is computed afresh (a recorded one, read back
+    # with its config, is kept)
+    items += [(sha, None) for sha, source in COMPUTED.items() if source in given and sha not in given]
     top: dict[str, object] = {}
     sections: dict[str, dict[str, object]] = {}
     for name, value in items:
@@ -401,3 +565,8 @@ def preset(name: str) -> RunConfig:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return PRESETS[name]()
+
+
+def uses_plugins(cfg: RunConfig) -> bool:
+    """Whether the config's generator or strategy is a plugin (found and hashed)."""
+    return cfg.model.generator_sha256 is not None or cfg.strategy_sha256 is not None

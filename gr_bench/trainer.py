@@ -5,7 +5,8 @@ For each task t:
   2. classify - the classifier trains on the new task's data plus the replay set for `epochs`
                 epochs (or `iters` steps), and every task is evaluated after each pass (the seed's Figure 1);
   3. generate - if the strategy has a generator, it trains on the same data for `vae_epochs` (or `vae_iters`)
-                (a closed-form generator is fitted once on the task's own data);
+                (a closed-form generator is fitted once on the task's own data); every generator, a
+                plugin's too, follows models.base.Generator;
   4. remember - the strategy updates its memory (frozen copies, buffer contents).
 After the last epoch of task t, the evaluation is row t of the accuracy matrix R (with
 eval_every=task that is the only evaluation of the task: R is the same, the per-pass curve shorter).
@@ -37,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig, plugin_source, uses_plugins
 from .data import SplitBenchmark, Task
 from .generator_tracks import GeneratorTrack, Stopwatch
 from .models import classifier_for, n_params, param_bytes, train_flops
@@ -265,6 +266,18 @@ def _warm_up(*optimizers: str) -> None:
         _warmed_up = True
 
 
+def plugin_provenance(cfg: RunConfig) -> dict[str, dict[str, str]]:
+    """kind -> {name, source file, sha256} of each plugin the run uses (its generator, its strategy)."""
+    out = {}
+    for kind, name, sha in (("generator", cfg.model.generator, cfg.model.generator_sha256),
+                            ("strategy", cfg.strategy, cfg.strategy_sha256)):
+        source = plugin_source(kind, name) if sha is not None else None
+        if source is not None:
+            out[kind] = {"name": name, "target": source.target, "path": str(source.path), "sha256": sha,
+                         "via": source.via}
+    return out
+
+
 def check_device(device: str) -> None:
     """A one-line ConfigError when `device` cannot be used here (cuda without a GPU torch can see)."""
     if device == "cuda" and not torch.cuda.is_available():
@@ -300,7 +313,9 @@ def run(
     classifier = classifier_for(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)
     classifier.to(device)
     strategy = build_strategy(cfg, bench)
-    generator = strategy.generator.to(device) if strategy.generator is not None else None
+    generator = strategy.generator
+    if isinstance(generator, nn.Module):
+        generator.to(device)  # a closed-form generator samples on the CPU; the samples are moved
     per_batch = cfg.replay.replay_mode == "per-batch"
     # the generator's own per-batch replay needs labels only if it reads them (a conditional VAE):
     # an unconditional one's replay batch is not labelled by the old classifier
@@ -317,7 +332,9 @@ def run(
 
     timer = PhaseTimer()
     result = RunResult.start(cfg, bench, split)
-    trained = generator if isinstance(generator, nn.Module) else None  # gmm has no parameters to train
+    if uses_plugins(cfg):  # where each plugin's code came from, beside the sha256 its config records
+        result.provenance["plugins"] = plugin_provenance(cfg)
+    trained = generator if generator is not None and not generator.closed_form else None  # gmm: fitted, not trained
     result.params = {"classifier": n_params(classifier), "generator": n_params(trained) if trained else 0}
     result.param_bytes = {"classifier": param_bytes(classifier), "generator": param_bytes(trained) if trained else 0}
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -405,7 +422,7 @@ def run(
                     generated += phase.replayed
                 else:
                     unlabelled += phase.replayed
-            elif generator is not None:  # closed form (gmm): fitted once on the task's own data
+            elif generator is not None:  # closed form (gmm): fitted once on the task's own data (Generator.fit)
                 with timer("generator"):
                     strategy.fit_generator(task, to_float(task.x_train), task.y_train, rng)
 
@@ -425,17 +442,18 @@ def run(
     result.times["total"] += borrowed_s
     result.generator_from = track.source if track else ""
     # Cost that machine load does not change: process CPU seconds, and the matmul FLOPs of training
-    # both models (a closed-form generator: its fits, which it counts in `flops`) plus producing
-    # (decoding and labelling) every replayed sample.
+    # both models (Generator.train_flops per sample; a closed-form generator: its fits, which it
+    # counts in `flops`) plus producing (decoding and labelling) every replayed sample.
     result.cpu_s = time.process_time() - cpu_start + borrowed_cpu
     fitted = generator is not None and trained is None  # gmm
     result.flops_train = result.samples["classifier"] * train_flops(classifier) + (
-        result.samples["generator"] * train_flops(trained) if trained is not None else 0) + replay_flops + (
+        result.samples["generator"] * trained.train_flops() if trained is not None else 0) + replay_flops + (
         generator.flops if fitted else 0)
     if fitted:  # gmm: its fitted numbers count as its parameters
         result.param_bytes["generator"] = generator.memory_bytes()
         result.params["generator"] = result.param_bytes["generator"] // 4
-        result.generator_info = {"chosen": [list(c) for c in generator.chosen], "em_iters": list(generator.em_iters)}
+    if generator is not None:
+        result.generator_info = generator.info()
     result.memory_bytes = strategy.memory_bytes()
     if cfg.strategy in ("buffer", "generative"):
         result.generator_bytes = matched_bytes(dataclasses.replace(cfg, replay=dataclasses.replace(

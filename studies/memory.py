@@ -16,6 +16,8 @@ buffer of exactly the report's VAE's bytes: "at equal bytes, which wins?"
 
 Run it on each dataset: `gr-bench study memory` (full MNIST) and `--dataset fashion-mnist`.
 Plots: accuracy against kept bytes (log x) and against training FLOPs, Pareto front marked.
+A generator of your own: `gr-bench study generator_vs_buffer --set generator=module:Class` puts it
+among these arms, built by the same functions (generator_arms, buffer_arms).
 """
 
 from gr_bench.study import StudySpec
@@ -30,13 +32,23 @@ GENERATORS = {
     "rtf": {"generator": "rtf"},
 }
 RATIOS = {"1/16": 0.0625, "1/8": 0.125, "1/4": 0.25, "1/2": 0.5, "1": 1.0, "2": 2.0}
+MODES = ("per-task", "per-batch")
 
-ARMS = {
-    **{f"{name}/{mode}": {"strategy": "generative", "replay_mode": mode, **over}
-       for name, over in GENERATORS.items() for mode in ("per-task", "per-batch")},
-    **{f"buffer-{label}x": {"strategy": "buffer", "buffer_bytes": f"match-generator:{r}"}
-       for label, r in RATIOS.items()},
-}
+
+def generator_arms(generators: dict[str, dict], modes: tuple[str, ...] = MODES) -> dict[str, dict]:
+    """'<name>/<mode>': generative replay with each generator's overrides, in each replay mode."""
+    return {f"{name}/{mode}": {"strategy": "generative", "replay_mode": mode, **over}
+            for name, over in generators.items() for mode in modes}
+
+
+def buffer_arms(ratios: dict[str, float] = RATIOS, **over: object) -> dict[str, dict]:
+    """'buffer-<R>x': a buffer of R times the bytes generative replay keeps with the arm's generator
+    (buffer_bytes=match-generator:R; `over` may name that generator)."""
+    return {f"buffer-{label}x": {"strategy": "buffer", "buffer_bytes": f"match-generator:{r}", **over}
+            for label, r in ratios.items()}
+
+
+ARMS = {**generator_arms(GENERATORS), **buffer_arms()}
 QUICK_ARMS = {k: ARMS[k] for k in
               ("vae-seed/per-task", "vae-small/per-task", "gmm/per-task", "buffer-1/4x", "buffer-1x")}
 

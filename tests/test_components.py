@@ -6,7 +6,15 @@ import torch
 
 from gr_bench.config import ConfigError, RunConfig, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
-from gr_bench.models import ClassGaussians, ReplayThroughFeedback, build_vae, generator_memory, n_params
+from gr_bench.models import (
+    ClassGaussians,
+    ReplayThroughFeedback,
+    build_vae,
+    check_generator,
+    generator_memory,
+    n_params,
+    replay_labels,
+)
 from gr_bench.models.gaussian import gmm_floats
 from gr_bench.trainer import PHASES, PhaseTimer, run
 
@@ -61,11 +69,11 @@ def test_replay_through_feedback_is_one_model_that_classifies_and_generates():
 
 
 def test_label_modes_resolve_and_reject_impossible_combinations():
-    assert RunConfig().replay_labels() == "hard"
-    assert with_overrides(RunConfig(), ["generator=cvae"]).replay_labels() == "generator"
-    assert with_overrides(RunConfig(), ["generator=gmm", "labels=soft"]).replay_labels() == "soft"
+    assert replay_labels(RunConfig()) == "hard"  # the generator registry resolves labels=auto
+    assert replay_labels(with_overrides(RunConfig(), ["generator=cvae"])) == "generator"
+    assert replay_labels(with_overrides(RunConfig(), ["generator=gmm", "labels=soft"])) == "soft"
     with pytest.raises(ConfigError, match="conditional generator"):
-        with_overrides(RunConfig(), ["generator=vae", "labels=generator"])
+        check_generator(with_overrides(RunConfig(), ["generator=vae", "labels=generator"]))
     with pytest.raises(ConfigError, match="replay_mode"):
         with_overrides(RunConfig(), ["replay_mode=sometimes"])
 

@@ -58,7 +58,21 @@ def build_config(preset: str, sets: list[str] | None = None, **flags: object) ->
     return check_sizes(with_overrides(cfg, sets or []))
 
 
-SetOpt = typer.Option(None, "--set", help="Override any config field: --set lr=0.01 --set hidden=100,100")
+SetOpt = typer.Option(None, "--set", help="Override any config field: --set lr=0.01 --set hidden=100,100. "
+                                          "--set generator=module:Class (or path/to/file.py:Class, or a plugin's "
+                                          "name) loads a plugin generator, and --set strategy=module:Class a plugin "
+                                          "strategy: loading a plugin runs its code (docs/plugins.md)")
+
+
+def check_plugins(cfg: RunConfig, *, input_dim: int = 784, n_outputs: int = 10) -> None:
+    """The config's generator and strategy are known, or plugins that import, follow their protocol
+    and pass a smoke check at this input size (build, train or fit a batch, sample a few): else one
+    line and exit code 2, before any training. Imports torch."""
+    from ..models import check_generator
+    from ..strategies import check_strategy
+
+    check_generator(cfg, input_dim=input_dim, n_outputs=n_outputs)
+    check_strategy(cfg, input_dim=input_dim, n_outputs=n_outputs)
 
 
 class CommandFailed(Exception):

@@ -7,10 +7,19 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..config import ConfigError, flatten
+from ..config import ConfigError, flatten, uses_plugins
 from ..errors import DataError
 from ..report.tables import Table  # cells never cut
-from .common import CommandFailed, SetOpt, build_config, check_data_dir, check_results, check_sizes, console
+from .common import (
+    CommandFailed,
+    SetOpt,
+    build_config,
+    check_data_dir,
+    check_plugins,
+    check_results,
+    check_sizes,
+    console,
+)
 
 commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
 
@@ -41,6 +50,8 @@ def run_cmd(
     check_results(results)
     check_data_dir(data_dir)
     if dry_run:
+        if uses_plugins(cfg):  # imported and smoke-checked (at 784 pixels: the dataset is not loaded)
+            check_plugins(cfg)
         for name, value in flatten(cfg).items():
             console.print(f"{name} = {value}")
         return
@@ -55,6 +66,7 @@ def run_cmd(
     ds = load_dataset(cfg.data.dataset, data_dir)
     bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
                            seed=cfg.seed, val_fraction=cfg.data.val_fraction)
+    check_plugins(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)  # before any training
     console.print(f"dataset: [bold]{ds.name}[/] ({len(ds.y_train):,} train / {len(ds.y_test):,} test, from {ds.source})"
                   + (" [dim](auto: full MNIST not found)[/]" if cfg.data.dataset == "auto" and ds.name != "mnist" else ""))
     console.print(f"strategy: [bold]{cfg.strategy}[/], scenario {bench.scenario}, {bench.n_tasks} tasks, seed {cfg.seed}, "
@@ -95,6 +107,7 @@ def memory_cmd(
     if not 0 < input_dim <= 1_000_000:
         raise ConfigError(f"input_dim must be a whole number from 1 to 1,000,000, got {input_dim}")
     cfg = check_sizes(build_config(preset, sets), input_dim)
+    check_plugins(cfg, input_dim=input_dim)
     rows = model_memory(cfg, input_dim=input_dim)
     console.print(tables.memory_table(rows, title=f"Model memory, preset {preset!r} (MB = 2^20 bytes, float32)"))
     total = rows[-1]["bytes"]

@@ -574,7 +574,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     A --sequential study tests at alpha / its planned looks, and by default with the thresholds
     its looks used (the compared stage's "sequential" plan), so the report gives the last look's
     verdicts."""
-    from ..report import memory_answer, shipped, study_tables
+    from ..report import shipped, study_tables
     from ..report.analysis import attribution_lines, compute_lines, interleaving_note, power_summary, verdict_lines
     from ..report.rebuild import rebuild
     from ..study.sequential import describe
@@ -594,12 +594,7 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
         print(f"gr-bench: warning: {out.warning}", file=sys.stderr)
     spec, trials, runs, result, plan = out.spec, out.trials, out.runs, out.result, out.plan
     alpha, min_effect, power_effect, failed = out.alpha, out.min_effect, out.power_effect, out.failed
-    # a grid anchored on a buffer of a generator's bytes (memory, generator_vs_buffer): the answer at equal
-    # bytes, on the fronts and at what cost, in report.md after its Answer and here after the verdicts
-    section, answer = memory_answer.report_section(runs, folder / "stats.csv", spec.anchor) \
-        if spec.kind == "grid" else ("", [])
-    if section:
-        memory_answer.add_section(folder / "report.md", section)
+    answer = out.answer
     if spec.kind == "search":
         console.print(study_tables.best_table(trials, runs, spec.compared_with()))
         for param in ("family", "strategy", "vae_hidden", "latent", "optimizer", "lr_schedule"):

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ..config import GMM_SELECTIONS
+from .base import Generator
 
 SELECT_DIMS = (8, 16, 32, 64)  # heldout: PCA sizes tried (below the cap; the cap itself is always tried)
 SELECT_COMPONENTS = (1, 2, 3, 5, 8)  # heldout: mixture sizes tried (likewise)
@@ -148,8 +149,16 @@ class _Group:
         return self.mean.numel() + self.basis.numel() + K * (1 + d + d * (d + 1) // 2)
 
 
-class ClassGaussians:
+class ClassGaussians(Generator):
+    """The registry's gmm: fitted in closed form, conditional (each sample is drawn for a fitted class)."""
+
+    closed_form = True
     conditional = True
+
+    @classmethod
+    def build(cls, cfg, *, input_dim: int, n_outputs: int) -> ClassGaussians:
+        m = cfg.model
+        return cls(input_dim, m.pca_dim, m.gmm_components, threads=cfg.threads, select=m.gmm_select)
 
     def __init__(self, input_dim: int, pca_dim: int, components: int, threads: int = 1,
                  select: str = "fixed") -> None:
@@ -171,7 +180,7 @@ class ClassGaussians:
         with threadpool_limits(limits=self.threads):  # one worker, one core: no BLAS oversubscription
             return GaussianMixture(k, covariance_type="full", reg_covar=REG_COVAR, random_state=seed).fit(z)
 
-    def fit_task(self, x: torch.Tensor, y: torch.Tensor, rng: torch.Generator) -> None:
+    def fit(self, x: torch.Tensor, y: torch.Tensor, rng: torch.Generator) -> None:
         """Fit one group per label present in (x, y): x float pixels (N, D), y int64 labels."""
         for label in torch.unique(y).tolist():
             xs = x[y == label].double().cpu()
@@ -245,8 +254,17 @@ class ClassGaussians:
             return draw_flops(self.input_dim, self.pca_dim)
         return round(sum(draw_flops(self.input_dim, g.basis.shape[1]) for g in self.groups) / len(self.groups))
 
+    fit_task = fit  # its earlier name
+
     def memory_bytes(self) -> int:
         return 4 * sum(g.floats() for g in self.groups)
+
+    def planned_bytes(self, n_groups: int) -> int:
+        """n_groups classes at gmm_floats each (an upper bound: small classes, and heldout selection, keep fewer)."""
+        return 4 * n_groups * gmm_floats(self.input_dim, self.pca_dim, self.components)
+
+    def info(self) -> dict:
+        return {"chosen": [list(c) for c in self.chosen], "em_iters": list(self.em_iters)}
 
     def to(self, device) -> "ClassGaussians":  # sampled on the CPU; the trainer moves the samples
         return self

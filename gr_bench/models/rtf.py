@@ -6,7 +6,8 @@ latent back to pixels. Generative replay then keeps one model instead of a class
 Trained on loss = cross-entropy + negative ELBO / input_dim: the ELBO summed over pixels is
 hundreds of nats against about one for the cross-entropy, so per pixel neither term swamps the
 other. Sampling decodes latents drawn from the prior, and the same model (its frozen copy) labels
-the samples with its classification head.
+the samples with its classification head. The registry's rtf: its generator is the classifier
+(``feedback``), so generative replay keeps no separate generator and no classifier copy.
 """
 
 from __future__ import annotations
@@ -14,12 +15,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .base import Generator, forward_flops
 from .mlp import mlp
 from .vae import elbo_loss
 
 
-class ReplayThroughFeedback(nn.Module):
+class ReplayThroughFeedback(nn.Module, Generator):
     feedback = True  # the trainer adds the ELBO to the classification loss of such a classifier
+
+    @classmethod
+    def build(cls, cfg, *, input_dim: int, n_outputs: int) -> ReplayThroughFeedback:
+        """The classifier of the run, which is also its generator."""
+        return cls(input_dim, cfg.model.vae_hidden, cfg.model.latent, n_outputs)
+
+    def label_flops(self) -> int:
+        """Its own encoder and classification head."""
+        return forward_flops(self.encoder) + forward_flops(self.head)
 
     def __init__(self, input_dim: int, hidden: tuple[int, ...], latent: int, n_outputs: int) -> None:
         super().__init__()

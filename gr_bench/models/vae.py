@@ -7,7 +7,10 @@ pixels, so pixel intensities in [0, 1] (real or generated) are valid targets.
 
 Class-conditional (``n_classes > 0``, Sohn et al. 2015): the one-hot label is appended to the
 encoder's input and to the decoder's latent input, so the decoder draws an image *for a chosen
-class* and replayed samples need no labelling by an old classifier.
+class* and replayed samples need no labelling by an old classifier (the registry's cvae: cvae.py).
+
+The registry's vae: trained by gradient on the negative ELBO; the old classifier's labels are never
+read by its training, so runs differing only in the classifier's lr may share it (generator_tracks.py).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .base import Generator
 from .mlp import mlp
 
 
@@ -28,7 +32,17 @@ def elbo_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: t
     return (rec + kl) / x.shape[0]
 
 
-class VAE(nn.Module):
+class VAE(nn.Module, Generator):
+    """The registry's vae (unconditional, n_classes = 0), and the model of cvae (n_classes > 0)."""
+
+    @classmethod
+    def build(cls, cfg, *, input_dim: int, n_outputs: int) -> VAE:
+        return cls(input_dim, cfg.model.vae_hidden, cfg.model.latent)
+
+    @classmethod
+    def shareable(cls, cfg) -> bool:
+        return True  # unconditional: its training never reads the old classifier's labels
+
     def __init__(self, input_dim: int, hidden: tuple[int, ...], latent: int, n_classes: int = 0) -> None:
         super().__init__()
         self.latent, self.n_classes = latent, n_classes
@@ -46,6 +60,7 @@ class VAE(nn.Module):
     def _cond(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if not self.n_classes:
             return t
+        assert y is not None, "a conditional VAE needs the labels"
         return torch.cat([t, F.one_hot(y, self.n_classes).to(t.dtype)], dim=1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
@@ -70,6 +85,7 @@ class VAE(nn.Module):
         z = torch.randn(n, self.latent, generator=generator)
         y = None
         if self.n_classes:
+            assert seen is not None, "a conditional VAE draws among the seen classes"
             classes = torch.nonzero(seen.cpu()).flatten()
             y = classes[torch.randint(len(classes), (n,), generator=generator)].to(device)
         z = z.to(device)

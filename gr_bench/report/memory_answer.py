@@ -217,7 +217,8 @@ def generator_names(runs: pd.DataFrame, arms: list[str]) -> str:
     for (name, sha), _ in df.groupby([df["generator"].astype(str),
                                       df.get("generator_sha256", pd.Series("", index=df.index)).fillna("").astype(str)],
                                      sort=False):
-        names.append(f"`{name}`" + (f", a plugin whose source has sha256 {sha[:12]}..." if sha and sha != "nan" else ""))
+        plugin = sha and sha != "nan"
+        names.append(f"`{name}`" + (f", a plugin whose source has sha256 {sha[:12]}..." if plugin else ""))
     return ", ".join(names)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from ..study import StudySpec, get_spec, spec_fingerprint
 from ..study.sequential import describe, look_alpha
 from ..thresholds import DEFAULTS
+from . import memory_answer
 from .build import write_report
 
 
@@ -28,6 +29,7 @@ class Rebuilt:
     plan: dict | None  # the --sequential plan
     warning: str  # "" or one line: the study definition changed since the runs
     failed: int  # failed trials
+    answer: list[str]  # a grid anchored on a bytes-matched buffer: the answer at equal bytes (memory_answer)
 
 
 def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: dict, *, study: str | None = None,
@@ -61,7 +63,13 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
                           published=spec.published, sequential=describe(plan) if plan else None, draw=draw,
                           question=spec.summary)
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
-    return Rebuilt(spec, result, trials, runs, alpha, min_effect, power_effect, plan, warning, failed)
+    # a grid anchored on a buffer of a generator's bytes (memory, generator_vs_buffer): the answer at
+    # equal bytes, on the fronts and at what cost, in report.md after its Answer section
+    section, answer = memory_answer.report_section(runs, folder / "stats.csv", spec.anchor) \
+        if spec.kind == "grid" and len(runs) else ("", [])
+    if section:
+        memory_answer.add_section(folder / "report.md", section)
+    return Rebuilt(spec, result, trials, runs, alpha, min_effect, power_effect, plan, warning, failed, answer)
 
 
 __all__ = ["Rebuilt", "rebuild"]

@@ -36,7 +36,9 @@ class ReplaySet:
 
 class Strategy(Protocol):
     name: str
-    generator: object | None  # an nn.Module is trained by the trainer alongside the classifier
+    # a models.Generator or None: one trained by gradient is trained by the trainer alongside the
+    # classifier, one fitted in closed form is fitted by fit_generator
+    generator: object | None
 
     def replay(self, task: Task, rng: torch.Generator) -> ReplaySet | None:
         """The replay set to mix into task ``task``'s training data (None for no replay)."""

@@ -7,8 +7,9 @@ distillation) - or, for a conditional generator (cvae, gmm), from the class the 
 each sample for, in which case no old classifier is kept. The trainer trains the classifier and
 the generator on the new task's data plus that replay.
 
-Generators (see models/): vae (the seed's), cvae, gmm (fitted in closed form, never forgets its old
-classes) and rtf (the classifier itself generates; one model is trained and kept).
+Generators (see models/, the registry): vae (the seed's), cvae, gmm (fitted in closed form, never
+forgets its old classes), rtf (the classifier itself generates; one model is trained and kept), or a
+plugin: anything that follows models.base.Generator.
 Memory kept between tasks: the frozen generator's size plus the frozen classifier's, if kept.
 """
 
@@ -19,7 +20,15 @@ import copy
 import torch
 from torch import nn
 
-from ..models import build_generator, forward_flops, param_bytes, uses_feedback
+from ..models import (
+    Generator,
+    build_generator,
+    check_generator,
+    forward_flops,
+    param_bytes,
+    replay_labels,
+    uses_feedback,
+)
 from ..schedule import parse_schedule
 from .base import ReplaySet
 
@@ -36,18 +45,19 @@ def _frozen(model):
 def _bytes(model) -> int:
     if model is None:
         return 0
-    return param_bytes(model) if isinstance(model, nn.Module) else model.memory_bytes()
+    return model.memory_bytes() if isinstance(model, Generator) else param_bytes(model)
 
 
 class GenerativeReplay:
     name = "generative"
 
     def __init__(self, cfg, bench) -> None:
+        check_generator(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)  # a plugin: smoke-checked once
         self.feedback = uses_feedback(cfg)
         self.generator = build_generator(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)
         self.schedule = parse_schedule(cfg.replay.schedule)
         self.per_batch = cfg.replay.replay_mode == "per-batch"
-        self.labels = cfg.replay_labels()
+        self.labels = replay_labels(cfg)
         self.temperature = cfg.replay.temperature
         self.task_masks = bench.task_masks()  # (tasks, outputs) bool
         self.restrict_to_task = bench.scenario == "task"
@@ -70,7 +80,7 @@ class GenerativeReplay:
         if self.old_generator is None or n == 0:
             return None
         # The same random draws either way: labelling by the old classifier draws nothing.
-        if isinstance(self.old_generator, nn.Module):  # decoded under the run's precision (autocast)
+        if not self.old_generator.closed_form:  # decoded under the run's precision (autocast)
             x, y = self.old_generator.sample(n, rng, self.seen)
         else:  # closed form (gmm): precision does not apply to it, its draws stay fp32
             with torch.autocast("cpu", enabled=False):
@@ -94,8 +104,8 @@ class GenerativeReplay:
 
     def fit_generator(self, task, x, y, rng) -> None:
         """Closed-form generators (gmm) fit the new task's classes; gradient ones are trained by the trainer."""
-        if self.generator is not None and not isinstance(self.generator, nn.Module):
-            self.generator.fit_task(x, y, rng)
+        if self.generator is not None and self.generator.closed_form:
+            self.generator.fit(x, y, rng)
 
     def after_task(self, task, classifier, rng):
         self.old_generator = _frozen(classifier if self.feedback else self.generator)
@@ -105,20 +115,18 @@ class GenerativeReplay:
         self.seen |= self.task_masks[task.index]
 
     def sample_flops(self, labelled: bool = True) -> int:
-        """Decoding one sample, plus labelling it with the old classifier where one labels
-        (rtf: its own encoder and head; gmm: mapping a PCA draw back to pixels); labelled=False:
-        a sample drawn with fresh_replay(labels=False), which the old classifier does not label."""
+        """Drawing one sample (Generator.sample_flops: a VAE's decoder; gmm: mapping a PCA draw back
+        to pixels), plus labelling it with the old classifier where one labels (rtf: its own encoder
+        and head, Generator.label_flops); labelled=False: a sample drawn with
+        fresh_replay(labels=False), which the old classifier does not label."""
         gen = self.old_generator if self.old_generator is not None else self.generator
         if gen is None:
             return 0
-        if not isinstance(gen, nn.Module):  # gmm: its fitted groups' PCA sizes
-            flops = gen.sample_flops()
-        else:
-            flops = forward_flops(gen.decoder)
+        flops = gen.sample_flops()
         if not labelled and self.labels != "generator":
             return flops
         if self.feedback:
-            flops += forward_flops(gen.encoder) + forward_flops(gen.head)
+            flops += gen.label_flops()
         elif self.old_classifier is not None:
             flops += forward_flops(self.old_classifier)
         return flops
