@@ -23,6 +23,10 @@ KINDS = {
 }
 
 
+MAX_SIZE = 10**9  # replay samples before one task: far past any dataset, small enough to compute with
+MAX_RATIO = 1e6  # proportional:R, R times the new task's size
+
+
 class ScheduleError(ValueError):
     """A malformed schedule string; the message is one line meant for the user."""
 
@@ -72,6 +76,8 @@ def _positive_int(text: str, spec: str) -> int:
         raise ScheduleError(f"schedule {spec!r}: {text!r} is not a whole number") from None
     if n <= 0:
         raise ScheduleError(f"schedule {spec!r}: sizes must be positive, got {n}")
+    if n > MAX_SIZE:
+        raise ScheduleError(f"schedule {spec[:40]!r}: sizes must be at most {MAX_SIZE:,}")
     return n
 
 
@@ -94,7 +100,7 @@ def parse_schedule(spec: str) -> Schedule:
             r = float(arg)
         except ValueError:
             raise ScheduleError(f"schedule {spec!r}: {arg!r} is not a number") from None
-        if not (math.isfinite(r) and r > 0):
-            raise ScheduleError(f"schedule {spec!r}: the ratio must be a positive finite number")
+        if not (math.isfinite(r) and 0 < r <= MAX_RATIO):
+            raise ScheduleError(f"schedule {spec[:40]!r}: the ratio must be a positive number up to {MAX_RATIO:g}")
         return Schedule(kind, (r,))
     return Schedule(kind, (float(_positive_int(arg, spec)),))
