@@ -125,7 +125,7 @@ def _err(capsys, args) -> tuple[int, str]:
     (["run", "--dry-run", "--tasks", "1000000"], "n_tasks"),
     (["run", "--dry-run", "--seed", "2147483648"], "seed"),
     (["run", "--dry-run", "--set", "epochs=" + "9" * 400], "400-digit"),  # past float's range: no OverflowError
-    (["run", "--dry-run", "--schedule", "constant:" + "9" * 400], "too large"),
+    (["run", "--dry-run", "--schedule", "constant:" + "9" * 400], "sizes must be at most"),
     (["run", "--dry-run", "--schedule", "constant:1000000000"], "replay samples"),
     (["run", "--dry-run", "--set", "hidden=100000,100000"], "parameters"),
     (["memory", "--set", "vae_hidden=100000,100000"], "parameters"),  # refused before a model is built
