@@ -150,16 +150,21 @@ def smoke_check(cls: type[Generator], cfg, *, input_dim: int, n_outputs: int) ->
     _smoke_checked.add(key)
 
 
+def guarded_call(where: str, what: str, fn, *args, **kwargs):
+    """fn(*args, **kwargs), a plugin's own code: anything it raises becomes one ConfigError line."""
+    try:
+        return fn(*args, **kwargs)
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"{where}: {what} raised {one_line(e)}") from None
+
+
 def _smoke_check(cls: type[Generator], cfg, *, input_dim: int, n_outputs: int) -> None:
     where = f"generator plugin {cfg.model.generator!r}"
 
     def call(what: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError:
-            raise
-        except Exception as e:
-            raise ConfigError(f"{where}: {what} raised {one_line(e)}") from None
+        return guarded_call(where, what, fn, *args, **kwargs)
 
     def fail(what: str) -> None:
         raise ConfigError(f"{where}: {what}")

@@ -92,17 +92,12 @@ def _smoke_check(factory, cfg, *, input_dim: int, n_outputs: int) -> None:
     from ..config import ConfigError
     from ..data import SplitBenchmark, Task
     from ..models import Generator, build_classifier
-    from ..models.plugins import one_line
+    from ..models.plugins import guarded_call
 
     where = f"strategy plugin {cfg.strategy!r}"
 
     def call(what: str, fn, *args):
-        try:
-            return fn(*args)
-        except ConfigError:
-            raise
-        except Exception as e:
-            raise ConfigError(f"{where}: {what} raised {one_line(e)}") from None
+        return guarded_call(where, what, fn, *args)
 
     def fail(what: str) -> None:
         raise ConfigError(f"{where}: {what}")
