@@ -128,12 +128,12 @@ def test_labels_agree_across_runs_report_plots_and_terminal(search):
                    pd.DataFrame(rows_["accuracy"]), {}, None, False)
     per_config = [(name, caption, fig) for name, caption, fig in figs if name.startswith(("curves-", "heatmap-"))]
     assert per_config
-    for _name, caption, fig in per_config:
-        titles = " ".join(ax.get_title() for ax in fig.axes)
+    for _name, caption, draw in per_config:
+        titles = " ".join(ax.get_title() for ax in draw().axes)
         label = next(lab for lab in sorted(set(final["label"]), key=len, reverse=True) if f": {lab}" in titles)
         assert caption.endswith(label) or f": {label} (" in caption
         assert f"### {caption}" in report
-    legend = next(fig for name, _, fig in figs if name == "accuracy-vs-tasks").axes[0].get_legend()
+    legend = next(draw for name, _, draw in figs if name == "accuracy-vs-tasks")().axes[0].get_legend()
     assert {t.get_text() for t in legend.get_texts()} == set(final["label"])
 
     # the terminal: the best table maps each search configuration to its test label; progress lines too

@@ -116,12 +116,15 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     labels = {r["label"] for r in final}
     study = optuna.load_study(study_name="replay_schedule-quick:final",
                               storage=open_storage(f"sqlite:///{folder / 'study.db'}"))
-    entries = {e["group"]: e for e in study.user_attrs["attribution"]}
+    entries = {e["group"]: e for e in study.user_attrs["attribution"] if e.get("kind") != "compute"}
     assert set(entries) == {"schedule", "lr"} and all(e["b"] == "seed-linear:1000" for e in entries.values())
     swaps = {e["a"] for e in entries.values()} - {None} - {e["best"] for e in entries.values()}
     assert swaps <= {"best-schedule@seed-linear:1000-lr", "best-lr@seed-linear:1000-schedule"}
-    assert labels == {"seed-linear:1000"} | {lab for lab in labels if lab.startswith("best-")} | swaps
-    assert len(labels - swaps) == 2  # the best + the seed's linear schedule
+    # the compute-matched control: the reference with as many classifier samples as the best
+    controls = {e["control"] for e in study.user_attrs["attribution"] if e.get("kind") == "compute"}
+    assert controls <= {"seed-linear:1000@best-samples"}
+    assert labels == {"seed-linear:1000"} | {lab for lab in labels if lab.startswith("best-")} | swaps | controls
+    assert len(labels - swaps - controls) == 2  # the best + the seed's linear schedule
     assert len(final) == 2 * len(labels)
     report = (folder / "report.md").read_text()
     # every comparison names the fields in which its arms differ; each attribution group has its verdict
