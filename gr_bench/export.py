@@ -141,10 +141,9 @@ def _importances(search: optuna.Study | None) -> dict[str, float] | None:
         return None
 
 
-def report_inputs(storage, study_name: str, rows: dict[str, list[dict]]) -> dict[str, object]:
-    """What a report needs beyond the rows, read from the storage once and kept in manifest.json,
-    so that `gr-bench report` can rebuild everything from a shipped folder alone."""
-    stages = stage_studies(storage, study_name)
+def report_inputs(stages: dict[str, optuna.Study], rows: dict[str, list[dict]]) -> dict[str, object]:
+    """What a report needs beyond the rows, read from the stage studies once and kept in
+    manifest.json, so that `gr-bench report` can rebuild everything from a shipped folder alone."""
     search = stages.get("search")
     multi = search is not None and len(search.directions) == 2
     runs = rows["runs"]
@@ -181,7 +180,7 @@ def manifest(storage, storage_url: str, study_name: str, rows: dict[str, list[di
         "datasets": sorted({str(r["dataset"]) for r in rows["runs"]}),
         "hosts": sorted({str(r["worker"]).split(":")[0] for r in rows["trials"] if r["worker"]}),
         **{k: v for k, v in provenance().items() if k in ("versions", "git_sha")},
-        **report_inputs(storage, study_name, rows),
+        **report_inputs(stages, rows),
     }
 
 
@@ -194,7 +193,9 @@ def _final_configs(stages: dict[str, optuna.Study]) -> dict[str, dict[str, objec
     return {names[k]: {"config_id": config_id(own_overrides(v)), "overrides": v} for k, v in configs.items()}
 
 
-def export_study(storage, storage_url: str, study_name: str, out_dir: Path) -> dict[str, list[dict]]:
+def export_study(storage, storage_url: str, study_name: str, out_dir: Path) -> tuple[dict[str, list[dict]], dict]:
+    """Write trials.csv, runs.csv, accuracy.csv, manifest.json and records.jsonl.gz; return the rows
+    and the manifest (computed once: its parameter importances are not free)."""
     rows = collect(storage, study_name)
     run_cols = ["stage", "trial", "final_trial", "trial_state", "label", "config_id", "settings", "seed", "split",
                 *SUMMARY_COLUMNS]
@@ -204,9 +205,10 @@ def export_study(storage, storage_url: str, study_name: str, out_dir: Path) -> d
     write_csv(out_dir / "runs.csv", rows["runs"], list(dict.fromkeys(run_cols)))
     write_csv(out_dir / "accuracy.csv", rows["accuracy"],
               ["stage", "trial", "final_trial", "seed", "after_task", "eval_task", "epoch", "acc"])
-    write_json(out_dir / "manifest.json", manifest(storage, storage_url, study_name, rows))
+    meta = manifest(storage, storage_url, study_name, rows)
+    write_json(out_dir / "manifest.json", meta)
     write_records(out_dir / RECORDS, rows["records"])
-    return rows
+    return rows, meta
 
 
 RECORDS = "records.jsonl.gz"  # every run's full RunResult.to_dict(), one per line: what --reuse imports

@@ -580,12 +580,11 @@ def _export_and_print(url: str, study_name: str, folder: Path, study: str | None
     from ..study.sequential import describe
 
     if url:  # a study with its storage: rewrite the exports, then report from what they hold
-        from ..export import export_study, manifest
+        from ..export import export_study
         from ..storage import open_storage
 
         storage = open_storage(url)
-        rows = export_study(storage, url, study_name, folder)
-        meta = manifest(storage, url, study_name, rows)
+        rows, meta = export_study(storage, url, study_name, folder)
     else:  # a shipped folder (report/shipped.py): its rows and manifest alone
         rows, meta = shipped.load(folder)
     out = rebuild(folder, study_name, rows, meta, study=study, alpha=alpha, min_effect=min_effect,

@@ -187,7 +187,9 @@ def findings(out: Rebuilt, meta: dict, folder: Path) -> list[str]:
     return grid_findings(out, meta)
 
 
-def study_section(folder: Path, meta: dict, figures_dir: Path | None, link: str) -> str:
+def study_section(folder: Path, meta: dict, figures_dir: Path | None, committed: Path) -> str:
+    """docs/results.md's section of one shipped study. ``figures_dir``: copy its plots there (a
+    generation that drew them); None: link the figures already in ``committed`` (docs/results/)."""
     name = folder.name
     runs = pd.read_csv(folder / "runs.csv")
     md = [f"## {name}\n",
@@ -206,7 +208,8 @@ def study_section(folder: Path, meta: dict, figures_dir: Path | None, link: str)
         if figures_dir is not None and src.is_file():
             (figures_dir / name).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, figures_dir / name / src.name)
-        if (figures_dir is None and (Path(link) / name / f"{fig}.png").exists()) or src.is_file():
+        shown = src.is_file() if figures_dir is not None else (committed / name / src.name).is_file()
+        if shown:
             md.append(f"![{fig}](results/{name}/{fig}.png)\n")
     return "\n".join(md)
 
@@ -222,7 +225,7 @@ def generate(root: Path, out_root: Path, *, draw: bool) -> dict[str, str]:
         out = rebuild(folder, str(meta.get("study_name") or folder.name), rows, meta, draw=draw)
         blocks += findings(out, meta, folder)
         parts.append(study_section(folder, meta, out_root / "docs" / "results" if draw else None,
-                                   str(root / "docs" / "results")))
+                                   root / "docs" / "results"))
         if folder.name.split("-")[0] == "memory":
             memory.append(folder)
     text = "\n".join(blocks) if blocks else "- No study is shipped in results/"

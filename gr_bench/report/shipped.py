@@ -135,9 +135,4 @@ def ship(src: Path, dest: Path) -> list[str]:
     return [*texts, "manifest.json", *([RECORDS] if records is not None else [])]
 
 
-def wall_and_cpu(manifest: dict) -> tuple[float | None, float | None]:
-    """The study's wall seconds (first trial start to last end) and its runs' CPU seconds."""
-    return manifest.get("wall_s"), manifest.get("runs_cpu_s")
-
-
-__all__ = ["is_shipped", "load", "portable_command", "portable_manifest", "ship", "wall_and_cpu"]
+__all__ = ["is_shipped", "load", "portable_command", "portable_manifest", "ship"]
