@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import stats
+from .. import comparisons
 from ..files import atomic_write_text
+from ..thresholds import DEFAULTS
 from .build import md_table
 from .frames import memory_points, ok_rows, pareto_mask
 
@@ -48,7 +49,7 @@ def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str = ANCHOR) -> 
     return g.sort_values("acc", ascending=False).reset_index(drop=True)
 
 
-def budget_table(runs: pd.DataFrame, *, alpha: float = stats.DEFAULTS.alpha, study: str = "memory") -> pd.DataFrame:
+def budget_table(runs: pd.DataFrame, *, alpha: float = DEFAULTS.alpha, study: str = "memory") -> pd.DataFrame:
     """At every buffer budget of the sweep, the best generator whose kept bytes are at most that
     budget against that buffer: paired by seed on final_avg_acc, one Holm family over the budgets.
 
@@ -69,8 +70,8 @@ def budget_table(runs: pd.DataFrame, *, alpha: float = stats.DEFAULTS.alpha, stu
         picks.append((b.label, b.mem, None if fits.empty else fits.sort_values("acc", ascending=False).iloc[0]))
     pairs = [(str(gen["label"]), label) for label, _, gen in picks if gen is not None]
     data = ok_rows(runs)[["label", "seed", "final_avg_acc"]]
-    rows = {(r["a"], r["b"]): r for r in stats.compare_family(data, pairs, metric="final_avg_acc", study=study,
-                                                                paired=True, alpha=alpha)} if pairs else {}
+    rows = {(r["a"], r["b"]): r for r in comparisons.family(data, pairs, "final_avg_acc", study=study,
+                                                              alpha=alpha)} if pairs else {}
     out = []
     for label, mem, gen in picks:
         row = rows.get((str(gen["label"]), label), {}) if gen is not None else {}
