@@ -7,9 +7,10 @@ states its question as pairs against an anchor (comparison_pairs):
 - searches: each re-evaluated best configuration against the reference on the test split.
 
 A metric's pairs are one Holm family (stats.compare_family); its rows read in the metric's sense
-(settle), and a wall-clock row (time_*) gets a verdict only when its arms ran interleaved, seed by
-seed. The report (report.analysis, all metrics and tables) and a --sequential study's looks
-(study.sequential, the primary family's verdicts) both decide here, so they agree by construction.
+(settle), and a wall-clock row (time_*) gets no verdict (wall_clock_rule: machines are shared and
+their load swings; cpu_s and flops_train are the judged costs). The report (report.analysis, all
+metrics and tables) and a --sequential study's looks (study.sequential, the primary family's
+verdicts) both decide here, so they agree by construction.
 Pure functions over pandas and stats: no storage, no torch.
 """
 
@@ -26,8 +27,11 @@ PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
 # Cost metrics, lower is better, each its own Holm family with a relative minimum effect. In order
 # of preference for the headline cost verdict: counts do not depend on the machine, wall clock does.
 COSTS = ("flops_train", "cpu_s", "time_total_s")
+JUDGED_COSTS = ("cpu_s", "flops_train")  # what a reader compares instead of wall clock
 # stats.csv's `interleaved` for a wall-clock row (blank on other rows): interleaved()'s answer
 INTERLEAVED_TEXT = {True: "yes", False: "no", None: "unknown (no start times)"}
+# The verdict of every wall-clock row: its numbers are shown for reading, never judged
+WALL_CLOCK_VERDICT = stats.WALL_CLOCK_VERDICT
 
 
 def sense(metric: str) -> MetricSense:
@@ -95,7 +99,7 @@ def check_once(runs: pd.DataFrame) -> None:
                            f"{', ...' if len(dup) > 5 else ''}); a paired comparison needs each once")
 
 
-# --- wall-clock comparisons: judged only when the arms ran interleaved ---------------------------
+# --- wall-clock comparisons: shown, never judged; whether their arms ran interleaved is recorded --
 
 def _truthy(value) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
@@ -113,7 +117,8 @@ def interleaved(runs, a: str, b: str) -> bool | None:
     """Did configurations a and b run interleaved, seed by seed? For every seed both ran, no run of
     a or b with another seed started between the starts of a's and b's runs of that seed: the runs
     of each paired seed are adjacent in the pair's start order (runs.csv's started_at; other
-    configurations' runs in between do not count). A wall-clock comparison is judged only then.
+    configurations' runs in between do not count). stats.csv's `interleaved` records it beside a
+    wall-clock comparison, which is never judged (wall_clock_rule).
 
     None: not known, some run of the pair has no start time (a runs.csv from before started_at was
     recorded), or there are no runs. False when the arms share no seed, when a run was reused from
@@ -143,17 +148,16 @@ def interleaved(runs, a: str, b: str) -> bool | None:
 
 
 def wall_clock_rule(row: dict, runs: pd.DataFrame) -> dict:
-    """A wall-clock comparison gets a verdict only when its arms ran interleaved (interleaved: the
-    runs of each paired seed back to back); otherwise its verdict is "not interleaved" and its
-    numbers (diff, CI, p) stay for reading. Runs without start times (studies stored before runs.csv
-    had started_at) count as not interleaved. Other metrics pass unchanged."""
+    """A wall-clock comparison (time_*) is never judged: machines are shared and their load swings
+    between and within runs, even when the arms ran interleaved, so its verdict is
+    WALL_CLOCK_VERDICT and its numbers (diff, CI, p) stay for reading; cpu_s and flops_train are
+    the judged costs. stats.csv's `interleaved` still says whether the arms ran seed by seed (a
+    reader's context). Other metrics pass unchanged."""
     if not is_wall_clock(row["metric"]):
         row["interleaved"] = ""
         return row
-    state = interleaved(runs, row["a"], row["b"])
-    row["interleaved"] = INTERLEAVED_TEXT[state]
-    if state is not True:
-        row["verdict"] = stats.NOT_INTERLEAVED
+    row["interleaved"] = INTERLEAVED_TEXT[interleaved(runs, row["a"], row["b"])]
+    row["verdict"] = WALL_CLOCK_VERDICT
     return row
 
 
@@ -162,7 +166,7 @@ def wall_clock_rule(row: dict, runs: pd.DataFrame) -> dict:
 def settle(row: dict, runs: pd.DataFrame) -> dict:
     """A stats.compare_family row's verdict as it is read, in place: in the metric's sense (less
     forgetting, less cost: a negative difference is the better one), "equivalent" with its margin,
-    and wall_clock_rule."""
+    and wall_clock_rule (no verdict on wall clock)."""
     sn = sense(row["metric"])
     stats.orient(row, sn.better)
     if row["verdict"] == "equivalent":

@@ -524,8 +524,8 @@ def config_from_flat(row: dict[str, object]) -> RunConfig:
     return with_overrides(RunConfig(), typed)
 
 
-# Presets: the seed report's models, and smaller ones for quick runs and tests.
-def _seed() -> RunConfig:
+# Presets: the source report's models ("report"), and smaller ones for quick runs and tests.
+def _report() -> RunConfig:
     return RunConfig()  # MLP 784-50-50-50-10 (44,860 params), VAE 784-512-256-z2 (1,068,820)
 
 
@@ -558,10 +558,13 @@ def _vandeven2019() -> RunConfig:
     return with_overrides(RunConfig(), VAN_DE_VEN_2019)
 
 
-PRESETS = {"seed": _seed, "small": _small, "quick": _quick, "vandeven2019": _vandeven2019}
+PRESETS = {"report": _report, "small": _small, "quick": _quick, "vandeven2019": _vandeven2019}
+# Old preset names still accepted: "seed" (the source report's models) read like a random seed.
+PRESET_ALIASES = {"seed": "report"}
 
 
 def preset(name: str) -> RunConfig:
+    name = PRESET_ALIASES.get(name, name)
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return PRESETS[name]()

@@ -27,10 +27,14 @@ optimizer's state before it, the images it trains on (and their labels, for a co
 generator), both random streams' states - equals the fingerprint recorded before the kept training.
 Anything else trains as usual: a track can save time, never change a result.
 
-A run that restored a phase reports the seconds and CPU seconds the phase took where it was
-trained (plus the restore), so its costs stay the costs of its method; its ``generator_from`` names
-the run that trained it, and reports judge no wall-clock difference for it. Only CPU runs share
-(a GPU's kernels need not be bit-reproducible), and only where a study asks for it.
+A phase's seconds and CPU seconds are its training only: the track's own work (hashing the
+inputs, loading or keeping the phase) happens outside the generator's timer (``train_or_restore``),
+and counts in the run's total and CPU seconds but in no phase. A run that restored a phase reports
+the seconds and CPU seconds the phase took where it was trained (in its generator time, its total
+and its CPU seconds; plus the restore, in the total and CPU seconds only), so its costs stay the
+costs of its method; its ``generator_from`` names the run that trained it, and reports judge no
+wall-clock difference for it. Only CPU runs share (a GPU's kernels need not be bit-reproducible),
+and only where a study asks for it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +51,7 @@ import torch
 from torch import nn
 
 from .config import flatten
+from .optim import AnyOptimizer
 from .provenance import blas, cpu_model
 
 CLASSIFIER_ONLY = ("lr", "lr_decay", "lr_schedule")  # fields the generator's training never reads
@@ -130,7 +136,7 @@ class GeneratorTrack:
         return cls(Path(study_folder) / FOLDER / key, cfg.run_id())
 
     @staticmethod
-    def fingerprint(generator: nn.Module, optimizer: torch.optim.Optimizer | None, x: torch.Tensor,
+    def fingerprint(generator: nn.Module, optimizer: AnyOptimizer | None, x: torch.Tensor,
                     y: torch.Tensor | None, rng: torch.Generator) -> str:
         """A hash of everything the generator's training reads (y only where the generator reads it)."""
         h = hashlib.sha256()
@@ -146,10 +152,24 @@ class GeneratorTrack:
         h.update(_tensor_bytes(torch.get_rng_state()))
         return h.hexdigest()
 
+    def train_or_restore(self, task: int, generator: nn.Module, optimizer: AnyOptimizer | None,
+                         x: torch.Tensor, y: torch.Tensor | None, rng: torch.Generator,
+                         train: Callable[[], Phase]) -> tuple[Phase, bool]:
+        """Task `task`'s generator phase, and whether it was restored: the kept phase where it was
+        trained from the same inputs, else ``train()``'s, then kept. Only ``train()`` is the phase's
+        time: the fingerprint, the load and the save happen outside it."""
+        inputs = self.fingerprint(generator, optimizer, x, y, rng)
+        phase = self.restore(task, inputs, generator, optimizer, rng)
+        if phase is not None:
+            return phase, True
+        phase = train()
+        self.keep(task, inputs, generator, optimizer, rng, phase)
+        return phase, False
+
     def _path(self, task: int) -> Path:
         return self.folder / f"task{task}.pt"
 
-    def restore(self, task: int, fingerprint: str, generator: nn.Module, optimizer: torch.optim.Optimizer | None,
+    def restore(self, task: int, fingerprint: str, generator: nn.Module, optimizer: AnyOptimizer | None,
                 rng: torch.Generator) -> Phase | None:
         """Load the kept phase of `task` into the run's models and streams if it was trained from
         the same inputs (equal fingerprints); None otherwise, and nothing is changed."""
@@ -169,7 +189,7 @@ class GeneratorTrack:
             self.source = phase.run_id
         return phase
 
-    def keep(self, task: int, fingerprint: str, generator: nn.Module, optimizer: torch.optim.Optimizer | None,
+    def keep(self, task: int, fingerprint: str, generator: nn.Module, optimizer: AnyOptimizer | None,
              rng: torch.Generator, phase: Phase) -> None:
         """Keep this task's trained phase (the first run to keep a task's phase wins)."""
         path = self._path(task)

@@ -6,7 +6,8 @@ so the same settings have the same id in every stage and every export (the final
 ``val_fraction=0``, common to all its configurations, is left out by the caller). Its short
 label names the settings a reader needs, e.g. ``linear:793 lr=7.2e-4 decay=0.76``; the full
 settings are ``settings_text`` (exact values). The final stage's best are named by rank
-(``final_labels``: 'best-1', 'best-2', ...). Pure functions of strings: no storage, no torch.
+(``final_labels``: 'best-1', 'best-2', ...). Labels stored or shipped under an older name read
+under today's (``current_label``). Pure functions of strings: no storage, no torch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,25 @@ SHORT_NAMES = {"lr_decay": "decay", "vae_hidden": "vae", "lr_schedule": "lr-sche
 # The final stage's overrides common to all its configurations: it trains on the whole training
 # split (the search holds out 10%). Left out of a configuration's own overrides (id, label).
 FINAL_PAIRS = ["val_fraction=0"]
+# Declared labels renamed since studies were stored or shipped: old name -> today's. The source
+# report's configuration was 'seed-...', which read like a random seed; it is 'report-...' now. A
+# name is renamed alone or inside a derived label ('best-schedule@seed-linear:1000-lr',
+# 'seed-linear:1000@best-samples').
+RENAMED = {"seed-linear:1000": "report-linear:1000", "seed-vae": "report-vae"}
+_RENAMED = re.compile(r"(?<![^@])(" + "|".join(map(re.escape, RENAMED)) + r")(?=$|[@-])")
+
+
+def current_label(label: str) -> str:
+    """A label as today's studies name it: an old name (RENAMED) mapped to its new one, alone or
+    inside a derived label; any other label as it is."""
+    return _RENAMED.sub(lambda m: RENAMED[m.group(1)], label) if isinstance(label, str) else label
+
+
+def first_label(label: str) -> str:
+    """The inverse of current_label: a label under the name it was first stored with."""
+    for old, new in RENAMED.items():
+        label = re.sub(r"(?<![^@])" + re.escape(new) + r"(?=$|[@-])", old, label)
+    return label
 
 
 def settings_dict(pairs: list[str]) -> dict[str, str]:
@@ -64,9 +84,10 @@ def short_settings(pairs: list[str]) -> str:
 def final_labels(configs: dict[str, list[str]]) -> dict[str, str]:
     """The labels reports show for the final stage's configurations (keys of study.final_configs): the
     search's best, in rank order, are 'best-1', 'best-2', ...; references and attribution swaps keep
-    their declared names. A best's stored key, 'trial-N' (N: the search trial that proposed it), stays
-    internal: a search trial number never appears beside the final stage's own trial numbers. The
-    settings behind each label are in runs.csv (config_id, settings) and report.md's Configurations."""
+    their declared names, as today's studies spell them (current_label: a study stored before a rename
+    reads under the new names). A best's stored key, 'trial-N' (N: the search trial that proposed it),
+    stays internal: a search trial number never appears beside the final stage's own trial numbers.
+    The settings behind each label are in runs.csv (config_id, settings) and report.md's Configurations."""
     out: dict[str, str] = {}
     rank = 0
     for key in configs:
@@ -75,5 +96,5 @@ def final_labels(configs: dict[str, list[str]]) -> dict[str, str]:
             name = f"best-{rank}"
             out[key] = name if name not in configs else f"search-best-{rank}"
         else:
-            out[key] = key
+            out[key] = current_label(key)
     return out

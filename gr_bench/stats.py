@@ -39,17 +39,17 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
-from .thresholds import DEFAULTS, Thresholds  # noqa: F401  (stats.Thresholds: the one definition's re-export)
+from .thresholds import DEFAULTS
 
 MIN_N = 3  # below this many values (pairs) on a side: no CI, no effect size, no power
 TARGET_POWER = 0.8
 
 
-# "not interleaved": a wall-clock comparison whose arms did not run seed by seed, back to back
-# (report.analysis); its numbers stand, its verdict is withheld
-NOT_INTERLEAVED = "not interleaved"
+# "not judged (wall clock)": a wall-clock comparison (comparisons.wall_clock_rule, which sets it:
+# shared machines' load swings); its numbers stand, its verdict is withheld
+WALL_CLOCK_VERDICT = "not judged (wall clock)"
 VERDICTS = ("better", "worse", "equivalent", "negligible", "inconclusive", "no evidence",
-            "underpowered", NOT_INTERLEAVED)
+            "underpowered", WALL_CLOCK_VERDICT)
 FAMILY_KEYS = (  # keys of every compare_family() row, each once, in the metric's own unit
     "study", "metric", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
     "test", "statistic", "p_value", "p_holm", "effect_size", "effect_kind", "prob_improvement",
@@ -594,29 +594,6 @@ def details(row: Mapping, *, scale=100.0, unit="points") -> str:
     if row.get("exact"):
         parts.insert(0, "exact: the same difference on every seed")
     return ", ".join(parts)
-
-
-def sentence(row: Mapping, a_label: str, b_label: str, question: str | None = None, *,
-             scale: float = 100.0, unit: str = "points") -> str:
-    """One line for the terminal. Differences are shown times ``scale`` (fractions -> points)."""
-    v = row.get("verdict") or verdict(row, p_key="p_holm" if "p_holm" in row else "p_value")
-    holm_p = int(row.get("family_size", 1)) > 1 and "p_holm" in row
-    p_name = "p_holm" if holm_p else "p"
-    nums = details(row, scale=scale, unit=unit)
-    floor = row.get("min_p_holm", row["min_p"]) if holm_p else row["min_p"]
-    if v == "underpowered" and floor > row.get("alpha", DEFAULTS.alpha):
-        n = _n_text(row)
-        design = f"{n} paired seeds" if _paired(row) else f"{n} seeds"
-        holm_note = " after Holm across the family" if floor > row["min_p"] else ""
-        text = (f"{a_label} vs {b_label}: underpowered: {design} cannot give {p_name} below "
-                f"{floor:.3g} with {row['test']}{holm_note}; run more seeds ({nums})")
-    elif v == "underpowered":
-        need = row.get("seeds_needed")
-        more = f"; about {need} seeds needed" if need else "; run more seeds"
-        text = f"{a_label} vs {b_label}: underpowered{more} ({nums})"
-    else:
-        text = f"{a_label} vs {b_label}: {verdict_label(row, scale=scale, unit=unit)} ({nums})"
-    return f"{question} {text}" if question else text
 
 
 # ---- families -----------------------------------------------------------------------------

@@ -11,9 +11,10 @@ For each task t:
 After the last epoch of task t, the evaluation is row t of the accuracy matrix R (with
 eval_every=task that is the only evaluation of the task: R is the same, the per-pass curve shorter).
 In per-batch replay mode, step 1 supplies nothing; instead every training step of 2 and 3 draws a
-fresh replay batch and weighs it against the current batch (see _with_fresh_replay).
+fresh replay batch and weighs it against the current batch (see _FreshReplay).
 
-Each phase is timed with perf_counter. A fixed seed fixes initialisation (torch.manual_seed),
+Each phase is timed with perf_counter (a generator track's hashing, loading and saving are in no
+phase: generator_tracks.py). A fixed seed fixes initialisation (torch.manual_seed),
 and every random draw of the loop (data order, replay sampling, buffer selection) comes from one
 torch.Generator seeded with it, so the same seed gives the same R on the same machine.
 
@@ -32,7 +33,8 @@ import sys
 import time
 from collections import defaultdict
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -40,13 +42,13 @@ from torch import nn
 
 from .config import ConfigError, RunConfig, plugin_source, uses_plugins
 from .data import SplitBenchmark, Task
-from .generator_tracks import GeneratorTrack, Stopwatch
+from .generator_tracks import GeneratorTrack, Phase, Stopwatch
 from .models import classifier_for, n_params, param_bytes, train_flops
-from .optim import make_optimizer, set_lr, within_task
+from .optim import AnyOptimizer, make_optimizer, set_lr, within_task
 from .provenance import native_bf16
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
-from .strategies import ReplaySet, build_strategy, matched_bytes
+from .strategies import ReplaySet, Strategy, build_strategy, matched_bytes
 from .strategies.base import to_float
 
 PHASES = ("generator", "replay", "classifier", "eval")
@@ -205,27 +207,35 @@ def _generator_loss(model, x, y):
     return model.loss(x, y)  # y conditions a class-conditional VAE; the seed's VAE ignores it
 
 
-def _with_fresh_replay(loss_fn: Callable, draw: Callable, weight: float, timer: PhaseTimer, counts: dict,
-                       generator: bool = False) -> Callable:
+class _FreshReplay:
     """Per-batch replay: each step also draws a fresh replay batch of the current batch's size;
-    loss = weight * current + (1 - weight) * replay, with weight = 1/t on the t-th task."""
+    loss = weight * current + (1 - weight) * replay, with weight = 1/t on the t-th task.
+    `drawn` counts the replayed samples drawn so far."""
 
-    def loss(model, x, *rest):
-        current = loss_fn(model, x, *rest)
-        with timer("replay"):
-            r = draw(len(x))
+    def __init__(self, loss_fn: Callable, draw: Callable[[int], ReplaySet | None], weight: float, timer: PhaseTimer,
+                 generator: bool = False) -> None:
+        self.loss_fn, self.draw, self.weight, self.timer, self.generator = loss_fn, draw, weight, timer, generator
+        self.drawn = 0
+
+    def __call__(self, model, x, *rest):
+        current = self.loss_fn(model, x, *rest)
+        with self.timer("replay"):
+            r = self.draw(len(x))
         if r is None:
             return current
-        counts["replay"] += len(r)
+        self.drawn += len(r)
         rx, ry = r.x.to(x.device), None if r.y is None else r.y.to(x.device)
-        if generator:
-            replayed = loss_fn(model, rx, ry)
+        if self.generator:
+            replayed = self.loss_fn(model, rx, ry)
         else:
-            replayed = loss_fn(model, rx, ry, None if r.soft is None else r.soft.to(x.device),
-                               None if r.soft is None else r.tau().to(x.device))
-        return weight * current + (1 - weight) * replayed
+            replayed = self.loss_fn(model, rx, ry, None if r.soft is None else r.soft.to(x.device),
+                                    None if r.soft is None else r.tau().to(x.device))
+        return self.weight * current + (1 - self.weight) * replayed
 
-    return loss
+
+def _drawn(loss: Callable) -> int:
+    """Replayed samples a task's loss drew per batch (0 unless per-batch replay)."""
+    return loss.drawn if isinstance(loss, _FreshReplay) else 0
 
 
 def _training_set(task: Task, replay: ReplaySet | None, n_outputs: int, device: torch.device):
@@ -284,6 +294,68 @@ def check_device(device: str) -> None:
         raise ConfigError("device 'cuda' requested but torch sees no CUDA GPU")
 
 
+@dataclass
+class _Loop:
+    """What the loop carries from task to task: the run's models, random stream, timer, result,
+    optimizers (kept across tasks with optimizer_state=keep) and running totals."""
+
+    cfg: RunConfig
+    bench: SplitBenchmark
+    device: torch.device
+    rng: torch.Generator  # every random draw of the loop
+    classifier: nn.Module
+    strategy: Strategy
+    generator: Any  # the strategy's models.Generator, or None
+    trained: Any  # the generator when it is trained by gradient (not closed form), else None
+    autocast: Callable[[], AbstractContextManager]
+    evaluate: Evaluator
+    masks: torch.Tensor | None  # task scenario, row c: the outputs of the task that class c belongs to
+    seen_outputs: torch.Tensor | None  # active_outputs=seen, row t: the classes of tasks 0..t
+    timer: PhaseTimer
+    result: RunResult
+    track: GeneratorTrack | None
+    opt: AnyOptimizer | None = None
+    opt_g: AnyOptimizer | None = None
+    replay_flops: int = 0
+    borrowed_s: float = 0.0  # restored generator phases: what they cost where they were trained
+    borrowed_cpu: float = 0.0
+
+    @classmethod
+    def start(cls, cfg: RunConfig, bench: SplitBenchmark, split: str, track: GeneratorTrack | None) -> _Loop:
+        """Build the run's models (torch's global seed set: their initialisation draws from it)."""
+        device = torch.device(cfg.device)
+        rng = torch.Generator().manual_seed(cfg.seed)
+        classifier = classifier_for(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)
+        classifier.to(device)
+        strategy = build_strategy(cfg, bench)
+        generator: Any = strategy.generator
+        if isinstance(generator, nn.Module):
+            generator.to(device)  # a closed-form generator samples on the CPU; the samples are moved
+        evaluate = Evaluator(bench, split, device)  # always fp32 (see the module docstring)
+        masks = seen_outputs = None
+        if bench.scenario == "task":
+            tm = bench.task_masks()
+            masks = tm[tm.float().argmax(0)].to(device)
+        if cfg.train.active_outputs == "seen" and bench.scenario == "class":
+            seen_outputs = bench.task_masks().cumsum(0).bool().to(device)
+        result = RunResult.start(cfg, bench, split)
+        if uses_plugins(cfg):  # where each plugin's code came from, beside the sha256 its config records
+            result.provenance["plugins"] = plugin_provenance(cfg)
+        trained = generator if generator is not None and not generator.closed_form else None  # gmm: fitted
+        result.params = {"classifier": n_params(classifier), "generator": n_params(trained) if trained else 0}
+        result.param_bytes = {"classifier": param_bytes(classifier),
+                              "generator": param_bytes(trained) if trained else 0}
+        return cls(cfg, bench, device, rng, classifier, strategy, generator, trained,
+                   precision_context(cfg.precision, device), evaluate, masks, seen_outputs, PhaseTimer(), result,
+                   track)
+
+    @property
+    def generator_labels(self) -> bool:
+        """Does the generator's own per-batch replay need labels? Only if it reads them (a conditional
+        VAE): an unconditional one's replay batch is not labelled by the old classifier."""
+        return bool(getattr(self.generator, "reads_labels", True))
+
+
 def run(
     cfg: RunConfig,
     bench: SplitBenchmark,
@@ -304,159 +376,171 @@ def run(
     check_device(cfg.device)
     torch.set_num_threads(cfg.threads)
     _warm_up(cfg.train.optimizer, cfg.train.generator_optimizer())
-    device = torch.device(cfg.device)
     rss_method = reset_peak_rss()
     torch.manual_seed(cfg.seed)
-    rng = torch.Generator().manual_seed(cfg.seed)
-    t_cfg = cfg.train
-
-    classifier = classifier_for(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)
-    classifier.to(device)
-    strategy = build_strategy(cfg, bench)
-    generator = strategy.generator
-    if isinstance(generator, nn.Module):
-        generator.to(device)  # a closed-form generator samples on the CPU; the samples are moved
-    per_batch = cfg.replay.replay_mode == "per-batch"
-    # the generator's own per-batch replay needs labels only if it reads them (a conditional VAE):
-    # an unconditional one's replay batch is not labelled by the old classifier
-    generator_labels = bool(getattr(generator, "reads_labels", True))
-    autocast = precision_context(cfg.precision, device)
-    evaluate = Evaluator(bench, split, device)  # always fp32 (see the module docstring)
-    masks = None
-    if bench.scenario == "task":  # row c: the outputs of the task that class c belongs to
-        tm = bench.task_masks()
-        masks = tm[tm.float().argmax(0)].to(device)
-    seen_outputs = None
-    if t_cfg.active_outputs == "seen" and bench.scenario == "class":
-        seen_outputs = bench.task_masks().cumsum(0).bool().to(device)  # row t: classes of tasks 0..t
-
-    timer = PhaseTimer()
-    result = RunResult.start(cfg, bench, split)
-    if uses_plugins(cfg):  # where each plugin's code came from, beside the sha256 its config records
-        result.provenance["plugins"] = plugin_provenance(cfg)
-    trained = generator if generator is not None and not generator.closed_form else None  # gmm: fitted, not trained
-    result.params = {"classifier": n_params(classifier), "generator": n_params(trained) if trained else 0}
-    result.param_bytes = {"classifier": param_bytes(classifier), "generator": param_bytes(trained) if trained else 0}
+    loop = _Loop.start(cfg, bench, split, track)
     start, cpu_start = time.perf_counter(), time.process_time()
-    with timer("eval"):
-        result.initial_acc = evaluate(classifier)
-    opt = opt_g = None  # kept across tasks when optimizer_state == "keep"
-    replay_flops = 0
-    borrowed_s = borrowed_cpu = 0.0  # restored generator phases: what they cost where they were trained
+    with loop.timer("eval"):
+        loop.result.initial_acc = loop.evaluate(loop.classifier)
     try:
         for task in bench.tasks:
-            with timer("replay"), autocast():
-                replay = strategy.replay(task, rng)
-            data = _training_set(task, replay, bench.n_outputs, device)
-            result.train_sizes.append(len(data[0]))
-            result.replay_sizes.append(0 if replay is None else len(replay))
-
-            classifier_loss = _classifier_loss(masks, None if seen_outputs is None else seen_outputs[task.index])
-            loss_c, loss_g = classifier_loss, _generator_loss
-            counts = {"replay": 0}
-            if per_batch:  # the t-th task's own data weighs 1/t, fresh replay the rest
-                weight = 1.0 / (task.index + 1)
-
-                def draw(n: int) -> ReplaySet | None:
-                    return strategy.fresh_replay(n, rng)
-
-                def draw_g(n: int) -> ReplaySet | None:  # the same random draws as `draw`
-                    return strategy.fresh_replay(n, rng, labels=generator_labels)
-
-                loss_c = _with_fresh_replay(classifier_loss, draw, weight, timer, counts)
-                loss_g = _with_fresh_replay(_generator_loss, draw_g, weight, timer, counts, generator=True)
-
-            lr_t = t_cfg.lr * t_cfg.lr_decay**task.index
-            if opt is None or t_cfg.optimizer_state == "reset":
-                opt = make_optimizer(t_cfg.optimizer, classifier, lr_t)
-            else:
-                set_lr(opt, lr_t)
-            passes = _passes(len(data[0]), t_cfg.batch_size, t_cfg.epochs, t_cfg.iters)
-            # cosine spans the task's steps, restarts one full pass (see optim.within_task)
-            period = passes[0] if t_cfg.lr_schedule == "restarts" else sum(passes)
-            sched = within_task(t_cfg.lr_schedule, opt, period, 1)
-            seen = 0
-            for epoch, steps in enumerate(passes, start=1):
-                with timer("classifier"):
-                    seen += _fit_epoch(classifier, loss_c, data, opt, rng, t_cfg.batch_size,
-                                       f"classifier, task {task.index}, epoch {epoch}", sched, steps, autocast)
-                # eval_every=task: only after the task's last pass (evaluation draws nothing random
-                # and changes no weights, so R is the same; the curve has one pass per task)
-                if t_cfg.eval_every == "pass" or epoch == len(passes):
-                    with timer("eval"):
-                        accs = evaluate(classifier)
-                    result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
-                    if on_epoch:
-                        on_epoch(task.index, epoch, accs)
-            _check_finite(classifier, f"classifier, task {task.index}")
-            result.samples["classifier"] += seen + counts["replay"]
-            generated = (result.replay_sizes[-1] or 0) + counts["replay"]  # per-task set, or per-batch draws
-            unlabelled = 0  # the generator's own per-batch draws where it reads no labels
-
-            if trained is not None:
-                counts["replay"] = 0
-                if opt_g is None or t_cfg.optimizer_state == "reset":
-                    opt_g = make_optimizer(t_cfg.generator_optimizer(), generator, t_cfg.vae_lr)
-                g_batch = t_cfg.vae_batch_size or t_cfg.batch_size
-                with timer("generator"):
-                    # a run differing only in the classifier's lr may have trained this phase from
-                    # the same inputs already (generator_tracks.py): then it is restored, not re-run
-                    kept_opt = opt_g if t_cfg.optimizer_state == "keep" else None
-                    inputs = track.fingerprint(generator, kept_opt, *data[:2], rng) if track else ""
-                    phase = track.restore(task.index, inputs, generator, kept_opt, rng) if track else None
-                    if phase is None:
-                        watch, seen = Stopwatch(), 0
-                        g_passes = _passes(len(data[0]), g_batch, t_cfg.vae_epochs, t_cfg.vae_iters)
-                        for epoch, steps in enumerate(g_passes, 1):
-                            seen += _fit_epoch(generator, loss_g, data[:2], opt_g, rng, g_batch,
-                                               f"generator, task {task.index}, epoch {epoch}", max_steps=steps,
-                                               autocast=autocast)
-                        _check_finite(generator, f"generator, task {task.index}")
-                        phase = watch.phase(seen, counts["replay"], cfg.run_id())
-                        if track:
-                            track.keep(task.index, inputs, generator, kept_opt, rng, phase)
-                    else:  # its cost is what it cost where it was trained
-                        borrowed_s, borrowed_cpu = borrowed_s + phase.seconds, borrowed_cpu + phase.cpu_s
-                result.samples["generator"] += phase.samples + phase.replayed
-                if generator_labels:
-                    generated += phase.replayed
-                else:
-                    unlabelled += phase.replayed
-            elif generator is not None:  # closed form (gmm): fitted once on the task's own data (Generator.fit)
-                with timer("generator"):
-                    strategy.fit_generator(task, to_float(task.x_train), task.y_train, rng)
-
-            # before after_task swaps the models
-            replay_flops += generated * strategy.sample_flops() + (
-                unlabelled * strategy.sample_flops(labelled=False) if unlabelled else 0)
-            strategy.after_task(task, classifier, rng)
-            data = replay = None  # free this task's float copy before the next one is built
-            result.accuracy.append(accs)
+            data, n_replay = _replay_phase(loop, task)
+            loss_c, loss_g = _losses(loop, task)
+            accs = _classifier_phase(loop, task, data, loss_c, on_epoch)
+            phase = _generator_phase(loop, task, data, loss_g)
+            loop.replay_flops += _replay_flops(loop, n_replay + _drawn(loss_c), phase)  # before after_task
+            loop.strategy.after_task(task, loop.classifier, loop.rng)  # may swap the models
+            del data  # free this task's float copy before the next one is built
+            loop.result.accuracy.append(accs)
             if on_task_end:
                 on_task_end(task.index, accs)
     except NonFiniteLoss as e:
-        result.status, result.reason = "failed", str(e)
+        loop.result.status, loop.result.reason = "failed", str(e)
+    return _finish(loop, start, cpu_start, rss_method)
+
+
+def _replay_phase(loop: _Loop, task: Task) -> tuple[tuple, int]:
+    """Step 1: the task's training set, its new data plus the replay set the strategy supplies (none
+    in per-batch mode), as (x, y, soft, tau); and the replay set's size."""
+    with loop.timer("replay"), loop.autocast():
+        replay = loop.strategy.replay(task, loop.rng)
+    data = _training_set(task, replay, loop.bench.n_outputs, loop.device)
+    n_replay = 0 if replay is None else len(replay)
+    loop.result.train_sizes.append(len(data[0]))
+    loop.result.replay_sizes.append(n_replay)
+    return data, n_replay
+
+
+def _losses(loop: _Loop, task: Task) -> tuple[Callable, Callable]:
+    """The task's classifier and generator losses; in per-batch mode each also draws fresh replay
+    every step, the t-th task's own data weighing 1/t and the replay the rest."""
+    loss_c = _classifier_loss(loop.masks, None if loop.seen_outputs is None else loop.seen_outputs[task.index])
+    if loop.cfg.replay.replay_mode != "per-batch":
+        return loss_c, _generator_loss
+    strategy, rng, labels, weight = loop.strategy, loop.rng, loop.generator_labels, 1.0 / (task.index + 1)
+
+    def draw(n: int) -> ReplaySet | None:
+        return strategy.fresh_replay(n, rng)
+
+    def draw_g(n: int) -> ReplaySet | None:  # the same random draws as `draw`
+        return strategy.fresh_replay(n, rng, labels=labels)
+
+    return (_FreshReplay(loss_c, draw, weight, loop.timer),
+            _FreshReplay(_generator_loss, draw_g, weight, loop.timer, generator=True))
+
+
+def _classifier_phase(loop: _Loop, task: Task, data: tuple, loss: Callable,
+                      on_epoch: Callable[[int, int, list[float]], None] | None) -> list[float]:
+    """Step 2: train the classifier on `data` for the task's passes, evaluating every task after each
+    (eval_every=pass) or after the last; returns the last evaluation, row t of R."""
+    t_cfg = loop.cfg.train
+    lr_t = t_cfg.lr * t_cfg.lr_decay**task.index
+    if loop.opt is None or t_cfg.optimizer_state == "reset":
+        loop.opt = make_optimizer(t_cfg.optimizer, loop.classifier, lr_t)
+    else:
+        set_lr(loop.opt, lr_t)
+    passes = _passes(len(data[0]), t_cfg.batch_size, t_cfg.epochs, t_cfg.iters)
+    # cosine spans the task's steps, restarts one full pass (see optim.within_task)
+    period = passes[0] if t_cfg.lr_schedule == "restarts" else sum(passes)
+    sched = within_task(t_cfg.lr_schedule, loop.opt, period, 1)
+    seen = 0
+    for epoch, steps in enumerate(passes, start=1):
+        with loop.timer("classifier"):
+            seen += _fit_epoch(loop.classifier, loss, data, loop.opt, loop.rng, t_cfg.batch_size,
+                               f"classifier, task {task.index}, epoch {epoch}", sched, steps, loop.autocast)
+        # eval_every=task: only after the task's last pass (evaluation draws nothing random and
+        # changes no weights, so R is the same; the curve has one pass per task)
+        if t_cfg.eval_every == "pass" or epoch == len(passes):
+            with loop.timer("eval"):
+                accs = loop.evaluate(loop.classifier)
+            loop.result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
+            if on_epoch:
+                on_epoch(task.index, epoch, accs)
+    _check_finite(loop.classifier, f"classifier, task {task.index}")
+    loop.result.samples["classifier"] += seen + _drawn(loss)
+    return accs
+
+
+def _generator_phase(loop: _Loop, task: Task, data: tuple, loss: Callable) -> Phase | None:
+    """Step 3: train the generator on the task's (x, y) - or restore that training from the run's
+    generator track, outside the generator's timer - and return its phase; a closed-form generator
+    (gmm) is fitted once on the task's own data instead (Generator.fit), and returns None."""
+    if loop.trained is None:
+        if loop.generator is not None:
+            with loop.timer("generator"):
+                loop.strategy.fit_generator(task, to_float(task.x_train), task.y_train, loop.rng)
+        return None
+    t_cfg = loop.cfg.train
+    if loop.opt_g is None or t_cfg.optimizer_state == "reset":
+        loop.opt_g = make_optimizer(t_cfg.generator_optimizer(), loop.trained, t_cfg.vae_lr)
+
+    def train() -> Phase:
+        return _train_generator(loop, task, data, loss)
+
+    if loop.track is None:
+        phase = train()
+    else:  # a run differing only in the classifier's lr may have trained it from the same inputs already
+        kept_opt = loop.opt_g if t_cfg.optimizer_state == "keep" else None
+        phase, restored = loop.track.train_or_restore(task.index, loop.trained, kept_opt, data[0], data[1],
+                                                      loop.rng, train)
+        if restored:  # its cost is what it cost where it was trained
+            loop.borrowed_s, loop.borrowed_cpu = loop.borrowed_s + phase.seconds, loop.borrowed_cpu + phase.cpu_s
+    loop.result.samples["generator"] += phase.samples + phase.replayed
+    return phase
+
+
+def _train_generator(loop: _Loop, task: Task, data: tuple, loss: Callable) -> Phase:
+    """The generator's training on the task's (x, y), timed: the generator phase, and its Phase."""
+    t_cfg = loop.cfg.train
+    batch = t_cfg.vae_batch_size or t_cfg.batch_size
+    with loop.timer("generator"):
+        watch, seen = Stopwatch(), 0
+        for epoch, steps in enumerate(_passes(len(data[0]), batch, t_cfg.vae_epochs, t_cfg.vae_iters), 1):
+            seen += _fit_epoch(loop.trained, loss, data[:2], loop.opt_g, loop.rng, batch,
+                               f"generator, task {task.index}, epoch {epoch}", max_steps=steps, autocast=loop.autocast)
+        _check_finite(loop.trained, f"generator, task {task.index}")
+        return watch.phase(seen, _drawn(loss), loop.cfg.run_id())
+
+
+def _replay_flops(loop: _Loop, labelled: int, phase: Phase | None) -> int:
+    """FLOPs of producing (decoding, and labelling where it is read) the task's replayed samples:
+    `labelled` for the classifier (the per-task set or its per-batch draws), plus the generator's own
+    per-batch draws, unlabelled where the generator reads no labels."""
+    unlabelled = 0
+    if phase is not None:
+        if loop.generator_labels:
+            labelled += phase.replayed
+        else:
+            unlabelled += phase.replayed
+    return labelled * loop.strategy.sample_flops() + (
+        unlabelled * loop.strategy.sample_flops(labelled=False) if unlabelled else 0)
+
+
+def _finish(loop: _Loop, start: float, cpu_start: float, rss_method: str) -> RunResult:
+    """The run's costs and sizes, added to its result once the loop is done (or failed)."""
+    result, generator, trained, timer = loop.result, loop.generator, loop.trained, loop.timer
     result.times = {p: timer.seconds.get(p, 0.0) for p in PHASES}
     result.times["total"] = time.perf_counter() - start
-    result.times["generator"] += borrowed_s
-    result.times["total"] += borrowed_s
-    result.generator_from = track.source if track else ""
+    result.times["generator"] += loop.borrowed_s
+    result.times["total"] += loop.borrowed_s
+    result.generator_from = loop.track.source if loop.track else ""
     # Cost that machine load does not change: process CPU seconds, and the matmul FLOPs of training
     # both models (Generator.train_flops per sample; a closed-form generator: its fits, which it
     # counts in `flops`) plus producing (decoding and labelling) every replayed sample.
-    result.cpu_s = time.process_time() - cpu_start + borrowed_cpu
+    result.cpu_s = time.process_time() - cpu_start + loop.borrowed_cpu
     fitted = generator is not None and trained is None  # gmm
-    result.flops_train = result.samples["classifier"] * train_flops(classifier) + (
-        result.samples["generator"] * trained.train_flops() if trained is not None else 0) + replay_flops + (
+    result.flops_train = result.samples["classifier"] * train_flops(loop.classifier) + (
+        result.samples["generator"] * trained.train_flops() if trained is not None else 0) + loop.replay_flops + (
         generator.flops if fitted else 0)
     if fitted:  # gmm: its fitted numbers count as its parameters
         result.param_bytes["generator"] = generator.memory_bytes()
         result.params["generator"] = result.param_bytes["generator"] // 4
     if generator is not None:
         result.generator_info = generator.info()
-    result.memory_bytes = strategy.memory_bytes()
+    result.memory_bytes = loop.strategy.memory_bytes()
+    cfg = loop.cfg
     if cfg.strategy in ("buffer", "generative"):
         result.generator_bytes = matched_bytes(dataclasses.replace(cfg, replay=dataclasses.replace(
-            cfg.replay, buffer_bytes="match-generator")), bench)
+            cfg.replay, buffer_bytes="match-generator")), loop.bench)
     result.peak_rss_bytes, result.peak_rss_method = peak_rss_bytes(), rss_method
     return result

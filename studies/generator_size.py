@@ -30,7 +30,7 @@ STUDY = StudySpec(
     # Holm over up to 5 comparisons (top 3, 2 ablations), paired t on 8 seeds: report.md states the
     # minimum detectable effect at that family size
     eval_seeds=8,
-    reference={"seed-vae": {"vae_hidden": "512,256", "latent": 2}},
+    reference={"report-vae": {"vae_hidden": "512,256", "latent": 2}},
     attribution={"width": ("vae_hidden",), "latent": ("latent",)},
     quick={"trials": 4, "seeds": 2, "eval_seeds": 2, "top": 2, "base": {"epochs": 3, "vae_epochs": 3}},
 )

@@ -5,12 +5,12 @@ less-than-linear alternative), the classifier learning rate and its per-task dec
 "learning rate scheduling" improvement). Objective: validation accuracy. Then the
 best configuration and the seed's linear schedule are re-run on the test split with new seeds,
 trained on the whole training split, beside two ablations that split the best's gain in two:
-the best's schedule at the reference's lr and decay (best-schedule@seed-linear:1000-lr), and the
-reference's schedule at the best's lr and decay (best-lr@seed-linear:1000-schedule); each differs
+the best's schedule at the reference's lr and decay (best-schedule@report-linear:1000-lr), and the
+reference's schedule at the best's lr and decay (best-lr@report-linear:1000-schedule); each differs
 from the reference in one group only, so the report gives the schedule and the lr/decay effect
 their own verdicts. A larger replay set is also more training: a compute-matched control, the
 reference with its classifier epochs scaled to as many training samples as the best
-(seed-linear:1000@best-samples), tells the replay set's gain from the extra training's.
+(report-linear:1000@best-samples), tells the replay set's gain from the extra training's.
 """
 
 from gr_bench.study import StudySpec
@@ -58,7 +58,7 @@ STUDY = StudySpec(
     # seeds is a cap set by the time target (25 min on 2 cores); the report states each comparison's
     # minimum detectable effect at it and calls smaller effects "underpowered".
     eval_seeds=5,
-    reference={"seed-linear:1000": {"schedule": "linear:1000"}},
+    reference={"report-linear:1000": {"schedule": "linear:1000"}},
     attribution={"schedule": ("schedule",), "lr": ("lr", "lr_decay")},
     # A larger replay set is also more training: the final stage also runs the reference with its
     # classifier epochs scaled to train on as many samples as the best, so the report can tell the

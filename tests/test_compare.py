@@ -1,5 +1,6 @@
 """`gr-bench compare`: direction from each metric's declared sense, a unit on every difference, a plain p
-for a single comparison, no silent mixing of stages or splits, and helpful unknown labels."""
+for a single comparison, the report's verdict sentence, no silent mixing of stages or splits, and helpful
+unknown labels."""
 
 import csv
 import os
@@ -11,8 +12,9 @@ import pandas as pd
 import pytest
 
 from gr_bench.cli import main
-from gr_bench.cli.studies import compare_runs
+from gr_bench.comparisons import wall_clock_rule
 from gr_bench.metrics import METRIC_SENSE
+from gr_bench.report.compare import compare_runs
 from gr_bench.study import StudyError
 
 from conftest import GR
@@ -38,10 +40,15 @@ def _runs(metric: str) -> pd.DataFrame:
 
 
 def _diff(line: str) -> tuple[float, str]:
-    m = re.search(r"diff ([+-]\d+\.\d+) (\w+), 95% CI \[(-?\d+\.\d+), (-?\d+\.\d+)\] (\w+)", line)
+    """The difference and its unit ('diff +5.4 points, 95% CI [...]'; a cost adds its relative size)."""
+    m = re.search(r"diff ([+-]\d+\.\d+) (\w+)( \([+-]\d+\.\d+%\))?, 95% CI \[(-?\d+\.\d+), (-?\d+\.\d+)\]", line)
     assert m, line
-    assert m.group(2) == m.group(5)  # the CI carries the same unit
     return float(m.group(1)), m.group(2)
+
+
+def _as_the_report(metric: str, verdict: str, runs: pd.DataFrame) -> str:
+    """The verdict a report row of these arms would have (a time_* metric: comparisons.wall_clock_rule's)."""
+    return wall_clock_rule({"metric": metric, "a": "good", "b": "bad", "verdict": verdict}, runs)["verdict"]
 
 
 @pytest.mark.parametrize("metric", list(METRIC_SENSE))
@@ -50,18 +57,21 @@ def test_every_metric_direction_and_unit(metric):
     assert sense.better in ("higher", "lower") and sense.unit in ("points", "s", "MiB", "GFLOP")
     runs = _runs(metric)
     good = compare_runs(runs, "good", "bad", metric, min_effect=0.0)
-    assert good["row"]["verdict"] == "better", good["line"]
+    assert good["row"]["verdict"] == _as_the_report(metric, "better", runs), good["line"]
     diff, unit = _diff(good["line"])
     assert unit == sense.unit
-    assert diff == pytest.approx(5.35 if sense.better == "higher" else -4.65, abs=0.06)  # shown a - b (1 or 2 decimals)
-    assert good["line"].startswith(f"good vs bad: better on {metric}, {sense.better} is better (")
+    assert diff == pytest.approx(5.35 if sense.better == "higher" else -4.65, abs=0.06)  # shown a - b (1 decimal)
+    assert good["line"].startswith(f"does good beat bad on {metric} (search stage, test split, {sense.better} is "
+                                   "better)? " + ("yes: diff " if good["row"]["verdict"] == "better" else ""))
     bad = compare_runs(runs, "bad", "good", metric, min_effect=0.0)
-    assert bad["row"]["verdict"] == "worse" and _diff(bad["line"]) == (pytest.approx(-diff), unit)
+    assert bad["row"]["verdict"] == _as_the_report(metric, "worse", runs)
+    assert _diff(bad["line"]) == (pytest.approx(-diff), unit)
+    assert bad["row"]["verdict"] != "worse" or "? no, it is worse: diff " in bad["line"]
     # a single comparison: its own p, the paired t-test's (t = 61.8 or -53.7 with 7 df); Wilcoxon beside it
     p = good["row"]["p_value"]
     assert good["row"]["test"] == "paired-t" and 0 < p < 1e-9 and good["row"]["p_secondary"] == pytest.approx(2 / 256)
     assert f" p {p:.3g}," in good["line"] and "p_holm" not in good["line"]
-    assert ", paired-t, n=8 paired seeds" in good["line"]
+    assert ", paired-t, n=8" in good["line"]
 
 
 def test_expected_units():
@@ -77,10 +87,10 @@ def test_negligible_names_its_minimum_in_the_singular():
     out = compare_runs(runs, "good", "bad", "final_avg_acc", min_effect=0.1)  # 10 points
     assert out["row"]["verdict"] in ("negligible", "inconclusive"), out["line"]
     if out["row"]["verdict"] == "negligible":
-        assert "minimum of 10 points" in out["line"]
+        assert "no, the difference is real but within ±10 points:" in out["line"]
     out = compare_runs(_runs("final_avg_acc").assign(final_avg_acc=lambda d: d.final_avg_acc / 10),
                        "good", "bad", "final_avg_acc", min_effect=0.01)
-    assert out["row"]["verdict"] == "negligible" and "minimum of 1 point)" in out["line"], out["line"]
+    assert out["row"]["verdict"] == "negligible" and "within ±1 point:" in out["line"], out["line"]
 
 
 def _mixed() -> pd.DataFrame:
@@ -98,7 +108,8 @@ def test_mixed_stages_or_splits_are_refused_unless_allowed():
     assert "\n" not in str(e.value)
     out = compare_runs(runs, "trial-3", "lr=0.01", allow_mixed=True)
     assert out["warning"] and "different stages and different splits" in out["warning"]
-    assert out["row"]["paired"] is False and "n=8+8 seeds" in out["line"]
+    assert out["row"]["paired"] is False and "welch-t, n=8+8" in out["line"]
+    assert "(final/search stage, test/val split, higher is better)?" in out["line"]
     # same stage and split: no warning, paired
     out = compare_runs(runs, "trial-3", "reference")
     assert out["warning"] is None and out["row"]["paired"] and "final stage, test split" in out["line"]
@@ -130,7 +141,7 @@ def _compare(capsys, *args):
 def test_compare_command_on_a_study(study_copy, capsys):
     code, out, err = _compare(capsys, "generative", "none", "--study", str(study_copy), "--metric", "time_total_s")
     assert code == 0 and out.count("\n") == 1 and err == "", err
-    assert out.startswith("generative vs none: ") and ", lower is better (" in out
+    assert out.startswith("does generative beat none on time_total_s (") and ", lower is better)? " in out
     assert _diff(out)[1] == "s" and "p_holm" not in out and " p " in out
     code, out, _ = _compare(capsys, "generative", "none", "--study", str(study_copy), "--metric", "memory_bytes")
     assert code == 0 and _diff(out)[1] == "MiB"
@@ -148,8 +159,9 @@ def test_compare_agrees_with_the_study_report(study_copy, capsys):
     for r in rows:
         code, out, _ = _compare(capsys, r["a"], r["b"], "--study", str(study_copy), "--metric", r["metric"])
         assert code == 0
-        if r["verdict"] in ("better", "worse"):
-            assert f": {r['verdict']} on {r['metric']}, " in out, (r, out)
+        answer = {"better": "yes", "worse": "no, it is worse"}.get(r["verdict"])
+        if answer:  # the report's sentence, with the same answer
+            assert f" is better)? {answer}: " in out, (r, out)
 
 
 @pytest.fixture(scope="module")

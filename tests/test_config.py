@@ -5,10 +5,23 @@ import pytest
 from gr_bench.config import FIELDS, ConfigError, RunConfig, config_from_flat, flatten, preset, with_overrides
 
 
-def test_defaults_are_the_seed_preset():
-    cfg = preset("seed")
+def test_defaults_are_the_report_preset():
+    cfg = preset("report")
     assert cfg.model.hidden == (50, 50, 50) and cfg.model.vae_hidden == (512, 256) and cfg.model.latent == 2
     assert cfg == RunConfig()
+
+
+def test_the_old_preset_name_seed_still_works(capsys):
+    from gr_bench.cli import main
+    from gr_bench.config import PRESETS
+
+    assert "report" in PRESETS and "seed" not in PRESETS  # listed under its new name only
+    assert preset("seed") == preset("report")
+    for name in ("seed", "report"):
+        assert main(["memory", "--preset", name]) == 0
+        assert "1,068,820" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="choose from report, small, quick, vandeven2019"):
+        preset("huge")
 
 
 def test_frozen():

@@ -4,6 +4,7 @@ the run that restores it ends bit-identical to the same run trained alone."""
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -53,12 +54,34 @@ def test_a_run_that_restores_its_generator_equals_the_run_trained_alone(bench, t
     _same_run(restored, alone)
     assert restored.accuracy != trained.accuracy  # the classifiers did differ
     assert restored.generator_from == first.run_id() and alone.generator_from == "" == trained.generator_from
-    # its generator's cost is the cost measured where it was trained (plus the restore)
+    # its generator's cost is the cost measured where it was trained (the restore is in its total)
     kept = [torch.load(f, weights_only=True)["phase"] for f in (tmp_path / FOLDER).glob("*/task*.pt")]
     assert restored.times["generator"] >= sum(p["seconds"] for p in kept) > 0
     assert restored.cpu_s >= sum(p["cpu_s"] for p in kept) > 0
     assert "generator_from" in restored.summary_row()
 
+
+
+def test_the_tracks_own_work_is_outside_the_generator_phase(bench, tmp_path, monkeypatch):
+    """Hashing, keeping and restoring made slow: the generator phase's seconds stay its training
+    (the kept phases' seconds where trained, exactly those where restored); the run's total has the rest."""
+    def slow(f):
+        def slowed(*args, **kwargs):
+            time.sleep(0.05)
+            return f(*args, **kwargs)
+        return slowed
+
+    monkeypatch.setattr(GeneratorTrack, "fingerprint", staticmethod(slow(GeneratorTrack.fingerprint)))
+    monkeypatch.setattr(GeneratorTrack, "keep", slow(GeneratorTrack.keep))
+    monkeypatch.setattr(GeneratorTrack, "restore", slow(GeneratorTrack.restore))
+    first, second = _cfg("lr=0.002"), _cfg("lr=0.0005")
+    trained = run(first, bench, track=_track(tmp_path, first))
+    restored = run(second, bench, track=_track(tmp_path, second))
+    assert restored.generator_from == first.run_id()
+    kept = sum(torch.load(f, weights_only=True)["phase"]["seconds"] for f in (tmp_path / FOLDER).glob("*/task*.pt"))
+    assert kept <= trained.times["generator"] < kept + 0.2  # 5 tasks x (hash + keep) = 0.5 s outside it
+    assert restored.times["generator"] == pytest.approx(kept, rel=1e-9)
+    assert restored.times["total"] >= kept + 5 * 2 * 0.05  # 5 tasks x (hash + restore)
 
 def test_other_inputs_are_never_restored(bench, tmp_path):
     """The same track folder, but a run whose random stream differs (3 classifier epochs draw more

@@ -14,7 +14,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import create_trial
 
 from gr_bench import export
-from gr_bench.labels import config_id, final_labels, settings_text, short_settings
+from gr_bench.labels import config_id, current_label, final_labels, first_label, settings_text, short_settings
 from gr_bench.storage import open_storage
 from gr_bench.study.stored import identities
 
@@ -42,9 +42,113 @@ def test_config_id_is_six_hex_of_the_sorted_overrides():
 
 
 def test_final_labels_name_the_best_by_rank_and_keep_declared_names():
-    configs = {"trial-11": [], "trial-3": [], "seed-linear:1000": [], "best-schedule@seed-linear:1000-lr": []}
-    assert final_labels(configs) == {"trial-11": "best-1", "trial-3": "best-2", "seed-linear:1000": "seed-linear:1000",
-                                     "best-schedule@seed-linear:1000-lr": "best-schedule@seed-linear:1000-lr"}
+    configs = {"trial-11": [], "trial-3": [], "report-linear:1000": [], "best-schedule@report-linear:1000-lr": []}
+    assert final_labels(configs) == {"trial-11": "best-1", "trial-3": "best-2",
+                                     "report-linear:1000": "report-linear:1000",
+                                     "best-schedule@report-linear:1000-lr": "best-schedule@report-linear:1000-lr"}
+    # a final stage stored before the source report's configuration was renamed from 'seed-'
+    old = {"trial-3": [], "seed-linear:1000": [], "seed-linear:1000@best-samples": []}
+    assert list(final_labels(old).values()) == ["best-1", "report-linear:1000", "report-linear:1000@best-samples"]
+
+
+def test_old_label_names_read_as_the_new_ones():
+    assert current_label("seed-linear:1000") == "report-linear:1000"
+    assert current_label("best-schedule@seed-linear:1000-lr") == "best-schedule@report-linear:1000-lr"
+    assert current_label("best-lr@seed-linear:1000-schedule") == "best-lr@report-linear:1000-schedule"
+    assert current_label("seed-linear:1000@best-samples") == "report-linear:1000@best-samples"
+    assert current_label("best-width@seed-vae-latent") == "best-width@report-vae-latent"
+    for label in ("report-linear:1000", "vae-seed/per-task", "seed-linear:10000", "xseed-vae", "best-1", "lr=1e-3"):
+        assert current_label(label) == label  # only the renamed names, whole
+    for old in ("seed-linear:1000", "best-schedule@seed-linear:1000-lr", "seed-vae"):
+        assert first_label(current_label(old)) == old
+
+
+def test_a_renamed_reference_is_the_same_study_definition():
+    """A study stored before the rename resumes (its stored fingerprint matches) and reports without
+    'run from another definition'."""
+    import dataclasses
+
+    from gr_bench.study import get_spec, spec_fingerprint
+
+    for name, new, old in (("replay_schedule", "report-linear:1000", "seed-linear:1000"),
+                           ("generator_size", "report-vae", "seed-vae")):
+        spec = get_spec(name)
+        assert new in spec.reference
+        before = dataclasses.replace(spec, reference={old: spec.reference[new]})
+        assert spec_fingerprint(before) == spec_fingerprint(spec)
+        other = dataclasses.replace(spec, reference={new: {"schedule": "linear:999"}})
+        assert spec_fingerprint(other) != spec_fingerprint(spec)  # what it runs still counts
+
+
+def _old_final_stage(storage) -> None:
+    """A final stage stored with the old names: final_configs keys, trial params, attribution."""
+    from optuna.distributions import CategoricalDistribution
+
+    from gr_bench.config import RunConfig, with_overrides
+    from gr_bench.result import RunResult
+
+    configs = {"trial-2": ["schedule=linear:500", "val_fraction=0"], "seed-linear:1000": ["val_fraction=0"],
+               "seed-linear:1000@best-samples": ["epochs=23", "val_fraction=0"]}
+    search = optuna.create_study(study_name="old", storage=storage, direction="maximize")
+    search.add_trial(create_trial(params={}, distributions={}, value=0.5,
+                                  user_attrs={"overrides": configs["trial-2"][:1]}))
+    final = optuna.create_study(study_name="old:final", storage=storage, direction="maximize")
+    final.set_user_attr("final_configs", configs)
+    final.set_user_attr("attribution", [{"group": "training samples alone", "kind": "compute", "fields": ["epochs"],
+                                         "a": "seed-linear:1000@best-samples", "b": "seed-linear:1000",
+                                         "best": "trial-2", "reference": "seed-linear:1000",
+                                         "control": "seed-linear:1000@best-samples"}])
+    dist = {"config": CategoricalDistribution(list(configs)), "seed": CategoricalDistribution([1000])}
+    for key in configs:
+        cfg = with_overrides(RunConfig(), ["seed=1000", "n_tasks=2", "dataset=digits"])
+        run = RunResult(config=cfg, dataset="digits", scenario="class", split="test", accuracy=[[0.9, 0.1], [0.8, 0.7]],
+                        initial_acc=[0.1, 0.1], dataset_sha256="d" * 64).to_dict()
+        final.add_trial(create_trial(params={"config": key, "seed": 1000}, distributions=dist, value=0.75,
+                                     user_attrs={"run:0": run}))
+
+
+def test_a_study_stored_with_old_names_reads_under_the_new_ones():
+    from gr_bench.study.stored import attribution_entries, stage_runs, stage_studies
+
+    storage = optuna.storages.InMemoryStorage()
+    _old_final_stage(storage)
+    new = {"best-1", "report-linear:1000", "report-linear:1000@best-samples"}
+    stages = stage_studies(storage, "old")
+    assert {r["label"] for r in stage_runs(stages, "final")} == new
+    (entry,) = attribution_entries(stages)
+    assert (entry["a"], entry["b"], entry["best"], entry["reference"], entry["control"]) == (
+        "report-linear:1000@best-samples", "report-linear:1000", "best-1", "report-linear:1000",
+        "report-linear:1000@best-samples")
+    rows = export.collect(storage, "old")
+    assert {r["label"] for r in rows["runs"] if r["stage"] == "final"} == new
+    assert {r["label"] for r in rows["trials"] if r["stage"] == "final"} == new
+    assert not any("seed-" in str(v) for e in rows["attribution"] for v in e.values())
+
+
+def test_a_folder_shipped_with_old_names_reads_under_the_new_ones(tmp_path):
+    """results/replay_schedule was shipped with 'seed-linear:1000'; shipped.load renames on read."""
+    import shutil
+    from pathlib import Path
+
+    from gr_bench.report import shipped
+
+    src = Path(__file__).resolve().parents[1] / "results" / "replay_schedule"
+    for name in shipped.SHIPPED:
+        shutil.copy(src / name, tmp_path / name)
+    runs_csv = (tmp_path / "runs.csv").read_text()
+    if "seed-linear:1000" not in runs_csv:  # the folder was re-shipped under the new names: make an old one
+        for name in (*shipped.ROWS.values(), "manifest.json"):
+            text = (tmp_path / name).read_text().replace("report-linear:1000", "seed-linear:1000")
+            (tmp_path / name).write_text(text)
+    rows, manifest = shipped.load(tmp_path)
+    final = {r["label"] for r in rows["runs"] if r["stage"] == "final"}
+    assert final == {"best-1", "report-linear:1000", "report-linear:1000@best-samples",
+                     "best-schedule@report-linear:1000-lr", "best-lr@report-linear:1000-schedule"}
+    assert final == {r["label"] for r in rows["trials"] if r["stage"] == "final"} == set(manifest["final_configs"])
+    assert rows["attribution"] == manifest["attribution"] and rows["attribution"]
+    assert all(e["b"] == "report-linear:1000" for e in rows["attribution"] if e.get("kind") != "compute")
+    blob = json.dumps([rows["runs"], rows["trials"], rows["attribution"], manifest["final_configs"]], default=str)
+    assert "seed-linear" not in blob
 
 
 def test_two_configurations_with_the_same_short_label_get_their_ids():
@@ -100,7 +204,7 @@ def test_labels_agree_across_runs_report_plots_and_terminal(search):
         assert (g.groupby("label")["config_id"].nunique() == 1).all()
         assert (g.groupby("config_id")["label"].nunique() == 1).all()
     final, searched = runs[runs["stage"] == "final"], runs[runs["stage"] == "search"]
-    best = sorted(set(final["label"]) - {"seed-linear:1000"} - {lab for lab in final["label"] if "@" in lab})
+    best = sorted(set(final["label"]) - {"report-linear:1000"} - {lab for lab in final["label"] if "@" in lab})
     assert best and all(re.fullmatch(r"best-\d", lab) for lab in best)
     for lab in best:  # the best re-run on the test split under the config_id of the search trial that found it
         cid = final.loc[final["label"] == lab, "config_id"].iloc[0]
@@ -154,9 +258,9 @@ def test_compare_takes_a_label_or_a_config_id(search):
         return subprocess.run([GR, "compare", *args, "--study", str(folder)], capture_output=True, text=True,
                               timeout=300, env={**os.environ, "COLUMNS": "200"})
 
-    by_label = compare("best-1", "seed-linear:1000")
-    by_id = compare(ids["best-1"], ids["seed-linear:1000"])
+    by_label = compare("best-1", "report-linear:1000")
+    by_id = compare(ids["best-1"], ids["report-linear:1000"])
     assert by_label.returncode == 0 and by_id.returncode == 0, by_id.stderr
-    assert by_id.stdout == by_label.stdout and by_id.stdout.startswith("best-1 vs seed-linear:1000: ")
-    missing = compare("abcdef", "seed-linear:1000")
+    assert by_id.stdout == by_label.stdout and by_id.stdout.startswith("best-1 vs report-linear:1000: ")
+    missing = compare("abcdef", "report-linear:1000")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "'abcdef'" in missing.stderr

@@ -12,7 +12,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from gr_bench.cli.studies import ProgressLines, best_mean, objective_text
+from gr_bench.cli.studies import ProgressLines, objective_text
+from gr_bench.report.compare import best_mean
 from gr_bench.study import make_config
 
 from conftest import GR
@@ -185,3 +186,12 @@ def test_study_in_a_log_prints_plain_progress_lines(tmp_path):
     assert "\r" not in p.stdout and "\x1b" not in p.stdout  # no live bar in a log
     assert all(re.fullmatch(r"search: \d/8 done.*, \d+ running, elapsed .*", l)  # only the once-a-minute lines
                for l in p.stdout.splitlines() if " running" in l)
+
+
+def test_a_grids_stage_is_called_grid_not_search():
+    """A grid has one stage, stored under the name "search"; its lines say "grid"."""
+    clock = [1020.0]
+    progress = ProgressLines(start=1000.0, clock=lambda: clock[0], grid=True)
+    assert progress.update("search", _grid_study([], budget=2)) == []
+    lines = progress.update("search", _grid_study([("a", 0, 0.5)], budget=2))
+    assert lines == ["grid: 1/2 done, elapsed 20s, ETA 10s, best a 50.0% (mean of 1 run)"]

@@ -189,7 +189,7 @@ def test_a_second_identical_study_reuses_every_run(tmp_path):
              for s in ("first", "second")]
     # reused runs were timed when they first ran: the second study gives no wall-clock verdict
     wall = [[(r["verdict"], r["interleaved"]) for r in rows if r["metric"].startswith("time_")] for rows in stats]
-    assert wall[0] and all(i == "yes" for _, i in wall[0]) and set(wall[1]) == {("not interleaved", "no")}
+    assert wall[0] and all(i == "yes" for _, i in wall[0]) and set(wall[1]) == {("not judged (wall clock)", "no")}
     same = [[{k: v for k, v in r.items() if not (r["metric"].startswith("time_") and k in ("verdict", "interleaved"))}
              for r in rows] for rows in stats]
     assert same[0] == same[1] and same[0]

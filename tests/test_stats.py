@@ -8,9 +8,15 @@ import pandas as pd
 import pytest
 
 from gr_bench import stats as S
+from gr_bench.report.analysis import verdict_sentence
 
 T_975_4 = 2.7764451051977987  # t quantile 0.975 with 4 degrees of freedom (tables)
 T_95_4 = 2.1318467863266495   # t quantile 0.95 with 4 degrees of freedom (tables)
+
+
+def _sentence(row: dict, a: str = "a", b: str = "b", metric: str = "final_avg_acc", **kw) -> str:
+    """A stats row read as the report, the terminal and `gr-bench compare` read it (one sentence builder)."""
+    return verdict_sentence(dict(row, a=a, b=b, metric=metric), **kw)
 
 
 # ---- holm ---------------------------------------------------------------------------------
@@ -100,8 +106,8 @@ def test_five_paired_seeds_reach_alpha_with_the_t_test():
     assert row["p_value"] < 0.05 and row["min_p"] == 0.0
     assert row["p_secondary"] == 0.0625          # Wilcoxon: all five signs equal
     assert row["verdict"] == "better"
-    text = S.sentence(row, "generative", "buffer")
-    assert text.startswith("generative vs buffer: better (") and "paired-t, n=5" in text
+    text = _sentence(row, "generative", "buffer")
+    assert text.startswith("does generative beat buffer on final_avg_acc? yes: diff ") and "paired-t, n=5" in text
 
 
 def test_five_paired_seeds_large_difference_decided_under_holm():
@@ -251,7 +257,7 @@ def test_non_significant_is_never_equal():
     row = S.compare(a, b, paired=True)
     assert not row["p_value"] < 0.05 and not row["equivalent"]
     assert row["verdict"] in ("underpowered", "no evidence")
-    assert "equal" not in S.sentence(row, "a", "b").split("(")[0]
+    assert "equal" not in _sentence(row).split(": diff")[0]
 
 
 def test_power_mde_and_seeds_needed_known_values():
@@ -287,7 +293,7 @@ def test_underpowered_by_power_not_only_by_reachable_p():
     assert row["seeds_needed"] == S.seeds_needed(0.03, 0.02) and row["seeds_needed"] > 10
     assert not row["p_value"] < 0.05 and not row["equivalent"]
     assert row["verdict"] == "underpowered"
-    assert f"about {row['seeds_needed']} seeds needed" in S.sentence(row, "a", "b")
+    assert f"; about {row['seeds_needed']} seeds needed for 80% power" in _sentence(row)
 
 
 def test_relative_minimum_effect_for_times():
@@ -298,7 +304,7 @@ def test_relative_minimum_effect_for_times():
     assert row["verdict"] == "negligible"      # TOST shows it within ±5%
     big = b * 1.10 + 0.01 * np.arange(10)
     assert S.compare(big, b, paired=True, min_rel_effect=0.05)["verdict"] == "better"
-    assert "±5%" in S.sentence(row, "a", "b", scale=1.0, unit="s")
+    assert "? no, the difference is real but within ±5%: " in _sentence(row, metric="cpu_s")
 
 
 # ---- compare: unpaired --------------------------------------------------------------------
@@ -367,14 +373,14 @@ def test_compare_degenerate_inputs():
     row = S.compare([0.5], [0.4], paired=True)
     assert math.isnan(row["p_value"]) and row["underpowered"] and row["verdict"] == "underpowered"
     assert row["min_p"] == 1.0
-    assert "a vs b: underpowered: n=1 paired seeds cannot give p below 1 with paired-t" in S.sentence(
-        row, "a", "b")
+    assert _sentence(row).startswith("does a beat b on final_avg_acc? can't tell (underpowered): diff ")
+    assert _sentence(row).endswith("; n=1 paired seeds cannot give p below 1 with paired-t: run more seeds")
     # two pairs: a p-value exists, but no CI and no effect size (rendered as "—")
     row = S.compare([0.5, 0.7], [0.4, 0.5], paired=True)
     assert math.isnan(row["ci_low"]) and math.isnan(row["effect_size"])
     assert math.isnan(row["paired_delta"]) and math.isnan(row["prob_improvement"])
     assert math.isnan(row["mde"]) and math.isnan(row["power_at_min_effect"])
-    assert "CI [—, —]" in S.sentence(row, "a", "b")
+    assert "CI [—, —]" in _sentence(row)
     row = S.compare([0.5, np.nan, 0.6], [0.4, 0.3, np.nan], paired=True)
     assert row["n_a"] == row["n_b"] == 1 and math.isnan(row["p_value"])  # NaN drops the pair
     row = S.compare([0.5, np.nan], [0.4, 0.3, 0.2], paired=False)
@@ -383,25 +389,25 @@ def test_compare_degenerate_inputs():
         S.compare([1, 2, 3], [1, 2], paired=True)
 
 
-# ---- sentence -----------------------------------------------------------------------------
+# ---- the verdict sentence (report.analysis.verdict_sentence over stats.details) -------------
 def test_sentence_format():
     row = dict(n_a=10, n_b=10, diff=-0.012, ci_low=-0.020, ci_high=-0.003, test="paired-t",
                p_value=0.01, p_holm=0.031, effect_size=-1.4, effect_kind="d_z", min_p=0.0,
                underpowered=False, verdict="worse", family_size=3)
-    assert S.sentence(row, "generative", "buffer") == (
-        "generative vs buffer: worse (diff -1.2 points, 95% CI [-2.0, -0.3], "
-        "p_holm 0.031 (Holm over 3), d_z -1.40, paired-t, n=10)")
+    assert _sentence(row, "generative", "buffer") == (
+        "does generative beat buffer on final_avg_acc? no, it is worse: diff -1.2 points, 95% CI [-2.0, -0.3], "
+        "p_holm 0.031 (Holm over 3), d_z -1.40, paired-t, n=10")
     # unpaired rows name both sizes
     assert "welch-t, n=10+9" in S.details(dict(row, test="welch-t", n_b=9))
     # a single comparison is not adjusted: it says p, with the unadjusted value
-    single = S.sentence(dict(row, family_size=1), "generative", "buffer")
+    single = _sentence(dict(row, family_size=1), "generative", "buffer")
     assert "p 0.01," in single and "p_holm" not in single
-    assert S.sentence(row, "g", "b", "Is replay worth it?").startswith("Is replay worth it? g vs b")
+    assert _sentence(row, "g", "b", lead="Is replay worth it? ").startswith("Is replay worth it? does g beat b")
     # the verdict appears once, and an equivalence states its margin
     eq = dict(row, verdict="equivalent", margin=0.01, tost_p=0.01, tost_p_holm=0.02)
-    text = S.sentence(eq, "g", "b")
-    assert text.startswith("g vs b: equivalent within ±1 point (") and text.count("equivalent") == 1
-    assert "TOST ±1 point p_holm 0.02" in text
+    text = _sentence(eq, "g", "b")
+    assert text.startswith("does g beat b on final_avg_acc? no, equivalent within ±1 point: ")
+    assert text.count("equivalent") == 1 and "TOST ±1 point p_holm 0.02" in text
 
 
 # ---- compare_family / friedman ------------------------------------------------------------
@@ -446,12 +452,10 @@ def test_holm_family_of_small_n():
     rows = S.compare_family(g, [("x", "y"), ("w", "z")], metric="acc", study="s", paired=True)
     assert [r["min_p_holm"] for r in rows] == [0.0, 1.0]
     assert [r["verdict"] for r in rows] == ["better", "underpowered"]
-    assert "w vs z: underpowered: n=1 paired seeds cannot give p_holm below 1 with paired-t" in (
-        S.sentence(rows[1], "w", "z"))
+    assert "; n=1 paired seeds cannot give p_holm below 1 with paired-t: run more seeds" in _sentence(rows[1])
     # rows of the former rank-test primary still word their Holm floor
     old = dict(rows[0], test="wilcoxon", min_p=0.03125, min_p_holm=0.09375, verdict="underpowered")
-    assert "n=6 paired seeds cannot give p_holm below 0.0938 with wilcoxon after Holm" in (
-        S.sentence(old, "x", "y"))
+    assert "; n=6 paired seeds cannot give p_holm below 0.0938 with wilcoxon after Holm" in _sentence(old)
 
 
 def test_friedman_clear_ordering():

@@ -102,7 +102,7 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
            "--workers", "2", "--results", str(tmp_path), "--set", "vae_hidden=32,16", "--set", "epochs=1",
            "--set", "vae_epochs=1", "--set", "n_tasks=2")
     assert p.returncode == 0, p.stderr
-    assert "Best configurations" in p.stdout and "seed-linear:1000" in p.stdout
+    assert "Best configurations" in p.stdout and "report-linear:1000" in p.stdout
     folder = tmp_path / "replay_schedule-quick"
     assert {t["state"] for t in rows(folder / "trials.csv")} <= {"COMPLETE", "PRUNED"}  # no failed trial
     runs = rows(folder / "runs.csv")
@@ -117,25 +117,25 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     study = optuna.load_study(study_name="replay_schedule-quick:final",
                               storage=open_storage(f"sqlite:///{folder / 'study.db'}"))
     entries = {e["group"]: e for e in study.user_attrs["attribution"] if e.get("kind") != "compute"}
-    assert set(entries) == {"schedule", "lr"} and all(e["b"] == "seed-linear:1000" for e in entries.values())
+    assert set(entries) == {"schedule", "lr"} and all(e["b"] == "report-linear:1000" for e in entries.values())
     swaps = {e["a"] for e in entries.values()} - {None} - {e["best"] for e in entries.values()}
-    assert swaps <= {"best-schedule@seed-linear:1000-lr", "best-lr@seed-linear:1000-schedule"}
+    assert swaps <= {"best-schedule@report-linear:1000-lr", "best-lr@report-linear:1000-schedule"}
     # the compute-matched control: the reference with as many classifier samples as the best
     controls = {e["control"] for e in study.user_attrs["attribution"] if e.get("kind") == "compute"}
-    assert controls <= {"seed-linear:1000@best-samples"}
-    assert labels == {"seed-linear:1000"} | {lab for lab in labels if lab.startswith("best-")} | swaps | controls
+    assert controls <= {"report-linear:1000@best-samples"}
+    assert labels == {"report-linear:1000"} | {lab for lab in labels if lab.startswith("best-")} | swaps | controls
     assert len(labels - swaps - controls) == 2  # the best + the seed's linear schedule
     assert len(final) == 2 * len(labels)
     report = (folder / "report.md").read_text()
     # every comparison names the fields in which its arms differ; each attribution group has its verdict
     assert "## What each comparison changes" in report and "## Attribution" in report and "## Power" in report
     changes = report.split("## What each comparison changes", 1)[1].split("\n## ", 1)[0].splitlines()
-    if "best-schedule@seed-linear:1000-lr" in swaps:
-        assert "| best-schedule@seed-linear:1000-lr | seed-linear:1000 | `schedule` " in report
-        line = next(x for x in changes if x.startswith("| best-schedule@seed-linear:1000-lr |"))
+    if "best-schedule@report-linear:1000-lr" in swaps:
+        assert "| best-schedule@report-linear:1000-lr | report-linear:1000 | `schedule` " in report
+        line = next(x for x in changes if x.startswith("| best-schedule@report-linear:1000-lr |"))
         assert "`lr`" not in line
-    if "best-lr@seed-linear:1000-schedule" in swaps:
-        line = next(x for x in changes if x.startswith("| best-lr@seed-linear:1000-schedule |"))
+    if "best-lr@report-linear:1000-schedule" in swaps:
+        line = next(x for x in changes if x.startswith("| best-lr@report-linear:1000-schedule |"))
         assert "`schedule`" not in line and "`lr`" in line
     assert "schedule effect (schedule:" in p.stdout and "lr effect (lr, lr_decay:" in p.stdout
 

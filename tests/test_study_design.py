@@ -13,7 +13,8 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from gr_bench import stats
-from gr_bench.report import analysis
+from gr_bench.comparisons import WALL_CLOCK_VERDICT
+from gr_bench.report import analysis, build
 from gr_bench.study import Setup, StudyError, check_seeds, final_configs, get_spec, make_config, stages, study_n_tasks
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -37,31 +38,31 @@ def test_final_stage_adds_one_swap_per_attribution_group():
                      (0.9, ["schedule=sqrt:500", "lr=0.002", "lr_decay=0.8"]),
                      (0.8, ["schedule=linear:700", "lr=0.0005", "lr_decay=0.9"]))
     configs, entries = final_configs(spec, search, _setup("replay_schedule"))
-    assert list(configs) == ["trial-1", "trial-2", "seed-linear:1000",
-                             "best-schedule@seed-linear:1000-lr", "best-lr@seed-linear:1000-schedule",
-                             "seed-linear:1000@best-samples"]
+    assert list(configs) == ["trial-1", "trial-2", "report-linear:1000",
+                             "best-schedule@report-linear:1000-lr", "best-lr@report-linear:1000-schedule",
+                             "report-linear:1000@best-samples"]
     # (a) the best's schedule at the reference's lr and decay; (b) the reference's schedule at the best's
-    a = make_config(spec, _setup("replay_schedule"), configs["best-schedule@seed-linear:1000-lr"], 1000)
-    b = make_config(spec, _setup("replay_schedule"), configs["best-lr@seed-linear:1000-schedule"], 1000)
+    a = make_config(spec, _setup("replay_schedule"), configs["best-schedule@report-linear:1000-lr"], 1000)
+    b = make_config(spec, _setup("replay_schedule"), configs["best-lr@report-linear:1000-schedule"], 1000)
     assert (a.replay.schedule, a.train.lr, a.train.lr_decay) == ("sqrt:500", 0.001, 1.0)
     assert (b.replay.schedule, b.train.lr, b.train.lr_decay) == ("linear:1000", 0.002, 0.8)
     assert [(e["group"], e["fields"], e["a"], e["b"], e["best"]) for e in entries] == [
-        ("schedule", ["schedule"], "best-schedule@seed-linear:1000-lr", "seed-linear:1000", "trial-1"),
-        ("lr", ["lr", "lr_decay"], "best-lr@seed-linear:1000-schedule", "seed-linear:1000", "trial-1"),
-        ("training samples alone", ["epochs"], "seed-linear:1000@best-samples", "seed-linear:1000", "trial-1"),
-        ("replay set at equal training samples", ["schedule", "epochs"], "best-schedule@seed-linear:1000-lr",
-         "seed-linear:1000@best-samples", "trial-1")]
+        ("schedule", ["schedule"], "best-schedule@report-linear:1000-lr", "report-linear:1000", "trial-1"),
+        ("lr", ["lr", "lr_decay"], "best-lr@report-linear:1000-schedule", "report-linear:1000", "trial-1"),
+        ("training samples alone", ["epochs"], "report-linear:1000@best-samples", "report-linear:1000", "trial-1"),
+        ("replay set at equal training samples", ["schedule", "epochs"], "best-schedule@report-linear:1000-lr",
+         "report-linear:1000@best-samples", "trial-1")]
 
 
 def test_the_compute_matched_control_trains_on_as_many_samples_as_the_best():
     spec = get_spec("replay_schedule")
     setup = _setup("replay_schedule", quick=False)
     configs = {"trial-4": ["schedule=proportional:2.159", "lr=0.00044", "lr_decay=0.67", "val_fraction=0"],
-               "seed-linear:1000": ["schedule=linear:1000", "val_fraction=0"],
-               "best-schedule@seed-linear:1000-lr": ["schedule=proportional:2.159", "val_fraction=0"]}
+               "report-linear:1000": ["schedule=linear:1000", "val_fraction=0"],
+               "best-schedule@report-linear:1000-lr": ["schedule=proportional:2.159", "val_fraction=0"]}
     sizes = [12000] * 5  # Split MNIST's tasks, about 12,000 images each
-    new, entries = stages.compute_matched_configs(spec, setup, configs, "trial-4", ["seed-linear:1000"], sizes=sizes)
-    control = make_config(spec, setup, new["seed-linear:1000@best-samples"], 1000)
+    new, entries = stages.compute_matched_configs(spec, setup, configs, "trial-4", ["report-linear:1000"], sizes=sizes)
+    control = make_config(spec, setup, new["report-linear:1000@best-samples"], 1000)
     # best: 5 x 12,000 new + 4 x round(2.159 x 12,000) replayed, 10 epochs; the reference: 10,000 replayed
     best = 10 * (60000 + 4 * 25908)
     assert stages.classifier_samples(make_config(spec, setup, configs["trial-4"], 0), sizes) == best
@@ -94,7 +95,7 @@ def test_a_swap_equal_to_an_existing_configuration_is_not_run_twice():
     # the best kept the reference's schedule: only its lr changed
     search = _search((0.9, ["schedule=linear:1000", "lr=0.002", "lr_decay=0.8"]))
     configs, entries = final_configs(spec, search, _setup("replay_schedule"))
-    assert list(configs) == ["trial-0", "seed-linear:1000"]
+    assert list(configs) == ["trial-0", "report-linear:1000"]
     by_group = {e["group"]: e for e in entries}
     assert by_group["schedule"]["a"] is None  # nothing to attribute to the schedule
     assert by_group["lr"]["a"] == "trial-0"  # the best itself differs from the reference in lr only
@@ -254,28 +255,32 @@ def test_bad_design_input_is_one_line_exit_2(args, needle, tmp_path):
 
 
 def test_compare_uses_a_relative_minimum_for_costs():
-    from gr_bench.cli.studies import compare_runs
+    from gr_bench.report.compare import compare_runs
 
-    order = [(label, s) for s in range(8) for label in ("a", "b")]  # interleaved: a wall-clock verdict is given
+    order = [(label, s) for s in range(8) for label in ("a", "b")]
     rows = [{"stage": "final", "split": "test", "status": "ok", "seed": s, "label": label,
-             "time_total_s": t * (1 + 0.001 * s), "started_at": at}
+             "cpu_s": t * (1 + 0.001 * s), "started_at": at}
             for (label, s), at, t in zip(order, _timed(order), [10.0, 10.1] * 8)]
-    out = compare_runs(pd.DataFrame(rows), "a", "b", "time_total_s")
+    out = compare_runs(pd.DataFrame(rows), "a", "b", "cpu_s")
     assert out["row"]["min_rel_effect"] == 0.05 and math.isclose(out["row"]["min_effect"], 0.05 * 10.1 * 1.0035)
     assert out["row"]["verdict"] in ("equivalent", "negligible")
     if out["row"]["verdict"] == "equivalent":
         assert "equivalent within ±5%" in out["line"]
-    # the arms one after the other: no wall-clock verdict, the numbers stay
-    late = pd.DataFrame(rows).sort_values(["label", "seed"]).assign(started_at=_timed(order))
-    out = compare_runs(late, "a", "b", "time_total_s")
-    assert out["row"]["verdict"] == stats.NOT_INTERLEAVED and out["row"]["interleaved"] == "no"
-    assert out["line"].startswith("a vs b on time_total_s, lower is better: wall-clock not judged: the arms did not "
-                                  "run interleaved (seed by seed); compare cpu_s or flops_train (diff ")
-    assert compare_runs(late.drop(columns="started_at"), "a", "b", "time_total_s")["row"]["verdict"] == \
-        stats.NOT_INTERLEAVED
 
 
-# --- wall-clock verdicts only for configurations run interleaved --------------------------------------
+def test_compare_never_judges_wall_clock():
+    from gr_bench.report.compare import compare_runs
+
+    order = [(label, s) for s in range(8) for label in ("a", "b")]  # interleaved, and still not judged
+    rows = [{"stage": "final", "split": "test", "status": "ok", "seed": s, "label": label,
+             "time_total_s": t * (1 + 0.001 * s), "started_at": at}
+            for (label, s), at, t in zip(order, _timed(order), [10.0, 20.0] * 8)]
+    out = compare_runs(pd.DataFrame(rows), "a", "b", "time_total_s")
+    assert out["row"]["verdict"] == WALL_CLOCK_VERDICT and out["row"]["interleaved"] == "yes"
+    assert out["row"]["diff"] < 0 and out["row"]["p_value"] < 1e-6  # the numbers stay, for reading
+
+
+# --- wall-clock comparisons: never judged; whether they ran interleaved is recorded ---------------
 
 def test_stages_queue_seed_major_so_a_seeds_runs_are_back_to_back():
     from gr_bench.study import planned_points
@@ -339,34 +344,29 @@ def _cost_runs(order: list[tuple[str, int]] | None) -> pd.DataFrame:
     return runs
 
 
-def test_a_wall_clock_verdict_needs_the_runs_interleaved():
-    config_major = [(label, s) for label in ("a", "b") for s in range(8)]
-    result = analysis.analyse("s", "grid", _cost_runs(config_major), ["b"])
-    rows = {r["metric"]: r for r in result["rows"]}
-    assert rows["cpu_s"]["verdict"] == "better" and rows["cpu_s"]["interleaved"] == ""  # not wall-clock: judged
-    wall = rows["time_total_s"]
-    assert wall["verdict"] == stats.NOT_INTERLEAVED and wall["interleaved"] == "no"
-    assert wall["verdict"] in stats.VERDICTS
-    # the numbers stay, for reading
-    assert math.isclose(wall["diff"], rows["cpu_s"]["diff"]) and wall["p_value"] < 1e-6
-    assert wall["ci_high"] < 0 and wall["wall_clock"]
-    note = analysis.interleaving_note(result["rows"])
-    assert note.startswith("1 comparison on `time_total_s`: wall-clock not judged: the arms did not run "
-                           "interleaved (seed by seed); compare cpu_s or flops_train.")
-    assert analysis.stats_rows([wall])[0]["interleaved"] == "no"
-    # the same runs, seed by seed: judged
-    seed_major = [(label, s) for s in range(8) for label in ("a", "b")]
-    wall = next(r for r in analysis.analyse("s", "grid", _cost_runs(seed_major), ["b"])["rows"]
-                if r["metric"] == "time_total_s")
-    assert wall["verdict"] == "better" and wall["interleaved"] == "yes"
+def test_wall_clock_is_never_judged_interleaved_or_not():
+    for order, interleaved in (([(label, s) for label in ("a", "b") for s in range(8)], "no"),
+                               ([(label, s) for s in range(8) for label in ("a", "b")], "yes")):
+        result = analysis.analyse("s", "grid", _cost_runs(order), ["b"])
+        rows = {r["metric"]: r for r in result["rows"]}
+        assert rows["cpu_s"]["verdict"] == "better" and rows["cpu_s"]["interleaved"] == ""  # CPU seconds: judged
+        wall = rows["time_total_s"]
+        assert wall["verdict"] == WALL_CLOCK_VERDICT and wall["interleaved"] == interleaved
+        # the numbers stay, for reading
+        assert math.isclose(wall["diff"], rows["cpu_s"]["diff"]) and wall["p_value"] < 1e-6
+        assert wall["ci_high"] < 0 and wall["wall_clock"]
+        assert analysis.stats_rows([wall])[0]["interleaved"] == interleaved
+        assert build.wall_clock_note(result["rows"]) == (
+            "1 comparison on `time_total_s`: wall clock, not judged; their numbers are in the Statistics table for "
+            "reading only; read `cpu_s` for a verdict on cost.")
 
 
-def test_a_study_without_start_times_gets_no_wall_clock_verdict_and_says_why():
+def test_a_study_without_cpu_seconds_gets_no_cost_verdict_and_says_so():
     runs = _cost_runs(None).drop(columns="cpu_s")  # the headline cost is then the wall clock
     result = analysis.analyse("s", "grid", runs, ["b"])
     wall = next(r for r in result["rows"] if r["metric"] == "time_total_s")
-    assert wall["verdict"] == stats.NOT_INTERLEAVED and wall["interleaved"] == "unknown (no start times)"
+    assert wall["verdict"] == WALL_CLOCK_VERDICT and wall["interleaved"] == "unknown (no start times)"
     line = next(line for line in analysis.verdict_lines(result) if "time_total_s" in line)
-    assert ("? wall-clock not judged: the arms did not run interleaved (seed by seed); compare cpu_s or "
-            "flops_train (runs.csv has no start times: the study was stored before they were recorded): diff") in line
-    assert "runs.csv has no start times" in analysis.interleaving_note(result["rows"])
+    assert f"? {WALL_CLOCK_VERDICT}: diff" in line
+    assert "no CPU seconds or FLOP counts to judge cost by" in build.wall_clock_note(result["rows"])
+    assert build.wall_clock_note([r for r in result["rows"] if r["metric"] != "time_total_s"]) is None

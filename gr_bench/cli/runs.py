@@ -22,6 +22,7 @@ from .common import (
 )
 
 commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
+PRESET_HELP = "report (the source report's models; 'seed' still accepted), small, quick or vandeven2019"
 
 
 @commands.command("run")
@@ -31,7 +32,7 @@ def run_cmd(
     scenario: str | None = typer.Option(None, help="class (default), task or domain"),
     tasks: int | None = typer.Option(None, help="number of tasks (default 5)"),
     seed: int = typer.Option(0, help="fixes class order, data order, initialisation and replay"),
-    preset: str = typer.Option("seed", help="seed, small, quick or vandeven2019"),
+    preset: str = typer.Option("report", help=PRESET_HELP),
     schedule: str | None = typer.Option(None, help="replay schedule, e.g. linear:1000, manual:500,800,900,1000"),
     buffer: int | None = typer.Option(None, help="buffer capacity in images"),
     buffer_mb: float | None = typer.Option(None, help="buffer capacity in MiB (wins over --buffer)"),
@@ -96,7 +97,7 @@ def run_cmd(
 
 @commands.command("memory")
 def memory_cmd(
-    preset: str = typer.Option("seed", help="seed, small, quick or vandeven2019"),
+    preset: str = typer.Option("report", help=PRESET_HELP),
     sets: list[str] | None = SetOpt,
     input_dim: int = typer.Option(784, help="pixels per image (784 for MNIST, 64 for digits)"),
 ) -> None:
@@ -173,7 +174,7 @@ def fetch_cmd(
 @commands.command("bench")
 def bench_cmd(
     dataset: str | None = typer.Option(None, help="dataset (default: auto)"),
-    preset: str = typer.Option("seed", help="seed, small, quick or vandeven2019"),
+    preset: str = typer.Option("report", help=PRESET_HELP),
     sets: list[str] | None = SetOpt,
     workers_check: bool = typer.Option(True, help="also time 4 equal trials with 1 and 2 workers"),
     results: Path = typer.Option(Path("results"), help="where the workers check keeps its two small studies"),

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..config import ConfigError
 from ..errors import DataError
-from ..report.tables import Table  # cells never cut
 from ..thresholds import DEFAULTS
 from .common import (
     MAX_SEED,
@@ -33,6 +32,11 @@ from .common import (
 )
 
 commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
+
+# the thresholds' defaults as the options' help states them (thresholds.DEFAULTS: 0.01 = 1 point, 2 points, 5%)
+_MIN_EFFECT = f"{DEFAULTS.min_effect:g} = {100 * DEFAULTS.min_effect:g} point{'s' if 100 * DEFAULTS.min_effect != 1 else ''}"
+_TARGET_EFFECT = f"{100 * DEFAULTS.power_effect:g}"
+_MIN_REL_EFFECT = f"{100 * DEFAULTS.min_rel_effect:g}%"
 
 
 def _parse_seeds(text: str | None, default: int) -> tuple[int, ...]:
@@ -124,25 +128,16 @@ def study_cmd(
 ) -> None:
     """Run or resume a study; print its summary and verdicts; write trials.csv, runs.csv, accuracy.csv,
     manifest.json, stats.csv, report.md and plots/ (published.csv where the study has published figures)."""
-    from ..study import StudyError, get_spec, study_names
+    from ..study import StudyError
 
     if list_:
-        table = Table(title="Studies")
-        table.add_column("study")
-        table.add_column("kind")
-        table.add_column("what it asks")
-        for n in study_names():
-            spec = get_spec(n)
-            table.add_row(n, spec.kind, spec.summary)
-        console.print(table)
+        from ..report.summary import studies_table
+
+        console.print(studies_table())
         return
     if name is None:
         raise StudyError("name a study (gr-bench study --list shows them)")
-    known = study_names(listed_only=False)
-    if name not in known:  # the closest names first, then every listed one
-        raise StudyError(f"unknown study {name!r}{close_hint(name, known)}; choose from {', '.join(study_names())} "
-                         "(gr-bench study --list)")
-    spec = get_spec(name, quick)
+    spec = _known_spec(name, quick)
     _positive_opt("--trials", trials)
     _positive_opt("--timeout", timeout)
     _positive_opt("--workers", workers)
@@ -160,43 +155,55 @@ def study_cmd(
                            seeds=_parse_seeds(seeds, spec.seeds), multi_objective=multi_objective, data_dir=data_dir,
                            sets=tuple(sets or ()) + ((f"device={device}",) if device else ()), dry_run=dry_run,
                            sequential=sequential, prune=not no_prune)
-    from ..report.shipped import RECORDS
-
-    missing = [str(d) for d in reuse or () if not (Path(d) / RECORDS).is_file()]
-    if missing:
-        raise StudyError(f"--reuse {missing[0]}: no {RECORDS} there (a folder written by gr-bench export --ship)")
+    reused = _reuse_records(reuse or ())
     setup = _study_setup(spec, request)
-    if reuse and not dry_run:
-        from ..runcache import _open, cache_url, import_records
-
-        cache = _open(cache_url(setup.storage_url, setup.results_dir))
-        for d in reuse:
-            n, same = import_records(cache, Path(d) / RECORDS)
-            console.print(f"--reuse {d}: {n} recorded runs kept in the run cache, {same} of them by this code "
-                          "(only runs of the same code, config and data are reused)", highlight=False, soft_wrap=True)
     if dry_run:
-        from ..study.sequential import make_plan
+        from ..report.summary import plan_line
 
-        swaps = len(spec.attribution or {}) * len(spec.reference)
-        plan = make_plan(spec, setup, power_effect=target_effect / 100) if sequential else None
-        more = (f", up to {plan['cap']} in {plan['looks']} looks at alpha {plan['alpha_look']:.3g} each"
-                if plan else "")
-        console.print(f"plan: {_planned_count(spec, setup)} {spec.kind} trials"
-                      + (f", then the best {spec.top} + {len(spec.reference)} reference(s)"
-                         + (f" + up to {swaps} attribution swap(s)" if swaps else "")
-                         + f" on {len(setup.eval_seeds)} evaluation seeds" if spec.kind == "search" else "")
-                      + more + _fidelity_note(spec, setup))
+        console.print(plan_line(spec, setup, power_effect=target_effect / 100))
         return
+    for line in _reuse(setup, reused):
+        console.print(line, highlight=False, soft_wrap=True)
     _run_and_report(setup, power_effect=target_effect / 100)
 
 
-def _planned_count(spec, setup) -> int:
-    """How many trials the search stage (a grid's points x seeds) will queue, counted, not composed."""
-    from ..study import planned_points
+def _known_spec(name: str, quick: bool):
+    """The study NAME (its --quick variant), or exit 2 naming the closest studies and every listed one."""
+    from ..study import StudyError, get_spec, study_names
 
-    if spec.kind == "grid":
-        return len(planned_points(spec, setup, "search", seeds=setup.seeds[:1])) * len(setup.seeds)
-    return setup.trials
+    known = study_names(listed_only=False)
+    if name not in known:  # the closest names first, then every listed one
+        raise StudyError(f"unknown study {name!r}{close_hint(name, known)}; choose from {', '.join(study_names())} "
+                         "(gr-bench study --list)")
+    return get_spec(name, quick)
+
+
+def _reuse_records(folders) -> list[Path]:
+    """--reuse DIR: folders written by gr-bench export --ship (each holds its runs' records), checked
+    before any work."""
+    from ..report.shipped import RECORDS
+    from ..study import StudyError
+
+    missing = [str(d) for d in folders if not (Path(d) / RECORDS).is_file()]
+    if missing:
+        raise StudyError(f"--reuse {missing[0]}: no {RECORDS} there (a folder written by gr-bench export --ship)")
+    return [Path(d) for d in folders]
+
+
+def _reuse(setup, folders: list[Path]) -> list[str]:
+    """Keep the --reuse folders' recorded runs in the study's run cache; one line per folder."""
+    if not folders:
+        return []
+    from ..report.shipped import RECORDS
+    from ..runcache import _open, cache_url, import_records
+
+    cache = _open(cache_url(setup.storage_url, setup.results_dir))
+    lines = []
+    for d in folders:
+        n, same = import_records(cache, d / RECORDS)
+        lines.append(f"--reuse {d}: {n} recorded runs kept in the run cache, {same} of them by this code "
+                     "(only runs of the same code, config and data are reused)")
+    return lines
 
 
 def _study_setup(spec, request: StudyRequest):
@@ -205,6 +212,7 @@ def _study_setup(spec, request: StudyRequest):
     says what will run."""
     from ..data import DATASET_NAMES, load_dataset
     from ..files import writable_dir
+    from ..report.summary import fidelity_note
     from ..storage import check_study_name, check_url, default_url, open_storage, redact
     from ..study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
     from ..study.sequential import block_plan
@@ -262,51 +270,8 @@ def _study_setup(spec, request: StudyRequest):
     console.print(f"study [bold]{study_name}[/] ({spec.kind}): dataset {ds.name}, {len(r.seeds)} seed(s), "
                   f"{setup.workers} worker(s), storage {redact(url)}"
                   + (f", up to {r.sequential} evaluation seeds (--sequential)" if r.sequential else "")
-                  + _fidelity_note(spec, setup))
+                  + fidelity_note(spec, setup))
     return setup
-
-
-def _fidelity_note(spec, setup) -> str:
-    """How the search trials train, for the one line a study prints before it runs."""
-    from ..study.setup import search_share
-
-    if spec.kind != "search":
-        return ""
-    if not setup.prune:
-        return ", search at full fidelity (--no-prune)"
-    share = search_share(spec, setup)
-    return (f", search trials at {share:.0%} of each task's epochs" if share is not None else "") + (
-        ", pruned on tasks completed" if spec.prune else "")
-
-
-def _config_key(trial) -> tuple:
-    return tuple(sorted((k, str(v)) for k, v in trial.params.items() if k != "seed"))
-
-
-def best_mean(study, trials=None) -> tuple[str, float, int] | None:
-    """The best configuration so far by its MEAN objective over the seeds it finished, not by one
-    seed's best value (grid and final trials run one seed each): (label, mean, runs), or None.
-    Single-objective stages only."""
-    from optuna.trial import TrialState
-
-    from ..labels import final_labels
-    from ..study.stored import trial_label
-
-    if len(study.directions) != 1:
-        return None
-    groups: dict[tuple, list] = {}
-    for t in trials if trials is not None else study.get_trials(deepcopy=False):
-        if t.state == TrialState.COMPLETE and t.values:
-            groups.setdefault(_config_key(t), []).append(t)
-    if not groups:
-        return None
-    sign = 1.0 if study.direction.name == "MAXIMIZE" else -1.0
-    means = {key: sum(t.values[0] for t in ts) / len(ts) for key, ts in groups.items()}
-    key = max(means, key=lambda k: (sign * means[k], -min(t.number for t in groups[k])))  # ties: the earliest
-    first = groups[key][0]
-    label = trial_label(first, final_labels(study.user_attrs.get("final_configs", {}))) or f"trial {first.number}"
-    runs = sum(sum(1 for k in t.user_attrs if k.startswith("run:")) or 1 for t in groups[key])
-    return label, means[key], runs
 
 
 def objective_text(value: float, objective: str = "final_avg_acc") -> str:
@@ -358,12 +323,14 @@ class ProgressLines:
     (a final run trains longer than a search run at reduced fidelity); the ETA is the sum over stages."""
 
     def __init__(self, start: float, clock=None, objective: str = "final_avg_acc", *, workers: int = 1,
-                 later: dict[str, int] | None = None, final_scale: float = 1.0, every: float = 60.0) -> None:
+                 later: dict[str, int] | None = None, final_scale: float = 1.0, every: float = 60.0,
+                 grid: bool = False) -> None:
         import time
 
         self.start, self.clock, self.objective = start, clock or time.time, objective
         self.workers, self.final_scale, self.every = max(int(workers), 1), final_scale, every
         self.later = dict(later or {})  # stages not polled yet -> their planned trials
+        self.grid = grid  # a grid's one stage is stored as "search" but shown as "grid"
         self.printed: dict[str, int] = {}  # per stage: finished trials already reported (or found done)
         self.stages: dict[str, _StageState] = {}  # per stage, in the order polled: its last poll
         self.last: float | None = None  # when the last line was printed (or polling began)
@@ -393,6 +360,10 @@ class ProgressLines:
         self.later.pop(stage, None)
         return finished
 
+    def shown(self, stage: str) -> str:
+        """The stage's name for a reader: a grid's points are no search."""
+        return "grid" if self.grid and stage == "search" else stage
+
     def eta(self, now: float | None = None) -> str:
         """The whole study's ETA: '1h05m (search 20m00s + final 45m00s)', '3m20s', or 'unknown'."""
         now = self.clock() if now is None else now
@@ -412,6 +383,8 @@ class ProgressLines:
         return total + (f" ({' + '.join(f'{st} {_duration(s)}' for st, s in parts)})" if len(parts) > 1 else "")
 
     def update(self, stage: str, study) -> list[str]:
+        from ..report.compare import best_mean
+
         now = self.clock()
         finished = self.observe(stage, study, now)
         st = self.stages[stage]
@@ -425,7 +398,7 @@ class ProgressLines:
             best = best_mean(study, finished[:i])
             best_text = (f", best {best[0]} {objective_text(best[1], self.objective)} "
                          f"(mean of {best[2]} run{'s' if best[2] != 1 else ''})" if best else "")
-            return (f"{stage}: {i}/{st.budget} done{f' ({extra})' if extra else ''}{running}, elapsed "
+            return (f"{self.shown(stage)}: {i}/{st.budget} done{f' ({extra})' if extra else ''}{running}, elapsed "
                     f"{_duration(now - self.start)}, ETA {eta}{best_text}")
 
         lines = [line(i) for i in range(first + 1, len(finished) + 1)]
@@ -474,13 +447,15 @@ def _look_line(entry: dict) -> str:
 def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect) -> None:
     import time
 
+    from ..report.compare import best_mean
+    from ..report.summary import write
     from ..study import get_spec, stage_counts
 
     spec = get_spec(setup.study, setup.quick)
     objective = spec.objective
     start = time.time()
     lines = ProgressLines(start, objective=objective, workers=setup.workers, later=_later_stages(spec, setup),
-                          final_scale=_final_scale(spec, setup))
+                          final_scale=_final_scale(spec, setup), grid=spec.kind == "grid")
     looks = {"on_look": lambda entry: console.print(_look_line(entry), markup=False, highlight=False, soft_wrap=True),
              "power_effect": power_effect}
     if not console.is_terminal:  # a log or a pipe: plain lines, no live bar
@@ -493,20 +468,20 @@ def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect) -> No
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.fields[eta]}"), console=console, transient=False) as progress:
-            bars: dict[str, object] = {}
+            bars: dict[str, TaskID] = {}
 
             def on_poll(stage, study) -> None:
                 c = stage_counts(study)
                 done = c["complete"] + c["pruned"] + c["fail"]
                 budget = study.user_attrs.get("budget", done)
                 if stage not in bars:
-                    bars[stage] = progress.add_task(stage, total=budget, eta="")
+                    bars[stage] = progress.add_task(lines.shown(stage), total=budget, eta="")
                 best = best_mean(study)
                 best_text = f", best {escape(best[0])} {objective_text(best[1], objective)} (mean)" if best else ""
                 lines.observe(stage, study)
                 eta = f"study ETA {lines.eta()}"  # the whole study's, as the plain lines give it
                 progress.update(bars[stage], completed=done, total=budget,
-                                description=f"{stage}: {c['running']} running{best_text}", eta=eta)
+                                description=f"{lines.shown(stage)}: {c['running']} running{best_text}", eta=eta)
 
             stages = _run_study(setup, on_poll, **looks)
     failure = _every_trial_failed(setup, stages)
@@ -516,8 +491,8 @@ def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect) -> No
 
         export_study(open_storage(setup.storage_url), setup.storage_url, setup.study_name, Path(setup.results_dir))
         raise CommandFailed(failure)
-    _export_and_print(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study,
-                      power_effect=None if setup.sequential else power_effect)  # sequential: the stored plan's
+    _show(write(setup.storage_url, setup.study_name, Path(setup.results_dir), setup.study,
+                power_effect=None if setup.sequential else power_effect))  # sequential: the stored plan's
     console.print(f"took {time.time() - start:.0f} s")
     if any(st.user_attrs.get("budget", 0) > sum(1 for t in st.get_trials(deepcopy=False) if t.state.is_finished())
            for st in stages.values()):
@@ -565,70 +540,19 @@ def _every_trial_failed(setup, stages) -> str:
     return ""
 
 
-def _export_and_print(url: str, study_name: str, folder: Path, study: str | None, *, alpha: float = DEFAULTS.alpha,
-                      min_effect: float | None = None, power_effect: float | None = None) -> None:
-    """Rewrite the exports, the report (stats.csv, plots/, report.md) and print the summary and verdicts.
+def _warned(written):
+    """A written report (report.summary.write), its warning (the study's definition changed) on stderr."""
+    if written.report.warning:
+        print(f"gr-bench: warning: {written.report.warning}", file=sys.stderr)
+    return written
 
-    ``power_effect``: the difference worth detecting (stored unit: 0.02 = two points), for power,
-    the MDE statement and the seeds needed; ``min_effect`` the smallest that matters (0.01).
-    A --sequential study tests at alpha / its planned looks, and by default with the thresholds
-    its looks used (the compared stage's "sequential" plan), so the report gives the last look's
-    verdicts."""
-    from ..report import shipped, study_tables
-    from ..report.analysis import attribution_lines, compute_lines, interleaving_note, power_summary, verdict_lines
-    from ..report.rebuild import rebuild
-    from ..study.sequential import describe
 
-    if url:  # a study with its storage: rewrite the exports, then report from what they hold
-        from ..export import export_study
-        from ..storage import open_storage
+def _show(written) -> None:
+    """Print a written report (report.summary.write): its warning on stderr, then its summary."""
+    from ..report.summary import summary
 
-        storage = open_storage(url)
-        rows, meta = export_study(storage, url, study_name, folder)
-    else:  # a shipped folder (report/shipped.py): its rows and manifest alone
-        rows, meta = shipped.load(folder)
-    out = rebuild(folder, study_name, rows, meta, study=study, alpha=alpha, min_effect=min_effect,
-                  power_effect=power_effect)
-    if out.warning:
-        print(f"gr-bench: warning: {out.warning}", file=sys.stderr)
-    spec, trials, runs, result, plan = out.spec, out.trials, out.runs, out.result, out.plan
-    alpha, min_effect, power_effect, failed = out.alpha, out.min_effect, out.power_effect, out.failed
-    answer = out.answer
-    if spec.kind == "search":
-        console.print(study_tables.best_table(trials, runs, spec.compared_with()))
-        for param in ("family", "strategy", "vae_hidden", "latent", "optimizer", "lr_schedule"):
-            if f"param_{param}" in trials:
-                console.print(study_tables.by_param_table(trials, param))
-        if meta.get("multi_objective"):
-            console.print(study_tables.pareto_table(trials, list(meta.get("pareto_trials") or [])))
-        elif meta.get("importances"):
-            console.print(study_tables.importance_table(meta["importances"]))
-        else:
-            console.print("parameter importances: not available")
-        if len(runs) and (runs["stage"] == "final").any():
-            console.print(study_tables.grid_table(runs[runs["stage"] == "final"], "Test split, evaluation seeds"))
-    elif len(runs):
-        console.print(study_tables.grid_table(runs, f"{study_name}: mean ± sd over seeds (test split)"))
-    if result.get("published") is not None:
-        from ..report.published import readable
-
-        console.print(study_tables.frame_table(readable(result["published"]), "Beside the published figures"))
-    if result["rows"]:
-        console.print(study_tables.verdict_table(result["rows"], alpha, min_effect))
-        for line in verdict_lines(result) + attribution_lines(result) + compute_lines(result):
-            console.print(line, highlight=False)
-        note = interleaving_note(result["rows"])
-        if note:
-            console.print(note, highlight=False)
-        power = power_summary(result, power_effect)
-        if power:
-            console.print(power, highlight=False)
-    for line in answer:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
-    if plan:
-        console.print(describe(plan), markup=False, highlight=False, soft_wrap=True)
-    console.print(f"{len(trials)} trials ({failed} failed), {len(runs)} runs; wrote trials.csv, runs.csv, "
-                  f"accuracy.csv, manifest.json, stats.csv, report.md and plots/ in {folder}")
+    for item in summary(_warned(written)):  # tables and Text as rich renders them, a plain str whole and literal
+        console.print(item, markup=False, highlight=False, soft_wrap=isinstance(item, str))
 
 
 def _study_location(study: str, storage: str | None, results: Path) -> tuple[str, Path, str]:
@@ -671,12 +595,12 @@ def report_cmd(
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     alpha: float = typer.Option(DEFAULTS.alpha, help="significance level, after Holm's adjustment (a --sequential study: "
                                            "divided by its planned looks)"),
-    min_effect: float | None = typer.Option(None, help="smallest accuracy difference that matters (default 0.01 = "
-                                                       "one point; a --sequential study: its looks')"),
+    min_effect: float | None = typer.Option(None, help=f"smallest accuracy difference that matters (default {_MIN_EFFECT}; "
+                                                       "a --sequential study: its looks')"),
     target_effect: float | None = typer.Option(None, "--target-effect", metavar="POINTS",
                                                help="accuracy difference worth detecting, in points: power, MDE and "
-                                                    "the seeds needed for it (default 2; a --sequential study: its "
-                                                    "looks')"),
+                                                    f"the seeds needed for it (default {_TARGET_EFFECT}; a --sequential "
+                                                    "study: its looks')"),
 ) -> None:
     """Rebuild tables, stats.csv, every plot and report.md from the stored results; print the verdicts."""
     from ..files import writable_dir
@@ -686,185 +610,11 @@ def report_cmd(
     if min_effect is not None and not min_effect >= 0:
         raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
     _positive_opt("--target-effect", target_effect)
+    from ..report.summary import write
+
     name, folder, url = _study_location(study, storage, results)
-    _export_and_print(url, name, writable_dir(folder), None, alpha=alpha, min_effect=min_effect,
-                      power_effect=None if target_effect is None else target_effect / 100)
-
-
-_STAGE_ORDER = {"final": 0, "search": 1}  # the final stage (fresh seeds, test split) first
-_SPLIT_NAMES = {"test": "test split", "val": "validation split"}
-
-
-def _where(group: tuple[str, str]) -> str:
-    stage, split = group
-    return f"the {stage} stage ({_SPLIT_NAMES.get(split, f'{split} split')})"
-
-
-def _amount(value: float, unit: str, fmt: str = ".1f") -> str:
-    """'1 point', '2.5 points', '-0.30 s' (a unit on every number shown)."""
-    text = f"{value:{fmt}}"
-    if unit == "points" and text.lstrip("+-") == "1":
-        return f"{text} point"
-    return f"{text} {unit}"
-
-
-def _groups(runs, label: str) -> list[tuple[str, str]]:
-    """The (stage, split) pairs where `label` has successful runs, the final stage's test split first."""
-    found = {(str(st), str(sp)) for st, sp in runs.loc[runs["label"] == label, ["stage", "split"]].itertuples(index=False)}
-    return sorted(found, key=lambda g: (_STAGE_ORDER.get(g[0], 9), g[0], g[1] != "test", g[1]))
-
-
-def _check_label(label: str, ok_labels: set[str], all_labels: set[str]) -> None:
-    import difflib
-
-    from ..study import StudyError
-
-    if label in ok_labels:
-        return
-    if label in all_labels:
-        raise StudyError(f"configuration {label!r} has no successful runs to compare")
-    close = difflib.get_close_matches(label, sorted(all_labels), n=3, cutoff=0.0)
-    hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
-    raise StudyError(f"no configuration with label or config_id {label!r} in this study{hint}")
-
-
-def _by_id(runs, name: str) -> str:
-    """A configuration given by its config_id: its label in the stage compared first (the final
-    stage's, where it ran there); any other name as it is."""
-    from ..study import StudyError
-
-    if not len(runs) or "config_id" not in runs or name in set(map(str, runs["label"])):
-        return name
-    rows = runs[runs["config_id"].astype(str) == name]
-    if rows.empty:
-        return name
-    ok = rows[rows["status"] == "ok"]
-    pool = (ok if len(ok) else rows)[["stage", "label"]].astype(str)
-    found = sorted(set(pool.itertuples(index=False, name=None)), key=lambda g: (_STAGE_ORDER.get(g[0], 9), g))
-    labels = [lab for st, lab in found if st == found[0][0]]
-    if len(labels) > 1:
-        raise StudyError(f"config_id {name!r} names {len(labels)} configurations ({', '.join(map(repr, labels))}): "
-                         "give a label")
-    return labels[0]
-
-
-def compare_runs(runs, a: str, b: str, metric: str = "final_avg_acc", *, allow_mixed: bool = False,
-                 alpha: float = DEFAULTS.alpha, min_effect: float | None = None) -> dict:
-    """Compare two configurations of a runs.csv frame on one metric: a single comparison (plain p).
-    Each is named by its label or its config_id (runs.csv's columns).
-
-    Both arms come from the same stage and split (the final stage's test split when both have one),
-    paired by seed when they share at least two; "better" follows the metric's declared sense
-    (metrics.METRIC_SENSE). Arms from different stages or splits are refused unless allow_mixed,
-    which compares them unpaired and returns a warning. ``min_effect`` is in the stored unit (0.01 =
-    one point for accuracies); by default one point for accuracies, and for times and bytes 5% of
-    b's mean (minimum, TOST margin and power effect alike). A wall-clock metric (time_*) gets a
-    verdict only when the arms ran interleaved, seed by seed (comparisons.wall_clock_rule), else
-    "not interleaved".
-    Returns {"row": stats.compare() row, "line": one sentence, "warning": str or None}.
-    """
-    import pandas as pd
-
-    from .. import stats
-    from ..metrics import METRIC_SENSE
-    from ..report import frames
-    from ..report.analysis import INTERLEAVED_TEXT, is_wall_clock
-    from ..study import StudyError
-
-    sense = METRIC_SENSE.get(metric)
-    if sense is None:
-        raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
-    if len(runs) and metric not in runs:
-        raise ConfigError(f"this study's runs have no {metric!r} column")
-    a, b = _by_id(runs, a), _by_id(runs, b)
-    all_labels = set(map(str, runs["label"])) if len(runs) else set()
-    ok = runs[runs["status"] == "ok"] if len(runs) else runs
-    ok_labels = set(map(str, ok["label"])) if len(ok) else set()
-    for label in (a, b):
-        _check_label(label, ok_labels, all_labels)
-    ga, gb = _groups(ok, a), _groups(ok, b)
-    common = [g for g in ga if g in gb]
-    warning = None
-    if common:
-        ga = gb = common[0]
-    else:
-        ga, gb = ga[0], gb[0]
-        what = ("different stages" if ga[0] != gb[0] else "") + (" and " if ga[0] != gb[0] and ga[1] != gb[1] else "") \
-            + ("different splits" if ga[1] != gb[1] else "")
-        if not allow_mixed:
-            raise StudyError(f"{a!r} ran only in {_where(ga)} and {b!r} only in {_where(gb)}: {what} are not "
-                             "comparable (pass --allow-mixed to compare them anyway, unpaired)")
-        warning = (f"warning: comparing {a!r} from {_where(ga)} with {b!r} from {_where(gb)} ({what}), "
-                   "unpaired: the difference mixes the configurations with how they were evaluated")
-
-    def values(label, group):
-        rows = ok[(ok["label"] == label) & (ok["stage"] == group[0]) & (ok["split"] == group[1])]
-        per_seed = rows.assign(v=rows[metric].astype(float)).groupby("seed")["v"].mean()  # repeats of a seed: their mean
-        return per_seed
-
-    x, y = values(a, ga), values(b, gb)
-    paired = warning is None and len(x.index.intersection(y.index)) >= 2
-    if paired:
-        both = x.to_frame("a").join(y.to_frame("b"), how="inner")
-        x, y = both["a"], both["b"]
-    thresholds: dict[str, float] = {"min_effect": DEFAULTS.min_effect if min_effect is None else min_effect}
-    if min_effect is None and sense.unit != "points":  # costs: relative to the other arm
-        thresholds = {"min_rel_effect": DEFAULTS.min_rel_effect}
-    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, **thresholds)
-    stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
-    row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
-               split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)
-    if is_wall_clock(metric):  # judged only when the arms ran interleaved, seed by seed (as in the report)
-        arms = pd.concat([ok[(ok["label"] == label) & (ok["stage"] == g[0]) & (ok["split"] == g[1])]
-                          for label, g in ((a, ga), (b, gb))])
-        state = frames.interleaved(arms, a, b) if paired else False
-        row["interleaved"] = INTERLEAVED_TEXT[state]
-        if state is not True:
-            row["verdict"] = stats.NOT_INTERLEAVED
-    return {"row": row, "line": _compare_line(row, sense, row["min_effect"]), "warning": warning}
-
-
-def _compare_line(row: dict, sense, min_effect: float) -> str:
-    """One sentence; every difference carries its unit; p is the single comparison's own p."""
-    import math
-
-    from .. import stats
-
-    fmt = ".1f" if sense.unit == "points" else ".2f"
-    unit, k = sense.unit, sense.scale
-
-    def num(v, spec=fmt):
-        return "n/a" if v is None or not math.isfinite(float(v)) else f"{k * v:{spec}}"
-
-    conf = round(100 * row.get("confidence", 0.95))
-    nums = (f"diff {_amount(k * row['diff'], unit, '+' + fmt)}, {conf}% CI "
-            f"[{num(row['ci_low'])}, {num(row['ci_high'])}] {unit}")
-    n = f"n={row['n_a']} paired seeds" if row["paired"] else f"n={row['n_a']}+{row['n_b']} seeds"
-    where = f"{row['stage']} stage, {row['split']} split"
-    on = f"on {row['metric']}, {sense.better} is better"
-    v = row["verdict"]
-    if v == stats.NOT_INTERLEAVED:
-        from ..report.analysis import NOT_JUDGED, no_times_note
-
-        return (f"{row['a']} vs {row['b']} {on}: {NOT_JUDGED}{no_times_note(row)} ({nums}, p {row['p_value']:.3g}, "
-                f"{row['test']}, {n}; {where})")
-    if v == "underpowered" and row["min_p"] > row.get("alpha", DEFAULTS.alpha):
-        return (f"{row['a']} vs {row['b']}: underpowered {on}: {n} cannot give p below {row['min_p']:.3g} with "
-                f"{row['test']}; run more seeds ({nums}; {where})")
-    if v == "underpowered":
-        need = row.get("seeds_needed")
-        v = f"underpowered ({f'about {need} seeds needed' if need else 'run more seeds'})"
-    elif v == "negligible":
-        rel = row.get("min_rel_effect")
-        minimum = (f"{100 * rel:g}% of {row['b']}" if rel is not None and math.isfinite(rel)
-                   else _amount(k * min_effect, unit, 'g'))
-        v = f"negligible (real, below the minimum of {minimum})"
-    else:
-        v = stats.verdict_label(row, scale=k, unit=unit)  # "equivalent within ±1 point" / "±5%"
-    effect = row.get("effect_size", math.nan)
-    effect_text = f", {row['effect_kind']} {effect:.2f}" if effect is not None and math.isfinite(effect) else ""
-    return (f"{row['a']} vs {row['b']}: {v} {on} ({nums}, p {row['p_value']:.3g}{effect_text}, {row['test']}, "
-            f"{n}; {where})")
+    _show(write(url, name, writable_dir(folder), alpha=alpha, min_effect=min_effect,
+                power_effect=None if target_effect is None else target_effect / 100))
 
 
 @commands.command("compare")
@@ -878,17 +628,13 @@ def compare_cmd(
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     alpha: float = typer.Option(DEFAULTS.alpha, help="significance level (a --sequential study: divided by its planned looks)"),
     min_effect: float | None = typer.Option(None, help="smallest difference that matters, in runs.csv's unit "
-                                                          "(default 0.01 = one point for accuracies; 5% of the other arm for times and costs)"),
+                                                          f"(default {_MIN_EFFECT} for accuracies; {_MIN_REL_EFFECT} of the other arm for times "
+                                                          "and costs)"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare arms from different stages or splits"),
 ) -> None:
     """Compare two stored configurations of a study: paired by seed when they share seeds."""
-    import pandas as pd
-
-    from ..export import collect, stage_studies
     from ..metrics import METRIC_SENSE
-    from ..storage import open_storage
-    from ..study import StudyError
-    from ..study.sequential import look_alpha, stored_plan
+    from ..report.compare import compare_study
 
     if metric not in METRIC_SENSE:
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
@@ -897,21 +643,10 @@ def compare_cmd(
     if min_effect is not None and not min_effect >= 0:
         raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
     name, _, url = _study_location(study, storage, results)
-    store = open_storage(url)
-    runs = pd.DataFrame(collect(store, name)["runs"])
-    if runs.empty:
-        raise StudyError(f"study {name!r} has no stored runs yet")
-    # A --sequential study looked at its results after every block of seeds: any test on them is at
-    # alpha / its planned looks, as its report's are, or the looks' inflation would come back here.
-    plan = stored_plan(stage_studies(store, name))
-    if plan:
-        looks = plan["looks"]
-        print(f"gr-bench: {name!r} added seeds sequentially ({looks} planned looks): testing at alpha "
-              f"{alpha:g}/{looks} = {look_alpha(alpha, looks):.3g}", file=sys.stderr)
-        alpha = look_alpha(alpha, looks)
-    out = compare_runs(runs, a, b, metric, allow_mixed=allow_mixed, alpha=alpha, min_effect=min_effect)
-    if out["warning"]:
-        print(f"gr-bench: {out['warning']}", file=sys.stderr)
+    out = compare_study(url, name, a, b, metric, allow_mixed=allow_mixed, alpha=alpha, min_effect=min_effect)
+    for message in (out["note"], out["warning"]):
+        if message:
+            print(f"gr-bench: {message}", file=sys.stderr)
     console.print(out["line"], markup=False, highlight=False, soft_wrap=True)
 
 
@@ -928,15 +663,15 @@ def export_cmd(
     print only where they went (`gr-bench report` prints the tables and verdicts too)."""
     from ..files import ResultsError, writable_dir
     from ..report.shipped import ship as ship_rows
+    from ..report.summary import write
 
     name, folder, url = _study_location(study, storage, results)
     if ship is not None and (ship.resolve() == folder.resolve() or (ship / "study.db").exists()):
         raise ResultsError(f"--ship {ship}: give a folder other than the study's own (it holds a study database)")
-    with console.capture():  # the same files as report, without its terminal output
-        _export_and_print(url, name, writable_dir(folder), None)
-        if ship is not None:
-            ship_rows(folder, writable_dir(ship))
-            _export_and_print("", name, ship, None)
+    _warned(write(url, name, writable_dir(folder)))  # the same files as report, without its terminal output
+    if ship is not None:
+        ship_rows(folder, writable_dir(ship))
+        _warned(write("", name, ship))
     console.print(f"exported {name}: trials.csv, runs.csv, accuracy.csv, manifest.json, stats.csv, report.md "
                   f"and plots/ in {folder}" + (f"; shipped its rows to {ship}" if ship is not None else ""),
                   highlight=False, soft_wrap=True)

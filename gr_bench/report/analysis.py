@@ -12,9 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import comparisons, stats
-from ..comparisons import (  # also read as analysis.<name> by the report and the CLI
+from ..comparisons import (  # also read as analysis.<name> by build.py and docs.py
     COSTS,
-    INTERLEAVED_TEXT,
     PRIMARY,
     check_once,
     comparison_pairs,
@@ -55,10 +54,6 @@ def shown(row: dict) -> tuple[float, str]:
         return 100.0, "pts"
     s = sense(row["metric"])
     return (s.scale, s.unit) if s.unit else (1.0, row.get("unit") or "")
-
-
-NOT_JUDGED = ("wall-clock not judged: the arms did not run interleaved (seed by seed); "
-              "compare cpu_s or flops_train")
 
 
 def _text(value: object) -> str:
@@ -134,8 +129,7 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     other metric is "secondary", adjusted within its own family. Accuracy-like metrics use
     ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
     MDE, seeds needed); cost metrics (times, counts) use ``min_rel_effect`` of the other arm's
-    mean for all three. Wall-clock rows (time_*) are judged only when their arms ran interleaved
-    (comparisons.wall_clock_rule), else their verdict is "not interleaved". ``attribution`` and
+    mean for all three. Wall-clock rows (time_*) follow comparisons.wall_clock_rule. ``attribution`` and
     ``pairs``: see comparison_pairs; explicit grid pairs (comparisons within a level) skip the
     Friedman test across all configurations."""
     within = pairs is not None
@@ -181,55 +175,65 @@ def cost_metric(result: dict) -> str | None:
     return next((m for m in COSTS if m in have), None)
 
 
-def _answer(row: dict) -> str:
-    """Does a beat b? One word or phrase per verdict; the numbers follow separately."""
+_ANSWERS = {  # does a beat b? one word or phrase per verdict; the numbers follow it
+    "better": "yes",
+    "worse": "no, it is worse",
+    "inconclusive": "can't tell: a real difference below the practical minimum, not shown to be within the margin",
+    "no evidence": "no evidence either way (powered for the minimum effect, none found, none ruled out)",
+    "underpowered": "can't tell (underpowered)",
+}
+
+
+def verdict_sentence(row: dict, *, lead: str = "", aside: str = "", more_seeds: bool = True) -> str:
+    """The one sentence a comparison row is read in, in report.md, on the terminal and by
+    `gr-bench compare`: '{lead}does {a} beat {b} on {metric}{aside}? {answer}: {numbers}', e.g.
+    'does generative beat buffer-equal-bytes on final_avg_acc (primary, higher is better)? no, it
+    is worse: diff -1.2 points, 99% CI [...], ...' (numbers: stats.details, in the metric's shown
+    unit). The verdict is stated once, as the answer. ``lead`` and ``aside`` say where the row
+    comes from (an attribution group, the stage and split); with ``more_seeds`` an underpowered row
+    ends with what more seeds would take: the seeds needed for 80% power, or, where the design
+    cannot reach alpha at all, that it cannot."""
+    sn = sense(row["metric"])
     v = row["verdict"]
-    if v.startswith("equivalent"):
-        return f"no, {v}"
-    return {"better": "yes", "worse": "no, it is worse",
-            "negligible": f"no, the difference is real but within {stats.margin_text(row, scale=sense(row['metric']).scale, unit=sense(row['metric']).unit)}",
-            "inconclusive": "can't tell: a real difference below the practical minimum, not shown to be within the margin",
-            "no evidence": "no evidence either way (powered for the minimum effect, none found, none ruled out)",
-            "underpowered": "can't tell (underpowered)",
-            stats.NOT_INTERLEAVED: NOT_JUDGED + no_times_note(row)}.get(v, v)
+    if v.startswith("equivalent"):  # "equivalent within ±1 point" (a bare "equivalent" gets its margin)
+        answer = f"no, {stats.verdict_label(row, scale=sn.scale, unit=sn.unit)}"
+    elif v == "negligible":
+        answer = f"no, the difference is real but within {stats.margin_text(row, scale=sn.scale, unit=sn.unit)}"
+    else:  # any other verdict as it is: "not judged (wall clock)" (comparisons.WALL_CLOCK_VERDICT)
+        answer = _ANSWERS.get(v, v)
+    numbers = stats.details(row, scale=sn.scale, unit=sn.unit)
+    if v == "underpowered" and more_seeds:
+        numbers += _more_seeds(row)
+    return f"{lead}does {row['a']} beat {row['b']} on {row['metric']}{aside}? {answer}: {numbers}"
 
 
-def no_times_note(row: dict) -> str:
-    """Why a "not interleaved" row could not be checked, when its runs have no start times."""
-    return (" (runs.csv has no start times: the study was stored before they were recorded)"
-            if row.get("interleaved") == INTERLEAVED_TEXT[None] else "")
-
-
-def interleaving_note(rows: list[dict]) -> str | None:
-    """One sentence for report.md when wall-clock comparisons were not judged, else None."""
-    held = [r for r in rows if r.get("verdict") == stats.NOT_INTERLEAVED]
-    if not held:
-        return None
-    metrics = ", ".join(f"`{m}`" for m in dict.fromkeys(r["metric"] for r in held))
-    unknown = any(r.get("interleaved") == INTERLEAVED_TEXT[None] for r in held)
-    return (f"{len(held)} comparison{'s' if len(held) != 1 else ''} on {metrics}: {NOT_JUDGED}. Their "
-            "differences, intervals and p-values are shown for reading only"
-            + ("; runs.csv has no start times for some runs (a study stored before they were recorded), "
-               "which counts as not interleaved" if unknown else "") + ".")
+def _more_seeds(row: dict) -> str:
+    """What more seeds would take, for an underpowered row: '; about 16 seeds needed for 80% power',
+    or, when no p at these seeds can reach alpha, '; n=1 paired seeds cannot give p below 1 with
+    paired-t: run more seeds'."""
+    holm = int(row.get("family_size", 1)) > 1 and "p_holm" in row
+    floor = row.get("min_p_holm", row["min_p"]) if holm else row["min_p"]
+    if floor > row.get("alpha", DEFAULTS.alpha):
+        n = f"n={row['n_a']} paired seeds" if row.get("test") in stats.PAIRED_TESTS else \
+            f"n={row['n_a']}+{row['n_b']} seeds"
+        after = " after Holm across the family" if floor > row["min_p"] else ""
+        return (f"; {n} cannot give {'p_holm' if holm else 'p'} below {floor:.3g} with {row['test']}{after}: "
+                "run more seeds")
+    return f"; about {row['seeds_needed']} seeds needed for 80% power" if row.get("seeds_needed") else ""
 
 
 def verdict_lines(result: dict) -> list[str]:
-    """Plain answers for the primary metric and the headline cost, e.g. 'generative vs
-    buffer-equal-bytes on final_avg_acc (primary): no, it is worse: diff -1.2 points, ...'.
-    Each line names both arms and states the verdict once."""
+    """Plain answers for the primary metric and the headline cost (verdict_sentence), e.g.
+    'does generative beat buffer-equal-bytes on final_avg_acc (primary, higher is better)? no, it
+    is worse: diff -1.2 points, ...'."""
     primary = result.get("primary", PRIMARY)
     cost = cost_metric(result)
     lines = []
     for row in result["rows"]:
         if row["metric"] not in (primary, cost):
             continue
-        sn = sense(row["metric"])
         what = "primary" if row["metric"] == primary else "wall-clock, machine-dependent" if row["wall_clock"] else "cost"
-        numbers = stats.details(row, scale=sn.scale, unit=sn.unit)
-        if row["verdict"] == "underpowered" and row.get("seeds_needed"):
-            numbers += f"; about {row['seeds_needed']} seeds needed for 80% power"
-        lines.append(f"does {row['a']} beat {row['b']} on {row['metric']} ({what}, {sn.better} is better)? "
-                     f"{_answer(row)}: {numbers}")
+        lines.append(verdict_sentence(row, aside=f" ({what}, {sense(row['metric']).better} is better)"))
     return lines
 
 
@@ -237,7 +241,6 @@ def attribution_lines(result: dict) -> list[str]:
     """One verdict per attribution group on the primary metric: the reference with only that group
     taken from the search's best, against the reference (nothing else differs)."""
     primary = result.get("primary", PRIMARY)
-    sn = sense(primary)
     rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
     lines = []
     for e in result.get("attribution", []):
@@ -252,8 +255,7 @@ def attribution_lines(result: dict) -> list[str]:
         if row is None:
             lines.append(f"{what}: not measured ({e['a']} or {e['b']} has no successful final runs)")
             continue
-        lines.append(f"{what}: does {e['a']} beat {e['b']} on {primary}, only {fields} differing? "
-                     f"{_answer(row)}: {stats.details(row, scale=sn.scale, unit=sn.unit)}")
+        lines.append(verdict_sentence(row, lead=f"{what}: ", aside=f", only {fields} differing", more_seeds=False))
     return lines
 
 
@@ -263,7 +265,6 @@ def compute_lines(result: dict) -> list[str]:
     training samples (the best's schedule at the reference's lr against the control), and what the
     two verdicts together say (the last line). [] when the study ran no such control."""
     primary = result.get("primary", PRIMARY)
-    sn = sense(primary)
     rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
     lines, found, more = [], {}, True
     for e in result.get("attribution", []):
@@ -278,8 +279,7 @@ def compute_lines(result: dict) -> list[str]:
             lines.append(f"{e['group']} ({e['a']} against {e['b']}, {samples}): not measured")
             continue
         found["training" if alone else "replay"] = row["verdict"]
-        lines.append(f"{e['group']} ({samples}): does {e['a']} beat {e['b']} on {primary}? "
-                     f"{_answer(row)}: {stats.details(row, scale=sn.scale, unit=sn.unit)}")
+        lines.append(verdict_sentence(row, lead=f"{e['group']} ({samples}): ", more_seeds=False))
     if found:
         lines.append(_compute_conclusion(found.get("replay"), found.get("training"), more))
     return lines

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import stats
+from ..comparisons import JUDGED_COSTS, WALL_CLOCK_VERDICT
 from ..files import atomic_write_text, write_csv
 from . import analysis, frames, plots
 from .published import ALPHA as REPRODUCTION_ALPHA
@@ -71,21 +72,23 @@ def stats_display(rows: list[dict]) -> pd.DataFrame:
 
 
 def answer_section(result: dict, runs: pd.DataFrame, question: str) -> list[str]:
-    """report.md's first section: the question, then one row per comparison of the primary family
-    (both means, the difference with its interval at the verdict's level, p_holm, the verdict);
-    power, TOST and MDE details follow in the Statistics table and stats.csv."""
+    """report.md's first section. Its first paragraph is the headline: the question, then the answer
+    in one sentence with its numbers (headline_text). Then one row per comparison of the primary
+    family (both means, the difference with its interval at the verdict's level, p_holm, the
+    verdict); power, TOST and MDE details follow in the Statistics table and stats.csv."""
     primary = result.get("primary", analysis.PRIMARY)
     rows = [r for r in result["rows"] if r["metric"] == primary]
     out = ["## Answer\n"]
-    if question:
-        out.append(f"Question: {question}.\n")
+    asked = f"Question: {question}." if question else ""
     if not rows:
-        return out + ["No comparison: fewer than two configurations with finished runs.\n"]
+        return out + [(f"{asked}  \n" if asked else "") + "No comparison: fewer than two configurations with "
+                      "finished runs.\n"]
+    out.append((f"{asked}  \n" if asked else "") + f"Answer: {headline_text(rows, result['stage'])}\n")
     scale, unit = analysis.shown(rows[0])
     k = int(rows[0]["family_size"])
     level = stats.level_text(rows[0].get("ci_level", 0.95))
-    out.append(f"Each configuration a against b on `{primary}`, paired by seed ({int(rows[0]['n_a'])} seeds; Holm "
-               f"over {k}; intervals at {level}, the verdict's level):\n")
+    out.append(f"{'Each' if k > 1 else 'The'} configuration a against b on `{primary}`, paired by seed "
+               f"({int(rows[0]['n_a'])} seeds; Holm over {k}; intervals at {level}, the verdict's level):\n")
     out.append(md_table(pd.DataFrame([{
         "a": r["a"], "b": r["b"], "mean a": _fixed(scale * r["mean_a"], ".1f"), "mean b": _fixed(scale * r["mean_b"], ".1f"),
         f"difference ({'points' if unit == 'pts' else unit or '-'})": _fixed(scale * r["diff"], "+.1f"),
@@ -93,6 +96,38 @@ def answer_section(result: dict, runs: pd.DataFrame, question: str) -> list[str]
         "p_holm" if k > 1 else "p": _fmt(r["p_holm"] if k > 1 else r["p_value"], 2), "verdict": r["verdict"]}
         for r in rows])))
     return out
+
+
+def headline_text(rows: list[dict], stage: str) -> str:
+    """The answer in one sentence, from the primary family's rows: for a search (its final stage),
+    or a single comparison, the first row (the search's best against the reference) with its
+    difference, means, interval, p and verdict; for a grid of several comparisons, its verdicts,
+    naming the configurations of each decided one (the numbers are in the table under it)."""
+    scale, unit = analysis.shown(rows[0])
+    unit = "points" if unit == "pts" else unit
+    k, n = int(rows[0]["family_size"]), int(rows[0]["n_a"])
+
+    def numbers(r: dict) -> str:
+        p = f"p_holm {_fmt(r['p_holm'], 2)} (Holm over {k})" if k > 1 else f"p {_fmt(r['p_value'], 2)}"
+        return (f"{_fixed(scale * r['diff'], '+.1f')} {unit} ({_fixed(scale * r['mean_a'], '.1f')} against "
+                f"{_fixed(scale * r['mean_b'], '.1f')}), {stats.level_text(r.get('ci_level', 0.95))} CI "
+                f"[{_fixed(scale * r['ci_low'], '+.1f')}, {_fixed(scale * r['ci_high'], '+.1f')}], {p}, "
+                f"{n} paired seeds: **{r['verdict']}**")
+
+    metric = f"`{rows[0]['metric']}`"
+    if stage == "final" or len(rows) == 1:
+        r = rows[0]
+        rest = f"; all {len(rows)} comparisons below" if len(rows) > 1 else ""
+        what = " (the search's best against the reference" + rest + ")" if stage == "final" else ""
+        return f"{r['a']} against {r['b']} on {metric}{what}: {numbers(r)}."
+    against = list(dict.fromkeys(r["b"] for r in rows))
+    parts = []
+    for verdict in dict.fromkeys(r["verdict"] for r in rows):
+        named = [r["a"] for r in rows if r["verdict"] == verdict]
+        decided = verdict in ("better", "worse") or verdict.startswith(("equivalent", "negligible"))
+        parts.append(f"{verdict}: {', '.join(named)}" if decided and len(named) <= 6 else f"{len(named)} {verdict}")
+    return (f"{len(rows)} comparisons on {metric} against {', '.join(against[:3])}{', ...' if len(against) > 3 else ''} "
+            f"({n} paired seeds, Holm over {k}): {'; '.join(parts)}. Each difference with its CI is in the table below.")
 
 
 def header_text(manifest: dict) -> str:
@@ -212,20 +247,30 @@ def configurations(trials: pd.DataFrame, runs: pd.DataFrame, first: str) -> pd.D
                           else "(the study's base)"} for label, cid in order])
 
 
-def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
+def config_summary(runs: pd.DataFrame, search: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean ± sd over seeds per configuration (for report.md), with its config_id and settings in
     short form; with several numbers of tasks, grouped by n_tasks (accuracies over different task
-    counts are not comparable), best first within each."""
+    counts are not comparable), best first within each. ``search``: the search stage's successful
+    runs when ``runs`` are the final stage's: each configuration's wall time there (the same
+    config_id, search fidelity, validation split) gets its own column, "search time s", beside the
+    final stage's "final time s"; a time column never mixes the two."""
     by_tasks = "n_tasks" in runs and runs["n_tasks"].nunique() > 1
+    split = search is not None and len(search) > 0 and "config_id" in search
     out = []
     for label, g in runs.groupby("label", sort=False):
-        row = {"configuration": label, "config_id": shared_value(g, "config_id"),
-               "settings": shown_settings(shared_value(g, "settings")), "n": len(g)}
+        cid = shared_value(g, "config_id")
+        row = {"configuration": label, "config_id": cid, "settings": shown_settings(shared_value(g, "settings")),
+               "n": len(g)}
         if by_tasks:
             row = {"n_tasks": int(g["n_tasks"].iloc[0]), **row}
-        for col, name, scale in (("final_avg_acc", "final avg acc %", 100), ("avg_forgetting", "forgetting %", 100),
-                                 ("time_total_s", "time s", 1)):
-            row[name] = mean_sd(g[col].astype(float), scale)
+        row["final avg acc %"] = mean_sd(g["final_avg_acc"].astype(float), 100)
+        row["forgetting %"] = mean_sd(g["avg_forgetting"].astype(float), 100)
+        if split:
+            searched = search[search["config_id"].astype(str) == cid] if cid else search.iloc[:0]
+            row["search time s"] = mean_sd(searched["time_total_s"].astype(float), 1)
+            row["final time s"] = mean_sd(g["time_total_s"].astype(float), 1)
+        else:
+            row["time s"] = mean_sd(g["time_total_s"].astype(float), 1)
         row["memory MiB"] = f"{g['memory_bytes'].astype(float).mean() / 2**20:.2f}"
         out.append(row)
     df = pd.DataFrame(out)
@@ -290,22 +335,15 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
     ``attribution`` and ``pairs`` as in analysis.comparison_pairs; ``sequential``: the sentence stating a --sequential study's looks
     (study.sequential.describe), shown with the verdicts; ``alpha`` is then already per look."""
     trials, runs, accuracy = (pd.DataFrame(rows[k]) for k in ("trials", "runs", "accuracy"))
-    result = analysis.analyse(study_name, kind, runs, reference, alpha=alpha, min_effect=min_effect, margin=margin,
-                              power_effect=power_effect, min_rel_effect=min_rel_effect, primary=primary,
-                              attribution=attribution, pairs=pairs) \
+    thresholds = {"alpha": alpha, "min_effect": min_effect, "margin": margin, "power_effect": power_effect,
+                  "min_rel_effect": min_rel_effect}
+    result = analysis.analyse(study_name, kind, runs, reference, primary=primary, attribution=attribution,
+                              pairs=pairs, **thresholds) \
         if len(runs) else {"stage": "search", "pairs": [], "rows": [], "families": [], "primary": primary,
                            "friedman": None, "fits": {}, "attribution": list(attribution or []),
                            "alpha": alpha, "power_effect": power_effect}
     write_csv(folder / "stats.csv", analysis.stats_rows(result["rows"]), list(analysis.STATS_COLUMNS))
-
-    saved = []
-    if len(runs):
-        for name, caption, make in figures(kind, result["stage"], trials, runs, accuracy, result["fits"], importances,
-                                           multi, primary):
-            if draw:  # draw=False: report.md and stats.csv only (the docs check regenerates those)
-                plots.save(make(), folder / "plots", name)
-            saved.append((name, caption))
-
+    saved = drawn_figures(folder, kind, result, trials, runs, accuracy, importances, multi, primary, draw)
     md = [f"# {study_name}\n"]
     if manifest and (manifest.get("setup") or {}).get("quick"):
         md.append("**A first look (--quick): few seeds and epochs. Not a finding; run the study without --quick "
@@ -313,101 +351,191 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
     md += answer_section(result, runs, question)
     if manifest:
         md.append(header_text(manifest))
-    margin_pts = 100 * (min_effect if margin is None else margin)
+    md += published_section(folder, result, runs, published)
+    md += configurations_section(trials, runs, result["stage"])
+    md += verdicts_section(result, kind, sequential, **thresholds)
+    md += attribution_section(result)
+    md += differences_section(result, trials, runs)
+    md += power_section(result, power_effect, primary)
+    md += statistics_section(result, alpha)
+    if len(runs):
+        md += summary_section(trials, runs, result["stage"])
+    md.append("\n## Figures\n")
+    md += [f"### {caption}\n\n![{caption}](plots/{name}.png)\n" for name, caption in saved]
+    atomic_write_text(folder / "report.md", "\n".join(md) + "\n")
+    return result
 
-    def points(x: float) -> str:
-        return f"{x:g} point" + ("" if x == 1 else "s")
+
+def drawn_figures(folder: Path, kind: str, result: dict, trials: pd.DataFrame, runs: pd.DataFrame,
+                  accuracy: pd.DataFrame, importances: dict | None, multi: bool, primary: str,
+                  draw: bool) -> list[tuple[str, str]]:
+    """(file name, caption) of every figure report.md lists; drawn into plots/ unless draw=False
+    (report.md and stats.csv only: the docs check regenerates those)."""
+    saved = []
+    if len(runs):
+        for name, caption, make in figures(kind, result["stage"], trials, runs, accuracy, result["fits"], importances,
+                                           multi, primary):
+            if draw:
+                plots.save(make(), folder / "plots", name)
+            saved.append((name, caption))
+    return saved
+
+
+def published_section(folder: Path, result: dict, runs: pd.DataFrame, published: dict | None) -> list[str]:
+    """Beside the published figures (and published.csv), when the study declares them."""
     result["published"] = None
-    if published and len(runs):
-        table = published_table(analysis.ok_runs(runs, result["stage"]), published)
-        write_csv(folder / "published.csv", table.to_dict("records"), list(table.columns))
-        result["published"] = table
-        md.append("## Beside the published figures\n")
-        md.append(published_text(table))
-        md.append(md_table(readable(table)))
-        md += sorted({f"- {r['configuration']}: {r['source']}" for _, r in table.iterrows() if r["source"]})
-        md.append("")
-    table = configurations(trials, runs, result["stage"])
-    if not table.empty:
-        md.append("## Configurations\n")
-        md.append("Every label of this study with its config_id (6 hex digits of the sha256 of its sorted "
-                  "overrides: the same settings have the same id in every stage) and its settings: its overrides "
-                  "over the study's base, exact. The final stage also trains every configuration on the whole "
-                  "training split (val_fraction=0), left out here. `gr-bench compare` takes a label or a config_id.\n")
-        lengths = sorted(set(trials.get("fidelity", pd.Series(dtype=str)).dropna()) - {"full", ""})
-        if lengths:  # the search ran at a lower fidelity than the final stage
-            md.append(f"The search trials trained {' or '.join(f'`{x}`' for x in lengths)} per task (the study's "
-                      "search fidelity: every task, fewer passes; trials.csv's fidelity); the final stage trains "
-                      "every configuration in full.\n")
-        shared = int(frames.restored_generator(runs).sum())
-        if shared:  # generator_tracks.py
-            md.append(f"{shared} run(s) restored their generator's training, task by task, from the run of the same "
-                      "seed whose configuration differs only in the classifier's lr, lr_decay or lr_schedule (runs.csv's "
-                      "generator_from), after checking that every input of that training was bit-identical; their "
-                      "generator seconds and CPU seconds are those measured where it was trained, and their wall-clock "
-                      "comparisons are not judged.\n")
-        md.append(md_table(table))
-    md.append(f"## Verdicts ({'grid' if kind == 'grid' else result['stage'] + ' stage'}, paired by seed)\n")
-    md.append(f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
-              f"alpha {alpha}. p is the paired t-test's (the exact Wilcoxon signed-rank p is stats.csv's "
-              f"p_secondary). \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "
-              f"difference of at least {points(100 * min_effect)}; \"equivalent\" needs a paired TOST within "
-              f"±{points(margin_pts)} with p < alpha, and a non-significant difference alone never means equal. "
-              f"Power and the minimum detectable effect (MDE, 80% power) are for a paired t-test at alpha / family "
-              f"size, power at a difference of {points(100 * power_effect)}; below 0.8 an inconclusive result is "
-              f"\"underpowered\". Cost metrics use {100 * min_rel_effect:g}% of the other arm as minimum, margin and "
-              f"power effect; wall-clock times are machine-dependent, and a wall-clock comparison is judged only when "
-              f"its arms ran interleaved (the runs of each paired seed back to back, by runs.csv's started_at), "
-              f"else its verdict is \"not interleaved\". {ci_text(result, alpha, sequential=bool(sequential))}"
-              f"{exact_text(result['rows'])}\n")
+    if not published or not len(runs):
+        return []
+    table = published_table(analysis.ok_runs(runs, result["stage"]), published)
+    write_csv(folder / "published.csv", table.to_dict("records"), list(table.columns))
+    result["published"] = table
+    md = ["## Beside the published figures\n", published_text(table), md_table(readable(table))]
+    md += sorted({f"- {r['configuration']}: {r['source']}" for _, r in table.iterrows() if r["source"]})
+    return md + [""]
+
+
+def search_fidelity(trials: pd.DataFrame) -> list[str]:
+    """What the search trials trained per task when below full fidelity (trials.csv's fidelity)."""
+    return sorted(set(trials.get("fidelity", pd.Series(dtype=str)).dropna()) - {"full", ""})
+
+
+def configurations_section(trials: pd.DataFrame, runs: pd.DataFrame, stage: str) -> list[str]:
+    """Every label with its config_id, stages and settings in full; how the search trained; which
+    runs restored a generator trained by another."""
+    table = configurations(trials, runs, stage)
+    if table.empty:
+        return []
+    md = ["## Configurations\n",
+          "Every label of this study with its config_id (6 hex digits of the sha256 of its sorted "
+          "overrides: the same settings have the same id in every stage) and its settings: its overrides "
+          "over the study's base, exact. The final stage also trains every configuration on the whole "
+          "training split (val_fraction=0), left out here. `gr-bench compare` takes a label or a config_id.\n"]
+    lengths = search_fidelity(trials)
+    if lengths:  # the search ran at a lower fidelity than the final stage
+        md.append(f"The search trials trained {' or '.join(f'`{x}`' for x in lengths)} per task (the study's "
+                  "search fidelity: every task, fewer passes; trials.csv's fidelity); the final stage trains "
+                  "every configuration in full.\n")
+    shared = int(frames.restored_generator(runs).sum())
+    if shared:  # generator_tracks.py
+        md.append(f"{shared} run(s) restored their generator's training, task by task, from the run of the same "
+                  "seed whose configuration differs only in the classifier's lr, lr_decay or lr_schedule (runs.csv's "
+                  "generator_from), after checking that every input of that training was bit-identical; their "
+                  "generator seconds and CPU seconds are those measured where it was trained.\n")
+    return md + [md_table(table)]
+
+
+def _points(x: float) -> str:
+    return f"{x:g} point" + ("" if x == 1 else "s")
+
+
+def verdicts_section(result: dict, kind: str, sequential: str | None, *, alpha: float, min_effect: float,
+                     margin: float | None, power_effect: float, min_rel_effect: float) -> list[str]:
+    """The rules every verdict follows, then one plain answer per primary and headline-cost comparison."""
+    margin_pts = 100 * (min_effect if margin is None else margin)
+    md = [f"## Verdicts ({'grid' if kind == 'grid' else result['stage'] + ' stage'}, paired by seed)\n",
+          f"Holm families (each adjusted within itself): {families_text(result) or 'none'}.  \n"
+          f"alpha {alpha}. p is the paired t-test's (the exact Wilcoxon signed-rank p is stats.csv's "
+          f"p_secondary). \"better\"/\"worse\" needs p < alpha (p_holm in a family of more than one) and a "
+          f"difference of at least {_points(100 * min_effect)}; \"equivalent\" needs a paired TOST within "
+          f"±{_points(margin_pts)} with p < alpha, and a non-significant difference alone never means equal. "
+          f"Power and the minimum detectable effect (MDE, 80% power) are for a paired t-test at alpha / family "
+          f"size, power at a difference of {_points(100 * power_effect)}; below 0.8 an inconclusive result is "
+          f"\"underpowered\". Cost metrics use {100 * min_rel_effect:g}% of the other arm as minimum, margin and "
+          f"power effect. {WALL_CLOCK_RULE} {ci_text(result, alpha, sequential=bool(sequential))}"
+          f"{exact_text(result['rows'])}\n"]
     if sequential:
         md.append(sequential[0].upper() + sequential[1:] + ".\n")
     md += [f"- {line}" for line in analysis.verdict_lines(result)] or ["- no comparison (fewer than two configurations)"]
-    note = analysis.interleaving_note(result["rows"])
-    if note:
-        md.append(f"\n{note}\n")
-    if result.get("attribution"):
-        md.append("\n## Attribution: what the search changed, one group at a time\n")
-        md.append("Each line compares the reference with one group of fields taken from the search's best "
-                  "configuration; the two arms differ in that group only.\n")
-        md += [f"- {line}" for line in analysis.attribution_lines(result)]
-        compute = analysis.compute_lines(result)
-        if compute:
-            md.append("\n## Replay set or extra training?\n")
-            md.append("A larger replay set also means more training. The control is the reference with its "
-                      "classifier epochs scaled so that it trains on as many samples as the best; it keeps the "
-                      "reference's replay set and learning rate.\n")
-            md += [f"- {line}" for line in compute[:-1]]
-            md.append(f"\n{compute[-1][0].upper() + compute[-1][1:]}.\n")
-    if result["pairs"]:
-        md.append("\n## What each comparison changes (config fields that differ, a vs b)\n")
-        md.append(md_table(pd.DataFrame(
-            [{"a": a, "b": b, "differs in": "; ".join(f"`{f}` {va} vs {vb}" for f, va, vb in
-                                                      analysis.differing_fields(trials, runs, result["stage"], a, b))
-              or "nothing in the stored overrides"} for a, b in result["pairs"]])))
+    note = wall_clock_note(result["rows"])
+    return md + ([f"\n{note}\n"] if note else [])
+
+
+# report.md's rule for wall-clock rows (comparisons.wall_clock_rule)
+WALL_CLOCK_RULE = ("Wall-clock times (time_*) are never judged: machines are shared and their load swings, so "
+                   f"their differences, intervals and p-values are shown for reading only, with the verdict "
+                   f"\"{WALL_CLOCK_VERDICT}\"; the judged costs are {' and '.join(f'`{m}`' for m in JUDGED_COSTS)} "
+                   "(CPU seconds and training FLOPs).")
+
+
+def wall_clock_note(rows: list[dict]) -> str | None:
+    """One sentence under the verdicts when some comparisons are on wall clock, else None."""
+    wall = [r for r in rows if r.get("verdict") == WALL_CLOCK_VERDICT]
+    if not wall:
+        return None
+    metrics = ", ".join(f"`{m}`" for m in dict.fromkeys(r["metric"] for r in wall))
+    judged = [m for m in JUDGED_COSTS if any(r["metric"] == m for r in rows)]
+    instead = (f"read {' and '.join(f'`{m}`' for m in judged)} for a verdict on cost" if judged
+               else "these runs have no CPU seconds or FLOP counts to judge cost by")
+    return (f"{len(wall)} comparison{'s' if len(wall) != 1 else ''} on {metrics}: wall clock, not judged; their "
+            f"numbers are in the Statistics table for reading only; {instead}.")
+
+
+def attribution_section(result: dict) -> list[str]:
+    """A search's attribution (one group of fields at a time) and its compute-matched control."""
+    if not result.get("attribution"):
+        return []
+    md = ["\n## Attribution: what the search changed, one group at a time\n",
+          "Each line compares the reference with one group of fields taken from the search's best "
+          "configuration; the two arms differ in that group only.\n"]
+    md += [f"- {line}" for line in analysis.attribution_lines(result)]
+    compute = analysis.compute_lines(result)
+    if compute:
+        md.append("\n## Replay set or extra training?\n")
+        md.append("A larger replay set also means more training. The control is the reference with its "
+                  "classifier epochs scaled so that it trains on as many samples as the best; it keeps the "
+                  "reference's replay set and learning rate.\n")
+        md += [f"- {line}" for line in compute[:-1]]
+        md.append(f"\n{compute[-1][0].upper() + compute[-1][1:]}.\n")
+    return md
+
+
+def differences_section(result: dict, trials: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
+    """The config fields each compared pair differs in."""
+    if not result["pairs"]:
+        return []
+    return ["\n## What each comparison changes (config fields that differ, a vs b)\n", md_table(pd.DataFrame(
+        [{"a": a, "b": b, "differs in": "; ".join(f"`{f}` {va} vs {vb}" for f, va, vb in
+                                                  analysis.differing_fields(trials, runs, result["stage"], a, b))
+          or "nothing in the stored overrides"} for a, b in result["pairs"]]))]
+
+
+def power_section(result: dict, power_effect: float, primary: str) -> list[str]:
+    """The primary family's power: MDE and the seeds a target effect needs, per comparison."""
     power = analysis.power_summary(result, power_effect)
-    if power:
-        md.append("\n## Power (primary metric, paired t at alpha / family size, 80% power)\n")
-        md.append(power[0].upper() + power[1:] + ".\n")
-        table = analysis.power_table(result, power_effect)
-        sn = analysis.sense(primary)
-        shown_target = f"{sn.scale * power_effect:g} {sn.unit}".rstrip()
-        md.append(md_table(pd.DataFrame({
-            "a": table["a"], "b": table["b"], "seeds": table["seeds"], "family": table["family"],
-            "sd of differences": [_fixed(x) for x in table["sd_diff"]], "MDE": [_fixed(x) for x in table["mde"]],
-            f"seeds for {shown_target}": [_fmt(x) for x in table["seeds_needed"]]})))
-    md.append("\n## Statistics (stats.csv; accuracy differences in points)\n")
-    md.append(md_table(stats_display(result["rows"])))
+    if not power:
+        return []
+    table = analysis.power_table(result, power_effect)
+    sn = analysis.sense(primary)
+    shown_target = f"{sn.scale * power_effect:g} {sn.unit}".rstrip()
+    return ["\n## Power (primary metric, paired t at alpha / family size, 80% power)\n",
+            power[0].upper() + power[1:] + ".\n", md_table(pd.DataFrame({
+                "a": table["a"], "b": table["b"], "seeds": table["seeds"], "family": table["family"],
+                "sd of differences": [_fixed(x) for x in table["sd_diff"]], "MDE": [_fixed(x) for x in table["mde"]],
+                f"seeds for {shown_target}": [_fmt(x) for x in table["seeds_needed"]]}))]
+
+
+def statistics_section(result: dict, alpha: float) -> list[str]:
+    """Every stats.csv row, the Friedman test across configurations, power-law fits of time."""
+    md = ["\n## Statistics (stats.csv; accuracy differences in points)\n", md_table(stats_display(result["rows"]))]
     if result["friedman"]:
         md += friedman_text(result["friedman"], alpha)
     for family, fit in result["fits"].items():
         md.append(f"\nTime ~ T^k for `{family}`: k = {_fmt(fit['exponent'])} (95% CI {_fmt(fit['ci_low'])} to "
                   f"{_fmt(fit['ci_high'])}, n={fit['n']}); quadratic (k = 2) "
                   f"{'inside' if fit['consistent_with_expected'] else 'outside'} the CI.\n")
-    if len(runs):
-        md.append(f"\n## Configurations ({result['stage']} stage, mean ± sd over seeds)\n")
-        md.append(md_table(config_summary(analysis.ok_runs(runs, result["stage"]))))
-    md.append("\n## Figures\n")
-    md += [f"### {caption}\n\n![{caption}](plots/{name}.png)\n" for name, caption in saved]
-    atomic_write_text(folder / "report.md", "\n".join(md) + "\n")
-    return result
+    return md
+
+
+def summary_section(trials: pd.DataFrame, runs: pd.DataFrame, stage: str) -> list[str]:
+    """Mean ± sd per configuration of the compared stage; for a final stage, the search stage's wall
+    time (search fidelity) in its own column beside the final stage's (full fidelity)."""
+    search = analysis.ok_runs(runs, "search") if stage == "final" else None
+    md = [f"\n## Configurations ({stage} stage, mean ± sd over seeds)\n"]
+    if search is not None and len(search):
+        lengths = search_fidelity(trials)
+        fidelity = f"at the search fidelity, {' or '.join(f'`{x}`' for x in lengths)} per task" if lengths \
+            else "in full"
+        md.append("Wall-clock seconds per run, for reading (never judged): \"search time s\" is the same "
+                  f"configuration's search-stage runs (validation split, {fidelity}; \"-\" where it was not "
+                  "searched), \"final time s\" the final stage's (full training, test split).\n")
+    return md + [md_table(config_summary(analysis.ok_runs(runs, stage), search))]

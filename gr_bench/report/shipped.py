@@ -21,12 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import ResultsError, atomic_write, atomic_write_text, csv_text, write_json
+from ..labels import current_label
 
 ROWS = {"runs": "runs.csv", "trials": "trials.csv", "accuracy": "accuracy.csv"}
 RECORDS = "records.jsonl.gz"  # export.RECORDS: every run's full record, what `study --reuse` imports
 SHIPPED = (*ROWS.values(), "manifest.json")  # what a shipped folder holds before its report is rebuilt
 PATH_OPTIONS = ("--results", "--storage", "--data-dir")  # options whose values name this machine's paths
 DROPPED_KEYS = ("storage", "hosts")  # manifest keys that name this machine
+LABEL_KEYS = ("a", "b", "best", "reference", "control")  # an attribution entry's labels
 
 
 def is_shipped(folder: Path) -> bool:
@@ -48,13 +50,22 @@ def _records(path: Path) -> list[dict]:
 
 
 def load(folder: Path) -> tuple[dict[str, list[dict]], dict]:
-    """(rows, manifest) of a shipped folder: rows as export.collect returns them."""
+    """(rows, manifest) of a shipped folder: rows as export.collect returns them, every label as
+    today's studies spell it (labels.current_label: a folder shipped before a rename reads under the
+    new names)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
         rows = {key: _records(folder / name) for key, name in ROWS.items()}
     except (OSError, ValueError) as e:
         raise ResultsError(f"{folder} is not a readable shipped study folder: {e}") from None
-    rows["attribution"] = list(manifest.get("attribution") or [])
+    for r in (*rows["runs"], *rows["trials"]):
+        if "label" in r:
+            r["label"] = current_label(r["label"])
+    manifest["attribution"] = [{k: current_label(v) if k in LABEL_KEYS else v for k, v in e.items()}
+                               for e in manifest.get("attribution") or []]
+    if isinstance(manifest.get("final_configs"), dict):
+        manifest["final_configs"] = {current_label(k): v for k, v in manifest["final_configs"].items()}
+    rows["attribution"] = list(manifest["attribution"])
     return rows, manifest
 
 

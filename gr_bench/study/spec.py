@@ -173,12 +173,18 @@ def get_spec(name: str, quick: bool = False) -> StudySpec:
 
 def spec_fingerprint(spec: StudySpec) -> str:
     """A hash of a study's definition, its search space's source code included, so that a study
-    created from another version of its module is refused on resume instead of silently continued."""
+    created from another version of its module is refused on resume instead of silently continued.
+    A renamed reference label (labels.RENAMED) is hashed under its first name: a rename changes no
+    science, so a study stored before it resumes and reports as the same study."""
+    from ..labels import first_label
+
     parts = []
     for f in dataclasses.fields(spec):
         value = getattr(spec, f.name)
         if f.default is None and value is None:  # a field added later, left unset, changes no fingerprint
             continue
+        if f.name == "reference":
+            value = {first_label(k): v for k, v in value.items()}
         if callable(value):
             try:
                 value = inspect.getsource(value)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import optuna
 
-from ..labels import FINAL_PAIRS, config_id, final_labels, settings_text, short_settings
+from ..labels import FINAL_PAIRS, config_id, current_label, final_labels, settings_text, short_settings
 from ..result import RunResult
 from ..storage import load_study
 
@@ -34,14 +34,15 @@ def own_overrides(pairs: list[str]) -> list[str]:
 def trial_label(trial: optuna.trial.FrozenTrial, names: dict[str, str] | None = None) -> str:
     """What a trial's configuration is called: a final-stage configuration's label (``names``:
     labels.final_labels of the stage's final_configs), a grid point's declared labels joined, or a
-    search trial's settings in short form (labels.short_settings; "" before it has any)."""
+    search trial's settings in short form (labels.short_settings; "" before it has any). Declared
+    names read as today's studies spell them (labels.current_label)."""
     params = {k: v for k, v in trial.params.items() if k != "seed"}
     if "config" in params:
-        return (names or {}).get(str(params["config"]), str(params["config"]))
+        return (names or {}).get(str(params["config"]), current_label(str(params["config"])))
     if "seed" not in trial.params and "overrides" in trial.user_attrs:  # a search trial: every seed
         return short_settings(own_overrides(trial.user_attrs["overrides"]))
-    return " ".join(f"{v}" if isinstance(v, str) else f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in params.items())
+    return current_label(" ".join(f"{v}" if isinstance(v, str) else f"{k}={v:.4g}" if isinstance(v, float)
+                                  else f"{k}={v}" for k, v in params.items()))
 
 
 def identities(stages: dict[str, optuna.Study]) -> dict[tuple[str, int], dict[str, str]]:
@@ -82,8 +83,8 @@ def attribution_entries(stages: dict[str, optuna.Study]) -> list[dict]:
     if final is None:
         return []
     names = final_labels(final.user_attrs.get("final_configs", {}))
-    return [{**e, **{k: names.get(e[k], e[k]) for k in ("a", "b", "best", "reference") if e.get(k) is not None}}
-            for e in final.user_attrs.get("attribution", [])]
+    return [{**e, **{k: names.get(e[k], current_label(e[k])) for k in ("a", "b", "best", "reference", "control")
+                      if e.get(k) is not None}} for e in final.user_attrs.get("attribution", [])]
 
 
 def utc(when: datetime | None) -> str:
