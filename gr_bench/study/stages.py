@@ -54,8 +54,8 @@ def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list
 
     Seed-major: every configuration of one seed, then the next seed. Workers take trials in queue
     order, so the paired runs of a seed run back to back (with several workers, side by side), and
-    a --sequential look or an interrupted study always holds whole seeds. A stage stored with the earlier configuration-major order keeps its queue: only new
-    stages and new --sequential blocks use this one.
+    a --sequential look or an interrupted study always holds whole seeds. A stage stored with the
+    earlier configuration-major order keeps its queue: only new stages and new --sequential blocks use this one.
 
     ``followers`` (final stage): configurations that restore their generator from an earlier one's
     runs (generator_followers) are queued one seed late, so that with a few workers the run that
