@@ -222,51 +222,61 @@ def _more_seeds(row: dict) -> str:
     return f"; about {row['seeds_needed']} seeds needed for 80% power" if row.get("seeds_needed") else ""
 
 
+def headline_rows(result: dict) -> list[tuple[str, dict]]:
+    """The rows report.md and the terminal give a verdict for: the primary metric's and the headline
+    cost's, each with what it is ('primary', 'cost', or 'wall-clock, machine-dependent')."""
+    primary = result.get("primary", PRIMARY)
+    cost = cost_metric(result)
+    return [("primary" if row["metric"] == primary else "wall-clock, machine-dependent" if row["wall_clock"]
+             else "cost", row) for row in result["rows"] if row["metric"] in (primary, cost)]
+
+
 def verdict_lines(result: dict) -> list[str]:
     """Plain answers for the primary metric and the headline cost (verdict_sentence), e.g.
     'does generative beat buffer-equal-bytes on final_avg_acc (primary, higher is better)? no, it
     is worse: diff -1.2 points, ...'."""
-    primary = result.get("primary", PRIMARY)
-    cost = cost_metric(result)
-    lines = []
-    for row in result["rows"]:
-        if row["metric"] not in (primary, cost):
-            continue
-        what = "primary" if row["metric"] == primary else "wall-clock, machine-dependent" if row["wall_clock"] else "cost"
-        lines.append(verdict_sentence(row, aside=f" ({what}, {sense(row['metric']).better} is better)"))
-    return lines
+    return [verdict_sentence(row, aside=f" ({what}, {sense(row['metric']).better} is better)")
+            for what, row in headline_rows(result)]
 
 
-def attribution_lines(result: dict) -> list[str]:
-    """One verdict per attribution group on the primary metric: the reference with only that group
-    taken from the search's best, against the reference (nothing else differs)."""
+def attribution_rows(result: dict) -> list[tuple[str, str, dict | None, str]]:
+    """Per attribution group, on the primary metric: (what it measures, the fields that differ, its
+    row or None, why there is none). The reference with only that group taken from the search's
+    best, against the reference: nothing else differs."""
     primary = result.get("primary", PRIMARY)
     rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
-    lines = []
+    out: list[tuple[str, str, dict | None, str]] = []
     for e in result.get("attribution", []):
-        if e.get("kind") == "compute":  # compute_lines
+        if e.get("kind") == "compute":  # compute_rows
             continue
         fields = ", ".join(e["fields"])
         what = f"{e['group']} effect ({fields}: the best, {e['best']}, against {e['b']})"
         if not e.get("a"):
-            lines.append(f"{what}: none to measure, the best has {e['b']}'s {fields}")
+            out.append((what, fields, None, f"none to measure, the best has {e['b']}'s {fields}"))
             continue
         row = rows.get((e["a"], e["b"]))
-        if row is None:
-            lines.append(f"{what}: not measured ({e['a']} or {e['b']} has no successful final runs)")
-            continue
-        lines.append(verdict_sentence(row, lead=f"{what}: ", aside=f", only {fields} differing", more_seeds=False))
-    return lines
+        out.append((what, fields, row, "" if row is not None else
+                    f"not measured ({e['a']} or {e['b']} has no successful final runs)"))
+    return out
 
 
-def compute_lines(result: dict) -> list[str]:
-    """The compute-matched control (stages.compute_matched_configs) on the primary metric: the
-    training length alone (the control against its reference), then the larger replay set at equal
-    training samples (the best's schedule at the reference's lr against the control), and what the
-    two verdicts together say (the last line). [] when the study ran no such control."""
+def attribution_lines(result: dict) -> list[str]:
+    """One verdict sentence per attribution group (attribution_rows)."""
+    return [f"{what}: {note}" if row is None else
+            verdict_sentence(row, lead=f"{what}: ", aside=f", only {fields} differing", more_seeds=False)
+            for what, fields, row, note in attribution_rows(result)]
+
+
+def compute_rows(result: dict) -> tuple[list[tuple[str, str, dict | None, str]], str | None]:
+    """The compute-matched control (stages.compute_matched_configs) on the primary metric: per
+    comparison (what it measures, its sample counts, its row or None, 'a against b'): the training length alone (the control against its reference), then the larger
+    replay set at equal training samples (the best's schedule at the reference's lr against the
+    control); and what the two verdicts together say. ([], None) when the study ran no such control."""
     primary = result.get("primary", PRIMARY)
     rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
-    lines, found, more = [], {}, True
+    out: list[tuple[str, str, dict | None, str]] = []
+    found: dict[str, str] = {}
+    more = True
     for e in result.get("attribution", []):
         if e.get("kind") != "compute":
             continue
@@ -275,14 +285,18 @@ def compute_lines(result: dict) -> list[str]:
         samples = (f"{e['samples_control']:,} classifier training samples against {e['samples_reference']:,}" if alone
                    else f"{e['samples_best']:,} against {e['samples_control']:,} classifier training samples")
         row = rows.get((e["a"], e["b"]))
-        if row is None:
-            lines.append(f"{e['group']} ({e['a']} against {e['b']}, {samples}): not measured")
-            continue
-        found["training" if alone else "replay"] = row["verdict"]
-        lines.append(verdict_sentence(row, lead=f"{e['group']} ({samples}): ", more_seeds=False))
-    if found:
-        lines.append(_compute_conclusion(found.get("replay"), found.get("training"), more))
-    return lines
+        out.append((e["group"], samples, row, f"{e['a']} against {e['b']}"))
+        if row is not None:
+            found["training" if alone else "replay"] = row["verdict"]
+    return out, (_compute_conclusion(found.get("replay"), found.get("training"), more) if found else None)
+
+
+def compute_lines(result: dict) -> list[str]:
+    """compute_rows as sentences, the conclusion last. [] when the study ran no such control."""
+    rows, conclusion = compute_rows(result)
+    lines = [verdict_sentence(row, lead=f"{group} ({samples}): ", more_seeds=False) if row is not None
+             else f"{group} ({pair}, {samples}): not measured" for group, samples, row, pair in rows]
+    return lines + ([conclusion] if conclusion else [])
 
 
 def _compute_conclusion(replay: str | None, training: str | None, more: bool) -> str:

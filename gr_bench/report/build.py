@@ -445,7 +445,10 @@ def verdicts_section(result: dict, kind: str, sequential: str | None, *, alpha: 
           f"{exact_text(result['rows'])}\n"]
     if sequential:
         md.append(sequential[0].upper() + sequential[1:] + ".\n")
-    md += [f"- {line}" for line in analysis.verdict_lines(result)] or ["- no comparison (fewer than two configurations)"]
+    rows = analysis.headline_rows(result)
+    md += [verdict_table([(what, r) for what, r in rows], "metric"),
+           "Power, TOST and the minimum detectable effect of each row: the Statistics table below and stats.csv.\n"
+           ] if rows else ["No comparison (fewer than two configurations).\n"]
     note = wall_clock_note(result["rows"])
     return md + ([f"\n{note}\n"] if note else [])
 
@@ -455,6 +458,29 @@ WALL_CLOCK_RULE = ("Wall-clock times (time_*) are never judged: machines are sha
                    f"their differences, intervals and p-values are shown for reading only, with the verdict "
                    f"\"{WALL_CLOCK_VERDICT}\"; the judged costs are {' and '.join(f'`{m}`' for m in JUDGED_COSTS)} "
                    "(CPU seconds and training FLOPs).")
+
+
+def verdict_table(rows: list[tuple[str, dict]], what: str) -> str:
+    """Verdicts as a table: per row the comparison, ``what`` (its metric and role, or the group it
+    measures), the difference with its interval at the verdict's level, p_holm (p alone in a family
+    of one) and the verdict; the details stay in the Statistics table and stats.csv."""
+    out = []
+    for label, r in rows:
+        scale, unit = analysis.shown(r)
+        unit = "points" if unit == "pts" else unit
+        k = int(r["family_size"])
+        rel = r.get("min_rel_effect", math.nan)
+        pct = (f" ({100 * r['diff'] / abs(r['mean_b']):+.1f}%)" if rel is not None and not math.isnan(rel)
+               and r["mean_b"] else "")
+        out.append({"a": r["a"], "b": r["b"],
+                    what: f"`{r['metric']}` ({label})" if what == "metric" else label,
+                    "difference [CI]": f"{_fixed(scale * r['diff'], '+.1f')} {unit}{pct} "
+                                       f"[{_fixed(scale * r['ci_low'], '+.1f')}, {_fixed(scale * r['ci_high'], '+.1f')}]"
+                                       f" ({stats.level_text(r.get('ci_level', 0.95))})",
+                    "p_holm": f"{_fmt(r['p_holm'], 2)} (k={k})" if k > 1 else f"{_fmt(r['p_value'], 2)} (p)",
+                    "verdict": stats.verdict_label(r, scale=scale, unit=unit)
+                               + (" (exact: same on every seed)" if r.get("exact") else "")})
+    return md_table(pd.DataFrame(out))
 
 
 def wall_clock_note(rows: list[dict]) -> str | None:
@@ -475,17 +501,24 @@ def attribution_section(result: dict) -> list[str]:
     if not result.get("attribution"):
         return []
     md = ["\n## Attribution: what the search changed, one group at a time\n",
-          "Each line compares the reference with one group of fields taken from the search's best "
+          "Each row compares the reference with one group of fields taken from the search's best "
           "configuration; the two arms differ in that group only.\n"]
-    md += [f"- {line}" for line in analysis.attribution_lines(result)]
-    compute = analysis.compute_lines(result)
+    attribution = analysis.attribution_rows(result)
+    measured = [(fields if what.startswith(f"{fields} effect") else f"{what.split(' effect')[0]}: {fields}", row)
+                for what, fields, row, _ in attribution if row is not None]
+    md += [verdict_table(measured, "only this differs")] if measured else []
+    md += [f"- {what}: {note}" for what, _, row, note in attribution if row is None]
+    compute, conclusion = analysis.compute_rows(result)
     if compute:
         md.append("\n## Replay set or extra training?\n")
         md.append("A larger replay set also means more training. The control is the reference with its "
                   "classifier epochs scaled so that it trains on as many samples as the best; it keeps the "
                   "reference's replay set and learning rate.\n")
-        md += [f"- {line}" for line in compute[:-1]]
-        md.append(f"\n{compute[-1][0].upper() + compute[-1][1:]}.\n")
+        shown = [(f"{group} ({samples})", row) for group, samples, row, _ in compute if row is not None]
+        md += [verdict_table(shown, "what it measures")] if shown else []
+        md += [f"- {group} ({pair}, {samples}): not measured" for group, samples, row, pair in compute if row is None]
+        if conclusion:
+            md.append(f"\n{conclusion[0].upper() + conclusion[1:]}.\n")
     return md
 
 
