@@ -158,6 +158,22 @@ def test_the_readme_layout_names_every_module():
     assert missing == [], "README.md's Layout section does not name these modules"
 
 
+MAX_FUNCTION_LINES = 80  # a function longer than a screen and a half is split into named steps
+
+
+def test_no_function_is_longer_than_a_screen_and_a_half():
+    """Every function and method in gr_bench/ (signature and docstring included) stays within
+    MAX_FUNCTION_LINES: the training loop, report sections and CLI commands are read in one go."""
+    long = []
+    for p in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{p.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []
+
+
 STUDY_FILE = '''
 from gr_bench.study import StudySpec
 
