@@ -177,9 +177,9 @@ def test_study_in_a_log_prints_plain_progress_lines(tmp_path):
                         "--set", "vae_hidden=32,16"],
                        capture_output=True, text=True, timeout=900, env={**os.environ, "COLUMNS": "200"})
     assert p.returncode == 0, p.stderr
-    lines = [l for l in p.stdout.splitlines() if l.startswith("search: ") and not re.search(r", \d+ running, ", l)]
-    assert [int(re.match(r"search: (\d+)/8 done", l).group(1)) for l in lines] == list(range(1, 9)), p.stdout
-    pattern = (r"search: \d/8 done( \(\d+ failed\))?, elapsed \S+, ETA \S+, best "
+    lines = [l for l in p.stdout.splitlines() if l.startswith("grid: ") and not re.search(r", \d+ running, ", l)]
+    assert [int(re.match(r"grid: (\d+)/8 done", l).group(1)) for l in lines] == list(range(1, 9)), p.stdout
+    pattern = (r"grid: \d/8 done( \(\d+ failed\))?, elapsed \S+, ETA \S+, best "
                r"(generative|buffer-equal-bytes|none|joint) \d+\.\d% \(mean of [12] runs?\)")
     assert all(re.fullmatch(pattern, l) for l in lines), lines
     assert lines[-1].split("ETA ")[1].startswith("0s")
