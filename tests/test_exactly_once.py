@@ -78,7 +78,7 @@ def test_a_worker_killed_right_after_its_claim_leaves_a_trial_that_is_retried(tm
     with monkeypatch.context() as m:
         m.setattr(type(storage), "set_trial_state_values", die_after_claim)
         with pytest.raises(_Killed):
-            workers._claim(study, url, lambda number: optuna.samplers.RandomSampler(seed=number))
+            workers._claim(study, storage, url, lambda number: optuna.samplers.RandomSampler(seed=number))
     assert [t.state for t in study.get_trials()] == [TrialState.RUNNING]
     time.sleep(2.5)  # past the grace period (SQLite's clock has whole seconds)
     with warnings.catch_warnings():  # "experimental" in Optuna; gr-bench relies on it on purpose

@@ -261,6 +261,7 @@ def test_compare_takes_a_label_or_a_config_id(search):
     by_label = compare("best-1", "report-linear:1000")
     by_id = compare(ids["best-1"], ids["report-linear:1000"])
     assert by_label.returncode == 0 and by_id.returncode == 0, by_id.stderr
-    assert by_id.stdout == by_label.stdout and by_id.stdout.startswith("does best-1 beat report-linear:1000 on final_avg_acc ")
+    assert by_id.stdout == by_label.stdout
+    assert by_id.stdout.startswith("does best-1 beat report-linear:1000 on final_avg_acc ")
     missing = compare("abcdef", "report-linear:1000")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "'abcdef'" in missing.stderr

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from gr_bench.report import plots
+from gr_bench.report import frames, plots
 
 LABELS = ("generative", "buffer-1000")
 SEEDS = (0, 1, 2)
@@ -97,7 +97,7 @@ def test_task_accuracy_curves_one_line_per_task_and_task_boundaries():
 
 def test_accuracy_vs_tasks_is_mean_of_seen_tasks_at_last_epoch():
     acc = _accuracy()
-    rows = plots.avg_acc_rows(acc)
+    rows = frames.avg_acc_rows(acc)
     sel = acc[(acc.label == "generative") & (acc.seed == 1) & (acc.after_task == 1) & (acc.epoch == E)
               & (acc.eval_task <= 1)]
     got = rows[(rows.label == "generative") & (rows.seed == 1) & (rows.after_task == 1)]["avg_acc"].item()
@@ -144,7 +144,7 @@ def test_labels_of_a_cluster_stand_in_a_column_never_overlapping_nor_above_their
 def test_pareto_front_highlights_the_non_dominated_complete_trials():
     trials = _trials()
     # complete: (0.70,10) (0.80,20) (0.75,30)x (0.90,40) (0.60,5) (0.85,50)x -> 4 Pareto-optimal
-    mask = plots.pareto_mask(trials.value_acc[:6], trials.value_time_s[:6])
+    mask = frames.pareto_mask(trials.value_acc[:6], trials.value_time_s[:6])
     assert list(mask) == [True, True, False, True, True, False]
     fig, ax = _with_and_without_ax(plots.pareto_front, trials)
     front = next(c for c in ax.collections if c.get_label().startswith("Pareto-optimal"))
@@ -156,7 +156,7 @@ def test_pareto_front_highlights_the_non_dominated_complete_trials():
 
 def test_phase_times_stacks_phases_and_other():
     runs = _runs()
-    means = plots.phase_means(runs)
+    means = frames.phase_means(runs)
     gen = means.loc["generative"]
     assert gen["generator"] == 4.0 and gen["other"] == pytest.approx(11.0 - 8.5)
     assert means.loc["none", "total"] == pytest.approx(11.0)  # the failed run (1e6 s) is left out
@@ -168,7 +168,7 @@ def test_phase_times_stacks_phases_and_other():
 
 def test_time_vs_tasks_log_log_with_fits_and_reference():
     runs = _scaling()
-    assert set(plots.time_series_key(runs)) == {"constant", "linear", "sqrt"}
+    assert set(frames.time_series_key(runs)) == {"constant", "linear", "sqrt"}
     fits = {"linear": {"exponent": 2.03, "intercept": np.log(3.0), "ci_low": 1.9, "ci_high": 2.1},
             "sqrt": {"exponent": 1.5, "c": 3.0}}
     fig, ax = _with_and_without_ax(plots.time_vs_tasks, runs, fits=fits)
@@ -216,7 +216,7 @@ def test_accuracy_vs_tasks_y_axis_follows_the_data():
     acc = acc.assign(acc=0.6 + 0.3 * acc["acc"])  # everything between 60% and 90%
     ax = plots.accuracy_vs_tasks(acc).axes[0]
     low, high = ax.get_ylim()
-    rows = plots.avg_acc_rows(acc)
+    rows = frames.avg_acc_rows(acc)
     assert 0.3 < low < rows["avg_acc"].min() and rows["avg_acc"].max() < high < 1.0  # not fixed 0-100%
     ax.figure.canvas.draw()
     assert all(t.get_text().endswith("%") for t in ax.get_yticklabels() if t.get_text())
@@ -255,7 +255,7 @@ def test_param_importances_readable_names_and_stable_zero_order():
     assert [t.get_text() for t in ax.texts] == ["0.50", "0.30", "0.20", "<0.01", "<0.01"]  # never a bare 0.00
     shuffled = dict(reversed(list(imp.items())))
     assert [t.get_text() for t in plots.param_importances(shuffled).axes[0].get_yticklabels()] == names
-    assert plots.param_name("size_12") == "replay size after task 12" and plots.param_name("unknown") == "unknown"
+    assert frames.param_name("size_12") == "replay size after task 12" and frames.param_name("unknown") == "unknown"
 
 
 def test_param_importances_leave_out_the_conditional_parameters_no_trial_used_and_say_so():
@@ -337,7 +337,7 @@ def test_attach_labels_joins_on_stage_trial_seed():
     acc = pd.DataFrame({"stage": "final", "trial": [0, 0, 1], "seed": [5, 5, 6], "after_task": 0, "eval_task": 0,
                         "epoch": 1, "acc": 0.5})
     runs = pd.DataFrame({"stage": "final", "trial": [0, 1], "seed": [5, 6], "label": ["a", "b"]})
-    assert list(plots.attach_labels(acc, runs)["label"]) == ["a", "a", "b"]
+    assert list(frames.attach_labels(acc, runs)["label"]) == ["a", "a", "b"]
 
 
 def test_attach_labels_keeps_search_and_final_numberings_apart():
@@ -348,7 +348,7 @@ def test_attach_labels_keeps_search_and_final_numberings_apart():
             "seed": [5, 5, 5]}
     acc = pd.DataFrame({**keys, "after_task": 0, "eval_task": 0, "epoch": 1, "acc": 0.5})
     runs = pd.DataFrame({**keys, "label": ["lr=1e-3", "best-1", "seed-linear:1000"]})
-    assert list(plots.attach_labels(acc, runs)["label"]) == ["lr=1e-3", "best-1", "seed-linear:1000"]
+    assert list(frames.attach_labels(acc, runs)["label"]) == ["lr=1e-3", "best-1", "seed-linear:1000"]
 
 
 def test_save_writes_png_and_svg_byte_identical(tmp_path):

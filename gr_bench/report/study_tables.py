@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..labels import short_settings
 from .analysis import shown
+from .frames import seed_sd
 from .tables import Table  # cells never cut (overflow "fold")
 
 
@@ -18,7 +19,7 @@ def mean_sd(s: pd.Series, scale: float = 100.0, digits: int = 1) -> str:
         return "-"
     if len(s) == 1:
         return f"{scale * s.iloc[0]:.{digits}f}"
-    return f"{scale * s.mean():.{digits}f} ± {scale * s.std(ddof=1):.{digits}f}"
+    return f"{scale * s.mean():.{digits}f} ± {scale * seed_sd(s):.{digits}f}"
 
 
 def shared_value(g: pd.DataFrame, column: str) -> str:

@@ -17,7 +17,7 @@ from .spec import StudySpec
 
 # --- one trial ------------------------------------------------------------------------------
 
-class _BenchCache:
+class BenchCache:
     """Benchmarks built once per worker process and reused across trials."""
 
     def __init__(self, data_dir: str | None) -> None:
@@ -39,7 +39,7 @@ class _BenchCache:
 
 
 def _sharing_runner(spec: StudySpec, setup: Setup, final_configs: dict[str, list[str]], label: str, seed: int,
-                    benches: _BenchCache, split: str):
+                    benches: BenchCache, split: str):
     """trainer.run, with a generator track when another final configuration shares this one's
     generator (generator_tracks.py); the queue (stages.planned_points) runs the sharers after it."""
     from .. import runcache
@@ -55,7 +55,7 @@ def _sharing_runner(spec: StudySpec, setup: Setup, final_configs: dict[str, list
     return functools.partial(run, track=track)
 
 
-def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str, benches: _BenchCache,
+def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str, benches: BenchCache,
                   final_configs: dict[str, list[str]] | None) -> None:
     """Run one trial's runs, store them, and tell the storage how it ended."""
     from .. import runcache

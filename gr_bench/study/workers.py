@@ -19,7 +19,7 @@ from .pruning import TaskHalvingPruner
 from .setup import Setup, study_n_tasks
 from .spec import StudySpec, get_spec
 from .stages import stage_counts, stage_done
-from .trials import _BenchCache, execute_trial
+from .trials import BenchCache, execute_trial
 
 # --- workers ----------------------------------------------------------------------------------
 
@@ -31,7 +31,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _claim(study: optuna.Study, url: str,
+def _claim(study: optuna.Study, storage, url: str,
            sampler_for: Callable[[int], optuna.samplers.BaseSampler]) -> optuna.Trial | None:
     """Atomically move one WAITING trial to RUNNING; None when there is none to take.
 
@@ -39,9 +39,7 @@ def _claim(study: optuna.Study, url: str,
     samples relative parameters when it is built): seeded by trial number, two workers - on one
     machine or many - never propose the same parameters from the same history.
     """
-    # Optuna's Study has no public accessor for its storage (optuna.Trial.storage exists only once a
-    # Trial is built, which must wait for the claim), so this reads the private attribute.
-    storage = study._storage
+    # ``storage`` is the one the study was loaded from (Optuna's Study has no public accessor for it).
     for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         trial_id = _trial_id(storage, study, t.number)
         try:
@@ -105,12 +103,12 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
               else optuna.pruners.NopPruner())  # --no-prune
     study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
     final_configs = study.user_attrs.get("final_configs")
-    benches = _BenchCache(setup.data_dir)
+    benches = BenchCache(setup.data_dir)
     while deadline is None or time.time() < deadline:
         with warnings.catch_warnings():  # "experimental" in Optuna; relied on on purpose
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
-        trial = _claim(study, setup.storage_url, lambda number: _sampler(spec, setup, stage, number))
+        trial = _claim(study, storage, setup.storage_url, lambda number: _sampler(spec, setup, stage, number))
         if trial is None:
             if stage_counts(study)["running"] == 0:
                 return

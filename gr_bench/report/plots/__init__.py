@@ -12,11 +12,8 @@ trains or imports torch. Empty input gives a figure that says "no data"; NaNs ar
 - search.py: optimisation history, parameter importances;
 - timing.py: time per phase, time against the number of tasks;
 - common.py: axes, colours, formats; save.py: :func:`save`, PNG and SVG, atomic and reproducible.
-
-The frame builders the figures use are re-exported here under their old names.
 """
 
-from ..frames import attach_labels, avg_acc_rows, param_name, pareto_mask, phase_means, time_series_key
 from .accuracy import accuracy_heatmap, accuracy_vs_tasks, task_accuracy_curves
 from .save import save
 from .search import optimization_history, param_importances
@@ -24,7 +21,6 @@ from .timing import phase_times, time_vs_tasks
 from .tradeoffs import accuracy_vs_cost, accuracy_vs_memory, pareto_front
 
 __all__ = [
-    "accuracy_heatmap", "accuracy_vs_cost", "accuracy_vs_memory", "accuracy_vs_tasks", "attach_labels",
-    "avg_acc_rows", "optimization_history", "param_importances", "param_name", "pareto_front", "pareto_mask",
-    "phase_means", "phase_times", "save", "task_accuracy_curves", "time_series_key", "time_vs_tasks",
+    "accuracy_heatmap", "accuracy_vs_cost", "accuracy_vs_memory", "accuracy_vs_tasks", "optimization_history",
+    "param_importances", "pareto_front", "phase_times", "save", "task_accuracy_curves", "time_vs_tasks",
 ]
