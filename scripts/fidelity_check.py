@@ -38,7 +38,7 @@ def _run_one(args: tuple[str, str, float, list[str], list[int]]) -> dict:
 
     from gr_bench import runcache
     from gr_bench.study import Setup, get_spec, make_config
-    from gr_bench.study.trials import _BenchCache
+    from gr_bench.study.trials import BenchCache
     from gr_bench.trainer import run
 
     folder, url, share, pairs, seeds = args
@@ -48,7 +48,7 @@ def _run_one(args: tuple[str, str, float, list[str], list[int]]) -> dict:
                                search_fidelity=share)
     setup = Setup(study=spec.name, study_name="fidelity-check", storage_url=url, results_dir=folder,
                   dataset=setup_attrs.get("dataset"), seeds=tuple(seeds), sets=tuple(setup_attrs.get("sets", ())))
-    benches, accs, cpu = _BenchCache(None), [], 0.0
+    benches, accs, cpu = BenchCache(None), [], 0.0
     for seed in seeds:
         cfg = make_config(spec, setup, pairs, seed, search=True)
         result, _ = runcache.run_or_reuse(setup, cfg, benches(cfg), "val", None, run)
