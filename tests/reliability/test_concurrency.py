@@ -48,9 +48,10 @@ import sys, optuna
 from gr_bench.storage import open_storage
 from gr_bench.study.workers import _claim
 url = sys.argv[1]
-study = optuna.load_study(study_name="claims", storage=open_storage(url))
+storage = open_storage(url)
+study = optuna.load_study(study_name="claims", storage=storage)
 got = []
-while (t := _claim(study, url, lambda n: optuna.samplers.RandomSampler(seed=n))) is not None:
+while (t := _claim(study, storage, url, lambda n: optuna.samplers.RandomSampler(seed=n))) is not None:
     got.append(t.number)
     study.tell(t, [0.0])
 print(" ".join(map(str, got)))
