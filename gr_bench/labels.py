@@ -21,11 +21,12 @@ SHORT_NAMES = {"lr_decay": "decay", "vae_hidden": "vae", "lr_schedule": "lr-sche
 # split (the search holds out 10%). Left out of a configuration's own overrides (id, label).
 FINAL_PAIRS = ["val_fraction=0"]
 # Declared labels renamed since studies were stored or shipped: old name -> today's. The source
-# report's configuration was 'seed-...', which read like a random seed; it is 'report-...' now. A
-# name is renamed alone or inside a derived label ('best-schedule@seed-linear:1000-lr',
-# 'seed-linear:1000@best-samples').
-RENAMED = {"seed-linear:1000": "report-linear:1000", "seed-vae": "report-vae"}
-_RENAMED = re.compile(r"(?<![^@])(" + "|".join(map(re.escape, RENAMED)) + r")(?=$|[@-])")
+# report's configuration was 'seed-...' (and its VAE 'vae-seed'), which read like a random seed; it is
+# 'report-...' ('vae-report') now. A name is renamed alone or inside a derived label
+# ('best-schedule@seed-linear:1000-lr', 'seed-linear:1000@best-samples', 'vae-seed/per-task').
+RENAMED = {"seed-linear:1000": "report-linear:1000", "seed-vae": "report-vae", "vae-seed": "vae-report"}
+_END = r"(?=$|[@/-])"  # a name ends a label or is followed by a derived label's separator
+_RENAMED = re.compile(r"(?<![^@])(" + "|".join(map(re.escape, RENAMED)) + r")" + _END)
 
 
 def current_label(label: str) -> str:
@@ -37,7 +38,7 @@ def current_label(label: str) -> str:
 def first_label(label: str) -> str:
     """The inverse of current_label: a label under the name it was first stored with."""
     for old, new in RENAMED.items():
-        label = re.sub(r"(?<![^@])" + re.escape(new) + r"(?=$|[@-])", old, label)
+        label = re.sub(r"(?<![^@])" + re.escape(new) + _END, old, label)
     return label
 
 

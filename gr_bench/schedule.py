@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 KINDS = {
     "constant": "constant:N       N replay samples before every task after the first",
-    "linear": "linear:N         N x (completed tasks): the seed's S = S0 + T*St",
+    "linear": "linear:N         N x (completed tasks): the report's S = S0 + T*St",
     "sqrt": "sqrt:N           N x sqrt(completed tasks): grows less than linearly",
     "proportional": "proportional:R   R x (the new task's size), e.g. proportional:1.0",
     "manual": "manual:n1,n2,... one size per task after the first (n_tasks - 1 numbers)",

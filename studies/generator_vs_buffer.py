@@ -9,14 +9,14 @@ buffer of real images in exactly the bytes your generator keeps between tasks
 ("buffer-equal-bytes": buffer_bytes=match-generator, sized at run time from your generator's
 planned_bytes and the classifier copy that labels its samples): every arm is compared with it,
 paired by seed. Around them, as in studies/memory.py and built by the same functions: buffers of
-1/16 to 2x the seed VAE's bytes (the memory study's budgets) and, as reference points, the seed's
+1/16 to 2x the report VAE's bytes (the memory study's budgets) and, as reference points, the source report's
 VAE and the per-class Gaussian mixtures (per-task). The reference arms and those buffers set
 generator back to the built-ins in their own grid entries (a grid entry's settings win over --set).
 
 report.md (and the terminal) answers: the verdict at equal bytes, each arm's place on the
 accuracy-bytes and accuracy-FLOPs Pareto fronts, its training cost, and at each budget the best
 generator within it against that buffer (report/memory_answer.py). Without --set generator, "yours"
-is the seed's VAE.
+is the source report's VAE.
 """
 
 from gr_bench.studies.memory import RATIOS, buffer_arms, generator_arms
@@ -25,7 +25,7 @@ from gr_bench.study import StudySpec
 
 ANCHOR = "buffer-equal-bytes"
 REFERENCES = {
-    "vae-seed": {"generator": "vae"},
+    "vae-report": {"generator": "vae"},
     "gmm": {"generator": "gmm"},
     "gmm-heldout": {"generator": "gmm", "gmm_select": "heldout"},
 }
@@ -34,15 +34,15 @@ ARMS = {
     **generator_arms({"yours": {}}),  # the generator --set names, per-task and per-batch
     ANCHOR: {"strategy": "buffer", "buffer_bytes": "match-generator"},  # your generator's own bytes
     **generator_arms(REFERENCES, modes=("per-task",)),
-    **buffer_arms(RATIOS, generator="vae"),  # the memory study's budgets: R x the seed VAE's bytes
+    **buffer_arms(RATIOS, generator="vae"),  # the memory study's budgets: R x the report VAE's bytes
 }
-QUICK_ARMS = {k: ARMS[k] for k in ("yours/per-task", "yours/per-batch", ANCHOR, "vae-seed/per-task", "gmm/per-task",
+QUICK_ARMS = {k: ARMS[k] for k in ("yours/per-task", "yours/per-batch", ANCHOR, "vae-report/per-task", "gmm/per-task",
                                    "buffer-1/4x", "buffer-1x")}
 
 STUDY = StudySpec(
     name="generator_vs_buffer",
     summary="your generator (--set generator=module:Class), per-task and per-batch, against a buffer of its own "
-            "bytes; buffers of 1/16..2x the seed VAE's bytes, the seed VAE and the mixtures as reference points",
+            "bytes; buffers of 1/16..2x the report VAE's bytes, the report VAE and the mixtures as reference points",
     base={},
     grid={"arm": ARMS},
     anchor=ANCHOR,

@@ -2,7 +2,7 @@
 
 Generators, each with per-task replay (the source report's 1,000*t images before a task) and
 per-batch replay (a fresh batch every step, weighted 1 - 1/t):
-- vae-seed: the report's VAE (784-512-256, 2-d latent) with its classifier copy, 4,454,720 bytes;
+- vae-report: the report's VAE (784-512-256, 2-d latent) with its classifier copy, 4,454,720 bytes;
 - vae-small: 128-64 with an 8-d latent, 4.9x fewer parameters;
 - vae-vandeven: van de Ven & Tolias' 400-400 with a 100-d latent, as large as the report's;
 - cvae: class-conditional, its own labels (no classifier copy);
@@ -11,7 +11,7 @@ per-batch replay (a fresh batch every step, weighted 1 - 1/t):
   by the log-likelihood of a held-out 20% of its images (gmm_select=heldout);
 - rtf: replay-through-feedback, the classifier is the VAE's encoder (one model).
 Buffers of real images at byte budgets of 1/16 to 2x the report's VAE (buffer_bytes=
-match-generator:R, with the seed VAE as the generator they are matched to). The anchor is the
+match-generator:R, with the report VAE as the generator they are matched to). The anchor is the
 buffer of exactly the report's VAE's bytes: "at equal bytes, which wins?"
 
 Run it on each dataset: `gr-bench study memory` (full MNIST) and `--dataset fashion-mnist`.
@@ -23,7 +23,7 @@ among these arms, built by the same functions (generator_arms, buffer_arms).
 from gr_bench.study import StudySpec
 
 GENERATORS = {
-    "vae-seed": {},
+    "vae-report": {},
     "vae-small": {"vae_hidden": (128, 64), "latent": 8},
     "vae-vandeven": {"vae_hidden": (400, 400), "latent": 100},
     "cvae": {"generator": "cvae"},
@@ -50,7 +50,7 @@ def buffer_arms(ratios: dict[str, float] = RATIOS, **over: object) -> dict[str, 
 
 ARMS = {**generator_arms(GENERATORS), **buffer_arms()}
 QUICK_ARMS = {k: ARMS[k] for k in
-              ("vae-seed/per-task", "vae-small/per-task", "gmm/per-task", "buffer-1/4x", "buffer-1x")}
+              ("vae-report/per-task", "vae-small/per-task", "gmm/per-task", "buffer-1/4x", "buffer-1x")}
 
 STUDY = StudySpec(
     name="memory",

@@ -71,3 +71,29 @@ def test_shipped_rows_keep_a_dataset_folder_by_its_name_only():
     assert shipped.portable_csv(text) == \
         "label,dataset_source,schedule\na,\"mnist (verified, sha256 ab): mnist\",linear:1000\n"
     assert shipped.portable_text("https://example.org/a/b") == "https://example.org/a/b"
+
+
+def test_the_fast_tier_table_reads_the_newest_commits_runs(tmp_path):
+    """docs/performance.md's fast-tier sentence comes from fast-tier.csv's rows of its newest commit:
+    the range, the median, how many were under the 5-minute target, failures, other processes' CPU."""
+    import csv
+
+    from scripts.time_test_tier import FIELDS
+
+    path = tmp_path / "fast-tier.csv"
+    assert docs.tier_text(path).startswith("No fast-tier timing is shipped")
+    rows = [("old1", 1, 900.0, 0, 1), ("abc1234", 1, 200.0, 0, 0), ("abc1234", 2, 310.0, 5.5, 0),
+            ("abc1234", 3, 250.0, 1.0, 0)]
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        for commit, run, wall, other, failed in rows:
+            w.writerow({"commit": commit, "started_utc": "2026-12-03T16:00:00+00:00", "run": run,
+                        "hypothesis_seed": 7, "wall_s": wall, "cpu_s": wall * 1.5, "other_cpu_s": other,
+                        "passed": 660, "failed": failed, "skipped": 3, "exit_code": int(failed > 0), "cores": 2,
+                        "cpu_model": "AMD EPYC"})
+    text = docs.tier_text(path)
+    assert "--runs 3` at commit abc1234, 2 cores (AMD EPYC), 2026-12-03" in text
+    assert "Wall time 200 to 310 s (median 250 s); 2 of 3 under the 5-minute target; 0 failures" in text
+    assert "Other processes used 0 to 6 CPU s" in text
+    assert text.count("\n| ") == 4  # the header and the newest commit's three runs

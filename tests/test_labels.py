@@ -57,9 +57,11 @@ def test_old_label_names_read_as_the_new_ones():
     assert current_label("best-lr@seed-linear:1000-schedule") == "best-lr@report-linear:1000-schedule"
     assert current_label("seed-linear:1000@best-samples") == "report-linear:1000@best-samples"
     assert current_label("best-width@seed-vae-latent") == "best-width@report-vae-latent"
-    for label in ("report-linear:1000", "vae-seed/per-task", "seed-linear:10000", "xseed-vae", "best-1", "lr=1e-3"):
+    assert current_label("vae-seed/per-task") == "vae-report/per-task"  # a grid arm: '<generator>/<mode>'
+    for label in ("report-linear:1000", "vae-report/per-task", "seed-linear:10000", "xseed-vae", "vae-seeded",
+                  "best-1", "lr=1e-3"):
         assert current_label(label) == label  # only the renamed names, whole
-    for old in ("seed-linear:1000", "best-schedule@seed-linear:1000-lr", "seed-vae"):
+    for old in ("seed-linear:1000", "best-schedule@seed-linear:1000-lr", "seed-vae", "vae-seed/per-batch"):
         assert first_label(current_label(old)) == old
 
 
@@ -78,6 +80,26 @@ def test_a_renamed_reference_is_the_same_study_definition():
         assert spec_fingerprint(before) == spec_fingerprint(spec)
         other = dataclasses.replace(spec, reference={new: {"schedule": "linear:999"}})
         assert spec_fingerprint(other) != spec_fingerprint(spec)  # what it runs still counts
+
+
+def test_a_renamed_grid_arm_is_the_same_study_and_stores_its_first_name():
+    """The memory grid's 'vae-seed/...' arms are 'vae-report/...' now: the fingerprint is unchanged,
+    and trials keep the first names as their categorical choices, since Optuna refuses a choice list
+    that changes within a study (a grid stored before the rename resumes)."""
+    import dataclasses
+
+    from gr_bench.study import get_spec, spec_fingerprint
+
+    spec = get_spec("memory")
+    arms = spec.grid["arm"]
+    assert "vae-report/per-task" in arms and "vae-seed/per-task" not in arms
+    old = {("vae-seed" + k[len("vae-report"):] if k.startswith("vae-report/") else k): v for k, v in arms.items()}
+    before = dataclasses.replace(spec, grid={"arm": old}, quick={**spec.quick, "grid": {"arm": {
+        ("vae-seed" + k[len("vae-report"):] if k.startswith("vae-report/") else k): v
+        for k, v in spec.quick["grid"]["arm"].items()}}})
+    assert spec_fingerprint(before) == spec_fingerprint(spec)
+    assert list(spec.stored_grid()["arm"]) == list(old)  # the choices trials are stored with
+    assert spec.stored_grid()["arm"]["vae-seed/per-task"] == arms["vae-report/per-task"]
 
 
 def _old_final_stage(storage) -> None:

@@ -1,4 +1,4 @@
-"""The memory study's answer table: kept bytes against the seed VAE's, the two Pareto fronts, and
+"""The memory study's answer table: kept bytes against the report VAE's, the two Pareto fronts, and
 the study's own verdicts against the equal-bytes buffer."""
 
 import pandas as pd
@@ -11,7 +11,7 @@ SEED_VAE = 4_454_720
 def _runs() -> pd.DataFrame:
     arms = {  # label: (kept bytes, accuracy, training FLOPs)
         "buffer-1x": (SEED_VAE, 0.93, 1e12), "buffer-1/4x": (SEED_VAE // 4, 0.88, 1e12),
-        "vae-seed/per-task": (SEED_VAE, 0.49, 5e12), "gmm/per-batch": (SEED_VAE // 2, 0.90, 1.5e12)}
+        "vae-report/per-task": (SEED_VAE, 0.49, 5e12), "gmm/per-batch": (SEED_VAE // 2, 0.90, 1.5e12)}
     return pd.DataFrame([{"label": a, "status": "ok", "seed": s, "memory_bytes": b, "generator_bytes": SEED_VAE,
                           "final_avg_acc": acc + 0.01 * s, "flops_train": f, "cpu_s": 10.0 * (s + 1)}
                          for a, (b, acc, f) in arms.items() for s in range(3)])
@@ -20,19 +20,19 @@ def _runs() -> pd.DataFrame:
 def _stats() -> pd.DataFrame:
     return pd.DataFrame([{"metric": "final_avg_acc", "a": a, "b": "buffer-1x", "diff_points": d, "ci_low_points": d - 1,
                           "ci_high_points": d + 1, "verdict": v}
-                         for a, d, v in (("buffer-1/4x", -5.0, "worse"), ("vae-seed/per-task", -44.0, "worse"),
+                         for a, d, v in (("buffer-1/4x", -5.0, "worse"), ("vae-report/per-task", -44.0, "worse"),
                                          ("gmm/per-batch", -3.0, "worse"))])
 
 
 def test_fronts_ratios_and_verdicts():
     t = memory_answer.arm_table(_runs(), _stats()).set_index("label")
-    assert list(t.index) == ["buffer-1x", "gmm/per-batch", "buffer-1/4x", "vae-seed/per-task"]  # by accuracy
-    assert t.loc["buffer-1/4x", "bytes_ratio"] == 0.25 and t.loc["vae-seed/per-task", "bytes_ratio"] == 1
+    assert list(t.index) == ["buffer-1x", "gmm/per-batch", "buffer-1/4x", "vae-report/per-task"]  # by accuracy
+    assert t.loc["buffer-1/4x", "bytes_ratio"] == 0.25 and t.loc["vae-report/per-task", "bytes_ratio"] == 1
     assert t["front_bytes"].to_dict() == {"buffer-1x": True, "gmm/per-batch": True, "buffer-1/4x": True,
-                                          "vae-seed/per-task": False}
+                                          "vae-report/per-task": False}
     assert not t.loc["gmm/per-batch", "front_flops"] and t.loc["buffer-1x", "front_flops"]
     text = memory_answer.markdown(memory_answer.arm_table(_runs(), _stats()))
-    assert "| vae-seed/per-task | 4.25 | 1 | 50.0 (1.0, 3) | 5.00 | 20 |  |  | -44.0 [-45.0, -43.0] worse |" in text
+    assert "| vae-report/per-task | 4.25 | 1 | 50.0 (1.0, 3) | 5.00 | 20 |  |  | -44.0 [-45.0, -43.0] worse |" in text
     assert "| buffer-1x | 4.25 | 1 |" in text and "anchor |" in text
 
 

@@ -93,12 +93,12 @@ def test_grid_comparisons_use_the_declared_anchor():
     from gr_bench.study import get_spec
 
     runs = pd.DataFrame({"stage": "search", "status": "ok", "seed": [0, 0, 0],
-                         "label": ["vae-seed", "gmm", "buffer-1000"], "final_avg_acc": [0.7, 0.9, 0.95]})
+                         "label": ["vae-report", "gmm", "buffer-1000"], "final_avg_acc": [0.7, 0.9, 0.95]})
     # declared (the generator study's): every other configuration is tested against the seed's VAE
-    assert get_spec("generator").compared_with() == ["vae-seed"]
-    assert comparison_pairs("grid", runs, ["vae-seed"]) == ("search", [("gmm", "vae-seed"), ("buffer-1000", "vae-seed")])
+    assert get_spec("generator").compared_with() == ["vae-report"]
+    assert comparison_pairs("grid", runs, ["vae-report"]) == ("search", [("gmm", "vae-report"), ("buffer-1000", "vae-report")])
     # none declared and no generative label: the best configuration against the rest
-    assert comparison_pairs("grid", runs, []) == ("search", [("buffer-1000", "vae-seed"), ("buffer-1000", "gmm")])
+    assert comparison_pairs("grid", runs, []) == ("search", [("buffer-1000", "vae-report"), ("buffer-1000", "gmm")])
 
 
 @pytest.mark.slow  # a whole study or report: tens of seconds

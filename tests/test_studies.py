@@ -42,7 +42,7 @@ def test_every_study_declares_valid_configs(name, quick):
             n *= len(labels)
         assert len(points) == 2 * n and len({tuple(sorted(p.items())) for p in points}) == len(points)
         for p in points:  # every grid point is a valid config
-            pairs = [q for axis, labels in spec.grid.items() for q in as_pairs(labels[p[axis]])]
+            pairs = [q for axis, labels in spec.stored_grid().items() for q in as_pairs(labels[p[axis]])]
             make_config(spec, setup, pairs, p["seed"])
     else:  # sampled search points are valid configs (e.g. manual schedules get n_tasks - 1 sizes)
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

@@ -244,7 +244,7 @@ def _study_setup(spec, request: StudyRequest):
     configs = [cfg]  # every grid point's: their generators and strategies are checked before any run
     if spec.kind == "grid":
         for point in planned_points(spec, setup, "search", seeds=r.seeds[:1]):
-            pairs = [q for axis, labels in spec.grid.items() for q in as_pairs(labels[point[axis]])]
+            pairs = [q for axis, labels in spec.stored_grid().items() for q in as_pairs(labels[point[axis]])]
             configs.append(make_config(spec, setup, pairs, point["seed"]))
             task_counts.add(configs[-1].data.n_tasks)
     check_url(url)

@@ -9,6 +9,8 @@ against the number of tasks per schedule, against the seed report's predicted qu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from .. import comparisons, stats
@@ -239,42 +241,53 @@ def verdict_lines(result: dict) -> list[str]:
             for what, row in headline_rows(result)]
 
 
-def attribution_rows(result: dict) -> list[tuple[str, str, dict | None, str]]:
-    """Per attribution group, on the primary metric: (what it measures, the fields that differ, its
-    row or None, why there is none). The reference with only that group taken from the search's
-    best, against the reference: nothing else differs."""
+@dataclass(frozen=True)
+class GroupRow:
+    """One attribution or compute-control comparison on the primary metric, as report.md's tables
+    and the terminal's sentences both render it."""
+
+    group: str  # the group of fields taken from the best, or what the control measures
+    lead: str  # the sentence's lead: the group with what it compares
+    detail: str  # the fields that differ, or the classifier training sample counts
+    row: dict | None  # its stats row; None when it was not measured
+    note: str  # attribution: why there is no row; compute control: 'a against b'
+
+
+def attribution_rows(result: dict) -> list[GroupRow]:
+    """Per attribution group, on the primary metric: the reference with only that group taken
+    from the search's best, against the reference: nothing else differs."""
     primary = result.get("primary", PRIMARY)
     rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
-    out: list[tuple[str, str, dict | None, str]] = []
+    out: list[GroupRow] = []
     for e in result.get("attribution", []):
         if e.get("kind") == "compute":  # compute_rows
             continue
         fields = ", ".join(e["fields"])
-        what = f"{e['group']} effect ({fields}: the best, {e['best']}, against {e['b']})"
+        lead = f"{e['group']} effect ({fields}: the best, {e['best']}, against {e['b']})"
         if not e.get("a"):
-            out.append((what, fields, None, f"none to measure, the best has {e['b']}'s {fields}"))
+            out.append(GroupRow(e["group"], lead, fields, None, f"none to measure, the best has {e['b']}'s {fields}"))
             continue
         row = rows.get((e["a"], e["b"]))
-        out.append((what, fields, row, "" if row is not None else
-                    f"not measured ({e['a']} or {e['b']} has no successful final runs)"))
+        out.append(GroupRow(e["group"], lead, fields, row, "" if row is not None else
+                            f"not measured ({e['a']} or {e['b']} has no successful final runs)"))
     return out
 
 
 def attribution_lines(result: dict) -> list[str]:
     """One verdict sentence per attribution group (attribution_rows)."""
-    return [f"{what}: {note}" if row is None else
-            verdict_sentence(row, lead=f"{what}: ", aside=f", only {fields} differing", more_seeds=False)
-            for what, fields, row, note in attribution_rows(result)]
+    return [f"{g.lead}: {g.note}" if g.row is None else
+            verdict_sentence(g.row, lead=f"{g.lead}: ", aside=f", only {g.detail} differing", more_seeds=False)
+            for g in attribution_rows(result)]
 
 
-def compute_rows(result: dict) -> tuple[list[tuple[str, str, dict | None, str]], str | None]:
-    """The compute-matched control (stages.compute_matched_configs) on the primary metric: per
-    comparison (what it measures, its sample counts, its row or None, 'a against b'): the training length alone (the control against its reference), then the larger
-    replay set at equal training samples (the best's schedule at the reference's lr against the
-    control); and what the two verdicts together say. ([], None) when the study ran no such control."""
+def compute_rows(result: dict) -> tuple[list[GroupRow], str | None]:
+    """The compute-matched control (stages.compute_matched_configs) on the primary metric: the
+    training length alone (the control against its reference), then the larger replay set at equal
+    training samples (the best's schedule at the reference's lr against the control); and what the
+    two verdicts together say. ([], None) when the study ran no such control."""
     primary = result.get("primary", PRIMARY)
     rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
-    out: list[tuple[str, str, dict | None, str]] = []
+    out: list[GroupRow] = []
     found: dict[str, str] = {}
     more = True
     for e in result.get("attribution", []):
@@ -285,7 +298,7 @@ def compute_rows(result: dict) -> tuple[list[tuple[str, str, dict | None, str]],
         samples = (f"{e['samples_control']:,} classifier training samples against {e['samples_reference']:,}" if alone
                    else f"{e['samples_best']:,} against {e['samples_control']:,} classifier training samples")
         row = rows.get((e["a"], e["b"]))
-        out.append((e["group"], samples, row, f"{e['a']} against {e['b']}"))
+        out.append(GroupRow(e["group"], f"{e['group']} ({samples})", samples, row, f"{e['a']} against {e['b']}"))
         if row is not None:
             found["training" if alone else "replay"] = row["verdict"]
     return out, (_compute_conclusion(found.get("replay"), found.get("training"), more) if found else None)
@@ -294,8 +307,8 @@ def compute_rows(result: dict) -> tuple[list[tuple[str, str, dict | None, str]],
 def compute_lines(result: dict) -> list[str]:
     """compute_rows as sentences, the conclusion last. [] when the study ran no such control."""
     rows, conclusion = compute_rows(result)
-    lines = [verdict_sentence(row, lead=f"{group} ({samples}): ", more_seeds=False) if row is not None
-             else f"{group} ({pair}, {samples}): not measured" for group, samples, row, pair in rows]
+    lines = [verdict_sentence(g.row, lead=f"{g.lead}: ", more_seeds=False) if g.row is not None
+             else f"{g.group} ({g.note}, {g.detail}): not measured" for g in rows]
     return lines + ([conclusion] if conclusion else [])
 
 

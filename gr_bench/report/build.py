@@ -50,6 +50,11 @@ def _fixed(x: float, spec: str = ".2f") -> str:
     return "—" if math.isnan(x) else format(x, spec)
 
 
+def _ci(r: dict, scale: float, spec: str = ".2f") -> str:
+    """A row's interval, '[low, high]', in the unit it is shown in."""
+    return f"[{_fixed(scale * r['ci_low'], spec)}, {_fixed(scale * r['ci_high'], spec)}]"
+
+
 def stats_display(rows: list[dict]) -> pd.DataFrame:
     """report.md's statistics table: differences in points (fractions) or the metric's unit."""
     out = []
@@ -60,7 +65,7 @@ def stats_display(rows: list[dict]) -> pd.DataFrame:
                     "a": r["a"], "b": r["b"], "n": r["n_a"], "unit": unit or "-",
                     "mean a": f"{scale * r['mean_a']:.4g}", "mean b": f"{scale * r['mean_b']:.4g}",
                     "diff": _fixed(scale * r["diff"], "+.2f"),
-                    "CI (1 - alpha/k)": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
+                    "CI (1 - alpha/k)": _ci(r, scale),
                     "p": _fmt(r["p_value"]), "p_holm": _fmt(r["p_holm"]) if k > 1 else "—",
                     "TOST p": _fmt(tost),
                     "margin": stats.margin_text(r, scale=scale, unit="points" if unit == "pts" else unit),
@@ -92,7 +97,7 @@ def answer_section(result: dict, runs: pd.DataFrame, question: str) -> list[str]
     out.append(md_table(pd.DataFrame([{
         "a": r["a"], "b": r["b"], "mean a": _fixed(scale * r["mean_a"], ".1f"), "mean b": _fixed(scale * r["mean_b"], ".1f"),
         f"difference ({'points' if unit == 'pts' else unit or '-'})": _fixed(scale * r["diff"], "+.1f"),
-        "CI": f"[{_fixed(scale * r['ci_low'], '+.1f')}, {_fixed(scale * r['ci_high'], '+.1f')}]",
+        "CI": _ci(r, scale, "+.1f"),
         "p_holm" if k > 1 else "p": _fmt(r["p_holm"] if k > 1 else r["p_value"], 2), "verdict": r["verdict"]}
         for r in rows])))
     return out
@@ -111,7 +116,7 @@ def headline_text(rows: list[dict], stage: str) -> str:
         p = f"p_holm {_fmt(r['p_holm'], 2)} (Holm over {k})" if k > 1 else f"p {_fmt(r['p_value'], 2)}"
         return (f"{_fixed(scale * r['diff'], '+.1f')} {unit} ({_fixed(scale * r['mean_a'], '.1f')} against "
                 f"{_fixed(scale * r['mean_b'], '.1f')}), {stats.level_text(r.get('ci_level', 0.95))} CI "
-                f"[{_fixed(scale * r['ci_low'], '+.1f')}, {_fixed(scale * r['ci_high'], '+.1f')}], {p}, "
+                f"{_ci(r, scale, '+.1f')}, {p}, "
                 f"{n} paired seeds: **{r['verdict']}**")
 
     metric = f"`{rows[0]['metric']}`"
@@ -178,7 +183,7 @@ def friedman_text(fried: dict, alpha: float) -> list[str]:
                f"sense):\n")
     out.append(md_table(pd.DataFrame([
         {"a": r["a"], "b": r["b"], "n": r["n_a"], "diff": _fixed(scale * r["diff"], "+.2f"),
-         f"{level} CI": f"[{_fixed(scale * r['ci_low'])}, {_fixed(scale * r['ci_high'])}]",
+         f"{level} CI": _ci(r, scale),
          "p_holm": _fmt(r["p_holm"]), "verdict": r["verdict"]} for r in posthoc])))
     return out
 
@@ -291,9 +296,9 @@ def figures(kind: str, stage: str, trials: pd.DataFrame, runs: pd.DataFrame, acc
     labels = list(dict.fromkeys(data["label"]))[:MAX_LABELS] if len(data) else []
     out: list[tuple[str, str, Callable[[], object]]] = []
     for label in labels:
-        out.append((f"curves-{_slug(label)}", f"Accuracy of each task during training: {label} (the seed's Figure 1)",
+        out.append((f"curves-{_slug(label)}", f"Accuracy of each task during training: {label} (the source report's Figure 1)",
                     lambda label=label: plots.task_accuracy_curves(acc, label=label)))
-    out.append(("accuracy-vs-tasks", "Average accuracy over the tasks seen so far (the seed's Figure 2)",
+    out.append(("accuracy-vs-tasks", "Average accuracy over the tasks seen so far (the source report's Figure 2)",
                 lambda: plots.accuracy_vs_tasks(acc)))
     if len(data) and data["memory_bytes"].nunique() > 1:
         out.append(("accuracy-vs-memory", "Final accuracy against memory kept between tasks", lambda: plots.accuracy_vs_memory(data)))
@@ -474,9 +479,8 @@ def verdict_table(rows: list[tuple[str, dict]], what: str) -> str:
                and r["mean_b"] else "")
         out.append({"a": r["a"], "b": r["b"],
                     what: f"`{r['metric']}` ({label})" if what == "metric" else label,
-                    "difference [CI]": f"{_fixed(scale * r['diff'], '+.1f')} {unit}{pct} "
-                                       f"[{_fixed(scale * r['ci_low'], '+.1f')}, {_fixed(scale * r['ci_high'], '+.1f')}]"
-                                       f" ({stats.level_text(r.get('ci_level', 0.95))})",
+                    "difference [CI]": f"{_fixed(scale * r['diff'], '+.1f')} {unit}{pct} {_ci(r, scale, '+.1f')} "
+                                       f"({stats.level_text(r.get('ci_level', 0.95))})",
                     "p_holm": f"{_fmt(r['p_holm'], 2)} (k={k})" if k > 1 else f"{_fmt(r['p_value'], 2)} (p)",
                     "verdict": stats.verdict_label(r, scale=scale, unit=unit)
                                + (" (exact: same on every seed)" if r.get("exact") else "")})
@@ -504,19 +508,19 @@ def attribution_section(result: dict) -> list[str]:
           "Each row compares the reference with one group of fields taken from the search's best "
           "configuration; the two arms differ in that group only.\n"]
     attribution = analysis.attribution_rows(result)
-    measured = [(fields if what.startswith(f"{fields} effect") else f"{what.split(' effect')[0]}: {fields}", row)
-                for what, fields, row, _ in attribution if row is not None]
+    measured = [(g.detail if g.group == g.detail else f"{g.group}: {g.detail}", g.row) for g in attribution
+                if g.row is not None]
     md += [verdict_table(measured, "only this differs")] if measured else []
-    md += [f"- {what}: {note}" for what, _, row, note in attribution if row is None]
+    md += [f"- {g.lead}: {g.note}" for g in attribution if g.row is None]
     compute, conclusion = analysis.compute_rows(result)
     if compute:
         md.append("\n## Replay set or extra training?\n")
         md.append("A larger replay set also means more training. The control is the reference with its "
                   "classifier epochs scaled so that it trains on as many samples as the best; it keeps the "
                   "reference's replay set and learning rate.\n")
-        shown = [(f"{group} ({samples})", row) for group, samples, row, _ in compute if row is not None]
+        shown = [(g.lead, g.row) for g in compute if g.row is not None]
         md += [verdict_table(shown, "what it measures")] if shown else []
-        md += [f"- {group} ({pair}, {samples}): not measured" for group, samples, row, pair in compute if row is None]
+        md += [f"- {g.group} ({g.note}, {g.detail}): not measured" for g in compute if g.row is None]
         if conclusion:
             md.append(f"\n{conclusion[0].upper() + conclusion[1:]}.\n")
     return md

@@ -1,5 +1,5 @@
 """The memory study's answer as one markdown table: every arm's kept bytes, accuracy, training cost,
-place on the two Pareto fronts, and verdict against the buffer of the seed VAE's bytes. The same
+place on the two Pareto fronts, and verdict against the buffer of the report VAE's bytes. The same
 tables answer any grid whose anchor is a buffer matched to a generator's bytes (generator_vs_buffer:
 a plugin's bytes): :func:`report_section`, which `gr-bench study` and `report` add to report.md.
 
@@ -25,7 +25,7 @@ from ..thresholds import DEFAULTS
 from .build import md_table
 from .frames import memory_points, ok_rows, pareto_mask
 
-ANCHOR = "buffer-1x"  # studies/memory.py: the buffer of exactly the seed VAE + classifier's bytes
+ANCHOR = "buffer-1x"  # studies/memory.py: the buffer of exactly the report VAE + classifier's bytes
 
 
 def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str = ANCHOR) -> pd.DataFrame:
@@ -141,7 +141,7 @@ def _verdict(row: pd.Series, anchor: str) -> str:
     return f"{row['diff_points']:+.1f} {ci} {row['verdict']}"
 
 
-def markdown(table: pd.DataFrame, anchor: str = ANCHOR, ratio_of: str = "seed VAE") -> str:
+def markdown(table: pd.DataFrame, anchor: str = ANCHOR, ratio_of: str = "report VAE") -> str:
     """arm_table as markdown; `ratio_of` names the bytes bytes_ratio divides by (the anchor's generator's)."""
     shown = pd.DataFrame({
         "arm": table["label"],
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     text = ("# The memory frontier\n\nGenerated from the stored studies by `python -m gr_bench.report.memory_answer "
             + " ".join(str(f) for f in a.folders) + "`. Kept bytes: what a run keeps between tasks (generator "
             "parameters and the classifier copy that labels its samples, or the buffer's images and labels); "
-            "\"× seed VAE\": those bytes over the source report's VAE + classifier (4,454,720 bytes).\n\n"
+            "\"× report VAE\": those bytes over the source report's VAE + classifier (4,454,720 bytes).\n\n"
             + "\n".join(study_answer(f) for f in a.folders))
     if a.out:
         atomic_write_text(a.out, text)

@@ -78,6 +78,13 @@ class StudySpec:
     def kind(self) -> str:
         return "search" if self.space is not None else "grid"
 
+    def stored_grid(self) -> dict[str, dict[str, dict[str, object]]]:
+        """The grid as its trials store it: each arm under the name it was first stored with
+        (labels.first_label). Optuna refuses a categorical parameter whose choices change within a
+        study, so a grid stored before a rename resumes only with its old names; reports show
+        today's (labels.current_label)."""
+        return _first_names(self.grid or {})
+
     def grid_pairs(self) -> list[tuple[str, str]] | None:
         """With compare_within: (label, anchor's label) within each level of that axis, as runs.csv
         labels them (the grid's levels joined by spaces, in axis order); else None."""
@@ -171,11 +178,19 @@ def get_spec(name: str, quick: bool = False) -> StudySpec:
     return spec.quick_version() if quick else spec
 
 
+def _first_names(grid: dict[str, dict[str, dict[str, object]]]) -> dict:
+    """A grid with its arms under the names they were first stored with (labels.first_label)."""
+    from ..labels import first_label
+
+    return {axis: {first_label(k): v for k, v in arms.items()} for axis, arms in grid.items()}
+
+
 def spec_fingerprint(spec: StudySpec) -> str:
     """A hash of a study's definition, its search space's source code included, so that a study
     created from another version of its module is refused on resume instead of silently continued.
-    A renamed reference label (labels.RENAMED) is hashed under its first name: a rename changes no
-    science, so a study stored before it resumes and reports as the same study."""
+    A renamed label (labels.RENAMED: a reference, a grid's arm, the anchor) is hashed under its
+    first name: a rename changes no science, so a study stored before it resumes and reports as the
+    same study."""
     from ..labels import first_label
 
     parts = []
@@ -185,6 +200,12 @@ def spec_fingerprint(spec: StudySpec) -> str:
             continue
         if f.name == "reference":
             value = {first_label(k): v for k, v in value.items()}
+        elif f.name == "grid":  # arms are named like references: {axis: {label: overrides}}
+            value = _first_names(value)
+        elif f.name == "quick" and "grid" in value:
+            value = {**value, "grid": _first_names(value["grid"])}
+        elif f.name == "anchor" and isinstance(value, str):
+            value = first_label(value)
         if callable(value):
             try:
                 value = inspect.getsource(value)

@@ -71,7 +71,7 @@ def planned_points(spec: StudySpec, setup: Setup, stage: str, final_labels: list
             points += [{"config": label, "seed": order[i - 1]} for label in late if i]
         return points + [{"config": label, "seed": order[-1]} for label in late if order]
     if spec.kind == "grid":
-        axes = list(spec.grid.items())  # type: ignore[union-attr]
+        axes = list(spec.stored_grid().items())
         points: list[dict] = [{}]
         for axis, labels in axes:
             points = [{**p, axis: label} for p in points for label in labels]

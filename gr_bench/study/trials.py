@@ -68,7 +68,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
         seeds, pairs, split = [seed], final_configs[label], "test"  # type: ignore[index]
     elif spec.kind == "grid":
         pairs = []
-        for axis, labels in spec.grid.items():  # type: ignore[union-attr]
+        for axis, labels in spec.stored_grid().items():
             pairs += as_pairs(labels[trial.suggest_categorical(axis, list(labels))])
         seeds, split = [trial.suggest_categorical("seed", list(seed_choices(spec, setup)))], "test"
     else:

@@ -101,7 +101,7 @@ def time_vs_tasks(runs, fits: Mapping[str, Mapping] | None = None, by: str = "sc
         t0 = float(np.exp(np.log(df[df["n_tasks"] == n0]["time_total_s"]).mean()))
         xs = np.geomspace(lo_n, hi_n, 50) if lo_n < hi_n else np.array([lo_n * 0.8, lo_n * 1.25])
         ax.plot(xs, t0 * (xs / n0) ** 2, color="0.45", linestyle="--", linewidth=1.0,
-                label="slope 2: quadratic (the seed's claim)")
+                label="slope 2: quadratic (the source report's claim)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     if all_n:

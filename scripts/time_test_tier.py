@@ -1,0 +1,107 @@
+"""Time the fast test tier several times in a row, each with a fresh Hypothesis seed, and keep the
+rows in results/test-tiers/fast-tier.csv, from which docs/performance.md's table is generated.
+
+    python scripts/time_test_tier.py --runs 10
+
+Run it with nothing else on the machine: the target is a tier under 5 minutes on 2 idle cores. Each
+row records the tier's own CPU seconds and the CPU seconds everything else on the machine used
+meanwhile (/proc/stat's busy time less the tier's), so a run that shared the cores shows as such.
+Rows are appended (a run interrupted half-way keeps the rows it finished).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "results" / "test-tiers" / "fast-tier.csv"
+FIELDS = ["commit", "started_utc", "run", "hypothesis_seed", "wall_s", "cpu_s", "other_cpu_s", "passed", "failed",
+          "skipped", "exit_code", "cores", "cpu_model"]
+
+
+def _commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return out.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def _busy_s() -> float:
+    """CPU seconds the whole machine has been busy since boot (/proc/stat, every core)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _count(summary: str, word: str) -> int:
+    m = re.search(rf"(\d+) {word}", summary)
+    return int(m.group(1)) if m else 0
+
+
+def time_once(run: int, commit: str) -> dict:
+    """One fast tier, as CI runs it, with a fresh Hypothesis seed (recorded, so a failure replays)."""
+    seed = random.SystemRandom().randrange(2**32)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    busy0, own0, t0 = _busy_s(), _children_cpu_s(), time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "pytest", "-m", "not slow", "-p", "no:cacheprovider",
+                        f"--hypothesis-seed={seed}"], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    own = _children_cpu_s() - own0
+    other = max(0.0, _busy_s() - busy0 - own)
+    summary = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+    return {"commit": commit, "started_utc": started, "run": run, "hypothesis_seed": seed,
+            "wall_s": round(wall, 1), "cpu_s": round(own, 1), "other_cpu_s": round(other, 1),
+            "passed": _count(summary, "passed"), "failed": _count(summary, "failed") + _count(summary, "error"),
+            "skipped": _count(summary, "skipped"), "exit_code": p.returncode, "cores": os.cpu_count(),
+            "cpu_model": _cpu_model()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10)
+    a = ap.parse_args(argv)
+    if not 1 <= a.runs <= 100:
+        print(f"time_test_tier: error: --runs must be 1..100, got {a.runs}", file=sys.stderr)
+        return 2
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    new = not OUT.is_file()
+    commit = _commit()
+    worst = 0
+    with OUT.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            w.writeheader()
+        for i in range(1, a.runs + 1):
+            row = time_once(i, commit)
+            w.writerow(row)
+            f.flush()
+            print(f"run {i}: {row['wall_s']:.0f} s, {row['passed']} passed, {row['failed']} failed; other "
+                  f"processes used {row['other_cpu_s']:.0f} CPU s meanwhile", flush=True)
+            worst = max(worst, row["exit_code"])
+    return 1 if worst else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
