@@ -155,6 +155,10 @@ def report_inputs(stages: dict[str, optuna.Study], rows: dict[str, list[dict]]) 
         "attribution": rows["attribution"],
         "sequential": stored_plan(stages),
         "wall_s": _wall_seconds(stages),
+        # trials retried after their worker died (RetryFailedTrialCallback): the study was stopped
+        # and resumed, so wall_s spans the gap and is not one sitting
+        "retried_trials": sum(1 for st in stages.values() for t in st.get_trials(deepcopy=False)
+                              if "failed_trial" in t.system_attrs),
         "runs_cpu_s": round(sum(cpu), 1) if cpu else None,  # the runs' own CPU seconds (reused runs: when first run)
         # runs that restored their generator (generator_tracks): their cpu_s includes that training's
         # CPU as measured where it ran, so runs_cpu_s counts each shared generator twice

@@ -64,6 +64,8 @@ def test_one_wall_time_format_from_the_manifest():
                         "git_sha": "abc", "wall_s": 1060.4, "runs_cpu_s": 2010.2, "cpu_models": ["EPYC"]})
     assert "17 min 40 s wall" in head and "storage" not in head
     assert "2,010 s of CPU summed over its runs (CPU: EPYC)" in head
+    resumed = header_text({"command": "gr-bench study x", "wall_s": 18000, "runs_cpu_s": 2010.2, "retried_trials": 2})
+    assert "5 h 0 min wall, first trial start to last trial end, across a stop and resume (2 trials retried)" in resumed
 
 
 def test_shipped_rows_keep_a_dataset_folder_by_its_name_only():

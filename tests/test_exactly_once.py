@@ -42,6 +42,8 @@ def test_a_retried_trial_gives_its_runs_once():
     runs = [(r["label"], r["seed"], r["final_avg_acc"]) for r in rows["runs"]]
     assert runs == [("a", 0, 0.8), ("b", 0, 0.6)]  # the retry's run, once
     assert {a["trial"] for a in rows["accuracy"]} == {0, 2}  # nothing from the failed attempt
+    # the manifest says the study was stopped and resumed: its wall time is not one sitting
+    assert export.report_inputs(export.stage_studies(storage, "s"), rows)["retried_trials"] == 1
 
 
 def test_the_analysis_refuses_duplicates_with_one_line():

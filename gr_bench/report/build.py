@@ -145,12 +145,19 @@ def header_text(manifest: dict) -> str:
     wall, cpu = manifest.get("wall_s"), manifest.get("runs_cpu_s")
     if wall or cpu:
         lines.append("Time: " + "; ".join(
-            ([f"{duration_text(wall)} wall, first trial start to last trial end"] if wall else [])
+            ([f"{duration_text(wall)} wall, first trial start to last trial end{resumed_text(manifest)}"] if wall else [])
             + ([f"{cpu:,.0f} s of CPU summed over its runs" + (
                 f" ({manifest['restored_generator_runs']} of them restored a generator trained by another run and "
                 "count its CPU too)" if manifest.get("restored_generator_runs") else "")] if cpu else []))
             + (f" (CPU: {', '.join(manifest['cpu_models'])})" if manifest.get("cpu_models") else ""))
     return "  \n".join(lines) + "\n"
+
+
+def resumed_text(manifest: dict) -> str:
+    """What to add to a study's wall time when it was stopped and resumed (export's retried_trials):
+    the wall time then spans the stop, so it is no measure of the study's speed."""
+    n = manifest.get("retried_trials") or 0
+    return f", across a stop and resume ({n} trials retried), so not one sitting" if n else ""
 
 
 def duration_text(seconds: float) -> str:

@@ -29,7 +29,7 @@ import pandas as pd
 from .. import stats
 from ..files import atomic_write_text
 from .analysis import PRIMARY, sense
-from .build import duration_text, md_table
+from .build import duration_text, md_table, resumed_text
 from .rebuild import Rebuilt, rebuild
 from .shipped import is_shipped, load
 
@@ -101,7 +101,7 @@ def _timing(meta: dict, runs: pd.DataFrame) -> str:
     seeds = sorted({int(s) for s in runs["seed"]}) if len(runs) else []
     parts = [f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"]
     if wall:
-        parts.append(f"{duration_text(wall)} wall")
+        parts.append(f"{duration_text(wall)} wall{resumed_text(meta)}")
     if cpu:
         parts.append(f"{cpu:,.0f} s of CPU summed over its runs"
                      + (" (shared generators counted in each run that shares them)"
