@@ -6,7 +6,10 @@ rows in results/test-tiers/fast-tier.csv, from which docs/performance.md's table
 Run it with nothing else on the machine: the target is a tier under 5 minutes on 2 idle cores. Each
 row records the tier's own CPU seconds and the CPU seconds everything else on the machine used
 meanwhile (/proc/stat's busy time less the tier's), so a run that shared the cores shows as such.
-Rows are appended (a run interrupted half-way keeps the rows it finished).
+The tier's own docs test regenerates docs/performance.md from fast-tier.csv, so the rows are kept
+outside the repository while the runs go on and appended to results/test-tiers/fast-tier.csv at
+the end (an interrupt keeps the runs that finished); then `python -m gr_bench.report.docs`.
+A failing run's pytest output is kept beside the scratch rows, and its failures are printed.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "test-tiers" / "fast-tier.csv"
+TIER = ["-m", "not slow", "-n", "2", "--dist", "loadgroup"]  # the fast tier as .ci/run runs it
 FIELDS = ["commit", "started_utc", "run", "hypothesis_seed", "wall_s", "cpu_s", "other_cpu_s", "passed", "failed",
           "skipped", "exit_code", "cores", "cpu_model"]
 
@@ -60,22 +65,41 @@ def _count(summary: str, word: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def time_once(run: int, commit: str) -> dict:
+def time_once(run: int, commit: str, scratch: Path) -> dict:
     """One fast tier, as CI runs it, with a fresh Hypothesis seed (recorded, so a failure replays)."""
     seed = random.SystemRandom().randrange(2**32)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     busy0, own0, t0 = _busy_s(), _children_cpu_s(), time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "pytest", "-m", "not slow", "-p", "no:cacheprovider",
-                        f"--hypothesis-seed={seed}"], cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-m", "pytest", *TIER, "-p", "no:cacheprovider", f"--hypothesis-seed={seed}"],
+                       cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     own = _children_cpu_s() - own0
     other = max(0.0, _busy_s() - busy0 - own)
     summary = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+    if p.returncode != 0:
+        (scratch / f"run-{run}.log").write_text(p.stdout + p.stderr)
+        for line in p.stdout.splitlines():
+            if line.startswith(("FAILED", "ERROR")):
+                print(f"  {line}", flush=True)
     return {"commit": commit, "started_utc": started, "run": run, "hypothesis_seed": seed,
             "wall_s": round(wall, 1), "cpu_s": round(own, 1), "other_cpu_s": round(other, 1),
             "passed": _count(summary, "passed"), "failed": _count(summary, "failed") + _count(summary, "error"),
             "skipped": _count(summary, "skipped"), "exit_code": p.returncode, "cores": os.cpu_count(),
             "cpu_model": _cpu_model()}
+
+
+def keep(rows: list[dict]) -> None:
+    """Append the finished runs' rows to results/test-tiers/fast-tier.csv."""
+    if not rows:
+        return
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    new = not OUT.is_file()
+    with OUT.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+    print(f"{len(rows)} row(s) added to {OUT.relative_to(ROOT)}; now run python -m gr_bench.report.docs", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,22 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= a.runs <= 100:
         print(f"time_test_tier: error: --runs must be 1..100, got {a.runs}", file=sys.stderr)
         return 2
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    new = not OUT.is_file()
-    commit = _commit()
-    worst = 0
-    with OUT.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
+    scratch = Path(tempfile.mkdtemp(prefix="gr-bench-fast-tier-"))
+    commit, rows = _commit(), []
+    try:
         for i in range(1, a.runs + 1):
-            row = time_once(i, commit)
-            w.writerow(row)
-            f.flush()
+            row = time_once(i, commit, scratch)
+            rows.append(row)
+            with (scratch / "rows.csv").open("a") as f:  # the scratch copy, in case this process dies
+                f.write(",".join(str(row[k]) for k in FIELDS) + "\n")
             print(f"run {i}: {row['wall_s']:.0f} s, {row['passed']} passed, {row['failed']} failed; other "
                   f"processes used {row['other_cpu_s']:.0f} CPU s meanwhile", flush=True)
-            worst = max(worst, row["exit_code"])
-    return 1 if worst else 0
+    except KeyboardInterrupt:
+        keep(rows)
+        return 130
+    keep(rows)
+    return 1 if any(r["exit_code"] for r in rows) else 0
 
 
 if __name__ == "__main__":

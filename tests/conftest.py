@@ -9,6 +9,21 @@ import pytest
 
 GR = str(Path(sys.executable).parent / "gr-bench")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist gives its workers COLUMNS=80 (the controller's terminal width, 80 off a terminal);
+    # the tests read gr-bench's output as a log is read, off a terminal: whole, at no width limit
+    # (cli.common._width reads COLUMNS when cli.common is first imported, after this file)
+    os.environ.pop("COLUMNS", None)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """With pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run runs the tiers), every test of the one
+    real study (baselines_study, a session fixture of about a minute) goes to the same worker, so
+    the study is run once, not once per worker."""
+    for item in items:
+        if "baselines_study" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("baselines_study"))
+
 
 def pytest_collection_finish(session) -> None:
     """Move the heap that collection imported (torch, pandas, optuna, matplotlib) out of the
