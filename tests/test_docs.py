@@ -99,6 +99,7 @@ def test_the_fast_tier_table_reads_the_newest_commits_runs(tmp_path):
     assert "Wall time 200 to 310 s (median 250 s); 2 of 3 under the 5-minute target; 0 failures" in text
     assert "Other processes used 0 to 6 CPU s" in text
     assert text.count("\n| ") == 4  # the header and the newest commit's three runs
+    assert "\n| 2 | 7 | 310.0 | 465.0 | 5.5 | 660 | 0 | 0 |" in text  # integers as integers
 
 
 def test_the_precision_table_gives_each_settings_newest_pair_and_its_ratio(tmp_path):
@@ -111,13 +112,14 @@ def test_the_precision_table_gives_each_settings_newest_pair_and_its_ratio(tmp_p
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
-        for commit, setting, precision, cpu in (("old", "report", "fp32", 500), ("old", "report", "bf16", 100),
-                                                ("abc", "report", "fp32", 200), ("abc", "report", "bf16", 160),
-                                                ("abc", "dgr-distill", "fp32", 400), ("abc", "dgr-distill", "bf16", 200)):
+        pairs = [("old", "report", "fp32", 500), ("old", "report", "bf16", 100), ("abc", "report", "fp32", 200),
+                 ("abc", "report", "bf16", 160), ("abc", "dgr-distill", "fp32", 400),
+                 ("abc", "dgr-distill", "bf16", 200)]
+        for commit, setting, precision, cpu in pairs:
             w.writerow({"commit": commit, "started_utc": "2026-12-03T17:00:00+00:00", "setting": setting, "seed": 0,
                         "precision": precision, "core": int(precision == "bf16"), "cpu_s": cpu, "time_total_s": cpu,
                         "time_generator_s": cpu / 2, "time_classifier_s": cpu / 4, "final_avg_acc": 0.9,
                         "cpu_model": "AMD EPYC"})
     text = docs.precision_text(path)
-    assert "| report | abc | 2026-12-03 | 200 | 160 | 1.25x | 100 / 80 | 90.0 / 90.0 |" in text
-    assert "| dgr-distill | abc | 2026-12-03 | 400 | 200 | 2.00x |" in text
+    assert "| report | abc | 2026-12-03 | 200 | 160 | 1.25x | not met | 100 / 80 | 90.0 / 90.0 |" in text
+    assert "| dgr-distill | abc | 2026-12-03 | 400 | 200 | 2.00x | met |" in text
