@@ -22,6 +22,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gr_bench.provenance import git_sha
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "precision-runs" / "runs.csv"
 GR = str(Path(sys.executable).parent / "gr-bench")
@@ -34,10 +36,9 @@ FIELDS = ["commit", "started_utc", "setting", "seed", "precision", "core", "cpu_
 
 
 def _commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
-    return out.stdout.strip() + ("+dirty" if dirty else "")
+    """The short commit, '+dirty' when tracked files differ from it."""
+    sha = git_sha()
+    return sha[:7] + ("+dirty" if sha.endswith("+dirty") else "")
 
 
 def _summary(folder: Path) -> dict:

@@ -27,6 +27,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gr_bench.provenance import cpu_model, git_sha
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "test-tiers" / "fast-tier.csv"
 TIER = ["-m", "not slow", "-n", "2", "--dist", "loadgroup"]  # the fast tier as .ci/run runs it
@@ -35,17 +37,9 @@ FIELDS = ["commit", "started_utc", "run", "hypothesis_seed", "wall_s", "cpu_s", 
 
 
 def _commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
-    return out.stdout.strip() + ("+dirty" if dirty else "")
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+    """The short commit, '+dirty' when tracked files differ from it."""
+    sha = git_sha()
+    return sha[:7] + ("+dirty" if sha.endswith("+dirty") else "")
 
 
 def _busy_s() -> float:
@@ -85,7 +79,7 @@ def time_once(run: int, commit: str, scratch: Path) -> dict:
             "wall_s": round(wall, 1), "cpu_s": round(own, 1), "other_cpu_s": round(other, 1),
             "passed": _count(summary, "passed"), "failed": _count(summary, "failed") + _count(summary, "error"),
             "skipped": _count(summary, "skipped"), "exit_code": p.returncode, "cores": os.cpu_count(),
-            "cpu_model": _cpu_model()}
+            "cpu_model": cpu_model()}
 
 
 def keep(rows: list[dict]) -> None:
