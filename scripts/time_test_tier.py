@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(1, a.runs + 1):
             row = time_once(i, commit, scratch)
             rows.append(row)
-            with (scratch / "rows.csv").open("a") as f:  # the scratch copy, in case this process dies
-                f.write(",".join(str(row[k]) for k in FIELDS) + "\n")
+            with (scratch / "rows.csv").open("a", newline="") as f:  # the scratch copy, in case this process dies
+                csv.DictWriter(f, fieldnames=FIELDS).writerow(row)
             print(f"run {i}: {row['wall_s']:.0f} s, {row['passed']} passed, {row['failed']} failed; other "
                   f"processes used {row['other_cpu_s']:.0f} CPU s meanwhile", flush=True)
     except KeyboardInterrupt:

@@ -17,7 +17,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """With pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run runs the tiers), every test of the one
+    """With pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run runs the fast tier), every test of the one
     real study (baselines_study, a session fixture of about a minute) goes to the same worker, so
     the study is run once, not once per worker."""
     for item in items:
