@@ -123,3 +123,13 @@ def test_the_precision_table_gives_each_settings_newest_pair_and_its_ratio(tmp_p
     text = docs.precision_text(path)
     assert "| report | abc | 2026-12-03 | 200 | 160 | 1.25x | not met | 100 / 80 | 90.0 / 90.0 |" in text
     assert "| dgr-distill | abc | 2026-12-03 | 400 | 200 | 2.00x | met |" in text
+
+
+def test_the_main_jobs_line_names_the_precision_of_each_stage():
+    import pandas as pd
+
+    same = pd.DataFrame({"stage": ["search", "search", "final"], "precision": ["fp32"] * 3})
+    assert docs.precision_of_runs(same) == "searched and run at fp32"
+    mixed = pd.DataFrame({"stage": ["search", "final", "final"], "precision": ["bf16", "fp32", "fp32"]})
+    assert docs.precision_of_runs(mixed) == "search stage at bf16, final stage at fp32"
+    assert docs.precision_of_runs(pd.DataFrame({"stage": ["final"]})) == "precision not recorded"

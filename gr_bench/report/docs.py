@@ -115,6 +115,16 @@ def _timing(meta: dict, runs: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+def precision_of_runs(runs: pd.DataFrame) -> str:
+    """'searched and run at fp32', or each stage's precision where they differ (a search at bf16)."""
+    if "precision" not in runs.columns or not len(runs):
+        return "precision not recorded"
+    by_stage = {str(stage): sorted({str(p) for p in g["precision"]}) for stage, g in runs.groupby("stage", sort=False)}
+    if len({tuple(v) for v in by_stage.values()}) == 1:
+        return f"searched and run at {'/'.join(next(iter(by_stage.values())))}"
+    return ", ".join(f"{stage} stage at {'/'.join(v)}" for stage, v in by_stage.items())
+
+
 def search_findings(out: Rebuilt, meta: dict) -> list[str]:
     """A search study with a reference: the best against it, each attribution group, the
     compute-matched control, and the cost."""
@@ -125,7 +135,9 @@ def search_findings(out: Rebuilt, meta: dict) -> list[str]:
     if not best or ref is None or (best, ref) not in rows:
         return []
     settings = str(runs.loc[runs["label"] == best, "settings"].iloc[0]).replace("val_fraction=0", "").strip()
-    lines = [f"- **{meta.get('study_name')}** (`{meta.get('command')}`; test split, {_timing(meta, runs)}): "
+    done = out.runs[out.runs["status"] == "ok"] if len(out.runs) else out.runs
+    lines = [f"- **{meta.get('study_name')}** (`{meta.get('command')}`; {precision_of_runs(done)}; test split, "
+             f"{_timing(meta, runs)}): "
              f"the search's best, `{settings}`, reaches {100 * _mean(runs, best):.1f}% final average accuracy "
              f"against {100 * _mean(runs, ref):.1f}% for `{ref}`: {comparison_text(rows[(best, ref)])}."]
     for e in out.result.get("attribution", []):
