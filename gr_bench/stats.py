@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import warnings
 from itertools import combinations
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -247,18 +247,60 @@ def seeds_needed(sd_diff: float, effect=DEFAULTS.power_effect, alpha=DEFAULTS.al
         return MIN_N
     level = alpha / max(1, family)
 
-    def ok(n: int) -> bool:
-        return _power_at(effect, sd_diff, n, n, paired=paired, alpha=level) >= power
+    return _smallest_n(lambda n: _power_at(effect, sd_diff, n, n, paired=paired, alpha=level) >= power)
 
-    lo, hi = MIN_N - 1, MIN_N  # power rises with n: double, then bisect (lo fails, hi passes)
+
+def _smallest_n(ok: Callable[[int], bool], limit: int = 10 ** 8) -> int | None:
+    """The smallest n >= MIN_N with ok(n), for an ok that stays true once true (power rises with
+    n): double, then bisect (lo fails, hi passes). None beyond ``limit``."""
+    lo, hi = MIN_N - 1, MIN_N
     while not ok(hi):
         lo, hi = hi, hi * 2
-        if hi > 10 ** 8:
+        if hi > limit:
             return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
     return hi
+
+
+def tost_power(sd_diff: float, n: int, *, margin: float, alpha=DEFAULTS.alpha, diff: float = 0.0) -> float:
+    """Power of the paired TOST (:func:`tost`) within ±``margin`` at level ``alpha`` with n pairs,
+    when the true mean difference is ``diff`` and the paired differences have sd ``sd_diff``.
+
+    Exact for normal differences: both one-sided tests reject iff |mean - 0| < margin - c·s/√n
+    (c = t_{1-alpha, n-1}, s the sample sd). The mean is N(diff, sd²/n) independently of s, and
+    (n-1)s²/sd² is chi-square with n-1 df, so the power is one integral over that chi-square
+    (Owen's formula for two one-sided tests). The central-t shortcut, T((margin - diff)/se - c) +
+    T((margin + diff)/se - c) - 1, understates it at small n. tests/test_stats.py checks it
+    against a simulation of the test itself."""
+    if n < MIN_N or math.isnan(sd_diff) or not margin > 0:
+        return math.nan
+    if sd_diff == 0:
+        return 1.0 if abs(diff) < margin else 0.0
+    from scipy import integrate
+
+    df, se = n - 1, sd_diff / math.sqrt(n)
+    crit = stats.t.ppf(1 - alpha, df)
+    q_max = df * (margin / (crit * se)) ** 2  # beyond it the acceptance interval is empty
+
+    def accept(q: float) -> float:
+        half = margin - crit * se * math.sqrt(q / df)
+        return (stats.norm.cdf((half - diff) / se) - stats.norm.cdf((-half - diff) / se)) * stats.chi2.pdf(q, df)
+
+    value, _ = integrate.quad(accept, 0.0, q_max, limit=200)
+    return float(min(1.0, max(0.0, value)))
+
+
+def tost_seeds_needed(sd_diff: float, margin: float, alpha=DEFAULTS.alpha, family=1,
+                      power=TARGET_POWER) -> int | None:
+    """The smallest n (pairs) whose paired TOST within ±``margin`` shows equivalence with ``power``
+    when the arms truly do not differ, at ``alpha / family`` (Holm's strictest step). None when the
+    sd is unknown or more than 10^6 pairs would be needed."""
+    if sd_diff is None or math.isnan(sd_diff) or not margin > 0:
+        return None
+    level = alpha / max(1, family)
+    return _smallest_n(lambda n: tost_power(sd_diff, n, margin=margin, alpha=level) >= power, limit=10 ** 6)
 
 
 # ---- effect sizes -------------------------------------------------------------------------

@@ -249,6 +249,21 @@ def test_tost_by_hand():
     assert not row["p_value"] < 0.05 and row["verdict"] == "equivalent"
 
 
+def test_tost_power_matches_a_simulation_of_the_test_and_gives_the_seeds_needed():
+    """The central-t approximation against the TOST itself, run on simulated paired differences."""
+    rng = np.random.default_rng(11)
+    sd, margin = 0.012, 0.01
+    for n, diff in ((8, 0.0), (12, 0.0), (12, 0.004)):
+        d = diff + sd * rng.standard_normal((4000, n))
+        hits = np.mean([S.tost(x, np.zeros(n), paired=True, margin=margin) < 0.05 for x in d])
+        assert S.tost_power(sd, n, margin=margin, diff=diff) == pytest.approx(hits, abs=0.03)
+    need = S.tost_seeds_needed(sd, margin)
+    assert S.tost_power(sd, need, margin=margin) >= 0.8 > S.tost_power(sd, need - 1, margin=margin)
+    assert S.tost_seeds_needed(sd, margin, family=3) > need  # Holm's strictest step: alpha / 3
+    assert S.tost_seeds_needed(0.0, margin) == 3 and S.tost_seeds_needed(math.nan, margin) is None
+    assert math.isnan(S.tost_power(sd, 2, margin=margin))
+
+
 def test_non_significant_is_never_equal():
     # noisy differences around zero: neither different nor shown equivalent
     rng = np.random.default_rng(3)
