@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gr_bench.report import docs, shipped
+from gr_bench import stats
+from gr_bench.report import docs, precision_answer, shipped
 from gr_bench.report.build import duration_text, header_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +109,7 @@ def test_the_precision_table_gives_each_settings_newest_pair_and_its_ratio(tmp_p
     from benchmarks.precision_runs import FIELDS
 
     path = tmp_path / "runs.csv"
-    assert docs.precision_text(path).startswith("No whole-run precision timing is shipped")
+    assert precision_answer.whole_run_text(path).startswith("No whole-run precision timing is shipped")
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
@@ -120,7 +121,7 @@ def test_the_precision_table_gives_each_settings_newest_pair_and_its_ratio(tmp_p
                         "precision": precision, "core": int(precision == "bf16"), "cpu_s": cpu, "time_total_s": cpu,
                         "time_generator_s": cpu / 2, "time_classifier_s": cpu / 4, "final_avg_acc": 0.9,
                         "cpu_model": "AMD EPYC"})
-    text = docs.precision_text(path)
+    text = precision_answer.whole_run_text(path)
     assert "| report | abc | 2026-12-03 | 200 | 160 | 1.25x | not met | 100 / 80 | 90.0 / 90.0 |" in text
     assert "| dgr-distill | abc | 2026-12-03 | 400 | 200 | 2.00x | met |" in text
 
@@ -133,3 +134,30 @@ def test_the_main_jobs_line_names_the_precision_of_each_stage():
     mixed = pd.DataFrame({"stage": ["search", "final", "final"], "precision": ["bf16", "fp32", "fp32"]})
     assert docs.precision_of_runs(mixed) == "search stage at bf16, final stage at fp32"
     assert docs.precision_of_runs(pd.DataFrame({"stage": ["final"]})) == "precision not recorded"
+
+
+def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unless_all_are_equivalent(tmp_path):
+    import pandas as pd
+
+    runs = pd.DataFrame({"label": ["a fp32", "a bf16", "b fp32", "b bf16"] * 3, "status": "ok",
+                         "seed": [s for s in range(3) for _ in range(4)], "cpu_s": [200.0, 100.0, 60.0, 50.0] * 3})
+    common = {"metric": "final_avg_acc", "n_a": 3, "ci_level": 0.975, "margin_points": 1.0, "family_size": 2,
+              "alpha": 0.05}
+    rows = pd.DataFrame([
+        {**common, "a": "a bf16", "b": "a fp32", "mean_a": 0.90, "mean_b": 0.901, "diff_points": -0.1,
+         "ci_low_points": -0.3, "ci_high_points": 0.1, "tost_p_holm": 0.001, "verdict": "equivalent",
+         "sd_diff_points": 0.1},
+        {**common, "a": "b bf16", "b": "b fp32", "mean_a": 0.50, "mean_b": 0.52, "diff_points": -2.0,
+         "ci_low_points": -9.0, "ci_high_points": 5.0, "tost_p_holm": 0.6, "verdict": "underpowered",
+         "sd_diff_points": 3.0},
+        {**common, "a": "b fp32", "b": "a fp32", "metric": "cpu_s"}])  # other metrics are not read
+    table = precision_answer.setting_table(runs, rows)
+    assert table["setting"].tolist() == ["a", "b"]
+    assert table["cpu_fp32"].tolist() == [200.0, 60.0] and table["fp32"].tolist() == pytest.approx([90.1, 52.0])
+    # the seeds a TOST needs come from the observed sd, at Holm's strictest step
+    assert table["tost_seeds"].iloc[1] == stats.tost_seeds_needed(0.03, 0.01, family=2)
+    text = precision_answer.decision(table, tmp_path / "none.csv")
+    assert text.startswith("Shown equivalent: a. Not shown equivalent: b (underpowered; a TOST there needs about")
+    assert "stays opt-in" in text
+    table["verdict"] = "equivalent"
+    assert "stays opt-in" not in precision_answer.decision(table, tmp_path / "none.csv")

@@ -1,0 +1,133 @@
+"""docs/performance.md's answer on bf16: is it equivalent to fp32, and what does it save?
+
+Two sources, both shipped in results/:
+- results/precision/ (`gr-bench study precision`): fp32 against bf16 paired by seed in each
+  setting; the study's own TOST verdicts (stats.csv), the seeds a TOST at the study's margin would
+  need at the observed sd, and the CPU seconds of each arm (runs.csv);
+- results/precision-runs/runs.csv (benchmarks/precision_runs.py): whole runs, fp32 and bf16 side by
+  side on the two cores, for the target's CPU ratio.
+Nothing here trains or tests anything the study did not: it reads and words.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .. import stats
+from .build import md_table
+from .frames import ok_rows
+
+PRECISION_TARGET = 1.8  # bf16's whole-run target: at least 1.8x less CPU than fp32
+PRIMARY = "final_avg_acc"
+
+
+def whole_run_text(path: Path) -> str:
+    """The whole-run figures: per setting, the newest pair of runs (fp32 and bf16 side by side,
+    one per core) and the ratio of their CPU seconds."""
+    if not path.is_file():
+        return "No whole-run precision timing is shipped (`python benchmarks/precision_runs.py` writes one)."
+    out = [{"setting": setting, **row} for setting, row in whole_run_pairs(path).items()]
+    return ("`python benchmarks/precision_runs.py`: full MNIST, seed 0, one thread per run, the fp32 and bf16 "
+            "runs of a setting side by side on the two cores; from results/precision-runs/runs.csv. One pair "
+            "per setting: a speed measurement, not an accuracy finding.\n\n" + md_table(pd.DataFrame(out)).rstrip())
+
+
+def whole_run_pairs(path: Path) -> dict[str, dict[str, str]]:
+    rows = pd.read_csv(path, dtype={"commit": str})
+    out = {}
+    for setting, g in rows.groupby("setting", sort=False):
+        pair = g.tail(2).set_index("precision")
+        fp32, bf16 = pair.loc["fp32"], pair.loc["bf16"]
+        ratio = fp32["cpu_s"] / bf16["cpu_s"]
+        out[str(setting)] = {
+            "commit": fp32["commit"], "date": str(fp32["started_utc"])[:10],
+            "fp32 CPU s": f"{fp32['cpu_s']:.0f}", "bf16 CPU s": f"{bf16['cpu_s']:.0f}", "fp32 / bf16": f"{ratio:.2f}x",
+            f"target {PRECISION_TARGET}x": "met" if ratio >= PRECISION_TARGET else "not met",
+            "generator s, fp32 / bf16": f"{fp32['time_generator_s']:.0f} / {bf16['time_generator_s']:.0f}",
+            "final avg acc %, fp32 / bf16 (one seed)":
+                f"{100 * fp32['final_avg_acc']:.1f} / {100 * bf16['final_avg_acc']:.1f}"}
+    return out
+
+
+def setting_table(runs: pd.DataFrame, stats_rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting from the study's primary rows ('<setting> bf16' against '<setting> fp32'):
+    n, both means and their difference in points with the interval at the verdict's level, the
+    Holm-adjusted TOST p, the verdict, the sd of the paired differences, the seeds a TOST at the
+    study's margin needs for 80% power at that sd (Holm's strictest step), and mean CPU s per arm."""
+    primary = stats_rows[(stats_rows["metric"] == PRIMARY) & stats_rows["a"].str.endswith(" bf16")]
+    cpu = ok_rows(runs).groupby("label")["cpu_s"].mean()
+    out = []
+    for r in primary.to_dict("records"):
+        setting = r["a"][: -len(" bf16")]
+        sd, margin, k = r["sd_diff_points"] / 100, r["margin_points"] / 100, int(r["family_size"])
+        need = stats.tost_seeds_needed(sd, margin, alpha=float(r["alpha"]), family=k)
+        out.append({"setting": setting, "n": int(r["n_a"]), "fp32": 100 * r["mean_b"], "bf16": 100 * r["mean_a"],
+                    "diff": r["diff_points"], "ci_low": r["ci_low_points"], "ci_high": r["ci_high_points"],
+                    "ci_level": r["ci_level"], "tost_p_holm": r["tost_p_holm"], "verdict": r["verdict"],
+                    "margin": r["margin_points"], "sd_diff": r["sd_diff_points"], "tost_seeds": need,
+                    "cpu_fp32": cpu.get(f"{setting} fp32", math.nan), "cpu_bf16": cpu.get(r["a"], math.nan)})
+    return pd.DataFrame(out)
+
+
+def _num(x: float, spec: str) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def study_text(folder: Path, whole_runs: Path) -> str:
+    """The precision study's table and what follows from it for `precision=bf16`."""
+    if not (folder / "runs.csv").is_file():
+        return ("The precision study is not shipped yet (`gr-bench study precision`, then "
+                "`gr-bench export precision --ship results/precision`): bf16 stays opt-in, not shown equivalent.")
+    runs, rows = pd.read_csv(folder / "runs.csv"), pd.read_csv(folder / "stats.csv")
+    meta = json.loads((folder / "manifest.json").read_text())
+    table = setting_table(runs, rows)
+    seeds = sorted(set(ok_rows(runs)["seed"]))
+    shown = pd.DataFrame({
+        "setting": table["setting"], "n": table["n"],
+        "fp32 %": table["fp32"].map(lambda x: _num(x, ".1f")), "bf16 %": table["bf16"].map(lambda x: _num(x, ".1f")),
+        "bf16 − fp32, points [CI]": [f"{r.diff:+.2f} [{_num(r.ci_low, '+.2f')}, {_num(r.ci_high, '+.2f')}]"
+                                     for r in table.itertuples()],
+        "TOST p (Holm)": table["tost_p_holm"].map(lambda x: _num(x, ".2g")),
+        "verdict": [f"equivalent within ±{r.margin:g} point" if r.verdict == "equivalent" else r.verdict
+                    for r in table.itertuples()],
+        "sd of differences, points": table["sd_diff"].map(lambda x: _num(x, ".2f")),
+        "seeds a TOST needs": table["tost_seeds"].map(lambda x: "—" if x is None or pd.isna(x) else f"{int(x)}"),
+        "CPU s fp32 / bf16": [f"{r.cpu_fp32:.0f} / {r.cpu_bf16:.0f}" for r in table.itertuples()],
+        "fp32 / bf16": [f"{r.cpu_fp32 / r.cpu_bf16:.2f}x" for r in table.itertuples()]})
+    level = stats.level_text(float(table["ci_level"].iloc[0])) if len(table) else "95%"
+    datasets = ", ".join(meta.get("datasets") or [])
+    head = (f"`{meta.get('command', '')}` (code {str(meta.get('git_sha', ''))[:7]}; {datasets}; "
+            f"{len(seeds)} seeds, {', '.join(map(str, seeds))}): each setting's fp32 and bf16 runs paired by seed, "
+            f"a paired TOST at ±{table['margin'].iloc[0]:g} point on final average accuracy, Holm over the "
+            f"{len(table)} settings, intervals at {level}. \"Seeds a TOST needs\": pairs for 80% power to show "
+            "equivalence at that margin if the arms truly do not differ, at the observed sd (stats.tost_seeds_needed, "
+            "Holm's strictest step). CPU seconds are each arm's mean, two runs sharing the two cores.\n\n")
+    return head + md_table(shown).rstrip() + "\n\n" + decision(table, whole_runs)
+
+
+def decision(table: pd.DataFrame, whole_runs: Path) -> str:
+    """What the verdicts and the whole-run ratios mean for `precision=bf16`, each clause a measured fact."""
+    equivalent = table.loc[table["verdict"] == "equivalent", "setting"].tolist()
+    other = [f"{r.setting} ({r.verdict}; a TOST there needs about {int(r.tost_seeds)} seeds)"
+             if r.tost_seeds is not None and not pd.isna(r.tost_seeds) else f"{r.setting} ({r.verdict})"
+             for r in table.itertuples() if r.verdict != "equivalent"]
+    parts = [f"Shown equivalent: {', '.join(equivalent) if equivalent else 'in no setting'}."]
+    if other:
+        parts.append(f"Not shown equivalent: {'; '.join(other)}.")
+    ratios = ({s: float(p["fp32 / bf16"].rstrip("x")) for s, p in whole_run_pairs(whole_runs).items()}
+              if whole_runs.is_file() else {})
+    if ratios:
+        parts.append("Whole runs save " + ", ".join(f"{v:.2f}x ({s})" for s, v in ratios.items())
+                     + f" of CPU at bf16, against the {PRECISION_TARGET}x target.")
+    if other:
+        parts.append("So `--set precision=bf16` stays opt-in and the main job searches and runs at fp32: bf16 is "
+                     "not shown equivalent in every setting" + (", and it saves less than the target"
+                                                                 if ratios and max(ratios.values()) < PRECISION_TARGET
+                                                                 else "") + ".")
+    else:
+        parts.append("bf16 is shown equivalent in every setting tested.")
+    return " ".join(parts)
