@@ -32,3 +32,6 @@ def test_bench_json_reports_each_phase_against_the_1024_sgemm_and_cleans_up(tmp_
     # the workers check trained every run in both studies: none was reused from a run cache
     assert out["workers"]["reused_runs"] == {"1": 0, "2": 0} and out["workers"]["runs_trained"] == {"1": 4, "2": 4}
     assert not any((tmp_path / "bench").iterdir())  # the workers check's two studies are removed
+    # what a shipped copy needs to be read later: the command without this machine's folders, code and CPU
+    assert out["provenance"]["command"] == " ".join(["gr-bench", "bench", *TINY, "--json"])
+    assert out["provenance"]["cpu_model"] and out["provenance"]["code_version"]

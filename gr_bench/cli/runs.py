@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -172,6 +174,20 @@ def fetch_cmd(
 
 
 @commands.command("bench")
+def bench_provenance(started_utc: str) -> dict[str, object]:
+    """What a shipped `bench --json` needs to be read later: the command without this machine's
+    folders, the code, the CPU and when it started."""
+    import os
+    import shlex
+
+    from ..provenance import code_version, cpu_model, git_sha
+    from ..report.shipped import portable_command
+
+    return {"command": portable_command(shlex.join(["gr-bench", *sys.argv[1:]])), "git_sha": git_sha(),
+            "code_version": code_version(), "cpu_model": cpu_model(), "cpu_count": os.cpu_count(),
+            "started_utc": started_utc}
+
+
 def bench_cmd(
     dataset: str | None = typer.Option(None, help="dataset (default: auto)"),
     preset: str = typer.Option("report", help=PRESET_HELP),
@@ -198,7 +214,9 @@ def bench_cmd(
     ds = load_dataset(cfg.data.dataset, data_dir)
     bench = make_benchmark(ds, n_tasks=cfg.data.n_tasks, scenario=cfg.data.scenario, class_order=cfg.data.class_order,
                            seed=cfg.seed, val_fraction=cfg.data.val_fraction)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out = run_bench(cfg, bench)
+    out["provenance"] = bench_provenance(started)
     out["workers_speedup"] = None
     if workers_check:
         out["workers"] = workers_speedup(str(root), ds.name, device=cfg.device, precision=cfg.precision)
