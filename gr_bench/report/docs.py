@@ -280,7 +280,8 @@ def generate(root: Path, out_root: Path, *, draw: bool) -> dict[str, str]:
                                     precision_answer.whole_run_text(results / "precision-runs" / "runs.csv")),
                                    ("docs/performance.md", PRECISION_STUDY_BEGIN, PRECISION_STUDY_END,
                                     precision_answer.study_text(results / "precision",
-                                                                results / "precision-runs" / "runs.csv")),
+                                                                results / "precision-runs" / "runs.csv",
+                                                                results / "replay_schedule")),
                                    ("docs/performance.md", BENCH_BEGIN, BENCH_END,
                                     bench_text(results / "bench" / "bench.json"))):
         page = docs.get(path) or ((root / path).read_text() if (root / path).is_file() else "")

@@ -18,11 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from .. import stats
-from .build import md_table
+from .build import duration_text, md_table
 from .frames import ok_rows
 
 PRECISION_TARGET = 1.8  # bf16's whole-run target: at least 1.8x less CPU than fp32
 PRIMARY = "final_avg_acc"
+MAIN_JOB_TARGET_S = 12 * 60  # the main job's target on 2 idle cores
 
 
 def whole_run_text(path: Path) -> str:
@@ -77,8 +78,9 @@ def _num(x: float, spec: str) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
-def study_text(folder: Path, whole_runs: Path) -> str:
-    """The precision study's table and what follows from it for `precision=bf16`."""
+def study_text(folder: Path, whole_runs: Path, main_job: Path | None = None) -> str:
+    """The precision study's table and what follows from it for `precision=bf16` (``main_job``: the
+    shipped main job's folder, for its wall time against the 12-minute target)."""
     if not (folder / "runs.csv").is_file():
         return ("The precision study is not shipped yet (`gr-bench study precision`, then "
                 "`gr-bench export precision --ship results/precision`): bf16 stays opt-in, not shown equivalent.")
@@ -106,10 +108,10 @@ def study_text(folder: Path, whole_runs: Path) -> str:
             f"{len(table)} settings, intervals at {level}. \"Seeds a TOST needs\": pairs for 80% power to show "
             "equivalence at that margin if the arms truly do not differ, at the observed sd (stats.tost_seeds_needed, "
             "Holm's strictest step). CPU seconds are each arm's mean, two runs sharing the two cores.\n\n")
-    return head + md_table(shown).rstrip() + "\n\n" + decision(table, whole_runs)
+    return head + md_table(shown).rstrip() + "\n\n" + decision(table, whole_runs, main_job)
 
 
-def decision(table: pd.DataFrame, whole_runs: Path) -> str:
+def decision(table: pd.DataFrame, whole_runs: Path, main_job: Path | None = None) -> str:
     """What the verdicts and the whole-run ratios mean for `precision=bf16`, each clause a measured fact."""
     equivalent = table.loc[table["verdict"] == "equivalent", "setting"].tolist()
     other = [f"{r.setting} ({r.verdict}; a TOST there needs about {int(r.tost_seeds)} seeds)"
@@ -130,4 +132,13 @@ def decision(table: pd.DataFrame, whole_runs: Path) -> str:
                                                                  else "") + ".")
     else:
         parts.append("bf16 is shown equivalent in every setting tested.")
+    manifest = main_job / "manifest.json" if main_job is not None else None
+    if ratios and manifest is not None and manifest.is_file():
+        wall = float(json.loads(manifest.read_text()).get("wall_s") or 0)
+        best = max(ratios.values())
+        if wall:
+            parts.append(f"The main job took {duration_text(wall)} wall at fp32 (results/{main_job.name}); even at the best "
+                         f"whole-run ratio measured ({best:.2f}x) it would still take about "
+                         f"{duration_text(wall / best)} (a projection, not a run), against the "
+                         f"{MAIN_JOB_TARGET_S // 60}-minute target.")
     return " ".join(parts)
