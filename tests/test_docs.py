@@ -161,3 +161,21 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
     assert "stays opt-in" in text
     table["verdict"] = "equivalent"
     assert "stays opt-in" not in precision_answer.decision(table, tmp_path / "none.csv")
+    # the main job's wall against its target, with what the best measured ratio would leave of it
+    import csv
+
+    from benchmarks.precision_runs import FIELDS
+
+    whole = tmp_path / "runs.csv"
+    with whole.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        for precision, cpu in (("fp32", 300.0), ("bf16", 200.0)):
+            w.writerow({"commit": "abc", "started_utc": "2026-12-03", "setting": "report", "seed": 0,
+                        "precision": precision, "core": 0, "cpu_s": cpu, "time_total_s": cpu,
+                        "time_generator_s": cpu, "time_classifier_s": 0, "final_avg_acc": 0.5, "cpu_model": "x"})
+    (tmp_path / "replay_schedule").mkdir()
+    (tmp_path / "replay_schedule" / "manifest.json").write_text('{"wall_s": 3600}')
+    text = precision_answer.decision(table, whole, tmp_path / "replay_schedule")
+    assert "Whole runs save 1.50x (report) of CPU at bf16, against the 1.8x target." in text
+    assert "The main job took 1 h 0 min wall at fp32" in text and "about 40 min 0 s" in text
