@@ -179,3 +179,21 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
     text = precision_answer.decision(table, whole, tmp_path / "replay_schedule")
     assert "Whole runs save 1.50x (report) of CPU at bf16, against the 1.8x target." in text
     assert "The main job took 1 h 0 min wall at fp32" in text and "about 40 min 0 s" in text
+
+
+def test_a_grid_compared_within_groups_names_each_comparisons_own_anchor():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    runs = pd.DataFrame({"label": ["a fp32", "a bf16", "b fp32", "b bf16"], "status": "ok", "seed": 0,
+                         "final_avg_acc": [0.5, 0.5, 0.9, 0.9]})
+    row = {"metric": "final_avg_acc", "diff": 0.001, "ci_low": -0.002, "ci_high": 0.004, "ci_level": 0.975,
+           "p_value": 0.5, "p_holm": 0.5, "family_size": 2, "verdict": "equivalent", "margin": 0.01}
+    rows = [{**row, "a": "a bf16", "b": "a fp32", "mean_a": 0.501, "mean_b": 0.5},
+            {**row, "a": "b bf16", "b": "b fp32", "mean_a": 0.901, "mean_b": 0.9}]
+    out = SimpleNamespace(runs=runs, result={"rows": rows}, spec=SimpleNamespace(objective="final_avg_acc"))
+    lines = docs.grid_findings(out, {"study_name": "precision", "command": "gr-bench study precision"})
+    assert lines[0].endswith("1 seed):")  # no single anchor in the head
+    assert lines[2] == ("  - b bf16 (90.1%) against b fp32 (90.0%): +0.1 points (97.5% CI [-0.2, +0.4]; "
+                        "p_holm 0.5): equivalent within ±1 point.")

@@ -91,7 +91,8 @@ def _ci(row: dict, scale: float) -> str:
 
 
 def comparison_text(row: dict) -> str:
-    """'+28.0 points (97.5% CI [+23.5, +32.6]; p_holm 2e-4): better', in the metric's unit."""
+    """'+28.0 points (97.5% CI [+23.5, +32.6]; p_holm 2e-4): better', in the metric's unit; an
+    "equivalent" or "negligible" verdict states its margin."""
     sn = sense(row["metric"])
     unit = " points" if sn.unit == "points" else f" {sn.unit}" if sn.unit else ""
     p = row["p_holm"] if int(row.get("family_size", 1)) > 1 else row["p_value"]
@@ -99,7 +100,8 @@ def comparison_text(row: dict) -> str:
     rel = row.get("rel_diff", math.nan)
     rel_text = f", {100 * rel:+.0f}%" if isinstance(rel, float) and math.isfinite(rel) else ""
     return (f"{sn.scale * row['diff']:+.1f}{unit}{rel_text} ({_ci(row, sn.scale)}; "
-            f"{'p_holm' if int(row.get('family_size', 1)) > 1 else 'p'} {ptext}): {row['verdict']}")
+            f"{'p_holm' if int(row.get('family_size', 1)) > 1 else 'p'} {ptext}): "
+            f"{stats.verdict_label(row, scale=sn.scale, unit=sn.unit)}")
 
 
 def _mean(runs: pd.DataFrame, label: str, metric: str = PRIMARY) -> float:
@@ -193,10 +195,13 @@ def grid_findings(out: Rebuilt, meta: dict) -> list[str]:
     rows = [r for r in out.result["rows"] if r["metric"] == out.spec.objective]
     if not rows:
         return []
-    lines = [f"- **{meta.get('study_name')}** (`{meta.get('command')}`; {_timing(meta, runs)}), against "
-             f"`{rows[0]['b']}` ({100 * _mean(runs, rows[0]['b']):.1f}%):"]
-    lines += [f"  - {r['a']} ({100 * r['mean_a']:.1f}%): {comparison_text(r)}." for r in rows]
-    return lines
+    head = f"- **{meta.get('study_name')}** (`{meta.get('command')}`; {_timing(meta, runs)})"
+    if len({r["b"] for r in rows}) == 1:
+        lines = [f"{head}, against `{rows[0]['b']}` ({100 * _mean(runs, rows[0]['b']):.1f}%):"]
+        return lines + [f"  - {r['a']} ({100 * r['mean_a']:.1f}%): {comparison_text(r)}." for r in rows]
+    # anchors within groups (compare_within): each comparison names its own
+    return [f"{head}:"] + [f"  - {r['a']} ({100 * r['mean_a']:.1f}%) against {r['b']} ({100 * r['mean_b']:.1f}%): "
+                           f"{comparison_text(r)}." for r in rows]
 
 
 def memory_findings(out: Rebuilt, meta: dict, folder: Path) -> list[str]:

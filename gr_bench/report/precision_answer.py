@@ -137,8 +137,8 @@ def decision(table: pd.DataFrame, whole_runs: Path, main_job: Path | None = None
         wall = float(json.loads(manifest.read_text()).get("wall_s") or 0)
         best = max(ratios.values())
         if wall:
-            parts.append(f"The main job took {duration_text(wall)} wall at fp32 (results/{main_job.name}); even at the best "
-                         f"whole-run ratio measured ({best:.2f}x) it would still take about "
+            parts.append(f"The main job took {duration_text(wall)} wall at fp32 (results/{main_job.name}); even at "
+                         f"the best whole-run ratio measured ({best:.2f}x) it would still take about "
                          f"{duration_text(wall / best)} (a projection, not a run), against the "
                          f"{MAIN_JOB_TARGET_S // 60}-minute target.")
     return " ".join(parts)
