@@ -35,3 +35,8 @@ def test_bench_json_reports_each_phase_against_the_1024_sgemm_and_cleans_up(tmp_
     # what a shipped copy needs to be read later: the command without this machine's folders, code and CPU
     assert out["provenance"]["command"] == " ".join(["gr-bench", "bench", *TINY, "--json"])
     assert out["provenance"]["cpu_model"] and out["provenance"]["code_version"]
+
+
+def test_bench_takes_its_options_and_refuses_a_bad_dataset_in_one_line():
+    p = subprocess.run([GR, "bench", "--dataset", "bogus", "--json"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "unknown dataset 'bogus'" in p.stderr

@@ -173,7 +173,6 @@ def fetch_cmd(
         console.print(f"{n}: {verb} {done['folder']} (from {done['source']}); content verified")
 
 
-@commands.command("bench")
 def bench_provenance(started_utc: str) -> dict[str, object]:
     """What a shipped `bench --json` needs to be read later: the command without this machine's
     folders, the code, the CPU and when it started."""
@@ -188,6 +187,7 @@ def bench_provenance(started_utc: str) -> dict[str, object]:
             "started_utc": started_utc}
 
 
+@commands.command("bench")
 def bench_cmd(
     dataset: str | None = typer.Option(None, help="dataset (default: auto)"),
     preset: str = typer.Option("report", help=PRESET_HELP),
