@@ -264,9 +264,9 @@ def study_answer(folder: Path) -> str:
     datasets = ", ".join(manifest.get("datasets") or sorted(set(runs["dataset"].astype(str))))
     command = manifest.get("command", "")
     seeds = sorted(set(ok_rows(runs)["seed"]))
-    return (f"### {datasets}\n\n`{command}`: {len(seeds)} seeds ({', '.join(map(str, seeds))}), code "
-            f"{str(manifest.get('git_sha', ''))[:7]}. Verdicts are the study's (paired t, Holm over its "
-            f"arms); \"front\" marks the arms no other arm beats on accuracy at no more bytes (or FLOPs).\n\n"
+    return (f"### {datasets}\n\n`{command}`: {len(seeds)} seeds ({', '.join(map(str, seeds))}), code of the runs "
+            f"{', '.join(manifest.get('code_versions') or ['unknown'])}. Verdicts are the study's (paired t, Holm "
+            f"over its arms); \"front\" marks the arms no other arm beats on accuracy at no more bytes (or FLOPs).\n\n"
             + markdown(arm_table(runs, stats)) + "\n\n#### At every buffer budget\n\n"
             + budget_sentence(budget := budget_table(runs)) + ".\n\n" + budget_markdown(budget) + "\n")
 

@@ -102,7 +102,8 @@ def study_text(folder: Path, whole_runs: Path, main_job: Path | None = None) -> 
         "fp32 / bf16": [f"{r.cpu_fp32 / r.cpu_bf16:.2f}x" for r in table.itertuples()]})
     level = stats.level_text(float(table["ci_level"].iloc[0])) if len(table) else "95%"
     datasets = ", ".join(meta.get("datasets") or [])
-    head = (f"`{meta.get('command', '')}` (code {str(meta.get('git_sha', ''))[:7]}; {datasets}; "
+    head = (f"`{meta.get('command', '')}` (code of the runs {', '.join(meta.get('code_versions') or ['unknown'])}; "
+            f"{datasets}; "
             f"{len(seeds)} seeds, {', '.join(map(str, seeds))}): each setting's fp32 and bf16 runs paired by seed, "
             f"a paired TOST at ±{table['margin'].iloc[0]:g} point on final average accuracy, Holm over the "
             f"{len(table)} settings, intervals at {level}. \"Seeds a TOST needs\": pairs for 80% power to show "
