@@ -197,3 +197,15 @@ def test_a_grid_compared_within_groups_names_each_comparisons_own_anchor():
     assert lines[0].endswith("1 seed):")  # no single anchor in the head
     assert lines[2] == ("  - b bf16 (90.1%) against b fp32 (90.0%): +0.1 points (97.5% CI [-0.2, +0.4]; "
                         "p_holm 0.5): equivalent within ±1 point.")
+
+
+def test_the_bench_section_gives_every_phase_at_each_precision_from_the_shipped_json(tmp_path):
+    from gr_bench.report.bench_text import bench_text
+
+    assert bench_text(tmp_path / "none.json").startswith("No `gr-bench bench --json` output is shipped")
+    shipped = ROOT / "results" / "bench" / "bench.json"
+    out, text = json.loads(shipped.read_text()), bench_text(shipped)
+    for precision, fig in out["by_precision"].items():
+        for phase, f in fig["phases"].items():
+            assert f"| {precision} | {phase} | {f['seconds']:.1f} |" in text
+    assert out["provenance"]["command"] in text and f"speed-up {out['workers_speedup']:.2f}x" in text

@@ -40,8 +40,10 @@ def bench_text(path: Path) -> str:
             f"{k} {v:.2f}x" for k, v in out["bf16_speedup"].items() if v is not None) + ".")
     w = out.get("workers")
     if w:
-        text += (f" Workers check: {w['trials']} equal trials, each trained (runs trained {w['runs_trained']}, "
-                 f"reused {w['reused_runs']}), {w['wall_1_worker_s']:.1f} s with 1 worker and "
+        trained = " and ".join(str(v) for v in w["runs_trained"].values())
+        reused = " and ".join(str(v) for v in w["reused_runs"].values())
+        text += (f" Workers check: {w['trials']} equal trials with 1 and with 2 workers ({trained} runs trained, "
+                 f"{reused} reused from a cache), {w['wall_1_worker_s']:.1f} s with 1 worker and "
                  f"{w['wall_2_workers_s']:.1f} s with 2: "
                  + (f"speed-up {w['workers_speedup']:.2f}x." if w.get("workers_speedup") else "no speed-up given."))
     return text
