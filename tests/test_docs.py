@@ -176,9 +176,10 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
                         "time_generator_s": cpu, "time_classifier_s": 0, "final_avg_acc": 0.5, "cpu_model": "x"})
     (tmp_path / "replay_schedule").mkdir()
     (tmp_path / "replay_schedule" / "manifest.json").write_text('{"wall_s": 3600}')
+    (tmp_path / "replay_schedule" / "runs.csv").write_text("precision\nfp32\n")
     text = precision_answer.decision(table, whole, tmp_path / "replay_schedule")
     assert "Whole runs save 1.50x (report) of CPU at bf16, against the 1.8x target." in text
-    assert "The main job took 1 h 0 min wall at fp32" in text and "about 40 min 0 s" in text
+    assert "The main job took 1 h 0 min wall at fp32" in text and "about 40 min 0 s (a projection" in text
 
 
 def test_a_grid_compared_within_groups_names_each_comparisons_own_anchor():

@@ -37,14 +37,24 @@ def whole_run_text(path: Path) -> str:
             "per setting: a speed measurement, not an accuracy finding.\n\n" + md_table(pd.DataFrame(out)).rstrip())
 
 
-def whole_run_pairs(path: Path) -> dict[str, dict[str, str]]:
+def _newest_pairs(path: Path):
+    """(setting, fp32 row, bf16 row): each setting's newest pair of runs."""
     rows = pd.read_csv(path, dtype={"commit": str})
-    out = {}
     for setting, g in rows.groupby("setting", sort=False):
         pair = g.tail(2).set_index("precision")
-        fp32, bf16 = pair.loc["fp32"], pair.loc["bf16"]
+        yield str(setting), pair.loc["fp32"], pair.loc["bf16"]
+
+
+def whole_run_ratios(path: Path) -> dict[str, float]:
+    """Per setting, fp32's CPU seconds over bf16's in the newest pair ({} when nothing is shipped)."""
+    return {s: fp32["cpu_s"] / bf16["cpu_s"] for s, fp32, bf16 in _newest_pairs(path)} if path.is_file() else {}
+
+
+def whole_run_pairs(path: Path) -> dict[str, dict[str, str]]:
+    out = {}
+    for setting, fp32, bf16 in _newest_pairs(path):
         ratio = fp32["cpu_s"] / bf16["cpu_s"]
-        out[str(setting)] = {
+        out[setting] = {
             "commit": fp32["commit"], "date": str(fp32["started_utc"])[:10],
             "fp32 CPU s": f"{fp32['cpu_s']:.0f}", "bf16 CPU s": f"{bf16['cpu_s']:.0f}", "fp32 / bf16": f"{ratio:.2f}x",
             f"target {PRECISION_TARGET}x": "met" if ratio >= PRECISION_TARGET else "not met",
@@ -121,8 +131,7 @@ def decision(table: pd.DataFrame, whole_runs: Path, main_job: Path | None = None
     parts = [f"Shown equivalent: {', '.join(equivalent) if equivalent else 'in no setting'}."]
     if other:
         parts.append(f"Not shown equivalent: {'; '.join(other)}.")
-    ratios = ({s: float(p["fp32 / bf16"].rstrip("x")) for s, p in whole_run_pairs(whole_runs).items()}
-              if whole_runs.is_file() else {})
+    ratios = whole_run_ratios(whole_runs)
     if ratios:
         parts.append("Whole runs save " + ", ".join(f"{v:.2f}x ({s})" for s, v in ratios.items())
                      + f" of CPU at bf16, against the {PRECISION_TARGET}x target.")
@@ -133,13 +142,13 @@ def decision(table: pd.DataFrame, whole_runs: Path, main_job: Path | None = None
                                                                  else "") + ".")
     else:
         parts.append("bf16 is shown equivalent in every setting tested.")
-    manifest = main_job / "manifest.json" if main_job is not None else None
-    if ratios and manifest is not None and manifest.is_file():
-        wall = float(json.loads(manifest.read_text()).get("wall_s") or 0)
+    if ratios and main_job is not None and (main_job / "manifest.json").is_file() and (main_job / "runs.csv").is_file():
+        wall = float(json.loads((main_job / "manifest.json").read_text()).get("wall_s") or 0)
+        precisions = "/".join(sorted(set(pd.read_csv(main_job / "runs.csv")["precision"].astype(str))))
         best = max(ratios.values())
         if wall:
-            parts.append(f"The main job took {duration_text(wall)} wall at fp32 (results/{main_job.name}); even at "
-                         f"the best whole-run ratio measured ({best:.2f}x) it would still take about "
-                         f"{duration_text(wall / best)} (a projection, not a run), against the "
-                         f"{MAIN_JOB_TARGET_S // 60}-minute target.")
+            parts.append(f"The main job took {duration_text(wall)} wall at {precisions} (results/{main_job.name}); "
+                         f"at the best whole-run ratio measured ({best:.2f}x) it would take about "
+                         f"{duration_text(wall / best)} (a projection, not a run); the target is "
+                         f"{MAIN_JOB_TARGET_S // 60} minutes.")
     return " ".join(parts)
