@@ -22,7 +22,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gr_bench.provenance import git_sha
+from gr_bench.files import append_csv
+from gr_bench.provenance import short_sha
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "precision-runs" / "runs.csv"
@@ -33,12 +34,6 @@ SETTINGS = {  # name -> gr-bench run arguments (studies/precision.py's settings 
 }
 FIELDS = ["commit", "started_utc", "setting", "seed", "precision", "core", "cpu_s", "time_total_s",
           "time_generator_s", "time_classifier_s", "final_avg_acc", "cpu_model"]
-
-
-def _commit() -> str:
-    """The short commit, '+dirty' when tracked files differ from it."""
-    sha = git_sha()
-    return sha[:7] + ("+dirty" if sha.endswith("+dirty") else "")
 
 
 def _summary(folder: Path) -> dict:
@@ -85,17 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
         print("precision_runs: error: needs taskset and 2 cores (one run per core)", file=sys.stderr)
         return 2
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    new, commit = not OUT.is_file(), _commit()
-    with tempfile.TemporaryDirectory() as tmp, OUT.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
+    commit = short_sha()
+    with tempfile.TemporaryDirectory() as tmp:
         for setting in settings:
             rows = run_pair(setting, a.seed, Path(tmp))
-            for r in rows:
-                w.writerow({"commit": commit, **r})
-            f.flush()
+            append_csv(OUT, [{"commit": commit, **r} for r in rows], FIELDS)
             cpu = {r["precision"]: float(r["cpu_s"]) for r in rows}
             print(f"{setting}: fp32 {cpu['fp32']:.0f} s, bf16 {cpu['bf16']:.0f} s of CPU: "
                   f"{cpu['fp32'] / cpu['bf16']:.2f}x", flush=True)

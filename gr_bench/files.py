@@ -91,5 +91,17 @@ def write_csv(path: Path, rows: list[dict[str, object]], columns: list[str] | No
     atomic_write_text(path, csv_text(rows, columns))
 
 
+def append_csv(path: Path, rows: list[dict[str, object]], columns: list[str]) -> None:
+    """Append rows to a CSV file that grows run by run (a timing log), writing the header when the
+    file is new. Not atomic, by design: the rows already there stay, and each call adds whole rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.is_file()
+    with path.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
 def write_json(path: Path, obj: object) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")

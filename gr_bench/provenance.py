@@ -36,6 +36,12 @@ def git_sha() -> str:
     return sha + ("+dirty" if sha and dirty else "")
 
 
+def short_sha() -> str:
+    """The short commit (7 hex digits), with '+dirty' for uncommitted changes ('' if none)."""
+    sha = git_sha()
+    return sha[:7] + ("+dirty" if sha.endswith("+dirty") else "")
+
+
 @lru_cache(maxsize=1)
 def source_hash() -> str:
     """sha256 (12 hex digits) of gr_bench's own .py files: tells two dirty trees or two installs apart."""

@@ -27,19 +27,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gr_bench.provenance import cpu_model, git_sha
+from gr_bench.files import append_csv
+from gr_bench.provenance import cpu_model, short_sha
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "test-tiers" / "fast-tier.csv"
 TIER = ["-m", "not slow", "-n", "2", "--dist", "loadgroup"]  # the fast tier as .ci/run runs it
 FIELDS = ["commit", "started_utc", "run", "hypothesis_seed", "wall_s", "cpu_s", "other_cpu_s", "passed", "failed",
           "skipped", "exit_code", "cores", "cpu_model"]
-
-
-def _commit() -> str:
-    """The short commit, '+dirty' when tracked files differ from it."""
-    sha = git_sha()
-    return sha[:7] + ("+dirty" if sha.endswith("+dirty") else "")
 
 
 def _busy_s() -> float:
@@ -86,13 +81,7 @@ def keep(rows: list[dict]) -> None:
     """Append the finished runs' rows to results/test-tiers/fast-tier.csv."""
     if not rows:
         return
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    new = not OUT.is_file()
-    with OUT.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
-        w.writerows(rows)
+    append_csv(OUT, rows, FIELDS)
     print(f"{len(rows)} row(s) added to {OUT.relative_to(ROOT)}; now run python -m gr_bench.report.docs", flush=True)
 
 
@@ -104,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"time_test_tier: error: --runs must be 1..100, got {a.runs}", file=sys.stderr)
         return 2
     scratch = Path(tempfile.mkdtemp(prefix="gr-bench-fast-tier-"))
-    commit, rows = _commit(), []
+    commit, rows = short_sha(), []
     try:
         for i in range(1, a.runs + 1):
             row = time_once(i, commit, scratch)
