@@ -153,6 +153,7 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
         {**common, "a": "b fp32", "b": "a fp32", "metric": "cpu_s"}])  # other metrics are not read
     table = precision_answer.setting_table(runs, rows)
     assert table["setting"].tolist() == ["a", "b"]
+    assert table["verdict_text"].tolist() == ["equivalent within ±1 point", "underpowered"]
     assert table["cpu_fp32"].tolist() == [200.0, 60.0] and table["fp32"].tolist() == pytest.approx([90.1, 52.0])
     # the seeds a TOST needs come from the observed sd, at Holm's strictest step
     assert table["tost_seeds"].iloc[1] == stats.tost_seeds_needed(0.03, 0.01, family=2)

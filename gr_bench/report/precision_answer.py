@@ -79,6 +79,7 @@ def setting_table(runs: pd.DataFrame, stats_rows: pd.DataFrame) -> pd.DataFrame:
         out.append({"setting": setting, "n": int(r["n_a"]), "fp32": 100 * r["mean_b"], "bf16": 100 * r["mean_a"],
                     "diff": r["diff_points"], "ci_low": r["ci_low_points"], "ci_high": r["ci_high_points"],
                     "ci_level": r["ci_level"], "tost_p_holm": r["tost_p_holm"], "verdict": r["verdict"],
+                    "verdict_text": stats.verdict_label({**r, "margin": margin}),  # stats.csv keeps points
                     "margin": r["margin_points"], "sd_diff": r["sd_diff_points"], "tost_seeds": need,
                     "cpu_fp32": cpu.get(f"{setting} fp32", math.nan), "cpu_bf16": cpu.get(r["a"], math.nan)})
     return pd.DataFrame(out)
@@ -104,8 +105,7 @@ def study_text(folder: Path, whole_runs: Path, main_job: Path | None = None) -> 
         "bf16 − fp32, points [CI]": [f"{r.diff:+.2f} [{_num(r.ci_low, '+.2f')}, {_num(r.ci_high, '+.2f')}]"
                                      for r in table.itertuples()],
         "TOST p (Holm)": table["tost_p_holm"].map(lambda x: _num(x, ".2g")),
-        "verdict": [f"equivalent within ±{r.margin:g} point" if r.verdict == "equivalent" else r.verdict
-                    for r in table.itertuples()],
+        "verdict": table["verdict_text"],
         "sd of differences, points": table["sd_diff"].map(lambda x: _num(x, ".2f")),
         "seeds a TOST needs": table["tost_seeds"].map(lambda x: "—" if x is None or pd.isna(x) else f"{int(x)}"),
         "CPU s fp32 / bf16": [f"{r.cpu_fp32:.0f} / {r.cpu_bf16:.0f}" for r in table.itertuples()],
