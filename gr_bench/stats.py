@@ -39,6 +39,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
+from . import group_sequential as gs
 from .thresholds import DEFAULTS
 
 MIN_N = 3  # below this many values (pairs) on a side: no CI, no effect size, no power
@@ -56,7 +57,8 @@ FAMILY_KEYS = (  # keys of every compare_family() row, each once, in the metric'
     "verdict", "family_size", "alpha", "min_effect", "min_rel_effect", "margin", "tost_p",
     "tost_p_holm", "equivalent", "sd_diff", "power_effect", "mde", "power_at_min_effect",
     "seeds_needed", "underpowered", "paired_delta", "cliffs_delta", "min_p", "min_p_holm",
-    "test_secondary", "p_secondary", "confidence", "exact", "ci_level", "ci95_low", "ci95_high")
+    "test_secondary", "p_secondary", "confidence", "exact", "ci_level", "ci95_low", "ci95_high",
+    "look", "looks", "alpha_nominal", "boundary")
 _EXACT_PERMUTATIONS = 20_000  # enumerate Mann-Whitney permutations exactly up to this many
 PAIRED_TESTS = ("paired-t", "wilcoxon")  # primary test names of a paired row ("wilcoxon": old rows)
 UNADJUSTED = 0.95  # level of ci95_low / ci95_high, kept beside the verdict-level interval
@@ -384,15 +386,16 @@ def _thresholds(row: dict, min_effect, min_rel_effect, margin, power_effect) -> 
                    power_effect=power_effect, min_rel_effect=math.nan)
 
 
-def _power_fields(row: dict, *, paired: bool, alpha: float, family: int) -> None:
-    """mde, power_at_min_effect and seeds_needed at alpha / family (two-sided t)."""
+def _power_fields(row: dict, *, paired: bool, level: float) -> None:
+    """mde, power_at_min_effect and seeds_needed for a two-sided t-test at ``level`` (the level
+    the row's p-value is held to: alpha / family size for Holm's strictest step, or a look's
+    nominal level)."""
     n_a, n_b, sd = row["n_a"], row["n_b"], row["sd_diff"]
     enough = min(n_a, n_b) >= MIN_N
-    level = alpha / max(1, family)
-    row["mde"] = min_detectable_effect(sd, n_a, n_b, paired=paired, alpha=alpha, family=family)
+    row["mde"] = min_detectable_effect(sd, n_a, n_b, paired=paired, alpha=level)
     row["power_at_min_effect"] = (_power_at(row["power_effect"], sd, n_a, n_b, paired=paired,
                                             alpha=level) if enough else math.nan)
-    row["seeds_needed"] = seeds_needed(sd, row["power_effect"], alpha, family, paired=paired)
+    row["seeds_needed"] = seeds_needed(sd, row["power_effect"], level, paired=paired)
 
 
 def _is_underpowered(row: Mapping, alpha: float) -> bool:
@@ -401,6 +404,7 @@ def _is_underpowered(row: Mapping, alpha: float) -> bool:
     power = row.get("power_at_min_effect", math.nan)
     return bool(row.get("min_p_holm", row["min_p"]) > alpha or math.isnan(row["p_value"])
                 or math.isnan(power) or power < TARGET_POWER)
+
 
 
 def compare(a, b, *, paired: bool, alpha=DEFAULTS.alpha, min_effect=DEFAULTS.min_effect, min_rel_effect=None,
@@ -459,9 +463,21 @@ def compare(a, b, *, paired: bool, alpha=DEFAULTS.alpha, min_effect=DEFAULTS.min
     if n_a >= 2 and n_b >= 2:
         _difference_test(row, a, b, paired=paired)
     row["min_p_holm"] = row["min_p"]
-    _power_fields(row, paired=paired, alpha=alpha, family=1)
+    if row["exact"]:
+        _state_exact(row)
+    _power_fields(row, paired=paired, level=alpha)
     _finish(row, alpha, p_key="p_value", tost_key="tost_p")
     return row
+
+
+def _state_exact(row: dict) -> None:
+    """A difference that is the same on every seed (training FLOPs, bytes, parameters) is stated,
+    not tested: test "exact", no statistic, p-value or interval (a t-test would print p 0 and an
+    interval of zero width); its size decides the verdict (verdict())."""
+    nan = math.nan
+    row.update(test="exact", statistic=nan, p_value=nan, p_secondary=nan, test_secondary="", ci_low=nan,
+               ci_high=nan, ci95_low=nan, ci95_high=nan, tost_p=nan, effect_size=nan, min_p=nan,
+               min_p_holm=nan)
 
 
 def _difference_test(row: dict, a: np.ndarray, b: np.ndarray, *, paired: bool) -> None:
@@ -518,18 +534,30 @@ def _finish(row: dict, alpha: float, *, p_key: str, tost_key: str) -> None:
 
 def verdict(row: Mapping, *, alpha=DEFAULTS.alpha, min_effect=None, p_key="p_holm") -> str:
     """Classify a compare()/compare_family() row from ``row[p_key]`` (falls back to p_value) and
-    its TOST p (``tost_p_holm`` with Holm p, else ``tost_p``); ``min_effect`` defaults to the
-    row's own. In order:
+    its TOST p (``tost_p_holm`` with Holm p, else ``tost_p``) held to ``alpha``; decide() gives
+    the rule."""
+    p = row.get(p_key, row.get("p_value", math.nan))
+    holm_p = p_key == "p_holm"
+    floor = row.get("min_p_holm", row["min_p"]) if holm_p else row["min_p"]
+    tost_p = row.get("tost_p_holm" if holm_p else "tost_p", row.get("tost_p", math.nan))
+    reachable = not floor > alpha  # NaN floor (exact rows): decided by size in decide()
+    return decide(row, significant=bool(reachable and p < alpha), equivalent=bool(tost_p < alpha),
+                  reachable=reachable, min_effect=min_effect)
+
+
+def decide(row: Mapping, *, significant: bool, equivalent: bool, reachable: bool = True,
+           min_effect=None) -> str:
+    """A row's verdict from its two tests' decisions (``significant``: the difference test
+    rejected at its level; ``equivalent``: the TOST rejected at its level). In order:
 
     - exact rows (a cost, 3+ paired seeds, the same difference on every seed): "better"/"worse" when
       |diff| >= min_effect, "negligible" below it, "equivalent" at zero;
-    - "underpowered": the design cannot reach p < alpha (``min_p``, or ``min_p_holm`` for Holm p;
-      with the t-tests that means fewer than 2 values on a side, min_p 1) or has no p, unless TOST
-      shows equivalence ("equivalent");
-    - "better" / "worse": p < alpha and |diff| >= min_effect (sign of diff);
-    - "negligible": p < alpha, |diff| < min_effect, and TOST shows |diff| < margin;
-    - "inconclusive": p < alpha, |diff| < min_effect, TOST not significant (real, size unclear);
-    - "equivalent": no significant difference and TOST p < alpha (within ±margin);
+    - "underpowered": fewer than 3 pairs, no p, or a design that cannot reach its level
+      (``reachable`` false), unless the TOST shows equivalence ("equivalent");
+    - "better" / "worse": significant and |diff| >= min_effect (sign of diff);
+    - "negligible": significant, |diff| < min_effect, and the TOST shows |diff| < margin;
+    - "inconclusive": significant, |diff| < min_effect, TOST not significant (real, size unclear);
+    - "equivalent": no significant difference and the TOST shows it within ±margin;
     - "underpowered": no significant difference and power at power_effect < 0.8;
     - "no evidence": otherwise (adequately powered, no difference found, none ruled out).
     """
@@ -540,17 +568,12 @@ def verdict(row: Mapping, *, alpha=DEFAULTS.alpha, min_effect=None, p_key="p_hol
         if abs(row["diff"]) >= min_effect:
             return "better" if row["diff"] > 0 else "worse"
         return "negligible"
-    p = row.get(p_key, row.get("p_value", math.nan))
-    holm_p = p_key == "p_holm"
-    floor = row.get("min_p_holm", row["min_p"]) if holm_p else row["min_p"]
-    tost_p = row.get("tost_p_holm" if holm_p else "tost_p", row.get("tost_p", math.nan))
-    equivalent = bool(tost_p < alpha)
     # Fewer than MIN_N values (pairs) on a side: no interval, no effect size, and no verdict from
     # a p-value either (a t-test on 2 pairs can reach p < alpha; two seeds are not a finding).
     too_few = min(row.get("n_a", MIN_N), row.get("n_b", MIN_N)) < MIN_N
-    if too_few or floor > alpha or math.isnan(row.get("p_value", math.nan)):
+    if too_few or not reachable or math.isnan(row.get("p_value", math.nan)):
         return "equivalent" if equivalent else "underpowered"
-    if p < alpha:
+    if significant:
         if abs(row["diff"]) >= min_effect:
             return "better" if row["diff"] > 0 else "worse"
         return "negligible" if equivalent else "inconclusive"
@@ -565,7 +588,7 @@ def verdict(row: Mapping, *, alpha=DEFAULTS.alpha, min_effect=None, p_key="p_hol
 # ---- wording ------------------------------------------------------------------------------
 def _paired(row: Mapping) -> bool:
     """Whether a row comes from a paired comparison (its primary test is a paired one)."""
-    return row.get("test") in PAIRED_TESTS
+    return row.get("test") in PAIRED_TESTS or row.get("test") == "exact"  # exact rows are paired by seed
 
 
 def _n_text(row: Mapping) -> str:
@@ -600,15 +623,37 @@ def verdict_label(row: Mapping, *, scale=100.0, unit="points") -> str:
 
 
 def p_text(row: Mapping) -> str:
-    """'p 0.031' for a single comparison, 'p_holm 0.093 (Holm over 3)' for a family."""
+    """'p 0.031' for a single comparison, 'p_holm 0.093 (Holm over 3)' for a family, and for a
+    look of a sequential design 'p 0.004 against its level 0.0061 (look 2 of 4, Holm over 3)'."""
     k = int(row.get("family_size", 1))
+    looks = int(_or(row.get("looks"), 1))
+    if looks > 1:
+        holm_part = f", Holm over {k}" if k > 1 else ""
+        return (f"p {_num(row['p_value'], '.3g')} against its level {_num(row['alpha_nominal'], '.3g')} "
+                f"(look {int(row['look'])} of {looks}{holm_part})")
     if k > 1 and "p_holm" in row:
         return f"p_holm {_num(row['p_holm'], '.3g')} (Holm over {k})"
     return f"p {_num(row['p_value'], '.3g')}"
 
 
+def _or(value, default):
+    """``value`` unless it is missing (None or NaN, as a CSV read back gives it)."""
+    return default if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def exact_text(row: Mapping, *, scale=100.0, unit="points") -> str:
+    """An exact row as it is stated: '+5,440.9 GFLOP (+134%), the same on every seed'."""
+    u = f" {unit}" if unit else ""
+    rel = ""
+    if row.get("mean_b"):
+        rel = f" ({100 * row['diff'] / abs(row['mean_b']):+.0f}%)"
+    return f"{scale * row['diff']:+,.1f}{u}{rel}, the same on every seed ({_n_text(row)})"
+
+
 def details(row: Mapping, *, scale=100.0, unit="points") -> str:
     """The numbers behind a verdict, without the verdict itself."""
+    if row.get("exact") is True or str(row.get("exact")) == "True" or row.get("test") == "exact":
+        return exact_text(row, scale=scale, unit=unit)
     level = row.get("ci_level", row.get("confidence", UNADJUSTED))
     u = f" {unit}" if unit else ""
     rel = row.get("min_rel_effect", math.nan)
@@ -633,16 +678,16 @@ def details(row: Mapping, *, scale=100.0, unit="points") -> str:
         at = (f"±{100 * rel:g}%" if rel is not None and not math.isnan(rel)
               else f"{scale * pe:.3g}{u}")
         parts.append(f"power {power:.2f} at {at}, MDE {_num(scale * row['mde'], '.1f')}{u}")
-    if row.get("exact"):
-        parts.insert(0, "exact: the same difference on every seed")
     return ", ".join(parts)
 
 
 # ---- families -----------------------------------------------------------------------------
-def _pair_values(groups, a: str, b: str, metric: str, paired: bool):
+def _pair_values(groups, a: str, b: str, metric: str, paired: bool, seeds=None):
+    """The two arms' values, paired on seed (only seeds both ran count); ``seeds``: only these."""
     if isinstance(groups, pd.DataFrame):
         def get(label):
-            return groups.loc[groups["label"] == label, ["seed", metric]]
+            rows = groups.loc[groups["label"] == label, ["seed", metric]]
+            return rows if seeds is None else rows[rows["seed"].isin(seeds)]
         if paired:  # align on seed; only seeds both configurations ran count
             m = get(a).merge(get(b), on="seed", suffixes=("_a", "_b")).sort_values("seed")
             return m[f"{metric}_a"].to_numpy(float), m[f"{metric}_b"].to_numpy(float)
@@ -650,42 +695,140 @@ def _pair_values(groups, a: str, b: str, metric: str, paired: bool):
     return np.asarray(groups[a], dtype=float), np.asarray(groups[b], dtype=float)
 
 
+def _looks_of(groups, a: str, b: str, metric: str, paired: bool, design: gs.Design | None) -> list[tuple]:
+    """A pair's looks as (x, y): one with every seed, or, under a sequential design, one per look
+    at which the pair had more seeds than at the one before (a look that added no seed to either
+    arm is no new test of this pair)."""
+    if design is None or not isinstance(groups, pd.DataFrame):
+        return [_pair_values(groups, a, b, metric, paired)]
+    out: list[tuple] = []
+    for seeds in design.seeds:
+        x, y = _pair_values(groups, a, b, metric, paired, seeds)
+        if len(x) and (not out or len(x) > len(out[-1][0])):
+            out.append((x, y))
+    return out or [_pair_values(groups, a, b, metric, paired)]
+
+
+def _tested(row: dict) -> bool:
+    return not row.get("exact") and not math.isnan(row["p_value"])
+
+
 def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
                    pairs: list[tuple[str, str]], *, metric: str, study: str, paired: bool,
                    alpha=DEFAULTS.alpha, min_effect=DEFAULTS.min_effect, min_rel_effect=None, margin=None,
-                   power_effect=DEFAULTS.power_effect, confidence=None) -> list[dict]:
-    """compare() each (a, b) pair as one Holm family: adjust the difference p and the TOST p
-    across it, compute power at alpha / family size, add verdicts.
+                   power_effect=DEFAULTS.power_effect, confidence=None,
+                   design: gs.Design | None = None) -> list[dict]:
+    """compare() each (a, b) pair as one Holm family: the difference tests and the TOSTs each
+    under Holm's rule, power at the level each p is held to, verdicts.
 
-    The CI (``ci_low``, ``ci_high``) is at the verdict's level, ``ci_level = 1 - alpha / K`` for K
-    pairs (family_level; ``confidence`` overrides it), so that an interval excluding zero always
-    sits beside a significant Holm p; ``ci95_low``/``ci95_high`` keep the unadjusted 95% bounds.
+    Without ``design`` there is one look (every seed) and this is Holm's procedure: ``p_holm``
+    and ``tost_p_holm`` are the adjusted p-values and a row is significant when p_holm < alpha.
+    With a sequential ``design`` (group_sequential.Design: the seeds at each look, the cap and the
+    spending function) each pair is tested at each look that added seeds to it, by Holm's rule
+    over group-sequential tests (group_sequential.holm_sequential); a row reports the first look
+    at which its verdict was decided, else its last look (``look`` of ``looks``), and
+    ``alpha_nominal`` is the level its p is held to there at the share alpha / K. p_holm then
+    adjusts the reported looks' p-values for reading; the verdict is the design's.
+
+    Exact rows (a cost with the same difference on every seed) are stated, not tested: they take
+    no part in either Holm family (``family_size`` counts the other rows).
+
+    The CI (``ci_low``, ``ci_high``) is at the verdict's level, ``ci_level = 1 - alpha_nominal``
+    (one look: 1 - alpha / K, family_level), so that an interval excluding zero always sits beside
+    a significant verdict; ``ci95_low``/``ci95_high`` keep the unadjusted 95% bounds.
+    ``confidence`` overrides the level.
 
     ``groups``: label -> per-seed values (paired: same seed order), or a DataFrame with columns
-    label, seed, <metric> (paired pairs inner-joined on seed). Holm multiplies the smallest p by
-    m, so with m comparisons no adjusted p can fall below ``min_p_holm = max(min_p, m · min over
-    the family of min_p)``; rows whose ``min_p_holm`` exceeds alpha are underpowered.
+    label, seed, <metric> (paired pairs inner-joined on seed; required with a design). Holm
+    multiplies the smallest p by m, so with m comparisons no adjusted p can fall below
+    ``min_p_holm = max(min_p, m · min over the family of min_p)``; rows whose ``min_p_holm``
+    exceeds alpha are underpowered.
     """
-    rows = []
-    level = family_level(alpha, len(pairs)) if confidence is None else confidence
-    for a, b in pairs:
-        x, y = _pair_values(groups, a, b, metric, paired)
-        res = compare(x, y, paired=paired, alpha=alpha, min_effect=min_effect,
-                      min_rel_effect=min_rel_effect, margin=margin, power_effect=power_effect,
-                      confidence=level)
-        rows.append(dict(res, study=study, metric=metric, a=a, b=b))
-    k = len(rows)
-    adjusted = holm([r["p_value"] for r in rows])
-    tost_adjusted = holm([r["tost_p"] for r in rows])
-    floor = k * min((r["min_p"] for r in rows), default=1.0)
+    opts = dict(paired=paired, alpha=alpha, min_effect=min_effect, min_rel_effect=min_rel_effect, margin=margin,
+                power_effect=power_effect)
+    values = [_looks_of(groups, a, b, metric, paired, design) for a, b in pairs]
+    looks = [[compare(x, y, **opts) for x, y in pair] for pair in values]  # every look at the plain level
+    k = max(1, sum(not seq[-1]["exact"] for seq in looks))  # pairs too small to test still count
+    decisions = _holm_decisions(looks, alpha, design)
     out = []
-    for r, p, tp in zip(rows, adjusted, tost_adjusted):
-        r.update(p_holm=float(p), tost_p_holm=float(tp), family_size=k,
-                 min_p_holm=min(1.0, max(r["min_p"], floor)))
-        _power_fields(r, paired=paired, alpha=alpha, family=k)
-        _finish(r, alpha, p_key="p_holm", tost_key="tost_p_holm")
-        out.append({key: r[key] for key in FAMILY_KEYS})
-    return out
+    for i, (a, b) in enumerate(pairs):
+        r, chosen = _reported_look(looks[i], decisions.get(i), alpha / k, design, paired=paired)
+        x, y = values[i][chosen]
+        level = confidence if confidence is not None else 1.0 - r["alpha_nominal"]
+        if not r["exact"]:
+            r["ci_low"], r["ci_high"] = diff_interval(x, y, paired=paired, confidence=level)
+        spending = design.spending if design is not None else ""
+        r.update(study=study, metric=metric, a=a, b=b, confidence=level, ci_level=level, look=chosen + 1,
+                 looks=len(looks[i]), boundary=gs.describe_boundary(spending) if spending else "holm",
+                 family_size=k)
+        out.append(r)
+    return _finish_family(out, alpha, k)
+
+
+def _holm_decisions(looks: list[list[dict]], alpha: float, design: gs.Design | None) -> dict[int, tuple]:
+    """Pair index -> (look index its difference test rejects at, look index its TOST rejects at),
+    each None when it does not: Holm's rule over the tested pairs' looks (holm_sequential), the
+    difference test two-sided, the TOST's one-sided tests one-sided."""
+    tested = [i for i, seq in enumerate(looks) if _tested(seq[-1])]
+    caps = {i: _cap(looks[i], design) for i in tested}
+    spending = design.spending if design is not None else gs.DEFAULT_SPENDING
+    planned = design.planned if design is not None else None
+
+    def seq(key: str) -> dict[int, list[tuple[int, float]]]:
+        return {i: [(r["n_a"], r[key]) for r in looks[i] if not math.isnan(r[key])] for i in tested}
+
+    diff_at = gs.holm_sequential(seq("p_value"), caps, alpha, spending, 2, planned)
+    tost_at = gs.holm_sequential(seq("tost_p"), caps, alpha, spending, 1, planned)
+    return {i: (diff_at[i], tost_at[i]) for i in tested}
+
+
+def _cap(seq: list[dict], design: gs.Design | None) -> int:
+    """A pair's cap: the design's, or with one look its own seeds (information fraction 1)."""
+    return max(design.cap if design is not None else 0, seq[-1]["n_a"])
+
+
+def _reported_look(seq: list[dict], decision: tuple | None, share: float, design: gs.Design | None, *,
+                   paired: bool) -> tuple[dict, int]:
+    """The look a pair is reported at: the first at which its verdict is decided, else its last;
+    every look gets its nominal level at the Bonferroni share (``alpha_nominal``: the interval's
+    level) and the power at it. Returns (that look's row, its index)."""
+    diff_at, tost_at = decision if decision is not None else (None, None)
+    if decision is not None:
+        spending = design.spending if design is not None else gs.DEFAULT_SPENDING
+        levels = gs.t_levels(tuple(r["n_a"] for r in seq), _cap(seq, design), share, spending, 2,
+                             design.planned if design is not None else None)
+    else:
+        levels = tuple(share for _ in seq)
+    for j, r in enumerate(seq):
+        sig, eq = diff_at is not None and diff_at <= j, tost_at is not None and tost_at <= j
+        r["_decision"], r["alpha_nominal"] = (sig, eq), levels[j]
+        _power_fields(r, paired=paired, level=levels[j])
+        if _decided(decide(r, significant=sig, equivalent=eq)):
+            return r, j
+    return seq[-1], len(seq) - 1
+
+
+def _finish_family(out: list[dict], alpha: float, k: int) -> list[dict]:
+    """Holm-adjusted p-values of the reported looks (for reading), the floor of the adjusted p,
+    and each row's verdict from its decisions."""
+    adjusted = holm([r["p_value"] if _tested(r) else math.nan for r in out])
+    tost_adjusted = holm([r["tost_p"] if _tested(r) else math.nan for r in out])
+    floor = k * min((r["min_p"] for r in out if _tested(r)), default=1.0)
+    rows = []
+    for r, p, tp in zip(out, adjusted, tost_adjusted):
+        sig, eq = r.pop("_decision")
+        r.update(p_holm=float(p), tost_p_holm=float(tp),
+                 min_p_holm=math.nan if r["exact"] else min(1.0, max(r["min_p"], floor)))
+        r["equivalent"] = eq
+        r["underpowered"] = _is_underpowered(r, alpha) if not r["exact"] else False
+        r["verdict"] = decide(r, significant=sig, equivalent=eq, reachable=not r["min_p_holm"] > alpha)
+        rows.append({key: r[key] for key in FAMILY_KEYS})
+    return rows
+
+
+def _decided(v: str) -> bool:
+    """better, worse, equivalent or negligible: a comparison that needs no more seeds."""
+    return v in ("better", "worse", "equivalent", "negligible")
 
 
 def friedman(df: pd.DataFrame, *, metric: str, labels: list[str] | None = None, alpha=DEFAULTS.alpha,

@@ -40,7 +40,11 @@ def _runs(metric: str) -> pd.DataFrame:
 
 
 def _diff(line: str) -> tuple[float, str]:
-    """The difference and its unit ('diff +5.4 points, 95% CI [...]'; a cost adds its relative size)."""
+    """The difference and its unit ('diff +5.4 points, 95% CI [...]'; a cost adds its relative size;
+    an exact cost is stated: '+0.1 MiB (+5%), the same on every seed')."""
+    exact = re.search(r"([+-][\d,]+\.\d+) (\w+)( \([+-]\d+%\))?, the same on every seed", line)
+    if exact:
+        return float(exact.group(1).replace(",", "")), exact.group(2)
     m = re.search(r"diff ([+-]\d+\.\d+) (\w+)( \([+-]\d+\.\d+%\))?, 95% CI \[(-?\d+\.\d+), (-?\d+\.\d+)\]", line)
     assert m, line
     return float(m.group(1)), m.group(2)

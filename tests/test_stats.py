@@ -518,7 +518,11 @@ def test_the_same_difference_on_every_seed_is_decided_by_its_size():
     a, b = [2e9] * 5, [1e9] * 5
     row = stats.compare(a, b, paired=True, min_rel_effect=0.05)
     assert row["exact"] and row["verdict"] == "better" and not row["underpowered"]
-    assert stats.details(row, scale=1e-9, unit="GFLOP").startswith("exact: the same difference on every seed")
+    # stated, not tested: no statistic, p-value or interval (a t-test would say p 0, CI [x, x])
+    assert row["test"] == "exact" and all(math.isnan(row[k]) for k in ("p_value", "statistic", "ci_low", "ci_high"))
+    assert stats.details(row, scale=1e-9, unit="GFLOP") == "+1.0 GFLOP (+100%), the same on every seed (n=5)"
+    big = stats.compare([6_505.6e9] * 5, [1_064.7e9] * 5, paired=True, min_rel_effect=0.05)
+    assert stats.details(big, scale=1e-9, unit="GFLOP").startswith("+5,440.9 GFLOP (+511%), the same on every seed")
     fam = stats.compare_family({"x": a, "y": b, "z": [1e9 + 1] * 5}, [("x", "y"), ("z", "y")], paired=True,
                                metric="flops_train", study="s",
                                min_rel_effect=0.05)
@@ -602,4 +606,6 @@ def test_a_familys_rows_carry_the_exact_flag_to_stats_csv():
     assert [r["exact"] for r in rows] == [True, False]
     assert {"exact", "ci_level", "ci95_low", "ci95_high"} <= set(STATS_COLUMNS)
     assert [r["exact"] for r in stats_rows(rows)] == [True, False]
-    assert S.details(rows[0], scale=1e-9, unit="GFLOP").startswith("exact: the same difference on every seed")
+    assert S.details(rows[0], scale=1e-9, unit="GFLOP").startswith("+1.0 GFLOP (+100%), the same on every seed")
+    # the exact row is no member of the tested family: the other is tested alone, at alpha
+    assert rows[0]["test"] == "exact" and math.isnan(rows[0]["p_holm"]) and rows[1]["family_size"] == 1
