@@ -6,7 +6,9 @@ states its question as pairs against an anchor (comparison_pairs):
   VAE), else generative replay (the method under test), else the best configuration;
 - searches: each re-evaluated best configuration against the reference on the test split.
 
-A metric's pairs are one Holm family (stats.compare_family); its rows read in the metric's sense
+A pair of runs is one seed's runs of the two configurations at one code version: a seed whose two
+runs ran different code is left out of that comparison. A metric's pairs are one Holm family
+(stats.compare_family); its rows read in the metric's sense
 (settle), and a wall-clock row (time_*) gets no verdict (wall_clock_rule: machines are shared and
 their load swings; cpu_s and flops_train are the judged costs). The report (report.analysis, all
 metrics and tables) and a --sequential study's looks (study.sequential, the primary family's
@@ -20,6 +22,7 @@ import pandas as pd
 
 from . import stats
 from .files import ResultsError
+from .group_sequential import Design
 from .metrics import METRIC_SENSE, MetricSense
 from .thresholds import DEFAULTS
 
@@ -176,14 +179,17 @@ def settle(row: dict, runs: pd.DataFrame) -> dict:
 
 def family(data: pd.DataFrame, pairs: list[tuple[str, str]], metric: str, *, study: str = "",
            alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect, margin: float | None = None,
-           power_effect: float = DEFAULTS.power_effect, min_rel_effect: float = DEFAULTS.min_rel_effect) -> list[dict]:
+           power_effect: float = DEFAULTS.power_effect, min_rel_effect: float = DEFAULTS.min_rel_effect,
+           design: Design | None = None) -> list[dict]:
     """One metric's Holm family over ``pairs`` of ``data`` (runs of one stage, label / seed / metric
     columns, paired by seed), each row settled. Accuracy-like metrics use ``min_effect`` (verdict),
     ``margin`` (TOST, default min_effect) and ``power_effect`` (power, MDE, seeds needed); cost
-    metrics (COSTS) use ``min_rel_effect`` of the other arm's mean for all three."""
-    rows = stats.compare_family(data[["label", "seed", metric]], pairs, metric=metric, study=study, paired=True,
+    metrics (COSTS) use ``min_rel_effect`` of the other arm's mean for all three. ``design``: a
+    --sequential study's looks (stats.compare_family tests each pair at each of them)."""
+    columns = ["label", "seed", metric] + (["code_version"] if "code_version" in data.columns else [])
+    rows = stats.compare_family(data[columns], pairs, metric=metric, study=study, paired=True,
                                 alpha=alpha, min_effect=min_effect, margin=margin, power_effect=power_effect,
-                                min_rel_effect=min_rel_effect if metric in COSTS else None)
+                                min_rel_effect=min_rel_effect if metric in COSTS else None, design=design)
     return [settle(r, data) for r in rows]
 
 
@@ -191,7 +197,7 @@ def primary_verdicts(runs: pd.DataFrame, kind: str, reference: list[str], *, pri
                      alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect,
                      margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
                      min_rel_effect: float = DEFAULTS.min_rel_effect, attribution: list[dict] | None = None,
-                     pairs: list[tuple[str, str]] | None = None) -> list[dict]:
+                     pairs: list[tuple[str, str]] | None = None, design: Design | None = None) -> list[dict]:
     """The primary family's rows (``primary``: the study's objective) of the compared stage's runs,
     as report.analysis.analyse gives them for that metric: the same pairs, thresholds and verdicts.
     [] when there is nothing to compare."""
@@ -201,4 +207,4 @@ def primary_verdicts(runs: pd.DataFrame, kind: str, reference: list[str], *, pri
     if not pairs or primary not in data:
         return []
     return family(data, pairs, primary, alpha=alpha, min_effect=min_effect, margin=margin,
-                  power_effect=power_effect, min_rel_effect=min_rel_effect)
+                  power_effect=power_effect, min_rel_effect=min_rel_effect, design=design)

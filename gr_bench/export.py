@@ -165,6 +165,7 @@ def report_inputs(stages: dict[str, optuna.Study], rows: dict[str, list[dict]]) 
         "restored_generator_runs": sum(1 for r in runs if r.get("generator_from")),
         "cpu_models": sorted({str(r["cpu_model"]) for r in runs if r.get("cpu_model")}),
         "code_versions": sorted({str(r["code_version"]) for r in runs if r.get("code_version")}),
+        "run_codes": sorted({str(r["run_code"]) for r in runs if r.get("run_code")}),
     }
 
 

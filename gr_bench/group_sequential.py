@@ -100,6 +100,12 @@ def _crossing(c: float, t: float, grid: np.ndarray, dens: np.ndarray, weights: n
     return float(np.sum(weights * dens * (up + down)))
 
 
+def _miss(c: float, t: float, grid: np.ndarray, dens: np.ndarray, weights: np.ndarray, t_prev: float,
+          sides: int, target: float) -> float:
+    """How far boundary c's crossing probability at this look is from the look's share."""
+    return _crossing(c, t, grid, dens, weights, t_prev, sides) - target
+
+
 def _advance(c: float, t: float, grid: np.ndarray, dens: np.ndarray, weights: np.ndarray, t_prev: float,
              sides: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The density of S at this look on the paths that have not crossed yet (a new grid over the
@@ -151,8 +157,7 @@ def boundaries(fractions: tuple[float, ...], alpha: float, spending: str = DEFAU
         if target <= 1e-15:  # nothing to spend here: an unreachable boundary
             c = 40.0
         else:
-            c = optimize.brentq(lambda z: _crossing(z, t, grid, dens, weights, t_prev, sides) - target,
-                                0.0, 40.0, xtol=1e-7)
+            c = optimize.brentq(_miss, 0.0, 40.0, args=(t, grid, dens, weights, t_prev, sides, target), xtol=1e-7)
         out.append(float(c))
         before += _crossing(c, t, grid, dens, weights, t_prev, sides)
         grid, dens, weights = _advance(c, t, grid, dens, weights, t_prev, sides)

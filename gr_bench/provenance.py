@@ -14,7 +14,7 @@ import re
 import socket
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -59,13 +59,105 @@ def code_version() -> str:
     return f"{versions().get('gr-bench') or '0'}+src.{source_hash()}"
 
 
+# The run's code: the modules a run executes (the import closure of the trainer and of the generator
+# tracks it restores from), without the three that only record or report (what a run records about
+# itself, atomic file writes, one-line error texts): a commit that changes the study, analysis,
+# report or command layers, or only those three, runs the same code.
+RUN_ENTRY = ("trainer.py", "generator_tracks.py")
+RECORDING_ONLY = frozenset({"provenance.py", "files.py", "errors.py"})
+
+
+def _closure(read) -> list[str]:
+    """The package files (paths under gr_bench/) a run imports, from ``read(path) -> source or
+    None``: every `import gr_bench...` / relative import, at any depth (inside functions too)."""
+    import ast
+
+    seen: set[str] = set()
+    todo = [f"gr_bench/{name}" for name in RUN_ENTRY]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        text = read(path)
+        if text is None:
+            continue
+        seen.add(path)
+        package = path.rsplit("/", 1)[0].replace("/", ".")
+        for node in ast.walk(ast.parse(text)):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                base = (".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                        if node.level else "")
+                module = ".".join(filter(None, [base, node.module or ""]))
+                names = [module] + [f"{module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name == "gr_bench" or name.startswith("gr_bench."):
+                    stem = name.replace(".", "/")
+                    todo += [f"{stem}.py", f"{stem}/__init__.py"]
+    return sorted(p for p in seen if p.rsplit("/", 1)[-1] not in RECORDING_ONLY)
+
+
+def _digest(files: list[str], read) -> str:
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.encode() + b"\0" + (read(path) or "").encode())
+    return h.hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def run_code() -> str:
+    """sha256 (12 hex digits) of the code a run executes (RUN_ENTRY's import closure, less
+    RECORDING_ONLY), in this tree: two commits with the same run code train the same numbers on
+    the same machine, data and config, whatever else they changed."""
+    root = _PACKAGE_DIR.parent
+
+    def read(path: str) -> str | None:
+        p = root / path
+        return p.read_text() if p.is_file() else None
+
+    return _digest(_closure(read), read)
+
+
+@lru_cache(maxsize=64)
+def run_code_at(commit: str) -> str:
+    """run_code() as it was at a git commit of this checkout ("" when git or the commit is not
+    there): tells which rows recorded before run_code existed ran the same code."""
+    root = _PACKAGE_DIR.parent
+    if not re.fullmatch(r"[0-9a-f]{7,40}", commit or ""):
+        return ""
+
+    @cache
+    def read(path: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), "show", f"{commit}:{path}"], capture_output=True,
+                                  text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    if read("gr_bench/trainer.py") is None:
+        return ""
+    return _digest(_closure(read), read)
+
+
+def row_run_code(provenance: dict) -> str:
+    """A recorded run's run code: its own record, else computed from its clean commit ("")."""
+    if provenance.get("run_code"):
+        return str(provenance["run_code"])
+    version = str(provenance.get("code_version", ""))
+    return run_code_at(version) if "+" not in version else ""
+
+
 def cache_code_version() -> str:
-    """What decides a run's numbers on the code side, as the run cache keys it: gr_bench's own
-    source (a hash of its .py files, so a commit that only touches docs keeps the cache) and the
-    torch version. Every run records it, so that shipped runs can be imported into a cache."""
+    """What decides a run's numbers on the code side, as the run cache keys it: the run code
+    (run_code: the modules a run executes, so a commit that only touches the study, report or docs
+    keeps the cache) and the torch version. Every run records it, so that shipped runs can be
+    imported into a cache."""
     import torch
 
-    return f"src.{source_hash()}+torch.{torch.__version__}"
+    return f"run.{run_code()}+torch.{torch.__version__}"
 
 
 def versions() -> dict[str, str]:
@@ -148,6 +240,7 @@ def run_provenance(cfg) -> dict[str, object]:
     out.pop("argv")
     out["device"] = cfg.device
     out["cache_code_version"] = cache_code_version()
+    out["run_code"] = run_code()
     out["precision"] = getattr(cfg, "precision", "fp32")  # fp32, or bf16 autocast (trainer.py)
     if out["precision"] == "bf16":  # whether the arithmetic was native or emulated
         out["native_bf16"] = native_bf16(cfg.device)

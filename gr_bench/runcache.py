@@ -2,11 +2,11 @@
 
 A run's key is everything that fixes what it measures::
 
-    <config hash (RunConfig.run_id, seed included)>:<split>:<dataset content sha256>:<code version>
+    <config hash (RunConfig.run_id, seed included)>:<split>:<dataset content sha256>:<code>
 
-The code version is provenance.code_version(), the one every run records: the git commit of a
-clean gr-bench checkout; from a dirty tree, or outside git, the package version plus a hash of
-gr_bench's .py files, so two different dirty states never share results.
+The code is provenance.cache_code_version(), which every run records: the run code (a hash of the
+modules a run executes, provenance.run_code) and the torch version, so commits that change only
+the study, analysis or report layers share results, and two trees that run different code never do.
 
 The cache lives in the study storage itself, so it works the same on SQLite and PostgreSQL: each
 kept run is one empty Optuna study named ``__gr_bench_runs__/<key>`` (a name `gr-bench study
@@ -31,7 +31,7 @@ from pathlib import Path
 import optuna
 from optuna.study import StudyDirection
 
-from .provenance import cache_code_version
+from .provenance import cache_code_version, row_run_code
 from .result import RunResult
 from .storage import default_url, open_storage
 
@@ -113,12 +113,25 @@ def import_records(storage, path: Path) -> tuple[int, int]:
             continue
         d = json.loads(line)
         result = RunResult.from_dict(d)
-        code = str(result.provenance.get("cache_code_version", ""))  # runs recorded before it: not imported
+        code = recorded_code(result.provenance)  # runs recorded before it: not imported
         if result.dataset_sha256 and code:
             store(storage, run_key(result.config, result.split, result.dataset_sha256, code), d)
             n += 1
             same += code == here
     return n, same
+
+
+def recorded_code(provenance: dict) -> str:
+    """The run cache's code key of a recorded run: its cache_code_version when that is a run code
+    ("run.<run code>+torch.<version>"); for a run recorded when the key hashed every source file,
+    the same key rebuilt from the run code of its clean commit (provenance.row_run_code) and its
+    torch; "" when neither is known (never imported)."""
+    recorded = str(provenance.get("cache_code_version", ""))
+    if recorded.startswith("run."):
+        return recorded
+    run_code = row_run_code(provenance)
+    torch = recorded.partition("+torch.")[2]
+    return f"run.{run_code}+torch.{torch}" if run_code and torch else ""
 
 
 def cache_url(storage_url: str, results_dir: str) -> str:

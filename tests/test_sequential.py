@@ -1,4 +1,4 @@
-"""--sequential (seeds in blocks until every comparison is decided, alpha split over the looks) and
+"""--sequential (seeds in blocks, only for undecided comparisons, alpha spent over the looks) and
 --no-prune (search trials at full fidelity). Fast apart from the one end-to-end run (slow)."""
 
 import dataclasses
@@ -11,6 +11,7 @@ from contextlib import redirect_stderr
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -32,20 +33,35 @@ def _setup(name: str, **kw) -> Setup:
 
 # --- the plan: looks and the alpha split ----------------------------------------------------
 
-def test_alpha_is_split_evenly_over_the_planned_looks():
+def test_the_plan_records_its_looks_boundary_and_seed_order():
     assert sequential.block_plan(12, 5) == [5, 10, 12]  # the last block is shorter
     assert sequential.block_plan(10, 5) == [5, 10] and sequential.block_plan(5, 5) == [5]
-    assert sequential.look_alpha(0.05, 3) == 0.05 / 3
+    assert sequential.look_alpha(0.05, 3) == 0.05 / 3  # an ad-hoc comparison outside the family
     plan = sequential.make_plan(get_spec("replay_schedule", quick=True), _setup("replay_schedule", sequential=12),
                                 power_effect=0.03)
     assert (plan["block"], plan["looks"], plan["seeds_at"]) == (5, 3, [5, 10, 12])
-    assert plan["alpha"] == 0.05 and plan["alpha_look"] == 0.05 / 3 and plan["power_effect"] == 0.03
+    assert plan["alpha"] == 0.05 and plan["spending"] == "pocock" and plan["power_effect"] == 0.03
+    assert plan["seed_order"] == list(range(1000, 1012))
     assert plan["metric"] == "final_avg_acc" and plan["history"] == [] and plan["stopped"] == ""
+    levels = sequential.look_levels(plan)
+    assert levels[0] == pytest.approx(0.05 * np.log(1 + (np.e - 1) * 5 / 12))
+    assert all(0.05 / 3 < lv < 0.05 for lv in levels)
     text = sequential.describe(plan)
-    assert "up to 3 looks of 5 seeds" in text and "0.05/3 = 0.0167" in text
+    assert "up to 3 looks of 5 seeds (cap 12), Lan–DeMets Pocock-type alpha spending of alpha = 0.05" in text
+    assert f"{levels[0]:.3g}, {levels[1]:.3g}, {levels[2]:.3g} at looks 5, 10, 12 seeds" in text
+    with pytest.raises(StudyError, match="--boundary"):
+        sequential.make_plan(get_spec("replay_schedule", quick=True), _setup("replay_schedule", sequential=12),
+                             spending="linear")
     for cap in (4, 0, -5):
         with pytest.raises(StudyError, match="at least the study's first block of 5"):
             sequential.block_plan(cap, 5)
+
+
+def test_a_plan_stored_before_the_boundary_reads_as_the_even_split():
+    legacy = {"cap": 5, "block": 3, "looks": 2, "seeds_at": [3, 5], "alpha": 0.05, "alpha_look": 0.025}
+    looks = sequential.design(legacy, [4, 2, 0, 1, 3])
+    assert looks.spending == "bonferroni" and looks.seeds == (frozenset({0, 1, 2}), frozenset(range(5)))
+    assert sequential.look_levels(legacy) == [0.025, 0.025]
 
 
 def test_seeds_continue_the_numbering_up_to_the_cap():
@@ -94,6 +110,7 @@ def test_a_look_goes_on_while_a_comparison_is_undecided_below_the_cap():
     go_on = sequential.decide(_rows("better", "underpowered") + _rows("worse", metric="time_total_s"), plan, 5)
     assert go_on["stopped"] == "" and go_on["next"] == 10 and go_on["look"] == 1
     assert go_on["undecided"] == ["c1 vs ref"] and len(go_on["verdicts"]) == 2  # the primary family only
+    assert go_on["open"] == ["c1", "ref"]  # only the undecided comparison's configurations get seeds
     done = sequential.decide(_rows("better", "equivalent within ±1 point", "negligible"), plan, 10)
     assert done["stopped"] == "every comparison was decided" and done["look"] == 2
     capped = sequential.decide(_rows("no evidence", "inconclusive"), plan, 12)
@@ -134,6 +151,17 @@ def test_a_block_is_queued_once_for_every_configuration(tmp_path):
     assert ensure_stage(storage, spec, setup, "search").user_attrs["sequential"]["cap"] == 7  # the stored plan
     with pytest.raises(StudyError, match="sequential=7"):  # a resume may not drop or change --sequential
         ensure_stage(storage, spec, dataclasses.replace(setup, sequential=None), "search")
+
+
+def test_a_block_goes_only_to_the_open_configurations(tmp_path):
+    spec, setup, storage, study = _grid_stage(tmp_path, cap=6)
+    labels = sorted({t.system_attrs["fixed_params"]["method"] for t in study.get_trials(deepcopy=False)})
+    open_ = labels[:2]
+    assert sequential.add_block(storage, spec, setup, study, 6, open_) == 3 * 2
+    new = [t.system_attrs["fixed_params"] for t in study.get_trials(deepcopy=False)
+           if t.system_attrs["fixed_params"]["seed"] >= 3]
+    assert sorted({p["method"] for p in new}) == open_ and sorted({p["seed"] for p in new}) == [3, 4, 5]
+    assert study.user_attrs["budget"] == 3 * len(labels) + 6
 
 
 def test_a_stage_stored_in_the_earlier_configuration_major_order_resumes_as_it_was(tmp_path):
@@ -239,13 +267,14 @@ def test_no_prune_never_consults_the_pruner(prune, monkeypatch):
 @pytest.mark.slow
 def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tmp_path):
     """replay_schedule --quick evaluates on 2 seeds: too few for any verdict, so the first look must
-    add the next block; the cap of 4 makes 2 looks at alpha 0.025 each."""
+    add the next block to every configuration (each is in an undecided comparison); the cap of 4
+    makes 2 looks under Pocock-type spending."""
     env = {**os.environ, "COLUMNS": "200"}
     cmd = [GR, "study", "replay_schedule", "--quick", "--dataset", "digits", "--workers", "1", "--sequential", "4",
            "--results", str(tmp_path)]
     ran = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     assert ran.returncode == 0, ran.stderr
-    assert "sequential look 1: 2 seeds at alpha 0.025" in ran.stdout and "adding seeds up to 4" in ran.stdout
+    assert "sequential look 1: 2 seeds," in ran.stdout and "adding seeds up to 4 for" in ran.stdout
     assert "sequential look 2: 4 seeds" in ran.stdout
     folder = tmp_path / "replay_schedule-quick"
     runs = pd.read_csv(folder / "runs.csv")
@@ -254,13 +283,14 @@ def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tm
     assert final.groupby("label")["seed"].nunique().eq(4).all()  # every configuration got the new block
     storage = open_storage(f"sqlite:///{folder / 'study.db'}")
     plan = load_study(storage, "replay_schedule-quick:final").user_attrs["sequential"]
-    assert [h["seeds"] for h in plan["history"]] == [2, 4] and plan["alpha_look"] == 0.025 and plan["stopped"]
+    assert [h["seeds"] for h in plan["history"]] == [2, 4] and plan["spending"] == "pocock" and plan["stopped"]
     first = pd.read_csv(folder / "stats.csv")
     primary = first[first["metric"] == "final_avg_acc"]
     assert dict(zip(primary["a"] + " vs " + primary["b"], primary["verdict"])) == plan["history"][-1]["verdicts"]
-    assert (first["alpha"] == 0.025).all()
+    assert (first["alpha"] == 0.05).all() and set(first["looks"]) <= {1, 2}
     text = (folder / "report.md").read_text()
-    assert "Sequential: up to 2 looks of 2 seeds (cap 4), each at alpha = 0.05/2 = 0.025; stopped after 2 looks" in text
+    assert "Sequential: up to 2 looks of 2 seeds (cap 4), Lan–DeMets Pocock-type alpha spending of alpha = 0.05" in text
+    assert "stopped after 2 looks" in text
 
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)  # a resume: nothing to add
     assert again.returncode == 0, again.stderr
@@ -271,7 +301,7 @@ def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tm
                             capture_output=True, text=True, env=env, timeout=600)
     assert report.returncode == 0, report.stderr
     rebuilt = pd.read_csv(folder / "stats.csv")
-    assert rebuilt["verdict"].tolist() == first["verdict"].tolist() and (rebuilt["alpha"] == 0.025).all()
+    assert rebuilt["verdict"].tolist() == first["verdict"].tolist() and (rebuilt["alpha"] == 0.05).all()
     assert "stopped after 2 looks, 4 seeds" in report.stdout
 
     # gr-bench compare on it tests at the looks' alpha too, and says so

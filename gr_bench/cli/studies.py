@@ -114,9 +114,14 @@ def study_cmd(
                                         help="accuracy difference worth detecting, in points: power, MDE and "
                                              "the seeds needed for it in the report"),
     sequential: int | None = typer.Option(None, "--sequential", metavar="CAP",
-                                          help="add evaluation seeds (a grid's seeds) in blocks of the study's count "
-                                               "until every primary comparison is decided or CAP seeds have run; "
-                                               "every look and the report test at alpha / number of looks"),
+                                          help="add evaluation seeds (a grid's seeds) in blocks of the study's count, "
+                                               "only to the configurations of undecided primary comparisons, until "
+                                               "every one is decided or CAP seeds have run; alpha is spent over "
+                                               "the looks by --boundary"),
+    boundary: str = typer.Option("pocock", "--boundary", metavar="SPENDING",
+                                 help="with --sequential: the alpha-spending function over the looks, pocock "
+                                      "(Lan-DeMets Pocock type), obf (O'Brien-Fleming type) or bonferroni "
+                                      "(alpha / looks each)"),
     device: str | None = typer.Option(None, help="cpu or cuda for every run (same as --set device=...); with "
                                                  "cuda, the --workers share one GPU"),
     no_prune: bool = typer.Option(False, "--no-prune", "--full-fidelity",
@@ -144,6 +149,7 @@ def study_cmd(
     check_count("--trials", trials, MAX_TRIALS)
     check_count("--workers", workers, MAX_WORKERS)
     check_count("--sequential", sequential, MAX_SEEDS)
+    _check_boundary(boundary)
     _positive_opt("--target-effect", target_effect)
     if multi_objective and not spec.multi_objective:
         raise StudyError(f"study {name!r} has no --multi-objective mode")
@@ -164,7 +170,15 @@ def study_cmd(
         return
     for line in _reuse(setup, reused):
         console.print(line, highlight=False, soft_wrap=True)
-    _run_and_report(setup, power_effect=target_effect / 100)
+    _run_and_report(setup, power_effect=target_effect / 100, spending=boundary)
+
+
+def _check_boundary(boundary: str) -> None:
+    from ..group_sequential import SPENDING
+    from ..study import StudyError
+
+    if boundary not in SPENDING:
+        raise StudyError(f"--boundary {boundary}: one of {', '.join(SPENDING)}")
 
 
 def _known_spec(name: str, quick: bool):
@@ -438,13 +452,16 @@ def _final_scale(spec, setup) -> float:
 
 
 def _look_line(entry: dict) -> str:
-    """One line per --sequential look: seeds, alpha, what is undecided and what happens next."""
-    head = f"sequential look {entry['look']}: {entry['seeds']} seeds at alpha {entry['alpha']:.3g}, " \
+    """One line per --sequential look: seeds, what is undecided and what happens next."""
+    head = f"sequential look {entry['look']}: {entry['seeds']} seeds, " \
            f"{len(entry['undecided'])} of {len(entry['verdicts'])} comparisons undecided"
-    return head + (f"; stopped: {entry['stopped']}" if entry["stopped"] else f"; adding seeds up to {entry['next']}")
+    if entry["stopped"]:
+        return head + f"; stopped: {entry['stopped']}"
+    return head + f"; adding seeds up to {entry['next']} for {len(entry['open'])} configuration(s): " \
+                  + ", ".join(entry["open"])
 
 
-def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect) -> None:
+def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect, spending: str = "pocock") -> None:
     import time
 
     from ..report.compare import best_mean
@@ -457,7 +474,7 @@ def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect) -> No
     lines = ProgressLines(start, objective=objective, workers=setup.workers, later=_later_stages(spec, setup),
                           final_scale=_final_scale(spec, setup), grid=spec.kind == "grid")
     looks = {"on_look": lambda entry: console.print(_look_line(entry), markup=False, highlight=False, soft_wrap=True),
-             "power_effect": power_effect}
+             "power_effect": power_effect, "spending": spending}
     if not console.is_terminal:  # a log or a pipe: plain lines, no live bar
 
         def print_lines(stage, study) -> None:

@@ -39,7 +39,7 @@ STATS_COLUMNS = (
     "power_at_min_effect", "seeds_needed", "underpowered", "exact",
     "rel_diff", "min_rel_effect", "mde_rel",
     "paired_delta", "cliffs_delta", "min_p", "min_p_holm", "test_secondary", "p_secondary", "alpha",
-    "confidence", "ci_level", "ci95_low", "ci95_high", "interleaved",
+    "confidence", "ci_level", "ci95_low", "ci95_high", "interleaved", "look", "looks", "alpha_nominal", "boundary",
 )
 _POINT_KEYS = ("diff", "ci_low", "ci_high", "min_effect", "margin", "sd_diff", "mde", "power_effect")
 
@@ -123,7 +123,8 @@ def _decorate(row: dict, role: str) -> dict:
 def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = DEFAULTS.alpha,
             min_effect: float = DEFAULTS.min_effect, margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
             min_rel_effect: float = DEFAULTS.min_rel_effect, primary: str = PRIMARY,
-            attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None) -> dict:
+            attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None,
+            design=None) -> dict:
     """stats.csv rows for every metric, the Friedman test (its post-hoc pairs read like stats rows,
     in the primary metric's sense; report.md shows them), and power-law fits where they apply.
 
@@ -133,7 +134,8 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     MDE, seeds needed); cost metrics (times, counts) use ``min_rel_effect`` of the other arm's
     mean for all three. Wall-clock rows (time_*) follow comparisons.wall_clock_rule. ``attribution`` and
     ``pairs``: see comparison_pairs; explicit grid pairs (comparisons within a level) skip the
-    Friedman test across all configurations."""
+    Friedman test across all configurations. ``design``: a --sequential study's looks
+    (group_sequential.Design), under which every family is tested look by look."""
     within = pairs is not None
     stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
@@ -142,7 +144,8 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     families: list[dict] = []
     for metric, role in metric_plan(data, primary) if pairs else []:
         judged = comparisons.family(data, pairs, metric, study=study, alpha=alpha, min_effect=min_effect,
-                                    margin=margin, power_effect=power_effect, min_rel_effect=min_rel_effect)
+                                    margin=margin, power_effect=power_effect, min_rel_effect=min_rel_effect,
+                                    design=design)
         rows += [_decorate(r, role) for r in judged]
         families.append({"metric": metric, "role": role, "size": len(judged), "wall_clock": is_wall_clock(metric)})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import stats
 from ..comparisons import JUDGED_COSTS, WALL_CLOCK_VERDICT
 from ..files import atomic_write_text, write_csv
+from ..provenance import run_code_at
 from . import analysis, frames, plots
 from .published import ALPHA as REPRODUCTION_ALPHA
 from .published import MARGIN as REPRODUCTION_MARGIN
@@ -153,6 +154,39 @@ def header_text(manifest: dict) -> str:
     return "  \n".join(lines) + "\n"
 
 
+def codes_text(runs: pd.DataFrame) -> str:
+    """Which code ran which seeds: one commit for the whole study, or each commit with its seeds and
+    whether they ran the same run code (provenance.run_code: the modules a run executes). Pairs are
+    compared within one commit only (stats.compare_family), so a seed split across two is left out."""
+    if runs.empty or "code_version" not in runs:
+        return ""
+    df = runs[runs["status"] == "ok"] if "status" in runs else runs
+    versions = df["code_version"].fillna("").astype(str)
+    codes = (df["run_code"].fillna("").astype(str) if "run_code" in df
+             else versions.map(lambda v: run_code_at(v) if "+" not in v else ""))
+    run_codes = sorted({c for c in codes if c and c != "nan"})
+    same = (f"the same run code {run_codes[0]} (the modules a run executes)" if len(run_codes) == 1
+            else f"run codes {', '.join(run_codes)}" if run_codes else "run code unknown")
+    commits = list(dict.fromkeys(versions))
+    if len(commits) == 1:
+        return f"Every run ran at one code: commit {commits[0] or 'unknown'}, {same}.\n"
+    parts = [f"{c or 'unknown'}: seeds {seed_ranges(sorted(set(df.loc[versions == c, 'seed'].astype(int))))}"
+             for c in commits]
+    return (f"The runs come from {len(commits)} commits ({'; '.join(parts)}), {same}; a comparison pairs two runs "
+            "of one seed only when they ran at one commit.\n")
+
+
+def seed_ranges(seeds: list[int]) -> str:
+    """'0-4, 7, 9-10': sorted seeds as runs of consecutive numbers."""
+    out: list[str] = []
+    for s in seeds:
+        if out and int(out[-1].split("-")[-1]) == s - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{s}"
+        else:
+            out.append(str(s))
+    return ", ".join(out)
+
+
 def resumed_text(manifest: dict) -> str:
     """What to add to a study's wall time when it was stopped and resumed (export's retried_trials):
     the wall time then spans the stop, so it is no measure of the study's speed."""
@@ -198,11 +232,21 @@ def friedman_text(fried: dict, alpha: float) -> list[str]:
 def ci_text(result: dict, alpha: float, *, sequential: bool = False) -> str:
     """The sentence on the intervals: paired t at the verdict's level, 1 - alpha/k for a family of k
     (Bonferroni; Holm's p_holm < alpha whenever the raw p < alpha/k, so an interval that excludes
-    zero never sits beside a non-significant verdict), with the levels this report uses."""
+    zero never sits beside a non-significant verdict), with the levels this report uses; under a
+    sequential design, 1 minus the look's nominal level at the share alpha/k."""
+    if sequential:
+        levels = sorted({float(r["ci_level"]) for r in result.get("rows", []) if r.get("ci_level") == r.get("ci_level")
+                         and r.get("ci_level") is not None})
+        shown = ", ".join(stats.level_text(lv) for lv in levels)
+        return ("CIs are paired t intervals at 1 minus the nominal level of the look each comparison is reported at, "
+                "at its Bonferroni share alpha/k of the boundary" + (f" ({shown})" if shown else "")
+                + ", so an interval that excludes zero always sits beside a significant difference; stats.csv's "
+                "ci_level, alpha_nominal, look and looks, with the unadjusted 95% bounds in ci95_low/ci95_high "
+                "(none below 3 seeds: —).")
     sizes = sorted({int(f["size"]) for f in result.get("families", [])})
     levels = ", ".join(f"{stats.level_text(stats.family_level(alpha, k))} for k = {k}" for k in sizes)
     return ("CIs are paired t intervals at 1 - alpha/k, the family's Bonferroni level"
-            + (f" ({levels}{'; alpha per look' if sequential else ''})" if levels else "")
+            + (f" ({levels})" if levels else "")
             + ", so an interval that excludes zero always sits beside a significant difference; stats.csv's "
             "ci_level, with the unadjusted 95% bounds in ci95_low/ci95_high (none below 3 seeds: —).")
 
@@ -339,18 +383,19 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                  min_rel_effect: float = stats.DEFAULTS.min_rel_effect, primary: str = analysis.PRIMARY,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
                  pairs: list[tuple[str, str]] | None = None, sequential: str | None = None,
-                 draw: bool = True, question: str = "") -> dict:
+                 draw: bool = True, question: str = "", design=None) -> dict:
     """Write stats.csv, plots/ and report.md into `folder`; return the analysis.
 
     ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
     analysis.analyse's (``power_effect`` is also the target effect of the power section);
     ``attribution`` and ``pairs`` as in analysis.comparison_pairs; ``sequential``: the sentence stating a --sequential study's looks
-    (study.sequential.describe), shown with the verdicts; ``alpha`` is then already per look."""
+    (study.sequential.describe), shown with the verdicts, and ``design`` its looks (every family is
+    tested look by look under its boundary)."""
     trials, runs, accuracy = (pd.DataFrame(rows[k]) for k in ("trials", "runs", "accuracy"))
     thresholds = {"alpha": alpha, "min_effect": min_effect, "margin": margin, "power_effect": power_effect,
                   "min_rel_effect": min_rel_effect}
     result = analysis.analyse(study_name, kind, runs, reference, primary=primary, attribution=attribution,
-                              pairs=pairs, **thresholds) \
+                              pairs=pairs, design=design, **thresholds) \
         if len(runs) else {"stage": "search", "pairs": [], "rows": [], "families": [], "primary": primary,
                            "friedman": None, "fits": {}, "attribution": list(attribution or []),
                            "alpha": alpha, "power_effect": power_effect}
@@ -363,6 +408,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
     md += answer_section(result, runs, question)
     if manifest:
         md.append(header_text(manifest))
+    md.append(codes_text(runs))
     md += published_section(folder, result, runs, published)
     md += configurations_section(trials, runs, result["stage"])
     md += verdicts_section(result, kind, sequential, **thresholds)

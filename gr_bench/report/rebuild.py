@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..study import StudySpec, get_spec, spec_fingerprint
-from ..study.sequential import describe, look_alpha
+from ..study.sequential import describe, design
 from ..thresholds import DEFAULTS
 from . import memory_answer
 from .build import write_report
@@ -23,7 +23,7 @@ class Rebuilt:
     result: dict  # analysis.analyse's, with "published" (the published table or None)
     trials: pd.DataFrame
     runs: pd.DataFrame
-    alpha: float  # per look for a --sequential study
+    alpha: float  # the family-wise alpha (a --sequential study spends it over its looks)
     min_effect: float
     power_effect: float
     plan: dict | None  # the --sequential plan
@@ -39,9 +39,9 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
 
     ``power_effect``: the difference worth detecting (stored unit: 0.02 = two points), for power,
     the MDE statement and the seeds needed; ``min_effect`` the smallest that matters (0.01).
-    A --sequential study tests at alpha / its planned looks, and by default with the thresholds
-    its looks used (the compared stage's plan, in the manifest), so the report gives the last
-    look's verdicts."""
+    A --sequential study is tested look by look under its plan's boundary, with the alpha and
+    thresholds its looks used (the compared stage's plan, in the manifest), so the report gives the
+    verdicts its looks gave."""
     trials, runs = pd.DataFrame(rows["trials"]), pd.DataFrame(rows["runs"])
     setup = meta.get("setup", {})
     spec = get_spec(study or setup.get("study"), bool(setup.get("quick")))
@@ -50,8 +50,10 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
                f"{current}); its runs are as stored, labels and comparisons follow today's definition"
                if stored and stored != current else "")
     plan = meta.get("sequential")
+    looks = None
     if plan:
-        alpha = look_alpha(alpha, plan["looks"])
+        alpha = float(plan.get("alpha", alpha))
+        looks = design(plan, [int(s) for s in runs["seed"].unique()] if len(runs) else [])
         min_effect = plan["min_effect"] if min_effect is None else min_effect
         power_effect = plan["power_effect"] if power_effect is None else power_effect
     min_effect = DEFAULTS.min_effect if min_effect is None else min_effect
@@ -61,7 +63,7 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
                           alpha=alpha, min_effect=min_effect, power_effect=power_effect, primary=spec.objective,
                           manifest=meta, attribution=rows["attribution"], pairs=spec.grid_pairs(),
                           published=spec.published, sequential=describe(plan) if plan else None, draw=draw,
-                          question=spec.summary)
+                          question=spec.summary, design=looks)
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
     # a grid anchored on a buffer of a generator's bytes (memory, generator_vs_buffer): the answer at
     # equal bytes, on the fronts and at what cost, in report.md after its Answer section

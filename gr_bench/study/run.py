@@ -12,6 +12,7 @@ import optuna
 from optuna.trial import TrialState
 
 from .. import generator_tracks
+from ..group_sequential import DEFAULT_SPENDING
 from ..storage import load_study, open_storage
 from ..thresholds import DEFAULTS
 from . import sequential
@@ -23,20 +24,21 @@ from .workers import run_stage
 
 def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None = None, *,
               on_look: Callable[[dict], None] | None = None, alpha: float = DEFAULTS.alpha,
-              min_effect: float = DEFAULTS.min_effect,
-              power_effect: float = DEFAULTS.power_effect) -> dict[str, optuna.Study]:
+              min_effect: float = DEFAULTS.min_effect, power_effect: float = DEFAULTS.power_effect,
+              spending: str = DEFAULT_SPENDING) -> dict[str, optuna.Study]:
     """Run (or resume) every stage of a study to its budget; returns the stage studies.
 
-    With setup.sequential, ``alpha`` (split over the looks), ``min_effect`` and ``power_effect``
-    (the report's thresholds) make the plan stored when the compared stage is created; a resume
-    keeps the stored plan. ``on_look`` gets each look (sequential.decide's dict)."""
+    With setup.sequential, ``alpha`` (spent over the looks by ``spending``, a
+    group_sequential.SPENDING name), ``min_effect`` and ``power_effect`` (the report's thresholds)
+    make the plan stored when the compared stage is created; a resume keeps the stored plan.
+    ``on_look`` gets each look (sequential.decide's dict)."""
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
     from ..data import prepare
 
     check_seeds(spec, setup)
-    plan = (sequential.make_plan(spec, setup, alpha=alpha, min_effect=min_effect, power_effect=power_effect)
-            if setup.sequential else None)
+    plan = (sequential.make_plan(spec, setup, alpha=alpha, min_effect=min_effect, power_effect=power_effect,
+                                 spending=spending) if setup.sequential else None)
     prepare(make_config(spec, setup, [], 0).data.dataset, setup.data_dir)  # fetch once, not in every worker
     deadline = time.time() + setup.timeout if setup.timeout else None
     poll = (lambda stage: (lambda s: on_poll(stage, s))) if on_poll else (lambda stage: None)
@@ -60,7 +62,8 @@ def run_study(setup: Setup, on_poll: Callable[[str, optuna.Study], None] | None 
 def _run(storage, spec: StudySpec, setup: Setup, stage: str, study: optuna.Study, deadline: float | None,
          poll: Callable, on_look: Callable[[dict], None] | None) -> None:
     """Run a stage to its budget. The compared stage of a --sequential study then looks at its
-    verdicts and, while one is undecided below the cap, queues the next block of seeds and runs on;
+    verdicts and, while one is undecided below the cap, queues the next block of seeds for the
+    configurations of the undecided comparisons and runs on;
     everything it decides from is in storage, so a resume picks up where a kill left off."""
     while True:
         run_stage(setup, stage, study, deadline, poll(stage))
@@ -71,4 +74,4 @@ def _run(storage, spec: StudySpec, setup: Setup, stage: str, study: optuna.Study
             on_look(entry)
         if entry["stopped"]:
             return
-        sequential.add_block(storage, spec, setup, study, entry["next"])
+        sequential.add_block(storage, spec, setup, study, entry["next"], entry["open"])

@@ -1,18 +1,23 @@
-"""--sequential CAP: seeds added in blocks until every primary comparison is decided or CAP is reached.
+"""--sequential CAP: more seeds only where the answer is still open, under an alpha-spending boundary.
 
 A block is the compared stage's first seeds: a search's eval_seeds (its final stage), a grid's
-seeds. After each block, the study's objective is compared as the report compares it (the primary
-Holm family of comparisons.primary_verdicts, on the stage's runs as stored.stage_runs reads them
-from the storage). While a comparison is undecided ("underpowered", "no evidence" or
-"inconclusive") and fewer than CAP seeds have run, the next block of seeds is queued for every
-configuration of the stage, and the stage runs again.
+seeds. After each block the study's objective is compared as the report compares it: the primary
+Holm family of comparisons.primary_verdicts on the stage's runs (stored.stage_runs), each
+comparison tested at every look that added seeds to it under a group-sequential boundary
+(group_sequential: Lan–DeMets alpha spending, Pocock type by default, Holm's rule across the
+family). A comparison is decided when its verdict is better, worse, equivalent or negligible; the
+next block of seeds is queued only for the configurations in a comparison still undecided
+("underpowered", "no evidence", "inconclusive"), until none is or CAP seeds have run.
 
-Looking after every block inflates the false-positive rate, so alpha is split evenly over the
-planned looks (Bonferroni): with K = ceil(CAP / block) looks, every look, and the report, tests
-at alpha / K. The plan and every look are the compared stage's user attribute "sequential"
-(`gr-bench report` reads the alpha there); the seeds that ran are the stage's own trials. A
-resume therefore continues from storage: it looks again at the seeds stored, and queues only
-what is missing.
+Looking after every block would inflate the false-positive rate if every look tested at alpha;
+the spending function gives each look its share instead, so the family-wise error stays at alpha
+over all looks (tests/test_group_sequential.py simulates it), and each look's level is above
+the even split alpha / K the earlier design used, so a real effect is found with fewer seeds.
+
+The plan and every look are the compared stage's user attribute "sequential" (manifest.json's
+"sequential" once exported; `gr-bench report` rebuilds the looks' verdicts from it and the rows);
+the seeds that ran are the stage's own trials. A resume therefore continues from storage: it looks
+again at the seeds stored, and queues only what is missing.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ import time
 
 import optuna
 
+from ..group_sequential import DEFAULT_SPENDING, SPENDING, Design, describe_boundary, t_levels
+from ..labels import final_labels
 from ..thresholds import DEFAULTS
 from .setup import Setup, compared_stage, first_block, seed_choices
 from .spec import StudyError, StudySpec
 from .stages import generator_followers, planned_points
-from .stored import attribution_entries, stage_runs, stage_studies
+from .stored import attribution_entries, point_label, stage_runs, stage_studies
 
 ATTR = "sequential"  # the compared stage's user attribute holding the plan and its looks
 DECIDED = ("better", "worse", "equivalent", "negligible")  # "equivalent within ±1 point" included
@@ -52,20 +59,40 @@ def stored_plan(stages) -> dict | None:
     return next((st.user_attrs[ATTR] for st in stages.values() if ATTR in st.user_attrs), None)
 
 
-def look_alpha(alpha: float, looks: int) -> float:
-    """Bonferroni over the planned looks: the alpha of every look and of the report."""
-    return alpha / looks
+def design(plan: dict, seed_order=None) -> Design:
+    """The looks of a stored plan as the analysis reads them (group_sequential.Design). The seeds
+    are added in the order of seed_choices, which the plan records ("seed_order"); a plan stored
+    before that took its seeds in increasing order, as seed_choices gives them."""
+    order = plan.get("seed_order") or sorted(seed_order or [])
+    return Design.from_plan(plan, order)
 
 
 def make_plan(spec: StudySpec, setup: Setup, *, alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect,
-              power_effect: float = DEFAULTS.power_effect) -> dict:
-    """The plan stored with the compared stage: looks, the alpha of each and the thresholds the
-    verdicts use (the report reuses them, so it gives the last look's verdicts)."""
+              power_effect: float = DEFAULTS.power_effect, spending: str = DEFAULT_SPENDING) -> dict:
+    """The plan stored with the compared stage: the looks, the spending function, the seeds in the
+    order they are added and the thresholds the verdicts use (the report reuses them, so it gives
+    the looks' verdicts)."""
+    if spending not in SPENDING:
+        raise StudyError(f"--boundary {spending}: one of {', '.join(SPENDING)}")
     block = len(first_block(spec, setup))
     seeds_at = block_plan(setup.sequential or block, block)
     return {"cap": setup.sequential, "block": block, "looks": len(seeds_at), "seeds_at": seeds_at, "alpha": alpha,
-            "alpha_look": look_alpha(alpha, len(seeds_at)), "metric": spec.objective, "min_effect": min_effect,
-            "power_effect": power_effect, "history": [], "stopped": ""}
+            "spending": spending, "seed_order": list(seed_choices(spec, setup)), "metric": spec.objective,
+            "min_effect": min_effect, "power_effect": power_effect, "history": [], "stopped": ""}
+
+
+def look_alpha(alpha: float, looks: int) -> float:
+    """The level of an ad-hoc comparison of a sequential study's runs (`gr-bench compare`), outside
+    its planned family: alpha split evenly over the planned looks, which holds whatever was looked
+    at (a union bound)."""
+    return alpha / looks
+
+
+def look_levels(plan: dict) -> list[float]:
+    """The nominal level of each planned look for one comparison tested alone (alpha not shared),
+    every look adding a block: what report.md states as the boundary."""
+    return list(t_levels(tuple(plan["seeds_at"]), int(plan["cap"]), float(plan["alpha"]),
+                         plan.get("spending", "bonferroni"), 2, int(plan["looks"])))
 
 
 def _fixed(trial: optuna.trial.FrozenTrial) -> dict:
@@ -80,9 +107,12 @@ def stage_seeds(study: optuna.Study, choices: tuple[int, ...]) -> list[int]:
 
 def decide(rows: list[dict], plan: dict, n_seeds: int) -> dict:
     """One look from the analysis rows at ``n_seeds`` seeds: the primary family's verdicts, the
-    undecided comparisons, why it stops ("" when it goes on) and the seed count to reach next."""
-    verdicts = {f"{r['a']} vs {r['b']}": r["verdict"] for r in rows if r["metric"] == plan["metric"]}
+    undecided comparisons and the configurations in them (``open``: they get the next block), why
+    it stops ("" when it goes on) and the seed count to reach next."""
+    mine = [r for r in rows if r["metric"] == plan["metric"]]
+    verdicts = {f"{r['a']} vs {r['b']}": r["verdict"] for r in mine}
     undecided = [k for k, v in verdicts.items() if not decided(v)]
+    open_ = sorted({lab for r in mine if not decided(r["verdict"]) for lab in (r["a"], r["b"])})
     following = next((c for c in plan["seeds_at"] if c > n_seeds), None)
     if not verdicts:
         stopped = "there is no comparison to decide"
@@ -93,13 +123,14 @@ def decide(rows: list[dict], plan: dict, n_seeds: int) -> dict:
                    "comparisons undecided")
     else:
         stopped = ""
-    return {"look": sum(1 for c in plan["seeds_at"] if c <= n_seeds), "seeds": n_seeds, "alpha": plan["alpha_look"],
-            "verdicts": verdicts, "undecided": undecided, "stopped": stopped, "next": following}
+    return {"look": sum(1 for c in plan["seeds_at"] if c <= n_seeds), "seeds": n_seeds,
+            "verdicts": verdicts, "undecided": undecided, "open": open_, "stopped": stopped, "next": following}
 
 
 def look(storage, spec: StudySpec, setup: Setup, study: optuna.Study) -> dict:
-    """Compare the stage's stored runs as the report does, at the plan's alpha / K, and record the
-    look in the plan (a repeated look at the same seeds replaces its entry); returns decide()'s dict."""
+    """Compare the stage's stored runs as the report does, under the plan's boundary, and record
+    the look in the plan (a repeated look at the same seeds replaces its entry); returns decide()'s
+    dict."""
     import pandas as pd
 
     from ..comparisons import primary_verdicts
@@ -108,9 +139,10 @@ def look(storage, spec: StudySpec, setup: Setup, study: optuna.Study) -> dict:
     n = len(stage_seeds(study, seed_choices(spec, setup)))
     stages = stage_studies(storage, setup.study_name)
     runs = pd.DataFrame(stage_runs(stages, compared_stage(spec)))
-    rows = primary_verdicts(runs, spec.kind, spec.compared_with(), primary=spec.objective, alpha=plan["alpha_look"],
+    rows = primary_verdicts(runs, spec.kind, spec.compared_with(), primary=spec.objective, alpha=plan["alpha"],
                             min_effect=plan["min_effect"], power_effect=plan["power_effect"],
-                            attribution=attribution_entries(stages), pairs=spec.grid_pairs()) if len(runs) else []
+                            attribution=attribution_entries(stages), pairs=spec.grid_pairs(),
+                            design=design(plan, seed_choices(spec, setup))) if len(runs) else []
     entry = decide(rows, plan, n)
     history = [h for h in plan["history"] if h["seeds"] != n] + [{k: v for k, v in entry.items() if k != "next"}]
     study.set_user_attr(ATTR, {**plan, "history": sorted(history, key=lambda h: h["seeds"]),
@@ -122,9 +154,11 @@ def _key(point: dict) -> str:
     return json.dumps(point, sort_keys=True, default=str)
 
 
-def add_block(storage, spec: StudySpec, setup: Setup, study: optuna.Study, n_seeds: int) -> int:
-    """Queue the trials that take every configuration of the stage to the first ``n_seeds`` seeds
-    of seed_choices, each (configuration, seed) once; returns how many were queued.
+def add_block(storage, spec: StudySpec, setup: Setup, study: optuna.Study, n_seeds: int,
+              labels: list[str] | None = None) -> int:
+    """Queue the trials that take the configurations named in ``labels`` (a look's "open" ones;
+    None: every configuration) to the first ``n_seeds`` seeds of seed_choices, each
+    (configuration, seed) once; returns how many were queued.
 
     Exactly one process queues a block, on one machine or many: the one that creates the marker
     study '<stage>:seeds-<n>' (creation is the lock, as in stages.ensure_stage); the others wait
@@ -143,9 +177,11 @@ def add_block(storage, spec: StudySpec, setup: Setup, study: optuna.Study, n_see
     seeds = seed_choices(spec, setup)[:n_seeds]
     configs = study.user_attrs.get("final_configs") or {}
     have = {_key(_fixed(t)) for t in study.get_trials(deepcopy=False)}
+    names = final_labels(configs)
+    wanted = None if labels is None else set(labels)
     missing = [p for p in planned_points(spec, setup, compared_stage(spec), list(configs), seeds=seeds,
                                          followers=generator_followers(spec, setup, configs))
-               if _key(p) not in have]
+               if _key(p) not in have and (wanted is None or point_label(p, names) in wanted)]
     for point in missing:
         study.enqueue_trial(point, skip_if_exists=False)
     study.set_user_attr("budget", len(have) + len(missing))  # every (configuration, seed) once
@@ -154,10 +190,16 @@ def add_block(storage, spec: StudySpec, setup: Setup, study: optuna.Study, n_see
 
 
 def describe(plan: dict) -> str:
-    """One sentence for report.md and the terminal: the plan, and where and why it stopped."""
-    k, alpha = plan["looks"], plan["alpha"]
+    """One sentence for report.md and the terminal: the plan, its boundary with each look's level,
+    and where and why it stopped."""
+    k = plan["looks"]
+    spending = plan.get("spending", "bonferroni")
+    levels = ", ".join(f"{lv:.3g}" for lv in look_levels(plan))
     text = (f"sequential: up to {k} look{'s' if k != 1 else ''} of {plan['block']} seeds (cap {plan['cap']}), "
-            f"each at alpha = {alpha:g}/{k} = {plan['alpha_look']:.3g}")
+            f"{describe_boundary(spending)} of alpha = {plan['alpha']:g}; a comparison tested alone is held at "
+            f"{levels} at looks {', '.join(map(str, plan['seeds_at']))} seeds, and in a family of m open comparisons "
+            "at its share alpha/m (Holm's rule across looks); seeds are added only to configurations in an "
+            "undecided comparison")
     history = plan.get("history") or []
     if not history:
         return text + "; no look yet"

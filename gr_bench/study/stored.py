@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import optuna
 
 from ..labels import FINAL_PAIRS, config_id, current_label, final_labels, settings_text, short_settings
+from ..provenance import row_run_code
 from ..result import RunResult
 from ..storage import load_study
 
@@ -36,11 +37,17 @@ def trial_label(trial: optuna.trial.FrozenTrial, names: dict[str, str] | None = 
     labels.final_labels of the stage's final_configs), a grid point's declared labels joined, or a
     search trial's settings in short form (labels.short_settings; "" before it has any). Declared
     names read as today's studies spell them (labels.current_label)."""
-    params = {k: v for k, v in trial.params.items() if k != "seed"}
+    if "seed" not in trial.params and "config" not in trial.params and "overrides" in trial.user_attrs:
+        return short_settings(own_overrides(trial.user_attrs["overrides"]))  # a search trial: every seed
+    return point_label(trial.params, names)
+
+
+def point_label(params: dict, names: dict[str, str] | None = None) -> str:
+    """What a queued point's configuration is called (a final-stage {"config", "seed"} or a grid
+    point {axis: level, ..., "seed"}), as trial_label names the trial that runs it."""
+    params = {k: v for k, v in params.items() if k != "seed"}
     if "config" in params:
         return (names or {}).get(str(params["config"]), current_label(str(params["config"])))
-    if "seed" not in trial.params and "overrides" in trial.user_attrs:  # a search trial: every seed
-        return short_settings(own_overrides(trial.user_attrs["overrides"]))
     return current_label(" ".join(f"{v}" if isinstance(v, str) else f"{k}={v:.4g}" if isinstance(v, float)
                                   else f"{k}={v}" for k, v in params.items()))
 
@@ -120,6 +127,7 @@ def run_rows(stage: str, trial: optuna.trial.FrozenTrial, ident: dict[str, str],
     """runs.csv's rows of one trial's runs: the configuration's identity (``ident``), the run's
     summary, and when and where its trial ran: ``started_at`` and ``finished_at`` (the trial's
     datetime_start and datetime_complete, ISO 8601 UTC; a search trial's runs share its times),
+    ``run_code`` (provenance.row_run_code: the code the run executed, beside its commit),
     ``worker`` (host:pid) and ``reused`` (the run came from the run cache, so its times were
     measured when it first ran; blank when unknown)."""
     final = stage == "final"
@@ -131,7 +139,8 @@ def run_rows(stage: str, trial: optuna.trial.FrozenTrial, ident: dict[str, str],
     # all or none reused, else which of them is unknown (blank)
     reused = (n_reused == len(results) if n_reused in (0, len(results)) else "") if results else ""
     return [{"stage": stage, **number, "trial_state": trial.state.name, **ident, "seed": result.config.seed,
-             "split": result.split, **result.summary_row(), **when, "reused": reused} for _, result in results]
+             "split": result.split, **result.summary_row(), "run_code": row_run_code(result.provenance), **when,
+             "reused": reused} for _, result in results]
 
 
 def stage_runs(stages: dict[str, optuna.Study], stage: str) -> list[dict]:
