@@ -21,6 +21,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import stats
+from .budgets import FAMILIES
 from .files import ResultsError
 from .group_sequential import Design
 from .metrics import METRIC_SENSE, MetricSense
@@ -197,14 +198,32 @@ def primary_verdicts(runs: pd.DataFrame, kind: str, reference: list[str], *, pri
                      alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect,
                      margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
                      min_rel_effect: float = DEFAULTS.min_rel_effect, attribution: list[dict] | None = None,
-                     pairs: list[tuple[str, str]] | None = None, design: Design | None = None) -> list[dict]:
+                     pairs: list[tuple[str, str]] | None = None, design: Design | None = None,
+                     families: tuple[str, ...] = ()) -> list[dict]:
     """The primary family's rows (``primary``: the study's objective) of the compared stage's runs,
-    as report.analysis.analyse gives them for that metric: the same pairs, thresholds and verdicts.
-    [] when there is nothing to compare."""
+    as report.analysis.analyse gives them for that metric: the same pairs, thresholds and verdicts,
+    then the rows of each declared family (``families``: budgets.FAMILIES names, each row's
+    "family" its name). [] when there is nothing to compare."""
     stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
     check_once(data)
     if not pairs or primary not in data:
         return []
-    return family(data, pairs, primary, alpha=alpha, min_effect=min_effect, margin=margin,
+    rows = family(data, pairs, primary, alpha=alpha, min_effect=min_effect, margin=margin,
                   power_effect=power_effect, min_rel_effect=min_rel_effect, design=design)
+    for name in families:
+        rows += named_family(data, name, primary, alpha=alpha, min_effect=min_effect, margin=margin,
+                             power_effect=power_effect, design=design)
+    return rows
+
+
+def named_family(data: pd.DataFrame, name: str, metric: str, *, design: Design | None = None,
+                 **thresholds) -> list[dict]:
+    """A declared family (budgets.FAMILIES[name]) on ``metric``: its pairs picked on the first look's
+    seeds (every seed without a design), tested as one Holm family; each row's "family" is ``name``."""
+    if name not in FAMILIES:
+        raise ResultsError(f"unknown comparison family {name!r}; known: {', '.join(FAMILIES)}")
+    pairs = FAMILIES[name](data, design.seeds[0] if design is not None else None)
+    if not pairs:
+        return []
+    return [{**r, "family": name} for r in family(data, pairs, metric, design=design, **thresholds)]

@@ -46,6 +46,7 @@ STUDY = StudySpec(
     base={},
     grid={"arm": ARMS},
     anchor=ANCHOR,
+    families=("budgets",),  # at every buffer budget: the best generator within its bytes against it
     seeds=5,
     quick={"seeds": 2, "grid": {"arm": QUICK_ARMS}, "base": {"epochs": 2, "vae_epochs": 2, "schedule": "linear:500"}},
 )

@@ -58,6 +58,7 @@ STUDY = StudySpec(
     base={},
     grid={"arm": ARMS},
     anchor="buffer-1x",  # a buffer of exactly the report's VAE + classifier bytes
+    families=("budgets",),  # at every buffer budget: the best generator within its bytes against it
     seeds=5,
     quick={"seeds": 2, "grid": {"arm": QUICK_ARMS}, "base": {"epochs": 2, "vae_epochs": 2, "schedule": "linear:500"}},
 )

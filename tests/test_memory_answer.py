@@ -3,7 +3,7 @@ the study's own verdicts against the equal-bytes buffer."""
 
 import pandas as pd
 
-from gr_bench.report import memory_answer
+from gr_bench.report import analysis, memory_answer
 
 SEED_VAE = 4_454_720
 
@@ -46,11 +46,13 @@ def test_each_buffer_budget_meets_the_best_generator_within_its_bytes():
     runs = _runs().assign(strategy=lambda d: d["label"].map(lambda lab: "buffer" if lab.startswith("buffer") else
                                                             "generative"))
     runs.loc[runs["label"] == "gmm/per-batch", "final_avg_acc"] += [0.0, 0.02, -0.01]  # noisy pairs
-    t = memory_answer.budget_table(runs).set_index("buffer")
+    stats = pd.DataFrame(analysis.analyse("memory", "grid", runs.assign(stage="search"), ["buffer-1x"],
+                                          declared=("budgets",))["rows"])
+    t = memory_answer.budget_table(runs, stats).set_index("buffer")
     # buffer-1/4x (1.06 MiB) holds no generator (gmm keeps 2.12 MiB); buffer-1x holds gmm and the VAE
     assert t.loc["buffer-1/4x", "generator"] == "" and t.loc["buffer-1/4x", "verdict"] == "no generator this small"
     assert t.loc["buffer-1x", "generator"] == "gmm/per-batch"  # the more accurate of the two that fit
     assert round(100 * t.loc["buffer-1x", "diff"], 6) == round(100 * (0.90 + 0.01 / 3 - 0.93), 6)
     assert t.loc["buffer-1x", "ci_level"] == 0.95  # one budget with a generator: a family of one
-    text = memory_answer.budget_sentence(memory_answer.budget_table(runs))
+    text = memory_answer.budget_sentence(memory_answer.budget_table(runs, stats))
     assert "Holm over 1 budget;" in text and "buffer-1/4x (1.06 MiB): no generator fits" in text

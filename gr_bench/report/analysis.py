@@ -124,7 +124,7 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
             min_effect: float = DEFAULTS.min_effect, margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
             min_rel_effect: float = DEFAULTS.min_rel_effect, primary: str = PRIMARY,
             attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None,
-            design=None) -> dict:
+            design=None, declared: tuple[str, ...] = ()) -> dict:
     """stats.csv rows for every metric, the Friedman test (its post-hoc pairs read like stats rows,
     in the primary metric's sense; report.md shows them), and power-law fits where they apply.
 
@@ -135,7 +135,9 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     mean for all three. Wall-clock rows (time_*) follow comparisons.wall_clock_rule. ``attribution`` and
     ``pairs``: see comparison_pairs; explicit grid pairs (comparisons within a level) skip the
     Friedman test across all configurations. ``design``: a --sequential study's looks
-    (group_sequential.Design), under which every family is tested look by look."""
+    (group_sequential.Design), under which every family is tested look by look. ``declared``: the
+    study's own families (StudySpec.families, budgets.FAMILIES) on the primary metric, each with
+    role and family its name."""
     within = pairs is not None
     stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
@@ -148,6 +150,12 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
                                     design=design)
         rows += [_decorate(r, role) for r in judged]
         families.append({"metric": metric, "role": role, "size": len(judged), "wall_clock": is_wall_clock(metric)})
+    for name in declared if pairs and primary in data else ():
+        judged = comparisons.named_family(data, name, primary, design=design, alpha=alpha, min_effect=min_effect,
+                                          margin=margin, power_effect=power_effect)
+        rows += [{**_decorate(r, name), "family": name} for r in judged]
+        if judged:
+            families.append({"metric": primary, "role": name, "size": len(judged), "wall_clock": False})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
     fried = None
     if len(labels) >= 3 and primary in data and not within:  # post-hocs: the primary family's thresholds

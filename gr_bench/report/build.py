@@ -383,7 +383,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
                  min_rel_effect: float = stats.DEFAULTS.min_rel_effect, primary: str = analysis.PRIMARY,
                  manifest: dict | None = None, attribution: list[dict] | None = None,
                  pairs: list[tuple[str, str]] | None = None, sequential: str | None = None,
-                 draw: bool = True, question: str = "", design=None) -> dict:
+                 draw: bool = True, question: str = "", design=None, families: tuple[str, ...] = ()) -> dict:
     """Write stats.csv, plots/ and report.md into `folder`; return the analysis.
 
     ``primary`` is the study's objective (its Holm family is the primary one); the thresholds are
@@ -395,7 +395,7 @@ def write_report(folder: Path, study_name: str, kind: str, reference: list[str],
     thresholds = {"alpha": alpha, "min_effect": min_effect, "margin": margin, "power_effect": power_effect,
                   "min_rel_effect": min_rel_effect}
     result = analysis.analyse(study_name, kind, runs, reference, primary=primary, attribution=attribution,
-                              pairs=pairs, design=design, **thresholds) \
+                              pairs=pairs, design=design, declared=families, **thresholds) \
         if len(runs) else {"stage": "search", "pairs": [], "rows": [], "families": [], "primary": primary,
                            "friedman": None, "fits": {}, "attribution": list(attribution or []),
                            "alpha": alpha, "power_effect": power_effect}

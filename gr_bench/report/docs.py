@@ -210,7 +210,8 @@ def memory_findings(out: Rebuilt, meta: dict, folder: Path) -> list[str]:
 
     runs = out.runs[out.runs["status"] == "ok"] if len(out.runs) else out.runs
     return [f"- **{folder.name}** (`{meta.get('command')}`; {_timing(meta, runs)}): "
-            f"{budget_sentence(budget_table(out.runs))}. All arms: [docs/memory.md](docs/memory.md)."]
+            f"{budget_sentence(budget_table(out.runs, pd.DataFrame(out.result['rows'])))}. "
+            "All arms: [docs/memory.md](docs/memory.md)."]
 
 
 def findings(out: Rebuilt, meta: dict, folder: Path) -> list[str]:

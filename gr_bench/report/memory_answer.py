@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import comparisons
+from ..budgets import buffer_budgets
 from ..files import atomic_write_text
-from ..thresholds import DEFAULTS
 from .build import md_table
 from .frames import memory_points, ok_rows, pareto_mask
 
@@ -49,57 +48,32 @@ def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str = ANCHOR) -> 
     return g.sort_values("acc", ascending=False).reset_index(drop=True)
 
 
-def budget_table(runs: pd.DataFrame, *, alpha: float = DEFAULTS.alpha, study: str = "memory") -> pd.DataFrame:
-    """At every buffer budget of the sweep, the best generator whose kept bytes are at most that
-    budget against that buffer: paired by seed on final_avg_acc, one Holm family over the budgets.
+def budget_table(runs: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
+    """At every buffer budget of the sweep, the best generator within it against that buffer: the
+    rows of the analysis's family "budgets" (budgets.py picks the pairs; the analysis tests them as
+    one Holm family, under the study's sequential design if it has one), one row per buffer.
 
-    "Best" is chosen by mean accuracy on these same seeds, a selection that favours the generator:
-    a "worse" verdict survives it, a "better" one is optimistic. One row per budget: buffer, its
-    MiB, the generator (none when no generator fits), its MiB, both accuracies and the stats row's
-    diff, CI (at the family's level), p_holm and verdict. A buffer sized to a generator's bytes
-    (buffer_bytes=match-generator:R) has the budget R x those bytes, which its whole examples fill
-    to within one example (or less, when the data run out): that budget is the one a generator must fit."""
+    One row per budget: buffer, its MiB, the generator (none when no generator fits), its MiB, both
+    accuracies and the stats row's diff, CI (at the verdict's level), p_holm and verdict."""
     g = memory_points(runs)
-    budgets = _budgets(runs)
-    g = g.assign(mem=[max(m, budgets.get(lab, m)) for lab, m in zip(g["label"], g["mem"])])
+    given = buffer_budgets(runs)
+    g = g.assign(mem=[max(m, given.get(lab, m)) for lab, m in zip(g["label"], g["mem"])])
     buffers = g[g["kind"] == "buffer"].sort_values("mem")
-    generators = g[g["kind"] == "generative"]
-    picks = []
-    for b in buffers.itertuples():
-        fits = generators[generators["mem"] <= b.mem]
-        picks.append((b.label, b.mem, None if fits.empty else fits.sort_values("acc", ascending=False).iloc[0]))
-    pairs = [(str(gen["label"]), label) for label, _, gen in picks if gen is not None]
-    data = ok_rows(runs)[["label", "seed", "final_avg_acc"]]
-    rows = {(r["a"], r["b"]): r for r in comparisons.family(data, pairs, "final_avg_acc", study=study,
-                                                              alpha=alpha)} if pairs else {}
+    fam = stats[stats["family"] == "budgets"] if len(stats) and "family" in stats else stats.iloc[0:0]
+    rows = {str(r["b"]): r for _, r in fam.iterrows()}
     out = []
-    for label, mem, gen in picks:
-        row = rows.get((str(gen["label"]), label), {}) if gen is not None else {}
-        out.append({"buffer": label, "buffer_mib": mem / 2**20,
+    for b in buffers.itertuples():
+        row = rows.get(str(b.label))
+        gen = g[g["label"] == row["a"]].iloc[0] if row is not None else None
+        out.append({"buffer": b.label, "buffer_mib": b.mem / 2**20,
                     "generator": "" if gen is None else str(gen["label"]),
                     "generator_mib": math.nan if gen is None else float(gen["mem"]) / 2**20,
                     "acc_generator": math.nan if gen is None else float(gen["acc"]),
-                    "acc_buffer": float(g.loc[g["label"] == label, "acc"].iloc[0]),
-                    **{k: row.get(k, math.nan) for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a")},
-                    "verdict": row.get("verdict", "no generator this small")})
+                    "acc_buffer": float(b.acc),
+                    **{k: (row[k] if row is not None and k in row else math.nan)
+                       for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a")},
+                    "verdict": row["verdict"] if row is not None else "no generator this small"})
     return pd.DataFrame(out)
-
-
-def _budgets(runs: pd.DataFrame) -> dict[str, float]:
-    """label -> the bytes a buffer_bytes=match-generator:R arm was given: R x its generator_bytes."""
-    from ..config import ConfigError, match_ratio
-
-    df = ok_rows(runs) if len(runs) and "label" in runs else runs
-    if not len(df) or not {"buffer_bytes", "generator_bytes", "strategy"} <= set(df.columns):
-        return {}
-    out = {}
-    for label, rows in df[df["strategy"] == "buffer"].groupby("label", sort=False):
-        spec = rows["buffer_bytes"].iloc[0]
-        try:
-            out[str(label)] = match_ratio(str(spec)) * float(rows["generator_bytes"].astype(float).mean())
-        except ConfigError:  # a buffer of a fixed size
-            continue
-    return out
 
 
 def budget_markdown(table: pd.DataFrame) -> str:
@@ -113,7 +87,7 @@ def budget_markdown(table: pd.DataFrame) -> str:
         "generator %": [("—" if pd.isna(a) else f"{100 * a:.1f}") for a in table["acc_generator"]],
         "buffer %": [f"{100 * a:.1f}" for a in table["acc_buffer"]],
         "difference, points": [("—" if pd.isna(d) else f"{100 * d:+.1f}") for d in table["diff"]],
-        "CI (1 - alpha/k)": [ci(r) for _, r in table.iterrows()],
+        "CI (at the verdict's level)": [ci(r) for _, r in table.iterrows()],
         "p_holm": [("—" if pd.isna(p) else f"{p:.2g}") for p in table["p_holm"]],
         "verdict": table["verdict"],
     })
@@ -232,7 +206,7 @@ def report_section(runs: pd.DataFrame, stats_csv: Path, anchor: str | None) -> t
     assert anchor is not None
     table = arm_table(runs, pd.read_csv(stats_csv), anchor)
     lines = answer_lines(table, matched_arms(runs, anchor), anchor)  # the arms of the anchor's generator
-    budget = budget_table(runs)
+    budget = budget_table(runs, pd.read_csv(stats_csv))
     arms = matched_arms(runs, anchor)
     which = generator_names(runs, arms) if "generator" in runs else ""
     text = ("## At equal bytes, on the fronts, and at what cost\n\n"
@@ -268,7 +242,7 @@ def study_answer(folder: Path) -> str:
             f"{', '.join(manifest.get('code_versions') or ['unknown'])}. Verdicts are the study's (paired t, Holm "
             f"over its arms); \"front\" marks the arms no other arm beats on accuracy at no more bytes (or FLOPs).\n\n"
             + markdown(arm_table(runs, stats)) + "\n\n#### At every buffer budget\n\n"
-            + budget_sentence(budget := budget_table(runs)) + ".\n\n" + budget_markdown(budget) + "\n")
+            + budget_sentence(budget := budget_table(runs, stats)) + ".\n\n" + budget_markdown(budget) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

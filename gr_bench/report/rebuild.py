@@ -63,7 +63,7 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
                           alpha=alpha, min_effect=min_effect, power_effect=power_effect, primary=spec.objective,
                           manifest=meta, attribution=rows["attribution"], pairs=spec.grid_pairs(),
                           published=spec.published, sequential=describe(plan) if plan else None, draw=draw,
-                          question=spec.summary, design=looks)
+                          question=spec.summary, design=looks, families=spec.families or ())
     failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
     # a grid anchored on a buffer of a generator's bytes (memory, generator_vs_buffer): the answer at
     # equal bytes, on the fronts and at what cost, in report.md after its Answer section

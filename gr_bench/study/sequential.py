@@ -110,7 +110,7 @@ def decide(rows: list[dict], plan: dict, n_seeds: int) -> dict:
     undecided comparisons and the configurations in them (``open``: they get the next block), why
     it stops ("" when it goes on) and the seed count to reach next."""
     mine = [r for r in rows if r["metric"] == plan["metric"]]
-    verdicts = {f"{r['a']} vs {r['b']}": r["verdict"] for r in mine}
+    verdicts = {_name(r, plan["metric"]): r["verdict"] for r in mine}
     undecided = [k for k, v in verdicts.items() if not decided(v)]
     open_ = sorted({lab for r in mine if not decided(r["verdict"]) for lab in (r["a"], r["b"])})
     following = next((c for c in plan["seeds_at"] if c > n_seeds), None)
@@ -125,6 +125,12 @@ def decide(rows: list[dict], plan: dict, n_seeds: int) -> dict:
         stopped = ""
     return {"look": sum(1 for c in plan["seeds_at"] if c <= n_seeds), "seeds": n_seeds,
             "verdicts": verdicts, "undecided": undecided, "open": open_, "stopped": stopped, "next": following}
+
+
+def _name(row: dict, metric: str) -> str:
+    """'a vs b', or for a declared family's row 'budgets: a vs b'."""
+    fam = row.get("family", metric)
+    return f"{row['a']} vs {row['b']}" if fam in (metric, None) else f"{fam}: {row['a']} vs {row['b']}"
 
 
 def look(storage, spec: StudySpec, setup: Setup, study: optuna.Study) -> dict:
@@ -142,7 +148,8 @@ def look(storage, spec: StudySpec, setup: Setup, study: optuna.Study) -> dict:
     rows = primary_verdicts(runs, spec.kind, spec.compared_with(), primary=spec.objective, alpha=plan["alpha"],
                             min_effect=plan["min_effect"], power_effect=plan["power_effect"],
                             attribution=attribution_entries(stages), pairs=spec.grid_pairs(),
-                            design=design(plan, seed_choices(spec, setup))) if len(runs) else []
+                            design=design(plan, seed_choices(spec, setup)),
+                            families=spec.families or ()) if len(runs) else []
     entry = decide(rows, plan, n)
     history = [h for h in plan["history"] if h["seeds"] != n] + [{k: v for k, v in entry.items() if k != "next"}]
     study.set_user_attr(ATTR, {**plan, "history": sorted(history, key=lambda h: h["seeds"]),

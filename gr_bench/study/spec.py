@@ -67,6 +67,10 @@ class StudySpec:
     # grid: an axis whose levels are compared only within themselves (task_scaling: accuracy with 2
     # tasks is not compared with accuracy with 10); the anchor is then a label of the other axis.
     compare_within: str | None = None
+    # Holm families tested beside the primary one, on the study's objective, by name
+    # (budgets.FAMILIES: "budgets", the best generator within each buffer's bytes against that
+    # buffer); a --sequential study adds seeds for their undecided comparisons too
+    families: tuple[str, ...] | None = None
 
     def compared_with(self) -> list[str]:
         """The labels the report compares the others with: search references, or the grid's anchor."""

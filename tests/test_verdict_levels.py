@@ -1,0 +1,91 @@
+"""Every interval at its verdict's level and every comparison within one code: the budgets family
+in stats.csv, a sequential study's looks, and seeds whose runs ran different code."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gr_bench import group_sequential as gs
+from gr_bench import stats
+from gr_bench.report import analysis
+from gr_bench.report.build import codes_text, seed_ranges
+
+MIB = 2**20
+
+
+def _memory_runs(seeds=range(5), code=lambda seed: "aaaaaaaaaaaa") -> pd.DataFrame:
+    """Two buffers (1/2x and 1x of a 4 MiB generator) and two generators, the small one within
+    both budgets, the large one within 1x only."""
+    arms = {  # label: (strategy, kept bytes, buffer_bytes, mean accuracy)
+        "buffer-1/2x": ("buffer", 2 * MIB, "match-generator:0.5", 0.80),
+        "buffer-1x": ("buffer", 4 * MIB, "match-generator:1", 0.90),
+        "small/per-task": ("generative", 1 * MIB, "", 0.70),
+        "large/per-task": ("generative", 4 * MIB, "", 0.85),
+    }
+    rng = np.random.default_rng(0)
+    return pd.DataFrame([{"stage": "search", "label": lab, "status": "ok", "seed": s, "strategy": st,
+                          "memory_bytes": kept, "generator_bytes": 4 * MIB, "buffer_bytes": bb,
+                          "final_avg_acc": acc + 0.02 * rng.standard_normal(), "code_version": code(s)}
+                         for lab, (st, kept, bb, acc) in arms.items() for s in seeds])
+
+
+def test_the_budgets_family_is_in_stats_csv_at_its_own_level():
+    result = analysis.analyse("memory", "grid", _memory_runs(), ["buffer-1x"], declared=("budgets",))
+    rows = [r for r in analysis.stats_rows(result["rows"]) if r["family"] == "budgets"]
+    assert {(r["a"], r["b"]) for r in rows} == {("small/per-task", "buffer-1/2x"), ("large/per-task", "buffer-1x")}
+    assert all(r["role"] == "budgets" and r["family_size"] == 2 for r in rows)
+    # one look: the family's Bonferroni level, computed with the verdict
+    assert all(r["ci_level"] == pytest.approx(1 - 0.05 / 2) for r in rows)
+    assert all(r["alpha_nominal"] == pytest.approx(0.025) for r in rows)
+    primary = [r for r in result["rows"] if r["role"] == "primary"]
+    assert len(primary) == 3 and all(r["ci_level"] == pytest.approx(1 - 0.05 / 3) for r in primary)
+
+
+def test_a_sequential_studys_intervals_are_at_each_looks_level():
+    """Under a design, a row's interval is at 1 minus its look's nominal level at the share alpha/k,
+    the level its p-value is held to (the even split alpha/K/k would be stricter)."""
+    runs = _memory_runs(range(10))
+    design = gs.Design(seeds=(frozenset(range(5)), frozenset(range(10))), cap=10, spending="pocock")
+    result = analysis.analyse("memory", "grid", runs, ["buffer-1x"], declared=("budgets",), design=design)
+    for r in result["rows"]:
+        k = r["family_size"]
+        n = [5, 10][: r["looks"]]
+        level = gs.t_levels(tuple(n), 10, 0.05 / k, "pocock")[r["look"] - 1]
+        assert r["alpha_nominal"] == pytest.approx(level) and r["ci_level"] == pytest.approx(1 - level)
+        x = runs.loc[(runs["label"] == r["a"]) & (runs["seed"] < 5 * r["look"]), "final_avg_acc"].to_numpy()
+        y = runs.loc[(runs["label"] == r["b"]) & (runs["seed"] < 5 * r["look"]), "final_avg_acc"].to_numpy()
+        interval = stats.diff_interval(x, y, paired=True, confidence=1 - level)
+        assert (r["ci_low"], r["ci_high"]) == pytest.approx(interval)
+    decided_early = [r for r in result["rows"] if r["look"] == 1 and r["looks"] == 2]
+    assert decided_early and all(r["verdict"] in ("better", "worse") for r in decided_early)
+
+
+def test_a_seed_whose_runs_ran_different_code_is_left_out():
+    """Seed 3's two arms ran at different commits: that pair is not compared; the other four are."""
+    runs = _memory_runs(code=lambda s: "aaaaaaaaaaaa")
+    runs.loc[(runs["seed"] == 3) & (runs["label"] == "buffer-1x"), "code_version"] = "bbbbbbbbbbbb"
+    rows = {(r["a"], r["b"]): r for r in analysis.analyse("memory", "grid", runs, ["buffer-1x"])["rows"]
+            if r["metric"] == "final_avg_acc"}
+    assert rows[("buffer-1/2x", "buffer-1x")]["n_a"] == 4
+    text = codes_text(runs.assign(run_code="cccccccccccc"))
+    assert "from 2 commits (aaaaaaaaaaaa: seeds 0-4; bbbbbbbbbbbb: seeds 3)" in text
+    assert "the same run code cccccccccccc" in text and "only when they ran at one commit" in text
+    assert codes_text(_memory_runs().assign(run_code="cc")).startswith("Every run ran at one code: commit aaaaaaaaaaaa")
+
+
+def test_seed_ranges():
+    assert seed_ranges([0, 1, 2, 3, 4, 7, 9, 10]) == "0-4, 7, 9-10" and seed_ranges([]) == ""
+
+
+def test_exact_costs_are_stated_not_tested():
+    """Training FLOPs, the same on every seed: stats.csv says test=exact with the exact difference,
+    no p-value and no interval; the sentence states it."""
+    g = pd.DataFrame([{"label": lab, "seed": s, "flops_train": f} for lab, f in (("best", 9.4e12), ("ref", 4.0e12))
+                      for s in range(5)])
+    row = stats.compare_family(g, [("best", "ref")], metric="flops_train", study="s", paired=True,
+                               min_rel_effect=0.05)[0]
+    assert row["test"] == "exact" and row["diff"] == pytest.approx(5.4e12)
+    assert all(math.isnan(row[k]) for k in ("p_value", "p_holm", "ci_low", "ci_high", "tost_p"))
+    assert stats.details(row, scale=1e-9, unit="GFLOP") == "+5,400.0 GFLOP (+135%), the same on every seed (n=5)"
