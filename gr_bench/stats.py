@@ -626,7 +626,7 @@ def p_text(row: Mapping) -> str:
     """'p 0.031' for a single comparison, 'p_holm 0.093 (Holm over 3)' for a family, and for a
     look of a sequential design 'p 0.004 against its level 0.0061 (look 2 of 4, Holm over 3)'."""
     k = int(row.get("family_size", 1))
-    looks = int(_or(row.get("looks"), 1))
+    looks = int(or_default(row.get("looks"), 1))
     if looks > 1:
         holm_part = f", Holm over {k}" if k > 1 else ""
         return (f"p {_num(row['p_value'], '.3g')} against its level {_num(row['alpha_nominal'], '.3g')} "
@@ -636,7 +636,7 @@ def p_text(row: Mapping) -> str:
     return f"p {_num(row['p_value'], '.3g')}"
 
 
-def _or(value, default):
+def or_default(value, default):
     """``value`` unless it is missing (None or NaN, as a CSV read back gives it)."""
     return default if value is None or (isinstance(value, float) and math.isnan(value)) else value
 

@@ -49,8 +49,10 @@ def test_final_stage_adds_one_swap_per_attribution_group():
     assert [(e["group"], e["fields"], e["a"], e["b"], e["best"]) for e in entries] == [
         ("schedule", ["schedule"], "best-schedule@report-linear:1000-lr", "report-linear:1000", "trial-1"),
         ("lr", ["lr", "lr_decay"], "best-lr@report-linear:1000-schedule", "report-linear:1000", "trial-1"),
-        ("training samples alone", ["epochs"], "report-linear:1000@best-samples", "report-linear:1000", "trial-1"),
-        ("replay set at equal training samples", ["schedule", "epochs"], "best-schedule@report-linear:1000-lr",
+        ("training samples alone", ["epochs", "vae_epochs"], "report-linear:1000@best-samples", "report-linear:1000",
+         "trial-1"),
+        ("replay set at equal training samples", ["schedule", "epochs", "vae_epochs"],
+         "best-schedule@report-linear:1000-lr",
          "report-linear:1000@best-samples", "trial-1")]
 
 
@@ -69,6 +71,10 @@ def test_the_compute_matched_control_trains_on_as_many_samples_as_the_best():
     assert control.train.epochs == round(10 * best / (10 * 70000)) == 23
     assert (control.replay.schedule, control.train.lr, control.train.lr_decay) == ("linear:1000", 0.001, 1.0)
     assert entries[0]["samples_control"] == 23 * 70000 and entries[0]["samples_best"] == best
+    # the generator too: it learns each task's data with the replayed set, for vae_epochs
+    assert control.train.vae_epochs == 23 and entries[0]["fields"] == ["epochs", "vae_epochs"]
+    assert entries[0]["generator_samples_control"] == 23 * 70000 and entries[0]["generator_samples_best"] == best
+    assert entries[1]["fields"] == ["schedule", "epochs", "vae_epochs"]
     # per-batch replay or an iteration budget: no fixed sample count, no control
     assert stages.classifier_samples(dataclasses.replace(control, replay=dataclasses.replace(
         control.replay, replay_mode="per-batch")), sizes) is None
@@ -86,7 +92,12 @@ def test_the_compute_verdicts_say_which_gain_was_shown():
     assert ("best-schedule@ref-lr", "ref@best-samples") in result["pairs"]
     lines = analysis.compute_lines(result)
     assert len(lines) == 3 and "? yes:" in lines[1]
-    assert lines[2].startswith("so both count: training on more samples alone helps")
+    assert lines[2] == ("so, of the schedule's gain: the larger replay set at equal training samples helps; "
+                        "training on more samples alone helps")
+    # an undecided verdict is said to be undecided, never read as no effect
+    assert analysis._compute_conclusion("better", "underpowered", True) == (
+        "so, of the schedule's gain: the larger replay set at equal training samples helps; whether training on "
+        "more samples alone helps is not decided (underpowered)")
     assert analysis.attribution_lines(result) == []  # compute entries are not attribution groups
 
 

@@ -306,13 +306,24 @@ def compute_rows(result: dict) -> tuple[list[GroupRow], str | None]:
             continue
         alone = e["group"] == "training samples alone"
         more = e["samples_control"] >= e["samples_reference"]
-        samples = (f"{e['samples_control']:,} classifier training samples against {e['samples_reference']:,}" if alone
-                   else f"{e['samples_best']:,} against {e['samples_control']:,} classifier training samples")
+        samples = _samples_text(e, alone)
         row = rows.get((e["a"], e["b"]))
         out.append(GroupRow(e["group"], f"{e['group']} ({samples})", samples, row, f"{e['a']} against {e['b']}"))
         if row is not None:
             found["training" if alone else "replay"] = row["verdict"]
     return out, (_compute_conclusion(found.get("replay"), found.get("training"), more) if found else None)
+
+
+def _samples_text(e: dict, alone: bool) -> str:
+    """'1,610,000 classifier and 1,610,000 generator training samples against 700,000 and 700,000':
+    the training each side of a compute comparison saw (the generator's only where the entry has it:
+    a control stored before it matched the generator too gives the classifier's alone)."""
+    keys = ("control", "reference") if alone else ("best", "control")
+    c = [e[f"samples_{k}"] for k in keys]
+    g = [e.get(f"generator_samples_{k}") for k in keys]
+    if all(g):
+        return (f"{c[0]:,} classifier and {g[0]:,} generator training samples against {c[1]:,} and {g[1]:,}")
+    return f"{c[0]:,} classifier training samples against {c[1]:,}"
 
 
 def compute_lines(result: dict) -> list[str]:
@@ -323,19 +334,25 @@ def compute_lines(result: dict) -> list[str]:
     return lines + ([conclusion] if conclusion else [])
 
 
+def _shown(verdict: str | None, what: str) -> str:
+    """What one compute verdict shows about ``what``, in words; only a decided verdict shows anything."""
+    v = verdict or "not measured"
+    if v == "better":
+        return f"{what} helps"
+    if v == "worse":
+        return f"{what} hurts"
+    if v.startswith("equivalent") or v == "negligible":
+        return f"{what} changes accuracy by less than the margin"
+    return f"whether {what} helps is not decided ({v})"
+
+
 def _compute_conclusion(replay: str | None, training: str | None, more: bool) -> str:
-    """What the two compute-matched verdicts say together; only "better" counts as shown."""
-    length = "training on more samples" if more else "training on fewer samples"
-    if replay == "better" and training == "better":
-        return (f"so both count: {length} alone helps, and the larger replay set helps beyond it at equal "
-                "training samples")
-    if replay == "better":
-        return (f"so the schedule's gain is the replay set: at equal training samples the best's replay set still "
-                f"wins, and {length} alone was not shown to help")
-    if training == "better":
-        return (f"so {length} alone helps, and the replay set was not shown to help beyond it at equal "
-                "training samples")
-    return f"so neither the replay set nor {length} alone was shown to help at this number of seeds"
+    """What the two compute-matched verdicts say together, each only as far as it is decided
+    (better, worse, equivalent or negligible): an undecided verdict is said to be undecided, never
+    read as "no effect"."""
+    length = "training on more samples alone" if more else "training on fewer samples alone"
+    return (f"so, of the schedule's gain: {_shown(replay, 'the larger replay set at equal training samples')}; "
+            f"{_shown(training, length)}")
 
 
 def power_table(result: dict, target_effect: float) -> pd.DataFrame:

@@ -568,9 +568,12 @@ def attribution_section(result: dict) -> list[str]:
     compute, conclusion = analysis.compute_rows(result)
     if compute:
         md.append("\n## Replay set or extra training?\n")
+        both = all(e.get("generator_samples_control") for e in result.get("attribution", []) if e.get("kind") == "compute")
         md.append("A larger replay set also means more training. The control is the reference with its "
-                  "classifier epochs scaled so that it trains on as many samples as the best; it keeps the "
-                  "reference's replay set and learning rate.\n")
+                  + ("classifier's and its generator's epochs scaled so that both train on as many samples as the "
+                     "best's" if both else "classifier epochs scaled so that it trains on as many samples as the best "
+                     "(its generator is not matched: it trains on the reference's samples)")
+                  + "; it keeps the reference's replay set and learning rate.\n")
         shown = [(g.lead, g.row) for g in compute if g.row is not None]
         md += [verdict_table(shown, "what it measures")] if shown else []
         md += [f"- {g.group} ({g.note}, {g.detail}): not measured" for g in compute if g.row is None]

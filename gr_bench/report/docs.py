@@ -94,14 +94,18 @@ def comparison_text(row: dict) -> str:
     """'+28.0 points (97.5% CI [+23.5, +32.6]; p_holm 2e-4): better', in the metric's unit; an
     "equivalent" or "negligible" verdict states its margin."""
     sn = sense(row["metric"])
+    label = stats.verdict_label(row, scale=sn.scale, unit=sn.unit)
+    if row.get("test") == "exact":  # the same difference on every seed: stated, not tested
+        return f"{stats.exact_text(row, scale=sn.scale, unit=sn.unit)}: {label}"
     unit = " points" if sn.unit == "points" else f" {sn.unit}" if sn.unit else ""
+    if int(stats.or_default(row.get("looks"), 1)) > 1:  # a look of a sequential design: p against its level
+        return f"{sn.scale * row['diff']:+.1f}{unit} ({_ci(row, sn.scale)}; {stats.p_text(row)}): {label}"
     p = row["p_holm"] if int(row.get("family_size", 1)) > 1 else row["p_value"]
     ptext = "—" if p is None or (isinstance(p, float) and math.isnan(p)) else f"{p:.2g}"
     rel = row.get("rel_diff", math.nan)
     rel_text = f", {100 * rel:+.0f}%" if isinstance(rel, float) and math.isfinite(rel) else ""
     return (f"{sn.scale * row['diff']:+.1f}{unit}{rel_text} ({_ci(row, sn.scale)}; "
-            f"{'p_holm' if int(row.get('family_size', 1)) > 1 else 'p'} {ptext}): "
-            f"{stats.verdict_label(row, scale=sn.scale, unit=sn.unit)}")
+            f"{'p_holm' if int(row.get('family_size', 1)) > 1 else 'p'} {ptext}): {label}")
 
 
 def _mean(runs: pd.DataFrame, label: str, metric: str = PRIMARY) -> float:

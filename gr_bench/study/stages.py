@@ -182,10 +182,22 @@ def attribution_configs(spec: StudySpec, setup: Setup, configs: dict[str, list[s
 def classifier_samples(cfg, task_sizes: list[int]) -> int | None:
     """Samples the classifier trains on over a run: (new + replay) x epochs, summed over tasks.
     None where that count is not fixed by the config (per-batch replay, iteration budgets)."""
-    if cfg.train.iters is not None or cfg.replay.replay_mode != "per-task" or cfg.strategy != "generative":
+    return _samples(cfg, task_sizes, cfg.train.epochs)
+
+
+def generator_samples(cfg, task_sizes: list[int]) -> int | None:
+    """Samples the generator trains on over a run: (new + replay) x vae_epochs, summed over tasks
+    (the generator learns each task's data with the replayed set, as the classifier does). None
+    where that count is not fixed by the config."""
+    return _samples(cfg, task_sizes, cfg.train.vae_epochs)
+
+
+def _samples(cfg, task_sizes: list[int], epochs: int | None) -> int | None:
+    if (cfg.train.iters is not None or cfg.replay.replay_mode != "per-task" or cfg.strategy != "generative"
+            or not epochs):
         return None
     sched = parse_schedule(cfg.replay.schedule)
-    return sum((n + sched(t, n)) * cfg.train.epochs for t, n in enumerate(task_sizes))
+    return sum((n + sched(t, n)) * epochs for t, n in enumerate(task_sizes))
 
 
 def _task_sizes(setup: Setup, cfg) -> list[int]:
@@ -201,36 +213,43 @@ def _task_sizes(setup: Setup, cfg) -> list[int]:
 def compute_matched_configs(spec: StudySpec, setup: Setup, configs: dict[str, list[str]], best: str,
                             references: list[str],
                             sizes: list[int] | None = None) -> tuple[dict[str, list[str]], list[dict]]:
-    """For each reference: the reference with its classifier epochs scaled (rounded) so that it
-    trains on as many samples as the best, labelled '<reference>@best-samples'. A larger replay set
-    is also more training; this control keeps the reference's replay set and adds only training.
+    """For each reference: the reference with its classifier epochs and its generator's epochs
+    scaled (rounded) so that both train on as many samples as the best's, labelled
+    '<reference>@best-samples'. A larger replay set is also more training, of the classifier and of
+    the generator that learns the replayed data with each task; this control keeps the reference's
+    replay set and adds only training, to both models.
 
-    Entries (kind "compute"): the control against its reference (extra training alone, only
-    `epochs` differs), and the best's schedule at the reference's lr (attribution_configs' swap)
-    against the control (the larger replay set at equal training samples). ``sizes``: per-task
-    training images (default: loaded from the study's dataset)."""
+    Entries (kind "compute"): the control against its reference (extra training alone: only
+    `epochs` and `vae_epochs` differ), and the best's schedule at the reference's lr
+    (attribution_configs' swap) against the control (the larger replay set at equal training
+    samples). ``sizes``: per-task training images (default: loaded from the study's dataset)."""
     best_cfg = make_config(spec, setup, configs[best], 0)
     if sizes is None:
         sizes = _task_sizes(setup, best_cfg)
-    best_n = classifier_samples(best_cfg, sizes)
+    best_n, best_g = classifier_samples(best_cfg, sizes), generator_samples(best_cfg, sizes)
     new: dict[str, list[str]] = {}
     entries: list[dict] = []
     for ref in references:
         ref_cfg = make_config(spec, setup, configs[ref], 0)
-        ref_n = classifier_samples(ref_cfg, sizes)
+        ref_n, ref_g = classifier_samples(ref_cfg, sizes), generator_samples(ref_cfg, sizes)
         if not best_n or not ref_n or best_n == ref_n:
             continue
-        epochs = max(1, round(ref_cfg.train.epochs * best_n / ref_n))
+        scaled = [f"epochs={max(1, round(ref_cfg.train.epochs * best_n / ref_n))}"]
+        if best_g and ref_g:
+            scaled.append(f"vae_epochs={max(1, round(ref_cfg.train.vae_epochs * best_g / ref_g))}")
         label = f"{ref}@best-samples"
-        new[label] = [p for p in configs[ref] if p not in FINAL_PAIRS and not p.startswith("epochs=")] \
-            + [f"epochs={epochs}"] + FINAL_PAIRS
-        control_n = classifier_samples(make_config(spec, setup, new[label], 0), sizes)
+        kept = [p for p in configs[ref] if p not in FINAL_PAIRS and not p.startswith(("epochs=", "vae_epochs="))]
+        new[label] = kept + scaled + FINAL_PAIRS
+        control = make_config(spec, setup, new[label], 0)
+        fields = [p.split("=", 1)[0] for p in scaled]
         common = {"kind": "compute", "best": best, "reference": ref, "control": label,
-                  "samples_best": best_n, "samples_control": control_n, "samples_reference": ref_n}
-        entries.append({**common, "group": "training samples alone", "fields": ["epochs"], "a": label, "b": ref})
+                  "samples_best": best_n, "samples_control": classifier_samples(control, sizes),
+                  "samples_reference": ref_n, "generator_samples_best": best_g,
+                  "generator_samples_control": generator_samples(control, sizes), "generator_samples_reference": ref_g}
+        entries.append({**common, "group": "training samples alone", "fields": fields, "a": label, "b": ref})
         swap = next((lab for lab in configs if lab.startswith("best-schedule@" + ref)), None)
         if swap is not None:
-            entries.append({**common, "group": "replay set at equal training samples", "fields": ["schedule", "epochs"],
+            entries.append({**common, "group": "replay set at equal training samples", "fields": ["schedule", *fields],
                             "a": swap, "b": label})
     return new, entries
 
