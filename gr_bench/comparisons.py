@@ -6,8 +6,9 @@ states its question as pairs against an anchor (comparison_pairs):
   VAE), else generative replay (the method under test), else the best configuration;
 - searches: each re-evaluated best configuration against the reference on the test split.
 
-A pair of runs is one seed's runs of the two configurations at one code version: a seed whose two
-runs ran different code is left out of that comparison. A metric's pairs are one Holm family
+A pair of runs is one seed's runs of the two configurations that ran the same code (their run code,
+provenance.run_code: the modules a run executes; for rows without one, their commit): a seed whose
+two runs ran different code is left out of that comparison. A metric's pairs are one Holm family
 (stats.compare_family); its rows read in the metric's sense
 (settle), and a wall-clock row (time_*) gets no verdict (wall_clock_rule: machines are shared and
 their load swings; cpu_s and flops_train are the judged costs). The report (report.analysis, all
@@ -25,6 +26,7 @@ from .budgets import FAMILIES
 from .files import ResultsError
 from .group_sequential import Design
 from .metrics import METRIC_SENSE, MetricSense
+from .provenance import run_code_at
 from .thresholds import DEFAULTS
 
 PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
@@ -45,6 +47,21 @@ def sense(metric: str) -> MetricSense:
 
 def is_wall_clock(metric: str) -> bool:
     return metric.startswith("time_")
+
+
+def with_code(data: pd.DataFrame) -> pd.DataFrame:
+    """The rows with a "code" column naming the code each run executed: runs.csv's run_code where it
+    has one, else the run code of its clean commit (provenance.run_code_at), else its code_version;
+    one value for all when the rows say nothing of their code."""
+    if "run_code" in data.columns:
+        code = data["run_code"].fillna("").astype(str)
+    else:
+        code = pd.Series("", index=data.index)
+    if "code_version" in data.columns:
+        version = data["code_version"].fillna("").astype(str)
+        missing = code.isin(["", "nan"])
+        code = code.where(~missing, version.map(lambda v: run_code_at(v) or v if "+" not in v else v))
+    return data.assign(code=code)
 
 
 def ok_runs(runs: pd.DataFrame, stage: str) -> pd.DataFrame:
@@ -187,8 +204,8 @@ def family(data: pd.DataFrame, pairs: list[tuple[str, str]], metric: str, *, stu
     ``margin`` (TOST, default min_effect) and ``power_effect`` (power, MDE, seeds needed); cost
     metrics (COSTS) use ``min_rel_effect`` of the other arm's mean for all three. ``design``: a
     --sequential study's looks (stats.compare_family tests each pair at each of them)."""
-    columns = ["label", "seed", metric] + (["code_version"] if "code_version" in data.columns else [])
-    rows = stats.compare_family(data[columns], pairs, metric=metric, study=study, paired=True,
+    rows = stats.compare_family(with_code(data)[["label", "seed", metric, "code"]], pairs, metric=metric, study=study,
+                                paired=True,
                                 alpha=alpha, min_effect=min_effect, margin=margin, power_effect=power_effect,
                                 min_rel_effect=min_rel_effect if metric in COSTS else None, design=design)
     return [settle(r, data) for r in rows]

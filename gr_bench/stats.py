@@ -685,15 +685,15 @@ def details(row: Mapping, *, scale=100.0, unit="points") -> str:
 def _pair_values(groups, a: str, b: str, metric: str, paired: bool, seeds=None):
     """The two arms' values, paired on seed (only seeds both ran count); ``seeds``: only these."""
     if isinstance(groups, pd.DataFrame):
-        code = "code_version" in groups.columns  # pairs only within one code (PAIR_CODE)
+        code = "code" in groups.columns  # a seed's two runs pair only when they ran the same code
 
         def get(label):
-            rows = groups.loc[groups["label"] == label, ["seed", metric] + (["code_version"] if code else [])]
+            rows = groups.loc[groups["label"] == label, ["seed", metric] + (["code"] if code else [])]
             return rows if seeds is None else rows[rows["seed"].isin(seeds)]
         if paired:  # align on seed; only seeds both configurations ran count
             m = get(a).merge(get(b), on="seed", suffixes=("_a", "_b")).sort_values("seed")
             if code:
-                m = m[m["code_version_a"].astype(str) == m["code_version_b"].astype(str)]
+                m = m[m["code_a"].astype(str) == m["code_b"].astype(str)]
             return m[f"{metric}_a"].to_numpy(float), m[f"{metric}_b"].to_numpy(float)
         return get(a)[metric].to_numpy(float), get(b)[metric].to_numpy(float)
     return np.asarray(groups[a], dtype=float), np.asarray(groups[b], dtype=float)
@@ -744,8 +744,8 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
 
     ``groups``: label -> per-seed values (paired: same seed order), or a DataFrame with columns
     label, seed, <metric> (paired pairs inner-joined on seed; required with a design) and
-    optionally code_version: then a seed pairs two runs only when they ran the same code (a study
-    whose seeds ran at two codes compares within each, never across). Holm
+    optionally code: then a seed pairs two runs only when they ran the same code (a study whose
+    seeds ran at two codes compares within each, never across). Holm
     multiplies the smallest p by m, so with m comparisons no adjusted p can fall below
     ``min_p_holm = max(min_p, m · min over the family of min_p)``; rows whose ``min_p_holm``
     exceeds alpha are underpowered.

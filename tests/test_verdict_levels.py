@@ -63,15 +63,21 @@ def test_a_sequential_studys_intervals_are_at_each_looks_level():
 
 
 def test_a_seed_whose_runs_ran_different_code_is_left_out():
-    """Seed 3's two arms ran at different commits: that pair is not compared; the other four are."""
+    """Seed 3's two arms ran at different commits, which ran different code: that pair is not
+    compared; the other four are. Commits that ran the same run code pair as one."""
     runs = _memory_runs(code=lambda s: "aaaaaaaaaaaa")
     runs.loc[(runs["seed"] == 3) & (runs["label"] == "buffer-1x"), "code_version"] = "bbbbbbbbbbbb"
     rows = {(r["a"], r["b"]): r for r in analysis.analyse("memory", "grid", runs, ["buffer-1x"])["rows"]
             if r["metric"] == "final_avg_acc"}
     assert rows[("buffer-1/2x", "buffer-1x")]["n_a"] == 4
-    text = codes_text(runs.assign(run_code="cccccccccccc"))
+    # two commits that ran the same modules (the same run code) pair as one code
+    same = runs.assign(run_code="cccccccccccc")
+    rows = {(r["a"], r["b"]): r for r in analysis.analyse("memory", "grid", same, ["buffer-1x"])["rows"]
+            if r["metric"] == "final_avg_acc"}
+    assert rows[("buffer-1/2x", "buffer-1x")]["n_a"] == 5
+    text = codes_text(same)
     assert "from 2 commits (aaaaaaaaaaaa: seeds 0-4; bbbbbbbbbbbb: seeds 3)" in text
-    assert "the same run code cccccccccccc" in text and "only when they ran at one commit" in text
+    assert "the same run code cccccccccccc" in text and "only when they ran the same run code" in text
     assert codes_text(_memory_runs().assign(run_code="cc")).startswith("Every run ran at one code: commit aaaaaaaaaaaa")
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import stats
-from ..comparisons import JUDGED_COSTS, WALL_CLOCK_VERDICT
+from ..comparisons import JUDGED_COSTS, WALL_CLOCK_VERDICT, with_code
 from ..files import atomic_write_text, write_csv
-from ..provenance import run_code_at
 from . import analysis, frames, plots
 from .published import ALPHA as REPRODUCTION_ALPHA
 from .published import MARGIN as REPRODUCTION_MARGIN
@@ -155,16 +154,15 @@ def header_text(manifest: dict) -> str:
 
 
 def codes_text(runs: pd.DataFrame) -> str:
-    """Which code ran which seeds: one commit for the whole study, or each commit with its seeds and
-    whether they ran the same run code (provenance.run_code: the modules a run executes). Pairs are
-    compared within one commit only (stats.compare_family), so a seed split across two is left out."""
+    """Which code ran which seeds: one commit for the whole study, or each commit with its seeds,
+    and the run code (provenance.run_code: the modules a run executes) they ran. A seed's two runs
+    pair only when they ran the same run code (comparisons.with_code), so a seed split across two
+    is left out of that comparison."""
     if runs.empty or "code_version" not in runs:
         return ""
-    df = runs[runs["status"] == "ok"] if "status" in runs else runs
+    df = with_code(runs[runs["status"] == "ok"] if "status" in runs else runs)
     versions = df["code_version"].fillna("").astype(str)
-    codes = (df["run_code"].fillna("").astype(str) if "run_code" in df
-             else versions.map(lambda v: run_code_at(v) if "+" not in v else ""))
-    run_codes = sorted({c for c in codes if c and c != "nan"})
+    run_codes = sorted({c for c in df["code"] if c and c != "nan" and c not in set(versions)})
     same = (f"the same run code {run_codes[0]} (the modules a run executes)" if len(run_codes) == 1
             else f"run codes {', '.join(run_codes)}" if run_codes else "run code unknown")
     commits = list(dict.fromkeys(versions))
@@ -173,7 +171,7 @@ def codes_text(runs: pd.DataFrame) -> str:
     parts = [f"{c or 'unknown'}: seeds {seed_ranges(sorted(set(df.loc[versions == c, 'seed'].astype(int))))}"
              for c in commits]
     return (f"The runs come from {len(commits)} commits ({'; '.join(parts)}), {same}; a comparison pairs two runs "
-            "of one seed only when they ran at one commit.\n")
+            "of one seed only when they ran the same run code.\n")
 
 
 def seed_ranges(seeds: list[int]) -> str:
