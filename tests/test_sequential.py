@@ -309,3 +309,11 @@ def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tm
                               "--results", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
     assert compare.returncode == 0, compare.stderr
     assert "2 planned looks): testing at alpha 0.05/2 = 0.025" in compare.stderr
+
+
+def test_a_dry_run_states_the_sequential_plan(tmp_path, capsys):
+    from gr_bench.cli import main
+
+    code = main(["study", "precision", "--dry-run", "--sequential", "20", "--results", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "up to 20 seeds in 4 looks" in out and "pocock spending of alpha 0.05" in out, out

@@ -154,11 +154,13 @@ def fidelity_note(spec, setup) -> str:
 def plan_line(spec, setup, *, power_effect: float = DEFAULTS.power_effect) -> str:
     """A dry run's one line: the trials it would queue, a search's final stage, a --sequential
     study's looks, and how the search trials train."""
-    from ..study.sequential import make_plan
+    from ..study.sequential import look_levels, make_plan
 
     swaps = len(spec.attribution or {}) * len(spec.reference)
     plan = make_plan(spec, setup, power_effect=power_effect) if setup.sequential else None
-    more = f", up to {plan['cap']} in {plan['looks']} looks at alpha {plan['alpha_look']:.3g} each" if plan else ""
+    more = (f", up to {plan['cap']} seeds in {plan['looks']} looks, each at most at level "
+            f"{max(look_levels(plan)):.3g} ({plan['spending']} spending of alpha {plan['alpha']:g}), more seeds "
+            "only for the configurations of undecided comparisons") if plan else ""
     return (f"plan: {_planned_count(spec, setup)} {spec.kind} trials"
             + (f", then the best {spec.top} + {len(spec.reference)} reference(s)"
                + (f" + up to {swaps} attribution swap(s)" if swaps else "")
