@@ -799,12 +799,14 @@ def _reported_look(seq: list[dict], decision: tuple | None, share: float, design
     every look gets its nominal level at the Bonferroni share (``alpha_nominal``: the interval's
     level) and the power at it. Returns (that look's row, its index)."""
     diff_at, tost_at = decision if decision is not None else (None, None)
-    if decision is not None:
+    levels = [share] * len(seq)  # a look with no p (under 2 pairs) tests nothing: the share, for reading
+    tested = [j for j, r in enumerate(seq) if not math.isnan(r["p_value"])]
+    if decision is not None and tested:  # the levels of the looks holm_sequential tested
         spending = design.spending if design is not None else gs.DEFAULT_SPENDING
-        levels = gs.t_levels(tuple(r["n_a"] for r in seq), _cap(seq, design), share, spending, 2,
-                             design.planned if design is not None else None)
-    else:
-        levels = tuple(share for _ in seq)
+        at = gs.t_levels(tuple(seq[j]["n_a"] for j in tested), _cap(seq, design), share, spending, 2,
+                         design.planned if design is not None else None)
+        for j, level in zip(tested, at):
+            levels[j] = level
     for j, r in enumerate(seq):
         sig, eq = diff_at is not None and diff_at <= j, tost_at is not None and tost_at <= j
         r["_decision"], r["alpha_nominal"] = (sig, eq), levels[j]

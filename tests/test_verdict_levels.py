@@ -95,3 +95,13 @@ def test_exact_costs_are_stated_not_tested():
     assert row["test"] == "exact" and row["diff"] == pytest.approx(5.4e12)
     assert all(math.isnan(row[k]) for k in ("p_value", "p_holm", "ci_low", "ci_high", "tost_p"))
     assert stats.details(row, scale=1e-9, unit="GFLOP") == "+5,400.0 GFLOP (+135%), the same on every seed (n=5)"
+
+
+def test_a_look_with_one_seed_tests_nothing_and_breaks_nothing():
+    """A design whose first look has a single seed: that look has no p and no level of its own; the
+    later looks are tested."""
+    runs = _memory_runs(range(4))
+    design = gs.Design(seeds=(frozenset({0}), frozenset(range(4))), cap=4, spending="pocock")
+    rows = analysis.analyse("memory", "grid", runs, ["buffer-1x"], design=design)["rows"]
+    acc = [r for r in rows if r["metric"] == "final_avg_acc"]
+    assert acc and all(r["looks"] == 2 and r["look"] == 2 and r["n_a"] == 4 for r in acc)
