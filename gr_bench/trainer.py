@@ -43,7 +43,7 @@ from torch import nn
 from .config import ConfigError, RunConfig, plugin_source, uses_plugins
 from .data import SplitBenchmark, Task
 from .generator_tracks import GeneratorTrack, Phase, Stopwatch
-from .models import classifier_for, n_params, param_bytes, train_flops
+from .models import classifier_for, head_log_softmax, n_params, param_bytes, train_flops
 from .optim import AnyOptimizer, make_optimizer, set_lr, within_task
 from .provenance import native_bf16
 from .resources import peak_rss_bytes, reset_peak_rss
@@ -174,11 +174,16 @@ def _check_finite(model: nn.Module, where: str) -> None:
         raise NonFiniteLoss(f"{where}: parameters are not finite")
 
 
-def _classifier_loss(class_masks: torch.Tensor | None, active: torch.Tensor | None = None):
+def _classifier_loss(heads: torch.Tensor | None, active: torch.Tensor | None = None):
     """Cross-entropy on hard labels, or distillation on soft targets at per-sample temperature;
     plus the per-pixel negative ELBO when the classifier is also the generator (RtF).
-    class_masks (task scenario): row c = the outputs of class c's task; active: the outputs that
-    compete at all (active_outputs=seen), the same for every sample of the task."""
+    heads (task scenario): bool (tasks, outputs), each task's head. Every output is normalised within
+    its own head (models.head_log_softmax): a hard label is scored among its task's classes only, and
+    a soft target may cover several heads - generative replay labels each sample under every earlier
+    task's head (strategies/generative.py) - and then costs the mean over those heads of each head's
+    cross-entropy, as van de Ven & Tolias average the replay loss over the earlier tasks.
+    active: the outputs that compete at all (class scenario, active_outputs=seen), the same for every
+    sample of the task."""
 
     def loss(model, x, y, soft, tau):
         elbo = None
@@ -187,17 +192,19 @@ def _classifier_loss(class_masks: torch.Tensor | None, active: torch.Tensor | No
         else:
             logits = model(x)
         logits = logits.float()  # the loss is reduced in fp32 (a no-op unless under bf16 autocast)
-        if class_masks is not None:  # task scenario: only the sample's task's outputs compete
-            logits = logits.masked_fill(~class_masks[y], _MASKED)
         if active is not None:
             logits = logits.masked_fill(~active, _MASKED)
         if soft is None:
-            ce = F.cross_entropy(logits, y)
+            ce = F.cross_entropy(logits, y) if heads is None else F.nll_loss(head_log_softmax(logits, heads), y)
         else:
             # Hinton et al.: soft cross-entropy at temperature tau, scaled by tau^2 so its gradients
             # match the hard loss's size; real samples have one-hot targets and tau = 1.
-            logp = F.log_softmax(logits / tau[:, None], dim=1)
-            ce = (-(soft * logp).sum(1) * tau.pow(2)).mean()
+            scaled = logits / tau[:, None]
+            logp = F.log_softmax(scaled, dim=1) if heads is None else head_log_softmax(scaled, heads)
+            ce = -(soft * logp).sum(1) * tau.pow(2)
+            if heads is not None:  # each head's slice of a target sums to 1: its sum counts the heads
+                ce = ce / soft.sum(1)
+            ce = ce.mean()
         return ce if elbo is None else ce + elbo
 
     return loss
@@ -309,7 +316,7 @@ class _Loop:
     trained: Any  # the generator when it is trained by gradient (not closed form), else None
     autocast: Callable[[], AbstractContextManager]
     evaluate: Evaluator
-    masks: torch.Tensor | None  # task scenario, row c: the outputs of the task that class c belongs to
+    heads: torch.Tensor | None  # task scenario: bool (tasks, outputs), the outputs of each task's head
     seen_outputs: torch.Tensor | None  # active_outputs=seen, row t: the classes of tasks 0..t
     timer: PhaseTimer
     result: RunResult
@@ -332,10 +339,8 @@ class _Loop:
         if isinstance(generator, nn.Module):
             generator.to(device)  # a closed-form generator samples on the CPU; the samples are moved
         evaluate = Evaluator(bench, split, device)  # always fp32 (see the module docstring)
-        masks = seen_outputs = None
-        if bench.scenario == "task":
-            tm = bench.task_masks()
-            masks = tm[tm.float().argmax(0)].to(device)
+        heads = bench.task_masks().to(device) if bench.scenario == "task" else None
+        seen_outputs = None
         if cfg.train.active_outputs == "seen" and bench.scenario == "class":
             seen_outputs = bench.task_masks().cumsum(0).bool().to(device)
         result = RunResult.start(cfg, bench, split)
@@ -346,7 +351,7 @@ class _Loop:
         result.param_bytes = {"classifier": param_bytes(classifier),
                               "generator": param_bytes(trained) if trained else 0}
         return cls(cfg, bench, device, rng, classifier, strategy, generator, trained,
-                   precision_context(cfg.precision, device), evaluate, masks, seen_outputs, PhaseTimer(), result,
+                   precision_context(cfg.precision, device), evaluate, heads, seen_outputs, PhaseTimer(), result,
                    track)
 
     @property
@@ -414,7 +419,7 @@ def _replay_phase(loop: _Loop, task: Task) -> tuple[tuple, int]:
 def _losses(loop: _Loop, task: Task) -> tuple[Callable, Callable]:
     """The task's classifier and generator losses; in per-batch mode each also draws fresh replay
     every step, the t-th task's own data weighing 1/t and the replay the rest."""
-    loss_c = _classifier_loss(loop.masks, None if loop.seen_outputs is None else loop.seen_outputs[task.index])
+    loss_c = _classifier_loss(loop.heads, None if loop.seen_outputs is None else loop.seen_outputs[task.index])
     if loop.cfg.replay.replay_mode != "per-batch":
         return loss_c, _generator_loss
     strategy, rng, labels, weight = loop.strategy, loop.rng, loop.generator_labels, 1.0 / (task.index + 1)

@@ -16,14 +16,14 @@ from . import plugins
 from .base import Generator, forward_flops, linear_shapes, n_params, param_bytes, train_flops
 from .cvae import ConditionalVAE
 from .gaussian import ClassGaussians, gmm_floats
-from .mlp import build_classifier
+from .mlp import build_classifier, head_log_softmax
 from .rtf import ReplayThroughFeedback
 from .vae import VAE, build_vae
 
 __all__ = ["GENERATORS", "VAE", "ClassGaussians", "ConditionalVAE", "Generator", "ReplayThroughFeedback",
            "build_classifier", "build_generator", "build_vae", "check_generator", "classifier_for", "forward_flops",
-           "generator_class", "generator_memory", "gmm_floats", "kept_bytes", "linear_shapes", "model_memory",
-           "n_params", "param_bytes", "replay_labels", "train_flops", "uses_feedback"]
+           "generator_class", "generator_memory", "gmm_floats", "head_log_softmax", "kept_bytes", "linear_shapes",
+           "model_memory", "n_params", "param_bytes", "replay_labels", "train_flops", "uses_feedback"]
 
 GENERATORS: dict[str, type[Generator]] = {  # the built-in generators; docs/methods.md describes each
     "vae": VAE,  # the seed's: unconditional, labelled by the frozen old classifier

@@ -23,7 +23,9 @@ from ..data import Task
 class ReplaySet:
     x: torch.Tensor  # float32 pixels in [0, 1], (N, D)
     y: torch.Tensor | None  # int64 hard targets, (N,); None when drawn unlabelled (nothing reads them)
-    soft: torch.Tensor | None = None  # (N, n_outputs) target distribution at `temperature`, or None
+    # (N, n_outputs) target distribution at `temperature`, or None; in the task scenario, one
+    # distribution per head a sample is replayed under (each head's slice sums to 1)
+    soft: torch.Tensor | None = None
     temperature: float = 1.0
 
     def __len__(self) -> int:

@@ -4,8 +4,11 @@ Before task t > 0 (per-task mode), or at every training step (per-batch mode), t
 was after task t-1 draws replay samples. Their labels come from the classifier as it was after
 task t-1 - hard (argmax over the outputs seen so far) or soft (its softmax at a temperature, for
 distillation) - or, for a conditional generator (cvae, gmm), from the class the generator drew
-each sample for, in which case no old classifier is kept. The trainer trains the classifier and
-the generator on the new task's data plus that replay.
+each sample for, in which case no old classifier is kept. In the task scenario the old classifier
+labels each sample once per earlier task, within that task's head (argmax or softmax there), and
+the sample is trained under all of those heads (van de Ven & Tolias 2019); in the domain scenario
+the outputs are shared by every task, so "seen" is all of them from the first task on. The trainer
+trains the classifier and the generator on the new task's data plus that replay.
 
 Generators (see models/, the registry): vae (the seed's), cvae, gmm (fitted in closed form, never
 forgets its old classes), rtf (the classifier itself generates; one model is trained and kept), or a
@@ -25,6 +28,7 @@ from ..models import (
     build_generator,
     check_generator,
     forward_flops,
+    head_log_softmax,
     param_bytes,
     replay_labels,
     uses_feedback,
@@ -60,7 +64,7 @@ class GenerativeReplay:
         self.labels = replay_labels(cfg)
         self.temperature = cfg.replay.temperature
         self.task_masks = bench.task_masks()  # (tasks, outputs) bool
-        self.restrict_to_task = bench.scenario == "task"
+        self.multi_head = bench.scenario == "task"  # one head per task: replay labelled under each (_under_every_head)
         self.seen = torch.zeros(bench.n_outputs, dtype=torch.bool)
         self.old_generator = None
         self.old_classifier: nn.Module | None = None
@@ -92,15 +96,33 @@ class GenerativeReplay:
         with torch.no_grad():
             # fp32 logits (bf16 under autocast) before the argmax and the softmax
             logits = torch.cat([self.old_classifier(x[i : i + 4096]).float() for i in range(0, n, 4096)])
+            if self.multi_head:
+                return self._under_every_head(x, logits)
             logits = logits.masked_fill(~self.seen.to(logits.device), float("-inf"))
             y = logits.argmax(1)
-            soft = None
-            if self.labels == "soft":
-                if self.restrict_to_task:  # distil within the task the hard label belongs to
-                    owner = self.task_masks[:, y.cpu()].float().argmax(0)
-                    logits = logits.masked_fill(~self.task_masks[owner].to(logits.device), float("-inf"))
-                soft = torch.softmax(logits / self.temperature, dim=1)
+            soft = torch.softmax(logits / self.temperature, dim=1) if self.labels == "soft" else None
         return ReplaySet(x, y, soft, self.temperature if soft is not None else 1.0)
+
+    def _under_every_head(self, x: torch.Tensor, logits: torch.Tensor) -> ReplaySet:
+        """Task scenario: each sample is replayed under the head of every task seen so far, as van de
+        Ven & Tolias's train_cl does (a generated digit has no task of its own, and each earlier head
+        must keep answering for it): its target holds, in each seen head's outputs, that head's
+        one-hot argmax (hard) or its softmax at the temperature (soft), and nothing elsewhere; the
+        trainer's loss averages over those heads. y, the argmax over every seen output, is kept for
+        whatever reads one label (a conditional generator's training)."""
+        heads, seen = self.task_masks.to(logits.device), self.seen.to(logits.device)
+        y = logits.masked_fill(~seen, float("-inf")).argmax(1)
+        if self.labels == "soft":
+            p = head_log_softmax(logits / self.temperature, heads).exp()
+            return ReplaySet(x, y, p * seen, self.temperature)
+        order = heads.nonzero()[:, 1].view(len(heads), -1)  # (tasks, outputs per task): each head's outputs
+        best = order[torch.arange(len(heads), device=logits.device), logits[:, order].argmax(-1)]  # (n, tasks)
+        target = torch.zeros_like(logits).scatter_(1, best[:, self.seen_heads().to(logits.device)], 1.0)
+        return ReplaySet(x, y, target, 1.0)  # one-hot at each seen head's argmax; temperature 1: plain cross-entropy
+
+    def seen_heads(self) -> torch.Tensor:
+        """bool (tasks,): the tasks whose outputs have all been trained (task scenario: those before the current)."""
+        return ~(self.task_masks & ~self.seen).any(1)
 
     def fit_generator(self, task, x, y, rng) -> None:
         """Closed-form generators (gmm) fit the new task's classes; gradient ones are trained by the trainer."""
