@@ -77,7 +77,7 @@ class StudyRequest:
     timeout: float | None = None  # seconds before no new trial starts
     workers: int = 1
     storage: str | None = None  # URL; None: the sqlite file in the study folder
-    study_name: str | None = None  # None: NAME[-quick][-mo][-full]
+    study_name: str | None = None  # None: study.default_study_name, NAME[-SCENARIO][-quick][-mo][-full]
     results: Path = Path("results")  # parent of the study folder
     dataset: str | None = None
     scenario: str | None = None
@@ -100,7 +100,9 @@ def study_cmd(
     timeout: float | None = typer.Option(None, help="stop taking new trials after this many seconds"),
     workers: int | None = typer.Option(None, help="local worker processes (default: one per core, one thread each)"),
     storage: str | None = typer.Option(None, help="Optuna storage URL (default: sqlite file in the study folder)"),
-    study_name: str | None = typer.Option(None, help="name in the storage and results folder"),
+    study_name: str | None = typer.Option(None, help="name in the storage and results folder (default: NAME, then "
+                                                          "-SCENARIO when not the study's own, then -quick, -mo, "
+                                                          "-full as asked)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     dataset: str | None = typer.Option(None, help="dataset for every run (default: auto)"),
     scenario: str | None = typer.Option(None, help="class, task or domain"),
@@ -228,7 +230,16 @@ def _study_setup(spec, request: StudyRequest):
     from ..files import writable_dir
     from ..report.summary import fidelity_note
     from ..storage import check_study_name, check_url, default_url, open_storage, redact
-    from ..study import EVAL_SEED_OFFSET, Setup, as_pairs, check_seeds, make_config, planned_points, spec_fingerprint
+    from ..study import (
+        EVAL_SEED_OFFSET,
+        Setup,
+        as_pairs,
+        check_seeds,
+        default_study_name,
+        make_config,
+        planned_points,
+        spec_fingerprint,
+    )
     from ..study.sequential import block_plan
     from ..trainer import check_device
 
@@ -237,17 +248,19 @@ def _study_setup(spec, request: StudyRequest):
     check_data_dir(r.data_dir)
     if r.sequential is not None:  # the cap against the first block: eval_seeds, or a grid's seeds
         block_plan(r.sequential, spec.eval_seeds if spec.kind == "search" else len(r.seeds))
-    study_name = check_study_name(r.study_name or r.name + ("-quick" if r.quick else "")
-                                  + ("-mo" if r.multi_objective else "") + ("" if r.prune else "-full"))
-    folder = Path(r.results) / study_name
-    url = r.storage or default_url(folder)
-    setup = Setup(study=r.name, study_name=study_name, storage_url=url, results_dir=str(folder), quick=r.quick,
+    setup = Setup(study=r.name, study_name="", storage_url="", results_dir="", quick=r.quick,
                   multi_objective=r.multi_objective, dataset=r.dataset, scenario=r.scenario, n_tasks=r.tasks,
                   seeds=r.seeds, eval_seeds=tuple(EVAL_SEED_OFFSET + i for i in range(spec.eval_seeds)),
                   trials=r.trials or spec.trials, workers=r.workers, timeout=r.timeout,
-                  data_dir=str(r.data_dir) if r.data_dir else None, sets=r.sets, definition=spec_fingerprint(spec),
-                  sequential=r.sequential, prune=r.prune)
+                  data_dir=str(r.data_dir) if r.data_dir else None, sets=r.sets, sequential=r.sequential,
+                  prune=r.prune)
     cfg = check_sizes(make_config(spec, setup, [], r.seeds[0]))  # validates --scenario/--tasks/--set before any work
+    study_name = check_study_name(r.study_name or default_study_name(spec, setup))
+    folder = Path(r.results) / study_name
+    url = r.storage or default_url(folder)
+    # the definition of the study as it runs in this scenario (that scenario's published figures)
+    setup = dataclasses.replace(setup, study_name=study_name, storage_url=url, results_dir=str(folder),
+                                definition=spec_fingerprint(spec.in_scenario(cfg.data.scenario)))
     check_device(cfg.device)
     check_seeds(spec, setup)
     if cfg.data.dataset not in DATASET_NAMES:

@@ -17,6 +17,7 @@ from ..metrics import METRIC_SENSE
 from ..study import StudyError
 from ..thresholds import DEFAULTS
 from .analysis import verdict_sentence
+from .scenarios import one_scenario
 
 _STAGE_ORDER = {"final": 0, "search": 1}  # the final stage (fresh seeds, test split) first
 _SPLIT_NAMES = {"test": "test split", "val": "validation split"}
@@ -134,6 +135,8 @@ def compare_runs(runs: pd.DataFrame, a: str, b: str, metric: str = "final_avg_ac
 
     def arm(label: str, group: tuple[str, str]) -> pd.DataFrame:
         return ok[(ok["label"] == label) & (ok["stage"] == group[0]) & (ok["split"] == group[1])]
+
+    one_scenario(pd.concat([arm(a, ga), arm(b, gb)]), f"{a!r} against {b!r}")  # never across scenarios
 
     def values(label: str, group: tuple[str, str]) -> pd.Series:
         rows = arm(label, group)

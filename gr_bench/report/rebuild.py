@@ -15,6 +15,7 @@ from ..study.sequential import describe, design
 from ..thresholds import DEFAULTS
 from . import memory_answer
 from .build import write_report
+from .scenarios import one_scenario
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
     trials, runs = pd.DataFrame(rows["trials"]), pd.DataFrame(rows["runs"])
     setup = meta.get("setup", {})
     spec = get_spec(study or setup.get("study"), bool(setup.get("quick")))
+    # the study as it ran in its runs' one scenario (rows of two are refused): that scenario's figures
+    spec = spec.in_scenario(one_scenario(runs, f"study {study_name!r}") or _asked_scenario(spec, setup))
     stored, current = setup.get("definition", ""), spec_fingerprint(spec)
     warning = (f"{study_name!r} was run from another definition of study {spec.name!r} (fingerprint {stored}, now "
                f"{current}); its runs are as stored, labels and comparisons follow today's definition"
@@ -72,6 +75,20 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
     if section:
         memory_answer.add_section(folder / "report.md", section)
     return Rebuilt(spec, result, trials, runs, alpha, min_effect, power_effect, plan, warning, failed, answer)
+
+
+def _asked_scenario(spec: StudySpec, setup: dict) -> str | None:
+    """A study with no runs yet: the scenario its manifest's setup asked for (--scenario, --set
+    scenario=), composed as its runs' configs are; None (its own) when that cannot be composed."""
+    from ..config import ConfigError
+    from ..study import Setup, make_config
+
+    asked = Setup(study=spec.name, study_name="", storage_url="", results_dir="", dataset=setup.get("dataset"),
+                  scenario=setup.get("scenario"), n_tasks=setup.get("n_tasks"), sets=tuple(setup.get("sets") or ()))
+    try:
+        return make_config(spec, asked, [], 0).data.scenario
+    except ConfigError:  # a plugin no longer importable, say: nothing ran, nothing to compare
+        return None
 
 
 __all__ = ["Rebuilt", "rebuild"]

@@ -81,6 +81,17 @@ def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int, sear
     return with_overrides(cfg, search_overrides(spec, setup, cfg)) if search else cfg
 
 
+def default_study_name(spec: StudySpec, setup: Setup) -> str:
+    """The study's name in its storage and the name of its folder under --results, unless
+    --study-name gives one: NAME[-SCENARIO][-quick][-mo][-full]. The scenario (--scenario, or --set
+    scenario=) is named only when it is not the study's own, so a study run in another scenario
+    never shares a folder, a storage or a report with its own scenario's runs."""
+    scenario = make_config(spec, setup, [], 0).data.scenario
+    parts = [setup.study, *([scenario] if scenario != spec.own_scenario() else [])]
+    parts += [s for s, on in (("quick", setup.quick), ("mo", setup.multi_objective), ("full", not setup.prune)) if on]
+    return "-".join(parts)
+
+
 def search_share(spec: StudySpec, setup: Setup) -> float | None:
     """The share of each task's training a search trial runs; None = all (--no-prune, or unset)."""
     return spec.search_fidelity if spec.kind == "search" and setup.prune else None

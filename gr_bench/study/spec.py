@@ -71,6 +71,27 @@ class StudySpec:
     # (budgets.FAMILIES: "budgets", the best generator within each buffer's bytes against that
     # buffer); a --sequential study adds seeds for their undecided comparisons too
     families: tuple[str, ...] | None = None
+    # scenario -> what differs when the study runs in that scenario (--scenario task|domain): its
+    # "summary" (the question) and its "published" figures (that scenario's column of the paper). A
+    # study runs in one scenario (its base's, else class) unless asked; in a scenario not named here it
+    # has no published figures, since its own scenario's would be beside the wrong runs (in_scenario).
+    scenarios: dict[str, dict[str, object]] | None = None
+
+    def own_scenario(self) -> str:
+        """The scenario the study runs in unless --scenario (or --set scenario=) says otherwise."""
+        from ..config import DataConfig
+
+        return str(self.base.get("scenario", DataConfig().scenario))
+
+    def in_scenario(self, scenario: str | None) -> StudySpec:
+        """The study as it runs in `scenario` (None: its own): that scenario's summary and published
+        figures (`scenarios`), none in a scenario it gives none for. In its own scenario only
+        `scenarios` is dropped, so the fingerprint a run there records is the one it had before the
+        study named other scenarios (a study stored then still resumes and reports unwarned)."""
+        if scenario is None or scenario == self.own_scenario():
+            return dataclasses.replace(self, scenarios=None)
+        fields = {"published": None, **(self.scenarios or {}).get(scenario, {})}
+        return dataclasses.replace(self, scenarios=None, **fields)  # type: ignore[arg-type]
 
     def compared_with(self) -> list[str]:
         """The labels the report compares the others with: search references, or the grid's anchor."""
@@ -179,7 +200,30 @@ def get_spec(name: str, quick: bool = False) -> StudySpec:
     share = spec.search_fidelity
     if share is not None and not (isinstance(share, (int, float)) and 0 < share <= 1):
         raise StudyError(f"study {name!r}: search_fidelity must be in (0, 1], got {share!r}")
+    _check_one_scenario(spec)
     return spec.quick_version() if quick else spec
+
+
+SCENARIO_FIELDS = ("summary", "published")  # what StudySpec.scenarios may set per scenario
+
+
+def _check_one_scenario(spec: StudySpec) -> None:
+    """A study runs in one scenario: no grid arm may set it (a report would set the arms of two
+    scenarios beside each other), and `scenarios` names scenarios and only SCENARIO_FIELDS."""
+    from ..config import SCENARIOS
+
+    for grid in (spec.grid, spec.quick.get("grid")):
+        for arms in (grid or {}).values():  # type: ignore[union-attr]
+            for label, overrides in arms.items():
+                if "scenario" in overrides:
+                    raise StudyError(f"study {spec.name!r}: grid arm {label!r} sets scenario; a study runs in one "
+                                     "scenario (run it once per scenario with --scenario)")
+    for scenario, fields in (spec.scenarios or {}).items():
+        extra = sorted(set(fields) - set(SCENARIO_FIELDS))
+        if scenario not in SCENARIOS or extra:
+            raise StudyError(f"study {spec.name!r}: scenarios[{scenario!r}] must be one of {', '.join(SCENARIOS)} "
+                             f"setting only {', '.join(SCENARIO_FIELDS)}"
+                             + (f" (not {', '.join(extra)})" if extra else ""))
 
 
 def _first_names(grid: dict[str, dict[str, dict[str, object]]]) -> dict:
