@@ -91,6 +91,10 @@ class StudyRequest:
     prune: bool = True  # False: --no-prune
 
 
+BOUNDARY_HELP = ("with --sequential: the alpha-spending function over the looks, pocock (Lan-DeMets Pocock type), "
+                 "obf (O'Brien-Fleming type) or bonferroni (alpha / looks each)")
+
+
 @commands.command("study")
 def study_cmd(
     name: str | None = typer.Argument(None, help="a study in studies/ (or in $GR_BENCH_STUDIES); --list shows them"),
@@ -120,10 +124,7 @@ def study_cmd(
                                                "only to the configurations of undecided primary comparisons, until "
                                                "every one is decided or CAP seeds have run; alpha is spent over "
                                                "the looks by --boundary"),
-    boundary: str = typer.Option("pocock", "--boundary", metavar="SPENDING",
-                                 help="with --sequential: the alpha-spending function over the looks, pocock "
-                                      "(Lan-DeMets Pocock type), obf (O'Brien-Fleming type) or bonferroni "
-                                      "(alpha / looks each)"),
+    boundary: str = typer.Option("pocock", "--boundary", metavar="SPENDING", help=BOUNDARY_HELP),
     device: str | None = typer.Option(None, help="cpu or cuda for every run (same as --set device=...); with "
                                                  "cuda, the --workers share one GPU"),
     no_prune: bool = typer.Option(False, "--no-prune", "--full-fidelity",
