@@ -211,3 +211,22 @@ def test_the_bench_section_gives_every_phase_at_each_precision_from_the_shipped_
         for phase, f in fig["phases"].items():
             assert f"| {precision} | {phase} | {f['seconds']:.1f} |" in text
     assert out["provenance"]["command"] in text and f"speed-up {out['workers_speedup']:.2f}x" in text
+
+
+def test_the_reference_findings_show_each_interval_at_its_verdicts_level():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gr_bench.report.published import published_table
+
+    pub = {"dgr": {"mean": 90.79, "sem": 0.41, "n": 20, "source": "paper"}}
+    runs = pd.DataFrame([{"label": "dgr", "status": "ok", "seed": s, "final_avg_acc": v / 100}
+                         for s, v in enumerate([89.0, 89.1, 89.0])])
+    table = published_table(runs, pub)
+    out = SimpleNamespace(runs=runs, result={"published": table})
+    lines = docs.published_findings(out, {"study_name": "reference", "command": "gr-bench study reference"})
+    row = table.iloc[0]
+    assert "| difference [CI] | CI level | verdict |" in lines[2]
+    assert lines[4] == (f"  | dgr | 3 | 89.0 | 90.79 ± 0.41 | -1.8 [{row['diff_low']:+.1f}, {row['diff_high']:+.1f}] | "
+                        "95% | lower than published (within reach of ±1.5) |")

@@ -173,21 +173,24 @@ def search_findings(out: Rebuilt, meta: dict) -> list[str]:
 
 
 def published_findings(out: Rebuilt, meta: dict) -> list[str]:
-    """A study with published figures: each configuration's reproduction verdict."""
+    """A study with published figures: each configuration's reproduction verdict, the difference's
+    interval at the level of the test that decided it (published.py)."""
     table = out.result.get("published")
     if table is None or table.empty:
         return []
     runs = out.runs[out.runs["status"] == "ok"] if len(out.runs) else out.runs
     head = (f"- **{meta.get('study_name')}** (`{meta.get('command')}`; {_timing(meta, runs)}): gr-bench's mean "
-            "against the published mean ± SEM, two one-sided Welch tests at the margin shown:")
-    lines = [head, "", "  | configuration | n | gr-bench % | published % | difference [90% CI] | verdict |",
-             "  |---|---|---|---|---|---|"]
+            "against the published mean ± SEM, Welch tests within, beyond and off the margin shown, each "
+            "Holm-adjusted over the published rows; the interval at the level of the test that decided the verdict:")
+    lines = [head, "", "  | configuration | n | gr-bench % | published % | difference [CI] | CI level | verdict |",
+             "  |---|---|---|---|---|---|---|"]
     for r in table.to_dict("records"):
         pub = "—" if math.isnan(r["published_mean"]) else f"{r['published_mean']:.2f} ± {r['published_sem']:.2f}"
         diff = "—" if math.isnan(r["difference"]) else (
-            f"{r['difference']:+.1f}" + ("" if math.isnan(r.get("ci90_low", math.nan))
-                                          else f" [{r['ci90_low']:+.1f}, {r['ci90_high']:+.1f}]"))
-        lines.append(f"  | {r['configuration']} | {r['n']} | {r['mean']:.1f} | {pub} | {diff} | "
+            f"{r['difference']:+.1f}" + ("" if math.isnan(r.get("diff_low", math.nan))
+                                          else f" [{r['diff_low']:+.1f}, {r['diff_high']:+.1f}]"))
+        level = "—" if math.isnan(r.get("ci_level", math.nan)) else stats.level_text(r["ci_level"])
+        lines.append(f"  | {r['configuration']} | {r['n']} | {r['mean']:.1f} | {pub} | {diff} | {level} | "
                      f"{r['verdict'] or '—'} |")
     lines.append("")
     return lines
