@@ -230,3 +230,47 @@ def test_the_reference_findings_show_each_interval_at_its_verdicts_level():
     assert "| difference [CI] | CI level | verdict |" in lines[2]
     assert lines[4] == (f"  | dgr | 3 | 89.0 | 90.79 ± 0.41 | -1.8 [{row['diff_low']:+.1f}, {row['diff_high']:+.1f}] | "
                         "95% | lower than published (within reach of ±1.5) |")
+
+
+def _old_name(text: str) -> str | None:
+    """The first name labels.RENAMED retired that `text` still uses, whole or inside a derived label."""
+    import re
+
+    from gr_bench.labels import RENAMED
+
+    return next((old for old in RENAMED if re.search(r"(?<![\w-])" + re.escape(old) + r"(?!\w)", text)), None)
+
+
+def test_every_shipped_file_names_each_configuration_alike():
+    """runs.csv, trials.csv, stats.csv and manifest.json of every shipped folder name a configuration
+    one way: today's (no name labels.RENAMED retired), and every name stats.csv or the manifest uses
+    is a label of runs.csv."""
+    import pandas as pd
+
+    from gr_bench.labels import PAIR
+
+    for folder in docs.shipped_folders(ROOT / "results"):
+        for name in ("runs.csv", "trials.csv", "stats.csv", "manifest.json", "report.md", "published.csv"):
+            if (folder / name).is_file():
+                assert _old_name((folder / name).read_text()) is None, (folder.name, name)
+        runs = pd.read_csv(folder / "runs.csv", low_memory=False)
+        labels = set(runs["label"].dropna().astype(str))
+        trials = pd.read_csv(folder / "trials.csv", low_memory=False)
+        assert labels <= set(trials["label"].dropna().astype(str)), folder.name
+        stats_rows = pd.read_csv(folder / "stats.csv")
+        assert set(stats_rows["a"]) | set(stats_rows["b"]) <= labels, folder.name
+        manifest = json.loads((folder / "manifest.json").read_text())
+        named = {e[k] for e in manifest.get("attribution") or [] for k in ("a", "b", "best", "reference", "control")
+                 if e.get(k)} | set(manifest.get("final_configs") or {})
+        for look in (manifest.get("sequential") or {}).get("history", []):
+            named |= {side for pair in [*look.get("verdicts", {}), *look.get("undecided", [])]
+                      for side in pair.split(PAIR)}
+        assert named <= labels, (folder.name, named - labels)
+
+
+def test_results_readme_states_each_renamed_configuration():
+    from gr_bench.labels import RENAMED
+
+    text = (ROOT / "results" / "README.md").read_text()
+    for old, new in RENAMED.items():
+        assert f"`{old}` → `{new}`" in text
