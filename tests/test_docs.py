@@ -274,3 +274,20 @@ def test_results_readme_states_each_renamed_configuration():
     text = (ROOT / "results" / "README.md").read_text()
     for old, new in RENAMED.items():
         assert f"`{old}` → `{new}`" in text
+
+
+def test_the_provenance_line_names_the_rows_code_and_a_clean_export_only():
+    from gr_bench.provenance import code_text
+
+    dirty = code_text(["0441709dfa15"] * 3, "b4a8defa9be660d7e5941d1ae35aa18fe67868e9+dirty")
+    assert dirty == "Code of the runs: 0441709dfa15"  # a dirty tree's commit is no code to check out
+    clean = code_text(["0441709dfa15"], "b4a8defa9be660d7e5941d1ae35aa18fe67868e9")
+    assert clean == "Code of the runs: 0441709dfa15; exported at commit b4a8defa9be6"
+    assert code_text(["0.1.0+src.abc", "0441709dfa15", ""], "") == \
+        "Code of the runs: 0.1.0+src.abc, 0441709dfa15 (2 code versions)"
+    assert code_text([], "") == "Code of the runs: unknown"
+    # every shipped manifest's own line: the runs' code versions, never a '+dirty' commit
+    for folder in docs.shipped_folders(ROOT / "results"):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        line = code_text(manifest.get("code_versions") or [], manifest.get("git_sha", ""))
+        assert "+dirty" not in line and all(v in line for v in manifest["code_versions"]), folder.name
