@@ -171,16 +171,31 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
     with whole.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
-        for precision, cpu in (("fp32", 300.0), ("bf16", 200.0)):
-            w.writerow({"commit": "abc", "started_utc": "2026-12-03", "setting": "report", "seed": 0,
+        for setting, precision, cpu in (("a", "fp32", 300.0), ("a", "bf16", 240.0), ("b", "fp32", 400.0),
+                                        ("b", "bf16", 200.0)):
+            w.writerow({"commit": "abc", "started_utc": "2026-12-03", "setting": setting, "seed": 0,
                         "precision": precision, "core": 0, "cpu_s": cpu, "time_total_s": cpu,
                         "time_generator_s": cpu, "time_classifier_s": 0, "final_avg_acc": 0.5, "cpu_model": "x"})
-    (tmp_path / "replay_schedule").mkdir()
-    (tmp_path / "replay_schedule" / "manifest.json").write_text('{"wall_s": 3600}')
-    (tmp_path / "replay_schedule" / "runs.csv").write_text("precision\nfp32\n")
-    text = precision_answer.decision(table, whole, tmp_path / "replay_schedule")
-    assert "Whole runs save 1.50x (report) of CPU at bf16, against the 1.8x target." in text
-    assert "The main job took 1 h 0 min wall at fp32" in text and "about 40 min 0 s (a projection" in text
+    main = tmp_path / "replay_schedule"
+    main.mkdir()
+    (main / "manifest.json").write_text('{"wall_s": 3600}')
+    # the main job runs setting a's models and batches (its epochs and lr searched): a's ratio applies, not b's
+    pd.DataFrame({"precision": "fp32", "status": "ok", "generator": "vae", "hidden": "50,50,50", "latent": [2, 2],
+                  "batch_size": [64, 64], "iters": float("nan"), "epochs": [2, 10], "lr": [1e-3, 4e-4]}
+                 ).to_csv(main / "runs.csv", index=False)
+    study_runs = pd.DataFrame({"label": ["a fp32", "a bf16", "b fp32", "b bf16"], "status": "ok", "generator": "vae",
+                               "hidden": ["50,50,50", "50,50,50", "400,400", "400,400"], "latent": [2.0, 2.0, 100, 100],
+                               "batch_size": [64, 64, 128, 128], "iters": [float("nan")] * 2 + [2000.0] * 2})
+    assert precision_answer.main_job_setting(pd.read_csv(main / "runs.csv"), study_runs) == "a"
+    text = precision_answer.decision(table, whole, main, study_runs)
+    assert "Whole runs save 1.25x (a), 2.00x (b) of CPU at bf16, against the 1.8x target." in text
+    assert ("The main job took 1 h 0 min wall at fp32 (results/replay_schedule), in the a setting (its models and "
+            "batches); at that setting's whole-run ratio (1.25x; the precision study's runs of it: 2.00x) it would "
+            "take about 48 min 0 s (a projection, not a run)") in text
+    # a main job whose models match no setting gets no projection from another setting's ratio
+    other = study_runs.assign(hidden="400,400")
+    assert "no setting of the precision study has its models and batches, so no bf16 time is projected" in \
+        precision_answer.decision(table, whole, main, other)
 
 
 def test_a_grid_compared_within_groups_names_each_comparisons_own_anchor():
@@ -291,3 +306,16 @@ def test_the_provenance_line_names_the_rows_code_and_a_clean_export_only():
         manifest = json.loads((folder / "manifest.json").read_text())
         line = code_text(manifest.get("code_versions") or [], manifest.get("git_sha", ""))
         assert "+dirty" not in line and all(v in line for v in manifest["code_versions"]), folder.name
+
+
+def test_a_search_studys_seeds_are_counted_per_stage():
+    """The search draws its own seed(s): a 5-seed final stage is '5 seeds', never the union's 6."""
+    import pandas as pd
+
+    runs = pd.DataFrame({"stage": ["search"] * 4 + ["final"] * 10,
+                         "seed": [0] * 4 + [1000, 1001, 1002, 1003, 1004] * 2})
+    assert docs.seeds_text(runs) == "5 seeds in the final stage (1 in the search)"
+    assert docs.seeds_text(runs[runs["stage"] == "final"]) == "5 seeds"
+    assert docs.seeds_text(pd.DataFrame({"stage": "grid", "seed": [0, 1, 2]})) == "3 seeds"
+    assert docs.seeds_text(pd.DataFrame({"seed": [0]})) == "1 seed"
+    assert docs.seeds_text(pd.DataFrame()) == "0 seeds"

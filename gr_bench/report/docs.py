@@ -116,10 +116,27 @@ def _rows(out: Rebuilt, metric: str = PRIMARY) -> dict[tuple[str, str], dict]:
     return {(r["a"], r["b"]): r for r in out.result["rows"] if r["metric"] == metric}
 
 
+def seeds_text(runs: pd.DataFrame) -> str:
+    """'20 seeds'; for a study with a search and a final stage, the final stage's seeds (those its
+    verdicts rest on) and the search's apart: '5 seeds in the final stage (1 in the search)'. The
+    stages draw different seeds, so counting them together would name seeds no comparison has."""
+
+    def count(rows: pd.DataFrame) -> int:
+        return len({int(s) for s in rows["seed"]}) if len(rows) else 0
+
+    def plural(n: int) -> str:
+        return f"{n} seed{'s' if n != 1 else ''}"
+
+    stages = list(dict.fromkeys(runs["stage"].astype(str))) if len(runs) and "stage" in runs else []
+    if "final" not in stages or len(stages) == 1:
+        return plural(count(runs))
+    others = ", ".join(f"{count(runs[runs['stage'].astype(str) == st])} in the {st}" for st in stages if st != "final")
+    return f"{plural(count(runs[runs['stage'].astype(str) == 'final']))} in the final stage ({others})"
+
+
 def _timing(meta: dict, runs: pd.DataFrame) -> str:
     wall, cpu = meta.get("wall_s"), meta.get("runs_cpu_s")
-    seeds = sorted({int(s) for s in runs["seed"]}) if len(runs) else []
-    parts = [f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"]
+    parts = [seeds_text(runs)]
     if wall:
         parts.append(f"{duration_text(wall)} wall{resumed_text(meta)}")
     if cpu:
