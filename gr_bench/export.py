@@ -1,6 +1,7 @@
 """Study exports, rebuilt from the storage alone: trials.csv, runs.csv, accuracy.csv, manifest.json.
 
-Every row names its configuration the same way (label, config_id, settings: see collect).
+Every row names its configuration the same way (label, config_id, settings: see collect), under
+today's name (labels.RENAMED translates a name stored before a rename).
 
 Rows are sorted (stage, trial, seed) and nothing time-dependent is added, so exporting twice gives
 identical files; each file is written whole or not at all (files.atomic_write_text).
@@ -17,7 +18,7 @@ import optuna
 from optuna.trial import TrialState
 
 from .files import atomic_write, write_csv, write_json
-from .labels import config_id, final_labels
+from .labels import config_id, current_manifest, current_row, final_labels
 from .provenance import provenance
 from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
 from .storage import redact
@@ -106,7 +107,7 @@ def collect(storage, study_name: str) -> dict[str, list[dict]]:
             # a final trial's "config" parameter is an internal key (labels.final_labels): label says it
             row.update({f"param_{k}": v for k, v in sorted(t.params.items()) if not (final and k == "config")})
             row["overrides"] = " ".join(t.user_attrs.get("overrides", []))
-            trials.append(row)
+            trials.append(current_row(row))  # a grid's arm parameter under today's name, as its label
             if t.number in gone:
                 continue
             for (key, result), run in zip(keyed, run_rows(stage, t, ident, keyed)):
@@ -170,9 +171,11 @@ def report_inputs(stages: dict[str, optuna.Study], rows: dict[str, list[dict]]) 
 
 
 def manifest(storage, storage_url: str, study_name: str, rows: dict[str, list[dict]]) -> dict[str, object]:
+    """manifest.json: the study's command, setup, stages and provenance, and what a report needs beyond
+    the rows, every configuration under today's name (a look stored before a rename included)."""
     stages = stage_studies(storage, study_name)
     search = stages.get("search")
-    return {
+    return current_manifest({
         "schema_version": SCHEMA_VERSION,
         "study_name": study_name,
         "storage": redact(storage_url),
@@ -186,7 +189,7 @@ def manifest(storage, storage_url: str, study_name: str, rows: dict[str, list[di
         "hosts": sorted({str(r["worker"]).split(":")[0] for r in rows["trials"] if r["worker"]}),
         **{k: v for k, v in provenance().items() if k in ("versions", "git_sha")},
         **report_inputs(stages, rows),
-    }
+    })
 
 
 def _final_configs(stages: dict[str, optuna.Study]) -> dict[str, dict[str, object]]:

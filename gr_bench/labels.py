@@ -7,7 +7,9 @@ so the same settings have the same id in every stage and every export (the final
 label names the settings a reader needs, e.g. ``linear:793 lr=7.2e-4 decay=0.76``; the full
 settings are ``settings_text`` (exact values). The final stage's best are named by rank
 (``final_labels``: 'best-1', 'best-2', ...). Labels stored or shipped under an older name read
-under today's (``current_label``). Pure functions of strings: no storage, no torch.
+under today's (``current_label``; ``RENAMED`` is the one mapping): export writes rows and manifests
+under today's names (``current_row``, ``current_manifest``) and a shipped folder reads back under
+them. Pure functions of strings and plain data: no storage, no torch.
 """
 
 from __future__ import annotations
@@ -33,6 +35,46 @@ def current_label(label: str) -> str:
     """A label as today's studies name it: an old name (RENAMED) mapped to its new one, alone or
     inside a derived label; any other label as it is."""
     return _RENAMED.sub(lambda m: RENAMED[m.group(1)], label) if isinstance(label, str) else label
+
+
+LABEL_FIELDS = ("label", "a", "b", "best", "reference", "control")  # row and attribution fields naming a configuration
+PAIR = " vs "  # a comparison named by its two configurations ('a vs b': a --sequential look's keys)
+
+
+def current_row(row: dict) -> dict:
+    """A row (runs.csv, trials.csv, stats.csv or an attribution entry) with every configuration name
+    as today's studies spell it: its label fields and its grid parameters (``param_arm``: the arm a
+    grid trial ran, its label's parts)."""
+    return {k: current_label(v) if k in LABEL_FIELDS or k.startswith("param_") else v for k, v in row.items()}
+
+
+def current_pair(text: str) -> str:
+    """'a vs b' with both sides under today's names."""
+    return PAIR.join(current_label(side) for side in text.split(PAIR))
+
+
+def current_manifest(manifest: dict) -> dict:
+    """A manifest with every configuration name under today's: the attribution entries, the final
+    stage's configurations and each --sequential look's verdicts and undecided comparisons. Nothing
+    else is read as a name (the command and setup stay as they ran)."""
+    out = dict(manifest)
+    if isinstance(out.get("attribution"), list):
+        out["attribution"] = [current_row(e) for e in out["attribution"]]
+    if isinstance(out.get("final_configs"), dict):
+        out["final_configs"] = {current_label(k): v for k, v in out["final_configs"].items()}
+    if isinstance(out.get("sequential"), dict) and isinstance(out["sequential"].get("history"), list):
+        out["sequential"] = {**out["sequential"], "history": [_current_look(h) for h in out["sequential"]["history"]]}
+    return out
+
+
+def _current_look(look: dict) -> dict:
+    """One --sequential look with its comparisons ('a vs b') under today's names."""
+    out = dict(look)
+    if isinstance(out.get("verdicts"), dict):
+        out["verdicts"] = {current_pair(k): v for k, v in out["verdicts"].items()}
+    if isinstance(out.get("undecided"), list):
+        out["undecided"] = [current_pair(c) for c in out["undecided"]]
+    return out
 
 
 def first_label(label: str) -> str:

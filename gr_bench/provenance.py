@@ -150,6 +150,20 @@ def row_run_code(provenance: dict) -> str:
     return run_code_at(version) if "+" not in version else ""
 
 
+def code_text(code_versions, export_sha: str) -> str:
+    """report.md's provenance line: the code its rows ran at (their code_version values, the commit of
+    a clean tree or the package version and source hash of a dirty one), and the commit that exported
+    them only when that tree was clean: a '+dirty' commit names no code anyone can check out, and the
+    export's commit says nothing about the rows' own."""
+    versions = sorted({str(v) for v in code_versions if v})
+    text = f"Code of the runs: {', '.join(versions) or 'unknown'}"
+    if len(versions) > 1:
+        text += f" ({len(versions)} code versions)"
+    if export_sha and not export_sha.endswith("+dirty"):
+        text += f"; exported at commit {export_sha[:12]}"
+    return text
+
+
 def cache_code_version() -> str:
     """What decides a run's numbers on the code side, as the run cache keys it: the run code
     (run_code: the modules a run executes, so a commit that only touches the study, report or docs

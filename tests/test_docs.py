@@ -171,16 +171,31 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
     with whole.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
-        for precision, cpu in (("fp32", 300.0), ("bf16", 200.0)):
-            w.writerow({"commit": "abc", "started_utc": "2026-12-03", "setting": "report", "seed": 0,
+        for setting, precision, cpu in (("a", "fp32", 300.0), ("a", "bf16", 240.0), ("b", "fp32", 400.0),
+                                        ("b", "bf16", 200.0)):
+            w.writerow({"commit": "abc", "started_utc": "2026-12-03", "setting": setting, "seed": 0,
                         "precision": precision, "core": 0, "cpu_s": cpu, "time_total_s": cpu,
                         "time_generator_s": cpu, "time_classifier_s": 0, "final_avg_acc": 0.5, "cpu_model": "x"})
-    (tmp_path / "replay_schedule").mkdir()
-    (tmp_path / "replay_schedule" / "manifest.json").write_text('{"wall_s": 3600}')
-    (tmp_path / "replay_schedule" / "runs.csv").write_text("precision\nfp32\n")
-    text = precision_answer.decision(table, whole, tmp_path / "replay_schedule")
-    assert "Whole runs save 1.50x (report) of CPU at bf16, against the 1.8x target." in text
-    assert "The main job took 1 h 0 min wall at fp32" in text and "about 40 min 0 s (a projection" in text
+    main = tmp_path / "replay_schedule"
+    main.mkdir()
+    (main / "manifest.json").write_text('{"wall_s": 3600}')
+    # the main job runs setting a's models and batches (its epochs and lr searched): a's ratio applies, not b's
+    pd.DataFrame({"precision": "fp32", "status": "ok", "generator": "vae", "hidden": "50,50,50", "latent": [2, 2],
+                  "batch_size": [64, 64], "iters": float("nan"), "epochs": [2, 10], "lr": [1e-3, 4e-4]}
+                 ).to_csv(main / "runs.csv", index=False)
+    study_runs = pd.DataFrame({"label": ["a fp32", "a bf16", "b fp32", "b bf16"], "status": "ok", "generator": "vae",
+                               "hidden": ["50,50,50", "50,50,50", "400,400", "400,400"], "latent": [2.0, 2.0, 100, 100],
+                               "batch_size": [64, 64, 128, 128], "iters": [float("nan")] * 2 + [2000.0] * 2})
+    assert precision_answer.main_job_setting(pd.read_csv(main / "runs.csv"), study_runs) == "a"
+    text = precision_answer.decision(table, whole, main, study_runs)
+    assert "Whole runs save 1.25x (a), 2.00x (b) of CPU at bf16, against the 1.8x target." in text
+    assert ("The main job took 1 h 0 min wall at fp32 (results/replay_schedule), in the a setting (its models and "
+            "batches); at that setting's whole-run ratio (1.25x; the precision study's runs of it: 2.00x) it would "
+            "take about 48 min 0 s (a projection, not a run)") in text
+    # a main job whose models match no setting gets no projection from another setting's ratio
+    other = study_runs.assign(hidden="400,400")
+    assert "no setting of the precision study has its models and batches, so no bf16 time is projected" in \
+        precision_answer.decision(table, whole, main, other)
 
 
 def test_a_grid_compared_within_groups_names_each_comparisons_own_anchor():
@@ -211,3 +226,96 @@ def test_the_bench_section_gives_every_phase_at_each_precision_from_the_shipped_
         for phase, f in fig["phases"].items():
             assert f"| {precision} | {phase} | {f['seconds']:.1f} |" in text
     assert out["provenance"]["command"] in text and f"speed-up {out['workers_speedup']:.2f}x" in text
+
+
+def test_the_reference_findings_show_each_interval_at_its_verdicts_level():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gr_bench.report.published import published_table
+
+    pub = {"dgr": {"mean": 90.79, "sem": 0.41, "n": 20, "source": "paper"}}
+    runs = pd.DataFrame([{"label": "dgr", "status": "ok", "seed": s, "final_avg_acc": v / 100}
+                         for s, v in enumerate([89.0, 89.1, 89.0])])
+    table = published_table(runs, pub)
+    out = SimpleNamespace(runs=runs, result={"published": table})
+    lines = docs.published_findings(out, {"study_name": "reference", "command": "gr-bench study reference"})
+    row = table.iloc[0]
+    assert "| difference [CI] | CI level | verdict |" in lines[2]
+    assert lines[4] == (f"  | dgr | 3 | 89.0 | 90.79 ± 0.41 | -1.8 [{row['diff_low']:+.1f}, {row['diff_high']:+.1f}] | "
+                        "95% | lower than published (within reach of ±1.5) |")
+
+
+def _old_name(text: str) -> str | None:
+    """The first name labels.RENAMED retired that `text` still uses, whole or inside a derived label."""
+    import re
+
+    from gr_bench.labels import RENAMED
+
+    return next((old for old in RENAMED if re.search(r"(?<![\w-])" + re.escape(old) + r"(?!\w)", text)), None)
+
+
+def test_every_shipped_file_names_each_configuration_alike():
+    """runs.csv, trials.csv, stats.csv and manifest.json of every shipped folder name a configuration
+    one way: today's (no name labels.RENAMED retired), and every name stats.csv or the manifest uses
+    is a label of runs.csv."""
+    import pandas as pd
+
+    from gr_bench.labels import PAIR
+
+    for folder in docs.shipped_folders(ROOT / "results"):
+        for name in ("runs.csv", "trials.csv", "stats.csv", "manifest.json", "report.md", "published.csv"):
+            if (folder / name).is_file():
+                assert _old_name((folder / name).read_text()) is None, (folder.name, name)
+        runs = pd.read_csv(folder / "runs.csv", low_memory=False)
+        labels = set(runs["label"].dropna().astype(str))
+        trials = pd.read_csv(folder / "trials.csv", low_memory=False)
+        assert labels <= set(trials["label"].dropna().astype(str)), folder.name
+        stats_rows = pd.read_csv(folder / "stats.csv")
+        assert set(stats_rows["a"]) | set(stats_rows["b"]) <= labels, folder.name
+        manifest = json.loads((folder / "manifest.json").read_text())
+        named = {e[k] for e in manifest.get("attribution") or [] for k in ("a", "b", "best", "reference", "control")
+                 if e.get(k)} | set(manifest.get("final_configs") or {})
+        for look in (manifest.get("sequential") or {}).get("history", []):
+            named |= {side for pair in [*look.get("verdicts", {}), *look.get("undecided", [])]
+                      for side in pair.split(PAIR)}
+        assert named <= labels, (folder.name, named - labels)
+
+
+def test_results_readme_states_each_renamed_configuration():
+    from gr_bench.labels import RENAMED
+
+    text = (ROOT / "results" / "README.md").read_text()
+    for old, new in RENAMED.items():
+        assert f"`{old}` → `{new}`" in text
+
+
+def test_the_provenance_line_names_the_rows_code_and_a_clean_export_only():
+    from gr_bench.provenance import code_text
+
+    dirty = code_text(["0441709dfa15"] * 3, "b4a8defa9be660d7e5941d1ae35aa18fe67868e9+dirty")
+    assert dirty == "Code of the runs: 0441709dfa15"  # a dirty tree's commit is no code to check out
+    clean = code_text(["0441709dfa15"], "b4a8defa9be660d7e5941d1ae35aa18fe67868e9")
+    assert clean == "Code of the runs: 0441709dfa15; exported at commit b4a8defa9be6"
+    assert code_text(["0.1.0+src.abc", "0441709dfa15", ""], "") == \
+        "Code of the runs: 0.1.0+src.abc, 0441709dfa15 (2 code versions)"
+    assert code_text([], "") == "Code of the runs: unknown"
+    # every shipped manifest's own line: the runs' code versions, never a '+dirty' commit
+    for folder in docs.shipped_folders(ROOT / "results"):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        line = code_text(manifest.get("code_versions") or [], manifest.get("git_sha", ""))
+        assert "+dirty" not in line and all(v in line for v in manifest["code_versions"]), folder.name
+
+
+def test_a_search_studys_seeds_are_counted_per_stage():
+    """The search draws its own seed(s): a 5-seed final stage is '5 seeds', never the union's 6."""
+    import pandas as pd
+
+    runs = pd.DataFrame({"stage": ["search"] * 4 + ["final"] * 10,
+                         "seed": [0] * 4 + [1000, 1001, 1002, 1003, 1004] * 2})
+    assert docs.seeds_text(runs) == "5 seeds in the final stage (1 in the search)"
+    assert docs.seeds_text(runs[runs["stage"] == "final"]) == "5 seeds"
+    assert docs.seeds_text(pd.DataFrame({"stage": "grid", "seed": [0, 1, 2]})) == "3 seeds"
+    assert docs.seeds_text(pd.DataFrame({"seed": [0]})) == "1 seed"
+    assert docs.seeds_text(pd.DataFrame()) == "0 seeds"

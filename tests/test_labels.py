@@ -287,3 +287,29 @@ def test_compare_takes_a_label_or_a_config_id(search):
     assert by_id.stdout.startswith("does best-1 beat report-linear:1000 on final_avg_acc ")
     missing = compare("abcdef", "report-linear:1000")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "'abcdef'" in missing.stderr
+
+
+def test_rows_and_manifests_are_written_and_read_under_todays_names():
+    from gr_bench.labels import current_manifest, current_row
+
+    row = {"label": "seed-linear:1000@best-samples", "param_arm": "vae-seed/per-task", "param_lr": 0.001,
+           "settings": "schedule=linear:1000", "a": "best-schedule@seed-linear:1000-lr", "b": "seed-linear:1000"}
+    assert current_row(row) == {**row, "label": "report-linear:1000@best-samples", "param_arm": "vae-report/per-task",
+                                "a": "best-schedule@report-linear:1000-lr", "b": "report-linear:1000"}
+    manifest = {
+        "command": "gr-bench study replay_schedule",
+        "attribution": [{"group": "lr", "a": "best-lr@seed-linear:1000-schedule", "b": "seed-linear:1000",
+                         "control": None}],
+        "final_configs": {"seed-linear:1000": {"config_id": "abc"}, "best-1": {"config_id": "def"}},
+        "sequential": {"looks": 2, "history": [{"look": 1, "verdicts": {"vae-seed/per-task vs buffer-1x": "worse"},
+                                                "undecided": ["vae-seed/per-batch vs buffer-1x"]}, {"look": 2}]},
+    }
+    out = current_manifest(manifest)
+    assert out["attribution"] == [{"group": "lr", "a": "best-lr@report-linear:1000-schedule",
+                                   "b": "report-linear:1000", "control": None}]
+    assert list(out["final_configs"]) == ["report-linear:1000", "best-1"]
+    assert out["sequential"]["history"] == [
+        {"look": 1, "verdicts": {"vae-report/per-task vs buffer-1x": "worse"},
+         "undecided": ["vae-report/per-batch vs buffer-1x"]}, {"look": 2}]
+    assert out["command"] == manifest["command"] and out["sequential"]["looks"] == 2
+    assert current_manifest(out) == out  # today's names stay as they are

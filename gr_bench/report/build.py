@@ -15,10 +15,9 @@ import pandas as pd
 from .. import stats
 from ..comparisons import JUDGED_COSTS, WALL_CLOCK_VERDICT, with_code
 from ..files import atomic_write_text, write_csv
+from ..provenance import code_text
 from . import analysis, frames, plots
-from .published import ALPHA as REPRODUCTION_ALPHA
-from .published import MARGIN as REPRODUCTION_MARGIN
-from .published import published_table, readable
+from .published import published_table, readable, rule_text
 from .study_tables import mean_sd, shared_value, shown_settings
 
 MAX_LABELS = 6  # per-configuration figures drawn for at most this many configurations
@@ -139,9 +138,8 @@ def header_text(manifest: dict) -> str:
     """report.md's first lines: the command, datasets, the code that ran the runs, the study's wall
     time and its runs' CPU seconds (manifest.json: one source for each)."""
     lines = [f"Command: `{manifest.get('command', '')}`", f"Datasets: {', '.join(manifest.get('datasets', []))}"]
-    versions = manifest.get("code_versions") or []
-    lines.append(f"Code of the runs: {', '.join(versions) or 'unknown'}; report written by git "
-                 f"{manifest.get('git_sha', '')}" + (f"; storage `{manifest['storage']}`" if manifest.get("storage") else ""))
+    lines.append(code_text(manifest.get("code_versions") or [], manifest.get("git_sha", ""))
+                 + (f"; storage `{manifest['storage']}`" if manifest.get("storage") else ""))
     wall, cpu = manifest.get("wall_s"), manifest.get("runs_cpu_s")
     if wall or cpu:
         lines.append("Time: " + "; ".join(
@@ -261,15 +259,8 @@ def exact_text(rows: list[dict]) -> str:
 
 
 def published_text(table: pd.DataFrame) -> str:
-    """The rule of the published section, with its margin (published.py's docstring)."""
-    margin = float(table["margin"].iloc[0]) if len(table) else REPRODUCTION_MARGIN
-    return ("gr-bench's mean final average accuracy with its 95% t-interval over seeds, beside the published "
-            "mean ± SEM (n: the paper's seeds). The difference (gr-bench - published) is shown with its 90% "
-            "Welch interval (standard error sqrt(s²/n + SEM²), Welch–Satterthwaite df). "
-            f"\"reproduced (within ±{margin:g})\": two one-sided Welch t-tests (TOST) show the difference within "
-            f"±{margin:g} points at alpha {REPRODUCTION_ALPHA} (TOST p below it); \"differs\": the two-sided Welch "
-            "test finds a difference (p < alpha) that TOST does not bound; \"can't tell\": neither; \"too few "
-            "seeds\" below 3 runs. A non-significant difference alone never counts as reproduced.\n")
+    """The rule of the published section, with its margin, level and family (published.rule_text)."""
+    return rule_text(table)
 
 
 def families_text(result: dict) -> str:

@@ -116,10 +116,27 @@ def _rows(out: Rebuilt, metric: str = PRIMARY) -> dict[tuple[str, str], dict]:
     return {(r["a"], r["b"]): r for r in out.result["rows"] if r["metric"] == metric}
 
 
+def seeds_text(runs: pd.DataFrame) -> str:
+    """'20 seeds'; for a study with a search and a final stage, the final stage's seeds (those its
+    verdicts rest on) and the search's apart: '5 seeds in the final stage (1 in the search)'. The
+    stages draw different seeds, so counting them together would name seeds no comparison has."""
+
+    def count(rows: pd.DataFrame) -> int:
+        return len({int(s) for s in rows["seed"]}) if len(rows) else 0
+
+    def plural(n: int) -> str:
+        return f"{n} seed{'s' if n != 1 else ''}"
+
+    stages = list(dict.fromkeys(runs["stage"].astype(str))) if len(runs) and "stage" in runs else []
+    if "final" not in stages or len(stages) == 1:
+        return plural(count(runs))
+    others = ", ".join(f"{count(runs[runs['stage'].astype(str) == st])} in the {st}" for st in stages if st != "final")
+    return f"{plural(count(runs[runs['stage'].astype(str) == 'final']))} in the final stage ({others})"
+
+
 def _timing(meta: dict, runs: pd.DataFrame) -> str:
     wall, cpu = meta.get("wall_s"), meta.get("runs_cpu_s")
-    seeds = sorted({int(s) for s in runs["seed"]}) if len(runs) else []
-    parts = [f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"]
+    parts = [seeds_text(runs)]
     if wall:
         parts.append(f"{duration_text(wall)} wall{resumed_text(meta)}")
     if cpu:
@@ -173,21 +190,24 @@ def search_findings(out: Rebuilt, meta: dict) -> list[str]:
 
 
 def published_findings(out: Rebuilt, meta: dict) -> list[str]:
-    """A study with published figures: each configuration's reproduction verdict."""
+    """A study with published figures: each configuration's reproduction verdict, the difference's
+    interval at the level of the test that decided it (published.py)."""
     table = out.result.get("published")
     if table is None or table.empty:
         return []
     runs = out.runs[out.runs["status"] == "ok"] if len(out.runs) else out.runs
     head = (f"- **{meta.get('study_name')}** (`{meta.get('command')}`; {_timing(meta, runs)}): gr-bench's mean "
-            "against the published mean ± SEM, two one-sided Welch tests at the margin shown:")
-    lines = [head, "", "  | configuration | n | gr-bench % | published % | difference [90% CI] | verdict |",
-             "  |---|---|---|---|---|---|"]
+            "against the published mean ± SEM, Welch tests within, beyond and off the margin shown, each "
+            "Holm-adjusted over the published rows; the interval at the level of the test that decided the verdict:")
+    lines = [head, "", "  | configuration | n | gr-bench % | published % | difference [CI] | CI level | verdict |",
+             "  |---|---|---|---|---|---|---|"]
     for r in table.to_dict("records"):
         pub = "—" if math.isnan(r["published_mean"]) else f"{r['published_mean']:.2f} ± {r['published_sem']:.2f}"
         diff = "—" if math.isnan(r["difference"]) else (
-            f"{r['difference']:+.1f}" + ("" if math.isnan(r.get("ci90_low", math.nan))
-                                          else f" [{r['ci90_low']:+.1f}, {r['ci90_high']:+.1f}]"))
-        lines.append(f"  | {r['configuration']} | {r['n']} | {r['mean']:.1f} | {pub} | {diff} | "
+            f"{r['difference']:+.1f}" + ("" if math.isnan(r.get("diff_low", math.nan))
+                                          else f" [{r['diff_low']:+.1f}, {r['diff_high']:+.1f}]"))
+        level = "—" if math.isnan(r.get("ci_level", math.nan)) else stats.level_text(r["ci_level"])
+        lines.append(f"  | {r['configuration']} | {r['n']} | {r['mean']:.1f} | {pub} | {diff} | {level} | "
                      f"{r['verdict'] or '—'} |")
     lines.append("")
     return lines

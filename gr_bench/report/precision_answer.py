@@ -5,7 +5,8 @@ Two sources, both shipped in results/:
   setting; the study's own TOST verdicts (stats.csv), the seeds a TOST at the study's margin would
   need at the observed sd, and the CPU seconds of each arm (runs.csv);
 - results/precision-runs/runs.csv (benchmarks/precision_runs.py): whole runs, fp32 and bf16 side by
-  side on the two cores, for the target's CPU ratio.
+  side on the two cores, for the target's CPU ratio. The main job's time at bf16 is projected at the
+  ratio of its own setting: the one whose runs share its models and batches (SETTING_FIELDS).
 Nothing here trains or tests anything the study did not: it reads and words.
 """
 
@@ -24,6 +25,11 @@ from .frames import ok_rows
 PRECISION_TARGET = 1.8  # bf16's whole-run target: at least 1.8x less CPU than fp32
 PRIMARY = "final_avg_acc"
 MAIN_JOB_TARGET_S = 12 * 60  # the main job's target on 2 idle cores
+# What decides bf16's speed-up in a run, and so which setting's ratio applies to it: its models'
+# shapes, its batch sizes and how replay is batched and labelled. A search over lr, schedule or
+# epochs stays within one setting.
+SETTING_FIELDS = ("generator", "hidden", "vae_hidden", "latent", "batch_size", "vae_batch_size", "replay_mode",
+                  "labels", "iters", "vae_iters")
 
 
 def whole_run_text(path: Path) -> str:
@@ -62,6 +68,34 @@ def whole_run_pairs(path: Path) -> dict[str, dict[str, str]]:
             "final avg acc %, fp32 / bf16 (one seed)":
                 f"{100 * fp32['final_avg_acc']:.1f} / {100 * bf16['final_avg_acc']:.1f}"}
     return out
+
+
+def _value(x) -> str:
+    """A runs.csv field as text, alike whichever dtype pandas read it as (2000 and 2000.0; blank and NaN)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if isinstance(x, (int, float)):
+        return f"{float(x):g}"
+    return str(x)
+
+
+def _settings_of(runs: pd.DataFrame) -> set[tuple[str, ...]]:
+    """The distinct SETTING_FIELDS values of some runs (a field runs.csv lacks counts as blank)."""
+    return {tuple(_value(r.get(f)) for f in SETTING_FIELDS) for r in ok_rows(runs).to_dict("records")}
+
+
+def main_job_setting(main_runs: pd.DataFrame, study_runs: pd.DataFrame) -> str | None:
+    """The precision study's setting whose fp32 runs share the main job's SETTING_FIELDS, or None when
+    the main job's runs differ among themselves there or match no setting."""
+    ours = _settings_of(main_runs)
+    if len(ours) != 1:
+        return None
+    fp32 = ok_rows(study_runs)
+    fp32 = fp32[fp32["label"].astype(str).str.endswith(" fp32")]
+    for label, g in fp32.groupby("label", sort=False):
+        if _settings_of(g) == ours:
+            return str(label)[: -len(" fp32")]
+    return None
 
 
 def setting_table(runs: pd.DataFrame, stats_rows: pd.DataFrame) -> pd.DataFrame:
@@ -119,11 +153,13 @@ def study_text(folder: Path, whole_runs: Path, main_job: Path | None = None) -> 
             f"{len(table)} settings, intervals at {level}. \"Seeds a TOST needs\": pairs for 80% power to show "
             "equivalence at that margin if the arms truly do not differ, at the observed sd (stats.tost_seeds_needed, "
             "Holm's strictest step). CPU seconds are each arm's mean, two runs sharing the two cores.\n\n")
-    return head + md_table(shown).rstrip() + "\n\n" + decision(table, whole_runs, main_job)
+    return head + md_table(shown).rstrip() + "\n\n" + decision(table, whole_runs, main_job, runs)
 
 
-def decision(table: pd.DataFrame, whole_runs: Path, main_job: Path | None = None) -> str:
-    """What the verdicts and the whole-run ratios mean for `precision=bf16`, each clause a measured fact."""
+def decision(table: pd.DataFrame, whole_runs: Path, main_job: Path | None = None,
+             study_runs: pd.DataFrame | None = None) -> str:
+    """What the verdicts and the whole-run ratios mean for `precision=bf16`, each clause a measured fact
+    (``study_runs``: the precision study's runs, whose settings name the main job's own)."""
     equivalent = table.loc[table["verdict"] == "equivalent", "setting"].tolist()
     other = [f"{r.setting} ({r.verdict}; a TOST there needs about {int(r.tost_seeds)} seeds)"
              if r.tost_seeds is not None and not pd.isna(r.tost_seeds) else f"{r.setting} ({r.verdict})"
@@ -143,12 +179,29 @@ def decision(table: pd.DataFrame, whole_runs: Path, main_job: Path | None = None
     else:
         parts.append("bf16 is shown equivalent in every setting tested.")
     if ratios and main_job is not None and (main_job / "manifest.json").is_file() and (main_job / "runs.csv").is_file():
-        wall = float(json.loads((main_job / "manifest.json").read_text()).get("wall_s") or 0)
-        precisions = "/".join(sorted(set(pd.read_csv(main_job / "runs.csv")["precision"].astype(str))))
-        best = max(ratios.values())
-        if wall:
-            parts.append(f"The main job took {duration_text(wall)} wall at {precisions} (results/{main_job.name}); "
-                         f"at the best whole-run ratio measured ({best:.2f}x) it would take about "
-                         f"{duration_text(wall / best)} (a projection, not a run); the target is "
-                         f"{MAIN_JOB_TARGET_S // 60} minutes.")
-    return " ".join(parts)
+        parts.append(projection(table, ratios, main_job, study_runs))
+    return " ".join(p for p in parts if p)
+
+
+def projection(table: pd.DataFrame, ratios: dict[str, float], main_job: Path,
+               study_runs: pd.DataFrame | None) -> str:
+    """The main job's wall time at bf16, projected at the whole-run ratio of its own setting (its
+    models and batches decide the ratio: another setting's says nothing about it); "" without a wall."""
+    wall = float(json.loads((main_job / "manifest.json").read_text()).get("wall_s") or 0)
+    if not wall:
+        return ""
+    runs = pd.read_csv(main_job / "runs.csv", low_memory=False)
+    precisions = "/".join(sorted(set(runs["precision"].astype(str))))
+    head = f"The main job took {duration_text(wall)} wall at {precisions} (results/{main_job.name})"
+    setting = main_job_setting(runs, study_runs) if study_runs is not None else None
+    if setting is None or setting not in ratios:
+        why = "no setting of the precision study has its models and batches" if setting is None else \
+            f"no whole run is measured in its setting ({setting})"
+        return f"{head}; {why}, so no bf16 time is projected for it; the target is {MAIN_JOB_TARGET_S // 60} minutes."
+    ratio = ratios[setting]
+    arm = table.set_index("setting").loc[setting] if setting in set(table["setting"]) else None
+    study = "" if arm is None or not arm["cpu_bf16"] > 0 else \
+        f"; the precision study's runs of it: {arm['cpu_fp32'] / arm['cpu_bf16']:.2f}x"
+    return (f"{head}, in the {setting} setting (its models and batches); at that setting's whole-run ratio "
+            f"({ratio:.2f}x{study}) it would take about {duration_text(wall / ratio)} (a projection, not a run); "
+            f"the target is {MAIN_JOB_TARGET_S // 60} minutes.")

@@ -3,25 +3,40 @@
 For each configuration with a published figure (mean, SEM and the paper's number of seeds n_pub):
 gr-bench's mean final average accuracy over its n seeds with a 95% t-interval (n - 1 degrees of
 freedom: honest coverage at 5 seeds, where a bootstrap is too narrow), and the difference
-d = ours - published judged as an equivalence question, by Welch's t on the two means:
+d = ours - published judged against a margin (default ``MARGIN``, 1.5 points) by Welch's t on the
+two means:
 
 - standard error ``se = sqrt(s²/n + SEM²)`` (s: gr-bench's sample sd; the paper's sd is
   SEM·sqrt(n_pub), so its variance of the mean is SEM²), degrees of freedom by Welch–Satterthwaite
   ``df = se⁴ / ((s²/n)²/(n - 1) + SEM⁴/(n_pub - 1))``;
-- ``p_tost``: two one-sided t-tests of |d| < margin (default ``MARGIN``, 1.5 points), the larger
-  one-sided p; equivalently, the (1 - 2·alpha) Welch interval of d (90%, ``ci90_low``/``ci90_high``)
-  lies inside ±margin exactly when p_tost < alpha;
-- ``p_diff``: the two-sided Welch test of d = 0.
+- ``p_tost``: two one-sided t-tests of |d| < margin (TOST), the larger one-sided p,
+  ``P(T > (margin - |d|)/se)``;
+- ``p_beyond``: the one-sided test of |d| > margin on the side d falls,
+  ``P(T > (|d| - margin)/se)`` (the two sides' rejection regions are disjoint, so its size under
+  |d| <= margin is alpha plus the far side's negligible share);
+- ``p_diff``: the two-sided test of d = 0.
 
-Verdicts, at ``alpha`` (default 0.05), in order:
+One family: the configurations that have a published figure and at least ``MIN_RUNS`` runs. Each
+of the three p-values is Holm-adjusted over that family (``p_tost_holm``, ``p_beyond_holm``,
+``p_diff_holm``, ``family_size`` rows), and each outcome comes from its own test at ``alpha``
+(default 0.05), in order:
 
-- "reproduced (within ±1.5)": p_tost < alpha, the difference is shown to lie within the margin
-  (a real but small difference can be both significant and reproduced);
-- "differs": p_diff < alpha and not reproduced: gr-bench's mean is shown to differ from the
-  published one, and not shown to be within the margin (the 90% interval tells by how much);
-- "can't tell": neither test reaches alpha: too few or too noisy seeds to say either;
+- "reproduced (within ±1.5)": p_tost_holm < alpha, the difference is shown to lie within the
+  margin (a real but small difference can be both significant and reproduced);
+- "differs (beyond ±1.5)": p_beyond_holm < alpha, the difference is shown to exceed the margin;
+- "higher/lower than published (within reach of ±1.5)": p_diff_holm < alpha, gr-bench's mean is
+  shown to differ from the published one, but neither within nor beyond the margin;
+- "can't tell": none of the three: too few or too noisy seeds to say anything;
 - "too few seeds" below 3 runs (no interval, no test), "not run" with no run at all, and no
   verdict ("") for a configuration without a published figure.
+
+The interval of d beside a verdict is at the level of the test that decided it (``ci_level``,
+``diff_low``/``diff_high``): a one-sided test at level a reads off the (1 - 2a) Welch interval
+(inside ±margin: TOST; entirely beyond it: p_beyond; past zero on one side: the two-sided p_diff
+at 2a), and Holm rejects a row exactly when its raw p is below ``alpha · p / p_holm``, the row's
+step-down level. So "reproduced" sits beside an interval inside ±margin, "differs" beside one
+outside it, "higher"/"lower" beside one that excludes zero; "can't tell" shows the widest of the
+three, which does none of these. ``ci90_low``/``ci90_high`` keep the unadjusted 90% interval.
 
 An entry without n (a study spec written before n was recorded, still loaded by a study that was
 running) takes the published SEM as known exactly: its term leaves the Welch df (slightly liberal).
@@ -44,11 +59,13 @@ from .. import stats
 from ..thresholds import DEFAULTS
 
 MARGIN = 1.5  # accuracy points: a reproduction within ±1.5 of the published mean counts as one
-ALPHA = DEFAULTS.alpha  # each one-sided test of TOST, and the two-sided difference test
+ALPHA = DEFAULTS.alpha  # family-wise level of each of the three tests, Holm over the published rows
 MIN_RUNS = 3  # below this many runs: "too few seeds", no interval and no test
 COLUMNS = ("configuration", "n", "mean", "ci_low", "ci_high", "published_mean", "published_sem",
            "published_n", "difference", "se_welch", "df_welch", "margin", "ci90_low", "ci90_high",
-           "p_tost", "p_diff", "verdict", "source")
+           "p_tost", "p_diff", "verdict", "source", "p_beyond", "family_size", "p_tost_holm",
+           "p_beyond_holm", "p_diff_holm", "ci_level", "diff_low", "diff_high")
+_TESTS = ("p_tost", "p_beyond", "p_diff")  # each Holm-adjusted over the family on its own
 
 
 def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -59,29 +76,67 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
 
 def welch_against_published(values, mean: float, sem: float, n: int | None, *, margin: float = MARGIN,
                             alpha: float = ALPHA) -> dict:
-    """d = mean(values) - mean with Welch's se and df, the TOST p within ±margin, the two-sided p of
-    d = 0 and the (1 - 2·alpha) interval of d (the one TOST uses). ``n`` None: the SEM taken as
-    exact (no df from the paper's side). Zero se (no spread on either side): d alone decides."""
+    """d = mean(values) - mean with Welch's se and df, the raw p-values of the three tests (TOST
+    within ±margin, one-sided beyond ±margin, two-sided d = 0) and the unadjusted (1 - 2·alpha)
+    interval of d. ``n`` None: the SEM taken as exact (no df from the paper's side). Zero se (no
+    spread on either side): d alone decides."""
     x = np.asarray(values, dtype=float)
     d = float(x.mean()) - mean
     ours, theirs = float(x.var(ddof=1)) / len(x), sem ** 2
     se = math.sqrt(ours + theirs)
     if se == 0:
         return dict(difference=d, se_welch=0.0, df_welch=math.inf, ci90_low=d, ci90_high=d,
-                    p_tost=0.0 if abs(d) < margin else 1.0, p_diff=1.0 if d == 0 else 0.0)
+                    p_tost=0.0 if abs(d) < margin else 1.0, p_beyond=0.0 if abs(d) > margin else 1.0,
+                    p_diff=1.0 if d == 0 else 0.0)
     df = se ** 4 / (ours ** 2 / (len(x) - 1) + (0.0 if n is None else theirs ** 2 / (n - 1)))
-    half = st.t.ppf(1 - alpha, df) * se
-    p_tost = max(st.t.sf((d + margin) / se, df), st.t.cdf((d - margin) / se, df))
-    return dict(difference=d, se_welch=se, df_welch=float(df), ci90_low=float(d - half), ci90_high=float(d + half),
-                p_tost=float(p_tost), p_diff=float(2 * st.t.sf(abs(d) / se, df)))
+    low, high = welch_interval(d, se, df, alpha)
+    return dict(difference=d, se_welch=se, df_welch=float(df), ci90_low=low, ci90_high=high,
+                p_tost=float(st.t.sf((margin - abs(d)) / se, df)),
+                p_beyond=float(st.t.sf((abs(d) - margin) / se, df)),
+                p_diff=float(2 * st.t.sf(abs(d) / se, df)))
 
 
-def reproduction_verdict(p_tost: float, p_diff: float, *, margin: float = MARGIN, alpha: float = ALPHA) -> str:
-    """The module docstring's rule: reproduced when TOST shows the margin, differs when only the
-    difference test is significant, else can't tell."""
-    if p_tost < alpha:
+def welch_interval(d: float, se: float, df: float, one_sided: float) -> tuple[float, float]:
+    """The (1 - 2·one_sided) interval of d: each bound a one-sided test at ``one_sided``."""
+    if se == 0:
+        return d, d
+    half = float(st.t.isf(one_sided, df)) * se
+    return d - half, d + half
+
+
+def holm_level(p: float, p_holm: float, alpha: float, family: int) -> float:
+    """The level a row's raw p is held to under Holm's step-down: ``alpha · p / p_holm``, so that
+    ``p < level`` exactly when ``p_holm < alpha`` (alpha/m for the smallest p, up to alpha for the
+    largest; smaller when an earlier step failed). A p of 0 (no spread) has Bonferroni's alpha/m."""
+    return alpha * p / p_holm if p > 0 and p_holm > 0 else alpha / max(1, family)
+
+
+def reproduction_verdict(row: Mapping, *, margin: float = MARGIN, alpha: float = ALPHA) -> str:
+    """The module docstring's rule on a row's Holm-adjusted p-values (and the sign of its difference):
+    reproduced, differs, higher/lower than published, else can't tell."""
+    if row["p_tost_holm"] < alpha:
         return f"reproduced (within ±{margin:g})"
-    return "differs" if p_diff < alpha else "can't tell"
+    if row["p_beyond_holm"] < alpha:
+        return f"differs (beyond ±{margin:g})"
+    if row["p_diff_holm"] < alpha:
+        side = "higher" if row["difference"] > 0 else "lower"
+        return f"{side} than published (within reach of ±{margin:g})"
+    return "can't tell"
+
+
+def verdict_level(row: Mapping, *, alpha: float = ALPHA) -> float:
+    """The one-sided level of the interval shown beside a row's verdict: that of the test which
+    decided it (the two-sided p_diff counts half its level per side), or for "can't tell" the
+    smallest of the three, whose wider interval neither lies within, nor beyond, nor off zero."""
+    k = int(row["family_size"])
+    tost, beyond, diff = (holm_level(row[t], row[f"{t}_holm"], alpha, k) for t in _TESTS)
+    if row["p_tost_holm"] < alpha:
+        return tost
+    if row["p_beyond_holm"] < alpha:
+        return beyond
+    if row["p_diff_holm"] < alpha:
+        return diff / 2
+    return min(tost, beyond, diff / 2)
 
 
 def _figure(label: str, ref: Mapping[str, object]) -> tuple[float, float, int | None]:
@@ -98,41 +153,59 @@ def _figure(label: str, ref: Mapping[str, object]) -> tuple[float, float, int | 
     return float(ref["mean"]), float(ref["sem"]), n
 
 
+def _judge_family(rows: list[dict], *, margin: float, alpha: float) -> None:
+    """Holm over the tested rows (one family), then each one's verdict and the interval at its level."""
+    tested = [r for r in rows if not math.isnan(r["p_tost"])]
+    for test in _TESTS:
+        for r, p in zip(tested, stats.holm([r[test] for r in tested])):
+            r[f"{test}_holm"] = float(p)
+    for r in tested:
+        r["family_size"] = len(tested)
+        r["verdict"] = reproduction_verdict(r, margin=margin, alpha=alpha)
+        level = verdict_level(r, alpha=alpha)
+        r["ci_level"] = 1 - 2 * level
+        r["diff_low"], r["diff_high"] = welch_interval(r["difference"], r["se_welch"], r["df_welch"], level)
+
+
 def published_table(runs: pd.DataFrame, published: Mapping[str, Mapping[str, object]], *,
                     metric: str = "final_avg_acc", confidence: float = 0.95, margin: float = MARGIN,
                     alpha: float = ALPHA) -> pd.DataFrame:
     """One row per configuration (published ones first): means, bounds and differences in accuracy
-    points, Welch's se and df, the TOST and difference p-values and the verdict.
+    points, Welch's se and df, the three tests' raw and Holm-adjusted p-values, the verdict and the
+    interval of the difference at the verdict's level.
 
     `runs` needs columns label, status and `metric` (a fraction); one row per run. `published`:
     label -> {"mean", "sem", "n", "source"}; an entry without a mean is no published figure."""
     ok = runs[runs["status"] == "ok"] if "status" in runs else runs
     labels = [*published, *(lab for lab in dict.fromkeys(ok["label"]) if lab not in published)]
     nan = math.nan
+    untested = dict(se_welch=nan, df_welch=nan, ci90_low=nan, ci90_high=nan, p_tost=nan, p_beyond=nan,
+                    p_diff=nan, family_size=nan, p_tost_holm=nan, p_beyond_holm=nan, p_diff_holm=nan,
+                    ci_level=nan, diff_low=nan, diff_high=nan)
     rows = []
     for label in labels:
         values = 100 * ok.loc[ok["label"] == label, metric].astype(float).to_numpy()
         mean, low, high = t_interval(values, confidence)
         ref = published.get(label, {})
         pub, sem, n_pub = _figure(label, ref) if "mean" in ref else (nan, nan, None)
-        test = dict(difference=mean - pub, se_welch=nan, df_welch=nan, ci90_low=nan, ci90_high=nan,
-                    p_tost=nan, p_diff=nan)
+        row = dict(untested, difference=mean - pub)
         if not len(values) or math.isnan(pub):
-            verdict = "" if len(values) else "not run"
+            row["verdict"] = "" if len(values) else "not run"
         elif len(values) < MIN_RUNS:
-            verdict = "too few seeds"
+            row["verdict"] = "too few seeds"
         else:
-            test = welch_against_published(values, pub, sem, n_pub, margin=margin, alpha=alpha)
-            verdict = reproduction_verdict(test["p_tost"], test["p_diff"], margin=margin, alpha=alpha)
+            row.update(welch_against_published(values, pub, sem, n_pub, margin=margin, alpha=alpha))
         rows.append({"configuration": label, "n": len(values), "mean": mean, "ci_low": low, "ci_high": high,
                      "published_mean": pub, "published_sem": sem, "published_n": nan if n_pub is None else n_pub,
-                     **test, "margin": margin, "verdict": verdict, "source": ref.get("source", "")})
+                     **row, "margin": margin, "source": ref.get("source", "")})
+    _judge_family(rows, margin=margin, alpha=alpha)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
     """The table as people read it: '92.1 [90.9, 93.3]' beside '90.79 ± 0.41 (n 20)', the
-    difference with its 90% Welch interval, the TOST p and the verdict."""
+    difference with its Welch interval at the verdict's level (the level in its own column), the
+    three Holm-adjusted p-values and the verdict."""
 
     def nan(x) -> bool:
         return x is None or (isinstance(x, float) and math.isnan(x))
@@ -146,6 +219,10 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     def diff(d: float, lo: float, hi: float) -> str:
         return "—" if nan(d) else f"{d:+.1f}" if nan(lo) else f"{d:+.1f} [{lo:+.1f}, {hi:+.1f}]"
 
+    def p_holm(r: Mapping) -> str:
+        return "—" if nan(r["p_tost_holm"]) else " / ".join(f"{r[f'{t}_holm']:.2g}" for t in _TESTS)
+
+    records = table.to_dict("records")
     out = pd.DataFrame({
         "configuration": table["configuration"],
         "n": table["n"],
@@ -153,9 +230,28 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
                                 for m, lo, hi in zip(table["mean"], table["ci_low"], table["ci_high"])],
         "published % ± SEM": [published(m, s, k) for m, s, k in
                               zip(table["published_mean"], table["published_sem"], table["published_n"])],
-        "difference (points) [90% CI]": [diff(d, lo, hi) for d, lo, hi in
-                                         zip(table["difference"], table["ci90_low"], table["ci90_high"])],
-        "TOST p": ["—" if nan(p) else f"{p:.2g}" for p in table["p_tost"]],
+        "difference (points) [CI at the verdict's level]": [
+            diff(d, lo, hi) for d, lo, hi in zip(table["difference"], table["diff_low"], table["diff_high"])],
+        "CI level": ["—" if nan(c) else stats.level_text(c) for c in table["ci_level"]],
+        "p_holm: within / beyond / ≠ 0": [p_holm(r) for r in records],
         "verdict": table["verdict"].replace("", "—"),
     })
     return out
+
+
+def rule_text(table: pd.DataFrame) -> str:
+    """The rule of the published section, with its margin, level and family (the module docstring)."""
+    margin = float(table["margin"].iloc[0]) if len(table) else MARGIN
+    k = int(table["family_size"].max()) if len(table) and table["family_size"].notna().any() else 0
+    return ("gr-bench's mean final average accuracy with its 95% t-interval over seeds, beside the published "
+            "mean ± SEM (n: the paper's seeds). The difference d (gr-bench - published) has a Welch standard "
+            "error sqrt(s²/n + SEM²) with Welch–Satterthwaite df, and three tests, each Holm-adjusted over the "
+            f"{k} configuration{'s' if k != 1 else ''} with a published figure and at least {MIN_RUNS} runs, "
+            f"at alpha {ALPHA}: \"reproduced (within ±{margin:g})\": two one-sided tests (TOST) show |d| "
+            f"below {margin:g} points; \"differs (beyond ±{margin:g})\": a one-sided test shows |d| above it; "
+            f"\"higher\" or \"lower than published (within reach of ±{margin:g})\": only the two-sided test "
+            "of d = 0 rejects; \"can't tell\": none does; \"too few seeds\" below "
+            f"{MIN_RUNS} runs. The interval of d is at the level of the test that decided the verdict (CI "
+            "level; Holm's step-down level for that row), so it lies inside the margin beside \"reproduced\", "
+            "beyond it beside \"differs\" and off zero beside \"higher\"/\"lower\"; beside \"can't tell\" "
+            "the widest of the three. A non-significant difference alone never counts as reproduced.\n")

@@ -1,7 +1,8 @@
 """A shipped study folder: a study's evidence as files alone, no storage and no training.
 
 `gr-bench export STUDY --ship DIR` writes one (ship): runs.csv (one row per run and seed),
-trials.csv, accuracy.csv and manifest.json, without machine paths; `gr-bench report DIR` then
+trials.csv, accuracy.csv and manifest.json, without machine paths and with every configuration
+under today's name (labels.RENAMED); `gr-bench report DIR` then
 rebuilds stats.csv, published.csv, plots/ and report.md from them (load). The manifest carries what
 a report needs beyond the rows (export.report_inputs): the final stage's attribution entries, the
 --sequential plan, parameter importances, the study's wall time and its runs' CPU seconds.
@@ -21,14 +22,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import ResultsError, atomic_write, atomic_write_text, csv_text, write_json
-from ..labels import current_label
+from ..labels import current_manifest, current_row
 
 ROWS = {"runs": "runs.csv", "trials": "trials.csv", "accuracy": "accuracy.csv"}
 RECORDS = "records.jsonl.gz"  # export.RECORDS: every run's full record, what `study --reuse` imports
 SHIPPED = (*ROWS.values(), "manifest.json")  # what a shipped folder holds before its report is rebuilt
 PATH_OPTIONS = ("--results", "--storage", "--data-dir")  # options whose values name this machine's paths
 DROPPED_KEYS = ("storage", "hosts")  # manifest keys that name this machine
-LABEL_KEYS = ("a", "b", "best", "reference", "control")  # an attribution entry's labels
 
 
 def is_shipped(folder: Path) -> bool:
@@ -50,21 +50,18 @@ def _records(path: Path) -> list[dict]:
 
 
 def load(folder: Path) -> tuple[dict[str, list[dict]], dict]:
-    """(rows, manifest) of a shipped folder: rows as export.collect returns them, every label as
-    today's studies spell it (labels.current_label: a folder shipped before a rename reads under the
-    new names)."""
+    """(rows, manifest) of a shipped folder: rows as export.collect returns them, every configuration
+    name as today's studies spell it (labels.current_row, current_manifest: a folder shipped before a
+    rename reads under the new names)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
         rows = {key: _records(folder / name) for key, name in ROWS.items()}
     except (OSError, ValueError) as e:
         raise ResultsError(f"{folder} is not a readable shipped study folder: {e}") from None
-    for r in (*rows["runs"], *rows["trials"]):
-        if "label" in r:
-            r["label"] = current_label(r["label"])
-    manifest["attribution"] = [{k: current_label(v) if k in LABEL_KEYS else v for k, v in e.items()}
-                               for e in manifest.get("attribution") or []]
-    if isinstance(manifest.get("final_configs"), dict):
-        manifest["final_configs"] = {current_label(k): v for k, v in manifest["final_configs"].items()}
+    for key in ("runs", "trials"):  # accuracy.csv names no configuration
+        rows[key] = [current_row(r) for r in rows[key]]
+    manifest = current_manifest(manifest)
+    manifest["attribution"] = list(manifest.get("attribution") or [])
     rows["attribution"] = list(manifest["attribution"])
     return rows, manifest
 
@@ -90,7 +87,8 @@ def portable_command(command: str) -> str:
 
 
 def portable_manifest(manifest: dict) -> dict:
-    out = {k: v for k, v in manifest.items() if k not in DROPPED_KEYS}
+    """The manifest without what names this machine, every configuration by today's name."""
+    out = current_manifest({k: v for k, v in manifest.items() if k not in DROPPED_KEYS})
     out["command"] = portable_command(str(manifest.get("command", "")))
     return out
 
@@ -104,9 +102,11 @@ def portable_text(value: str) -> str:
 
 
 def portable_csv(text: str) -> str:
-    """A CSV whose fields name no absolute path, written as export writes it (files.csv_text)."""
+    """A CSV whose fields name no absolute path and every configuration by today's name
+    (labels.current_row), written as export writes it (files.csv_text)."""
     reader = csv.DictReader(io.StringIO(text))
-    rows = [{k: portable_text(v) if isinstance(v, str) and "/" in v else v for k, v in r.items()} for r in reader]
+    rows = [current_row({k: portable_text(v) if isinstance(v, str) and "/" in v else v for k, v in r.items()})
+            for r in reader]
     return csv_text(rows, list(reader.fieldnames or []))
 
 
