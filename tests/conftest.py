@@ -41,12 +41,12 @@ def baselines_study(tmp_path_factory) -> Path:
                         "--set", "vae_epochs=2"], capture_output=True, text=True, timeout=600,
                        env={**os.environ, "COLUMNS": "200"})
     assert p.returncode == 0, p.stderr
-    return root / "baselines-quick"
+    return root / "baselines-digits-quick"
 
 
 @pytest.fixture
 def study_copy(baselines_study, tmp_path) -> Path:
     """A private copy of the study folder, for tests that rewrite its files."""
-    dst = tmp_path / "baselines-quick"
+    dst = tmp_path / "baselines-digits-quick"
     shutil.copytree(baselines_study, dst)
     return dst

@@ -192,7 +192,7 @@ def test_a_new_study_is_one_file(tmp_path, monkeypatch):
     ran = subprocess.run([GR, "study", "my_study", "--dataset", "digits", "--results", str(tmp_path / "r"),
                           "--workers", "1", "--set", "epochs=1"], capture_output=True, text=True, env=env, timeout=300)
     assert ran.returncode == 0, ran.stderr
-    assert (tmp_path / "r" / "my_study" / "runs.csv").is_file()
+    assert (tmp_path / "r" / "my_study-digits" / "runs.csv").is_file()
 
 
 def test_bad_study_modules_are_one_line_errors(tmp_path, monkeypatch):

@@ -177,7 +177,7 @@ def search_study(tmp_path_factory):
                         "--set", "vae_epochs=1", "--set", "vae_hidden=32,16"],
                        capture_output=True, text=True, timeout=900, env={**os.environ, "COLUMNS": "200"})
     assert p.returncode == 0, p.stderr
-    return root / "generator_size-quick", p.stdout
+    return root / "generator_size-digits-quick", p.stdout
 
 
 @pytest.mark.slow

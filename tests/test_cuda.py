@@ -46,7 +46,7 @@ def test_two_study_workers_share_one_gpu(tmp_path):
     out = _gr("study", "baselines", "--quick", "--dataset", "digits", "--device", "cuda", "--workers", "2",
               "--results", str(tmp_path))
     assert out.returncode == 0, out.stderr
-    runs = pd.read_csv(tmp_path / "baselines-quick" / "runs.csv")
+    runs = pd.read_csv(tmp_path / "baselines-digits-quick" / "runs.csv")
     assert len(runs) > 0 and set(runs.device) == {"cuda"} and runs.worker.nunique() == 2
 
 

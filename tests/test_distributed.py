@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 GR = str(Path(sys.executable).parent / "gr-bench")
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD, DB = "grbench", "s3cret-pw", "grbench"
-STUDY = "replay_schedule-quick"  # the default study name of `gr-bench study replay_schedule --quick`
+STUDY = "replay_schedule-digits-quick"  # the default study name of `gr-bench study replay_schedule --quick --dataset digits`
 SEARCH_TRIALS = 4
 FINISHED_STATES = ("COMPLETE", "PRUNED", "FAIL")
 

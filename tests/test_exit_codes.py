@@ -97,7 +97,7 @@ def test_an_interrupted_run_exits_130(tmp_path):
 def test_an_interrupted_study_exits_130(tmp_path):
     code, _, err = _interrupt(["study", "baselines", "--quick", "--dataset", "digits", "--seeds", "3", "--workers", "1",
                                "--set", "epochs=50", "--set", "vae_epochs=50", "--results", str(tmp_path)],
-                              started="study baselines-quick")
+                              started="study baselines-digits-quick")
     assert code == 130 and "gr-bench: interrupted" in err, (code, err)
 
 
@@ -159,4 +159,4 @@ def test_a_study_whose_every_run_diverged_exits_1(tmp_path):
            "--set", "lr=1e30", "--set", "vae_lr=1e30", "--set", "epochs=1", "--set", "vae_epochs=1",
            "--set", "vae_hidden=32,16", "--results", str(tmp_path))
     assert p.returncode == 1 and p.stderr.count("\n") == 1 and "none of its 4 trials completed" in p.stderr, p.stderr
-    assert "loss is nan" in p.stderr and (tmp_path / "baselines-quick" / "trials.csv").exists()
+    assert "loss is nan" in p.stderr and (tmp_path / "baselines-digits-quick" / "trials.csv").exists()

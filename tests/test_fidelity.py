@@ -77,12 +77,12 @@ def test_trials_csv_shows_the_fidelity_and_the_final_stage_trains_in_full(tmp_pa
                           "--workers", "1"], capture_output=True, text=True, env=env, timeout=300)
     assert ran.returncode == 0, ran.stderr
     assert "search trials at 50% of each task's epochs" in " ".join(ran.stdout.split())
-    trials = pd.read_csv(tmp_path / "r" / "lowfi" / "trials.csv")
+    trials = pd.read_csv(tmp_path / "r" / "lowfi-digits" / "trials.csv")
     search = trials[trials.stage == "search"]
     assert len(search) == 2 and set(search.fidelity) == {"epochs=1 vae_epochs=1"}
     assert set(search.budget_reached) == {"2/2"}  # every task seen
-    runs = pd.read_csv(tmp_path / "r" / "lowfi" / "runs.csv")
+    runs = pd.read_csv(tmp_path / "r" / "lowfi-digits" / "runs.csv")
     assert set(runs[runs.stage == "search"].epochs) == {1} and set(runs[runs.stage == "final"].epochs) == {2}
     assert set(runs[runs.stage == "final"].vae_epochs) == {2}
-    report = tmp_path / "r" / "lowfi" / "report.md"
+    report = tmp_path / "r" / "lowfi-digits" / "report.md"
     assert "`epochs=1 vae_epochs=1` per task" in report.read_text()

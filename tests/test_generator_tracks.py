@@ -144,7 +144,7 @@ def test_a_final_stage_trains_each_shared_generator_once_and_removes_the_tracks(
     ran = subprocess.run([GR, "study", "lronly", "--dataset", "digits", "--results", str(tmp_path / "r"),
                           "--workers", "1"], capture_output=True, text=True, env=env, timeout=300)
     assert ran.returncode == 0, ran.stderr
-    folder = tmp_path / "r" / "lronly"
+    folder = tmp_path / "r" / "lronly-digits"
     runs = pd.read_csv(folder / "runs.csv", dtype={"generator_from": str}).fillna({"generator_from": ""})
     final = runs[runs.stage == "final"]
     assert len(final) == 4

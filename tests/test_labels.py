@@ -196,7 +196,7 @@ def search(tmp_path_factory):
                        capture_output=True, text=True, timeout=900,
                        env={**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"})
     assert p.returncode == 0, p.stderr
-    return root / "replay_schedule-quick", p.stdout
+    return root / "replay_schedule-digits-quick", p.stdout
 
 
 @pytest.mark.slow

@@ -364,7 +364,7 @@ def _quick_study(tmp_path: Path, generator: str, env: dict) -> Path:
                        capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, **env})
     assert p.returncode == 0, p.stderr[-3000:]
     assert "yours/per-task: " in p.stdout and "buffer-equal-bytes" in p.stdout  # the answer in the terminal
-    return tmp_path / "generator_vs_buffer-quick" / "report.md"
+    return tmp_path / "generator_vs_buffer-digits-quick" / "report.md"
 
 
 def _answers(report: Path) -> None:

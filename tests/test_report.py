@@ -106,7 +106,7 @@ def test_report_warns_when_the_study_definition_changed(study_copy):
     import optuna
 
     storage = f"sqlite:///{study_copy / 'study.db'}"
-    stage = optuna.load_study(study_name="baselines-quick", storage=storage)
+    stage = optuna.load_study(study_name="baselines-digits-quick", storage=storage)
     setup = dict(stage.user_attrs["setup"])
     assert gr("report", str(study_copy)).stderr == ""  # the same definition: nothing to say
     setup["definition"] = "000000000000"
@@ -119,7 +119,7 @@ def test_report_warns_when_the_study_definition_changed(study_copy):
 @pytest.mark.slow  # a whole study or report: tens of seconds
 def test_export_writes_what_report_writes_but_prints_one_line(study_copy):
     p = gr("export", str(study_copy))
-    assert p.returncode == 0 and p.stdout.startswith("exported baselines-quick:") and p.stdout.count("\n") == 1
+    assert p.returncode == 0 and p.stdout.startswith("exported baselines-digits-quick:") and p.stdout.count("\n") == 1
     assert (study_copy / "report.md").is_file() and (study_copy / "stats.csv").is_file()
 
 

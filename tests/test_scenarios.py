@@ -233,7 +233,7 @@ def test_tiny_reference_study_in_a_scenario_reports_that_scenarios_column(tmp_pa
             "--workers", "1", "--results", str(tmp_path), "--set", "iters=5", "--set", "vae_iters=5"]
     p = subprocess.run([GR, *args], capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
     assert p.returncode == 0, p.stderr
-    folder = tmp_path / f"reference-{scenario}-quick"  # never the class-IL folder
+    folder = tmp_path / f"reference-digits-{scenario}-quick"  # never the class-IL folder
     runs = pd.read_csv(folder / "runs.csv")
     assert set(runs["scenario"]) == {scenario} and len(runs) == 5 and set(runs["status"]) == {"ok"}
     published = pd.read_csv(folder / "published.csv").set_index("configuration")

@@ -222,9 +222,9 @@ def test_no_prune_is_named_and_part_of_the_identity(tmp_path):
     request = StudyRequest(name="replay_schedule", quick=True, results=tmp_path, dataset="digits", seeds=(0,),
                            dry_run=True)
     setup = _study_setup(spec, dataclasses.replace(request, prune=False))
-    assert setup.study_name == "replay_schedule-quick-full" and setup.identity()["prune"] is False
+    assert setup.study_name == "replay_schedule-digits-quick-full" and setup.identity()["prune"] is False
     setup = _study_setup(spec, dataclasses.replace(request, sequential=6))
-    assert setup.study_name == "replay_schedule-quick" and setup.sequential == 6
+    assert setup.study_name == "replay_schedule-digits-quick" and setup.sequential == 6
 
 
 class _CountingPruner(optuna.pruners.BasePruner):
@@ -276,13 +276,13 @@ def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tm
     assert ran.returncode == 0, ran.stderr
     assert "sequential look 1: 2 seeds," in ran.stdout and "adding seeds up to 4 for" in ran.stdout
     assert "sequential look 2: 4 seeds" in ran.stdout
-    folder = tmp_path / "replay_schedule-quick"
+    folder = tmp_path / "replay_schedule-digits-quick"
     runs = pd.read_csv(folder / "runs.csv")
     final = runs[runs["stage"] == "final"]
     assert sorted(final["seed"].unique()) == [1000, 1001, 1002, 1003]
     assert final.groupby("label")["seed"].nunique().eq(4).all()  # every configuration got the new block
     storage = open_storage(f"sqlite:///{folder / 'study.db'}")
-    plan = load_study(storage, "replay_schedule-quick:final").user_attrs["sequential"]
+    plan = load_study(storage, "replay_schedule-digits-quick:final").user_attrs["sequential"]
     assert [h["seeds"] for h in plan["history"]] == [2, 4] and plan["spending"] == "pocock" and plan["stopped"]
     first = pd.read_csv(folder / "stats.csv")
     primary = first[first["metric"] == "final_avg_acc"]
@@ -297,7 +297,7 @@ def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tm
     assert "sequential look 2: 4 seeds" in again.stdout and "look 1" not in again.stdout
     assert len(pd.read_csv(folder / "runs.csv")) == len(runs)
 
-    report = subprocess.run([GR, "report", "replay_schedule-quick", "--results", str(tmp_path)],
+    report = subprocess.run([GR, "report", "replay_schedule-digits-quick", "--results", str(tmp_path)],
                             capture_output=True, text=True, env=env, timeout=600)
     assert report.returncode == 0, report.stderr
     rebuilt = pd.read_csv(folder / "stats.csv")
@@ -305,7 +305,7 @@ def test_a_sequential_study_adds_seeds_and_its_report_gives_the_same_verdicts(tm
     assert "stopped after 2 looks, 4 seeds" in report.stdout
 
     # gr-bench compare on it tests at the looks' alpha too, and says so
-    compare = subprocess.run([GR, "compare", "best-1", "seed-linear:1000", "--study", "replay_schedule-quick",
+    compare = subprocess.run([GR, "compare", "best-1", "seed-linear:1000", "--study", "replay_schedule-digits-quick",
                               "--results", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
     assert compare.returncode == 0, compare.stderr
     assert "2 planned looks): testing at alpha 0.05/2 = 0.025" in compare.stderr

@@ -19,7 +19,7 @@ def _gr(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_shipped_study_reports_alone_and_its_runs_are_reused(study_copy, tmp_path):
-    shipped = tmp_path / "results" / "baselines-quick"
+    shipped = tmp_path / "results" / "baselines-digits-quick"
     p = _gr("export", str(study_copy), "--ship", str(shipped))
     assert p.returncode == 0, p.stderr
     assert not (shipped / "study.db").exists() and (shipped / "records.jsonl.gz").is_file()
@@ -37,7 +37,7 @@ def test_a_shipped_study_reports_alone_and_its_runs_are_reused(study_copy, tmp_p
             "--set", "vae_epochs=2", "--reuse", str(shipped))
     assert p.returncode == 0, p.stderr
     assert "of them by this code" in p.stdout
-    runs = pd.read_csv(tmp_path / "again" / "baselines-quick" / "runs.csv")
+    runs = pd.read_csv(tmp_path / "again" / "baselines-digits-quick" / "runs.csv")
     assert len(runs) and runs["reused"].astype(bool).all()
     before = pd.read_csv(shipped / "runs.csv").sort_values(["label", "seed"])["final_avg_acc"].to_numpy()
     assert (runs.sort_values(["label", "seed"])["final_avg_acc"].to_numpy() == before).all()

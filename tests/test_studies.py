@@ -71,7 +71,7 @@ def test_grid_study_two_workers_exact_resumable_and_exports_stable(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "database is locked" not in p.stderr + p.stdout and "Traceback" not in p.stderr
     assert "generative" in p.stdout and "buffer-equal-bytes" in p.stdout, p.stdout
-    folder = tmp_path / "baselines-quick"
+    folder = tmp_path / "baselines-digits-quick"
     trials, runs = rows(folder / "trials.csv"), rows(folder / "runs.csv")
     assert len(trials) == 8 and {t["state"] for t in trials} == {"COMPLETE"}
     keys = [(r["label"], r["seed"]) for r in runs]
@@ -86,12 +86,13 @@ def test_grid_study_two_workers_exact_resumable_and_exports_stable(tmp_path):
     again = gr(*args)  # resume: the budget is reached, nothing runs twice
     assert again.returncode == 0, again.stderr
     assert len(rows(folder / "trials.csv")) == 8
-    e = gr("export", "baselines-quick", "--results", str(tmp_path))
+    e = gr("export", "baselines-digits-quick", "--results", str(tmp_path))
     assert e.returncode == 0, e.stderr
     assert {f: (folder / f).read_bytes() for f in before} == before  # exports are reproducible
 
     # the storage alone holds every result: a real SQLite file
-    study = optuna.load_study(study_name="baselines-quick", storage=open_storage(f"sqlite:///{folder / 'study.db'}"))
+    study = optuna.load_study(study_name="baselines-digits-quick",
+                              storage=open_storage(f"sqlite:///{folder / 'study.db'}"))
     assert all(any(k.startswith("run:") for k in t.user_attrs) for t in study.trials)
 
 
@@ -103,7 +104,7 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
            "--set", "vae_epochs=1", "--set", "n_tasks=2")
     assert p.returncode == 0, p.stderr
     assert "Best configurations" in p.stdout and "report-linear:1000" in p.stdout
-    folder = tmp_path / "replay_schedule-quick"
+    folder = tmp_path / "replay_schedule-digits-quick"
     assert {t["state"] for t in rows(folder / "trials.csv")} <= {"COMPLETE", "PRUNED"}  # no failed trial
     runs = rows(folder / "runs.csv")
     assert {r["n_tasks"] for r in runs} == {"2"}
@@ -114,7 +115,7 @@ def test_search_study_has_a_final_test_stage_on_new_seeds(tmp_path):
     assert {r["val_fraction"] for r in search} == {"0.1"} and {r["val_fraction"] for r in final} == {"0.0"}
     assert {r["seed"] for r in search} == {"0"} and {r["seed"] for r in final} == {"1000", "1001"}
     labels = {r["label"] for r in final}
-    study = optuna.load_study(study_name="replay_schedule-quick:final",
+    study = optuna.load_study(study_name="replay_schedule-digits-quick:final",
                               storage=open_storage(f"sqlite:///{folder / 'study.db'}"))
     entries = {e["group"]: e for e in study.user_attrs["attribution"] if e.get("kind") != "compute"}
     assert set(entries) == {"schedule", "lr"} and all(e["b"] == "report-linear:1000" for e in entries.values())
@@ -145,7 +146,7 @@ def test_failed_runs_are_recorded_and_the_study_goes_on(tmp_path):
     p = gr("study", "baselines", "--quick", "--seeds", "1", "--dataset", "digits", "--workers", "1",
            "--results", str(tmp_path), "--set", "vae_lr=1e6", "--set", "optimizer=sgd", "--set", "vae_hidden=32,16")
     assert p.returncode == 0, p.stderr
-    trials = rows(tmp_path / "baselines-quick" / "trials.csv")
+    trials = rows(tmp_path / "baselines-digits-quick" / "trials.csv")
     failed = [t for t in trials if t["state"] == "FAIL"]
     assert len(trials) == 4 and len(failed) == 1
     assert failed[0]["label"] == "generative" and "generator, task" in failed[0]["reason"]

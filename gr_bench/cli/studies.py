@@ -77,7 +77,7 @@ class StudyRequest:
     timeout: float | None = None  # seconds before no new trial starts
     workers: int = 1
     storage: str | None = None  # URL; None: the sqlite file in the study folder
-    study_name: str | None = None  # None: study.default_study_name, NAME[-SCENARIO][-quick][-mo][-full]
+    study_name: str | None = None  # None: study.default_study_name, NAME[-DATASET][-SCENARIO][-quick][-mo][-full]
     results: Path = Path("results")  # parent of the study folder
     dataset: str | None = None
     scenario: str | None = None
@@ -104,9 +104,7 @@ def study_cmd(
     timeout: float | None = typer.Option(None, help="stop taking new trials after this many seconds"),
     workers: int | None = typer.Option(None, help="local worker processes (default: one per core, one thread each)"),
     storage: str | None = typer.Option(None, help="Optuna storage URL (default: sqlite file in the study folder)"),
-    study_name: str | None = typer.Option(None, help="name in the storage and results folder (default: NAME, then "
-                                                          "-SCENARIO when not the study's own, then -quick, -mo, "
-                                                          "-full as asked)"),
+    study_name: str | None = typer.Option(None, help="name in the storage and results folder (default: NAME[-DATASET][-SCENARIO][-quick][-mo][-full], the dataset and scenario when not the study's own)"),
     results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
     dataset: str | None = typer.Option(None, help="dataset for every run (default: auto)"),
     scenario: str | None = typer.Option(None, help="class, task or domain"),
@@ -170,6 +168,7 @@ def study_cmd(
         from ..report.summary import plan_line
 
         console.print(plan_line(spec, setup, power_effect=target_effect / 100))
+        console.print(f"folder: {setup.results_dir}", markup=False, highlight=False, soft_wrap=True)
         return
     for line in _reuse(setup, reused):
         console.print(line, highlight=False, soft_wrap=True)

@@ -39,5 +39,5 @@ from .stages import FINISHED, ensure_stage, final_configs, planned_points, stage
 
 __all__ = ["study_names", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study",
            "EVAL_SEED_OFFSET", "FINISHED", "as_pairs", "check_seeds", "ensure_stage", "final_configs",
-           "compared_stage", "default_study_name", "make_config", "planned_points", "seed_choices", "spec_fingerprint",
-           "stage_counts", "stage_done", "study_n_tasks"]
+           "compared_stage", "default_study_name", "make_config", "planned_points", "seed_choices",
+           "spec_fingerprint", "stage_counts", "stage_done", "study_n_tasks"]

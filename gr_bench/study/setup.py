@@ -83,11 +83,23 @@ def make_config(spec: StudySpec, setup: Setup, pairs: list[str], seed: int, sear
 
 def default_study_name(spec: StudySpec, setup: Setup) -> str:
     """The study's name in its storage and the name of its folder under --results, unless
-    --study-name gives one: NAME[-SCENARIO][-quick][-mo][-full]. The scenario (--scenario, or --set
-    scenario=) is named only when it is not the study's own, so a study run in another scenario
-    never shares a folder, a storage or a report with its own scenario's runs."""
-    scenario = make_config(spec, setup, [], 0).data.scenario
-    parts = [setup.study, *([scenario] if scenario != spec.own_scenario() else [])]
+    --study-name gives one: NAME[-DATASET][-SCENARIO][-quick][-mo][-full]. The dataset (--dataset,
+    or --set dataset=) is named only when it is not the study's own (its base; "auto" counts as
+    "mnist", the data it stands for), and the scenario only when it is not the study's own
+    (StudySpec.own_scenario): a shipped study run again with its manifest's command writes into the
+    folder it was shipped in, and a study run in another scenario never shares a folder, a storage
+    or a report with its own scenario's runs."""
+    own = make_config(spec, dataclasses.replace(setup, dataset=None, sets=()), [], 0).data.dataset
+    asked = make_config(spec, setup, [], 0).data
+
+    def data(name: str) -> str:
+        return "mnist" if name == "auto" else name
+
+    parts = [setup.study]
+    if data(asked.dataset) != data(own):
+        parts.append(asked.dataset)
+    if asked.scenario != spec.own_scenario():
+        parts.append(asked.scenario)
     parts += [s for s, on in (("quick", setup.quick), ("mo", setup.multi_objective), ("full", not setup.prune)) if on]
     return "-".join(parts)
 
