@@ -8,3 +8,8 @@ class DataError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split("\n")))  # embedded library errors may be multi-line
+
+
+class UnavailableError(ValueError):
+    """Something a command needs that this machine does not offer: an optional package that is not
+    installed, a port that is taken. One line; the CLI prints str(e) and exits 2."""

@@ -45,6 +45,12 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
+def without_password(url: str) -> str:
+    """A URL as redact() recorded it (a manifest's "storage"), with its *** password left out, so
+    that the PostgreSQL driver reads the password where libpq keeps it ($PGPASSWORD, ~/.pgpass)."""
+    return re.sub(r"(://[^:/@]+):\*\*\*@", r"\1@", url)
+
+
 def check_study_name(name: str) -> str:
     """Study names become folder names under results/: no separators, no '..', no leading dot."""
     if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:

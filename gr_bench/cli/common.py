@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..config import ConfigError, RunConfig, with_overrides
 from ..config import preset as load_preset
-from ..errors import DataError
+from ..errors import DataError, UnavailableError
 from ..files import ResultsError
 from ..schedule import ScheduleError
 
@@ -40,7 +40,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     """The errors that end a command with one line and exit code 2. StorageError and StudyError live
     in modules that import optuna and torch; they are named only once those modules were imported (an
     error of theirs cannot be raised before), so `gr-bench --help` and bad flags start fast."""
-    found: list[type[Exception]] = [ConfigError, DataError, ResultsError, ScheduleError]
+    found: list[type[Exception]] = [ConfigError, DataError, ResultsError, ScheduleError, UnavailableError]
     package = __name__.rsplit(".", 2)[0]  # gr_bench
     for module, name in (("storage", "StorageError"), ("study.spec", "StudyError")):
         loaded = sys.modules.get(f"{package}.{module}")

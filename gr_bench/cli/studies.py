@@ -705,3 +705,104 @@ def export_cmd(
     console.print(f"exported {name}: trials.csv, runs.csv, accuracy.csv, manifest.json, stats.csv, report.md "
                   f"and plots/ in {folder}" + (f"; shipped its rows to {ship}" if ship is not None else ""),
                   highlight=False, soft_wrap=True)
+
+
+@commands.command("dashboard")
+def dashboard_cmd(
+    study: str | None = typer.Argument(None, help="a study name (under --results) or a study folder; default: the "
+                                                  "study whose database under --results was written last"),
+    port: int = typer.Option(8080, help="port to listen on (0: any free port)"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on; the default, loopback, keeps the study on "
+                                               "this machine"),
+    storage: str | None = typer.Option(None, help="storage URL (default: the sqlite file in the study folder, or "
+                                                  "the PostgreSQL URL its manifest.json records)"),
+    results: Path = typer.Option(Path("results"), help="parent folder of the study folder"),
+) -> None:
+    """Watch a study in optuna-dashboard, live while it runs: trials, values, per-task reports and each
+    trial's stage, label, seed, accuracy and CPU seconds. Read-only. Needs optuna-dashboard (the extra
+    named dashboard in pyproject.toml); Ctrl-C stops it."""
+    from ..storage import redact
+    from ..study.dashboard import check_installed, serve
+
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be 0 to 65535, got {port}")
+    check_installed()
+    name, url = _dashboard_location(study, storage, results)
+
+    def ready(address: str) -> None:
+        what = f"study {name}" if name else f"the studies in {redact(url)}"
+        console.print(f"optuna-dashboard on {address} ({what}; read-only); Ctrl-C stops it",
+                      markup=False, highlight=False, soft_wrap=True)
+
+    serve(url, name, host=host, port=port, on_ready=ready)
+
+
+def _dashboard_location(study: str | None, storage: str | None, results: Path) -> tuple[str | None, str]:
+    """(study name, storage URL) for gr-bench dashboard: no STUDY, the study database under
+    --results written last (or, with --storage, every study in that storage); a study folder without
+    a database, the PostgreSQL URL its manifest.json records (without the password, which libpq then
+    reads from $PGPASSWORD or ~/.pgpass). A shipped folder holds rows, not a storage: exit 2."""
+    import json
+
+    from ..report.shipped import is_shipped
+    from ..storage import check_url, without_password
+    from ..study import StudyError
+
+    if study is None:
+        if storage is not None:
+            check_url(storage)
+            return None, storage
+        check_results(results)
+        found = sorted(Path(results).glob("*/study.db"), key=lambda p: p.stat().st_mtime)
+        if not found:
+            raise StudyError(f"no study database under {results}/: name a study or its folder, or pass --storage URL")
+        study = str(found[-1].parent)
+    path = Path(study)
+    folder = path if path.is_dir() or "/" in study else Path(results) / study
+    if storage is None and not (folder / "study.db").exists():
+        try:
+            recorded = str(json.loads((folder / "manifest.json").read_text()).get("storage") or "")
+        except (OSError, ValueError):
+            recorded = ""
+        if recorded.startswith("postgresql"):
+            storage = without_password(recorded)
+        elif is_shipped(folder):
+            raise StudyError(f"{folder} holds a shipped study's rows, not its storage: `gr-bench report {folder}` "
+                             "rebuilds its report from them")
+    name, _, url = _study_location(study, storage, results)
+    return name, url
+
+
+@commands.command("reproduce")
+def reproduce_cmd(
+    folder: Path = typer.Argument(..., help="a shipped study folder (results/NAME)"),
+    label: list[str] | None = typer.Option(None, "--label", help="a configuration to re-run, as runs.csv labels it "
+                                                                 "(repeatable; default: every configuration the "
+                                                                 "study compares)"),
+    seeds: int = typer.Option(1, help="how many of each configuration's shipped seeds to re-run (its first ones)"),
+    reuse_cache: bool = typer.Option(False, "--reuse-cache",
+                                     help="take a run from the run cache beside the folder (run_cache.db in its "
+                                          "parent, which studies there share) instead of training it, where it "
+                                          "holds one"),
+    data_dir: Path | None = typer.Option(None, help="where to look for MNIST IDX files"),
+) -> None:
+    """Train shipped runs again and say, per run, whether they match: identical (every measured value
+    equal), within (other code or machine: inside the shipped seeds' range) or differs (exit code 1)."""
+    from ..provenance import code_version
+    from ..report.reproduce import plan, reproduce, summary
+
+    check_count("--seeds", seeds, MAX_SEEDS)
+    check_data_dir(data_dir)
+    planned, meta = plan(folder, label, seeds)
+    shipped = sorted({str(p.shipped.provenance.get("code_version", "")) for p in planned} - {""})
+    console.print(f"re-running {len(planned)} run(s) of {meta.get('study_name') or folder.name} from {folder}: "
+                  f"shipped by code {', '.join(shipped) or 'unknown'}, re-run by {code_version()}"
+                  + ("" if reuse_cache else "; nothing taken from the run cache"), markup=False, highlight=False,
+                  soft_wrap=True)
+    outcomes = reproduce(planned, str(meta["objective"]), data_dir=str(data_dir) if data_dir else None,
+                         cache_from=folder if reuse_cache else None,
+                         on_outcome=lambda o: console.print(o.line(), markup=False, highlight=False, soft_wrap=True))
+    console.print(summary(outcomes), markup=False, highlight=False, soft_wrap=True)
+    differ = sum(o.verdict == "differs" for o in outcomes)
+    if differ:
+        raise CommandFailed(f"{differ} of {len(outcomes)} re-run runs differ from the shipped ones")

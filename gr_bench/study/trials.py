@@ -55,6 +55,32 @@ def _sharing_runner(spec: StudySpec, setup: Setup, final_configs: dict[str, list
     return functools.partial(run, track=track)
 
 
+def _describe(trial: optuna.Trial, stage: str, seeds: list[int], final_configs: dict[str, list[str]] | None) -> None:
+    """What a person looking at the study (optuna-dashboard) wants beside each trial while it runs:
+    its stage, its configuration's label (as runs.csv names it) and its seed (a search trial's
+    seeds: every one, comma-separated)."""
+    from ..labels import final_labels
+    from .stored import trial_label
+
+    trial.set_user_attr("stage", stage)
+    trial.set_user_attr("label", trial_label(trial, final_labels(final_configs or {})))  # type: ignore[arg-type]
+    if len(seeds) == 1 and "seed" in trial.params:
+        trial.set_user_attr("seed", seeds[0])
+    else:
+        trial.set_user_attr("seeds", ",".join(map(str, seeds)))
+
+
+def _measured(trial: optuna.Trial, results: list) -> None:
+    """When the trial ends: the mean final average accuracy of its complete runs and the CPU
+    seconds of all its runs (a reused run's: measured when it first ran)."""
+    done = [r.metrics()["final_avg_acc"] for r in results if r.complete]
+    if done:
+        trial.set_user_attr("final_avg_acc", sum(done) / len(done))
+    cpu = [r.cpu_s for r in results if r.cpu_s == r.cpu_s]
+    if cpu:
+        trial.set_user_attr("cpu_s", round(sum(cpu), 3))
+
+
 def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str, benches: BenchCache,
                   final_configs: dict[str, list[str]] | None) -> None:
     """Run one trial's runs, store them, and tell the storage how it ended."""
@@ -80,6 +106,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
                             or "full")
     trial.set_user_attr("split", split)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    _describe(trial, stage, seeds, final_configs)
 
     runner = run
     if stage == "final":  # the final configurations that differ only in the classifier's lr train one generator
@@ -117,6 +144,7 @@ def execute_trial(trial: optuna.Trial, spec: StudySpec, setup: Setup, stage: str
     for r in results:
         trial.set_user_attr(f"run:{r.config.seed}", r.to_dict())
     trial.set_user_attr("reused_runs", reused)
+    _measured(trial, results)
     if reason:
         trial.set_user_attr("reason", reason)
     values = None
