@@ -254,17 +254,19 @@ def _study_setup(spec, request: StudyRequest):
                   trials=r.trials or spec.trials, workers=r.workers, timeout=r.timeout,
                   data_dir=str(r.data_dir) if r.data_dir else None, sets=r.sets, sequential=r.sequential,
                   prune=r.prune)
+    if r.study_name is not None:
+        check_study_name(r.study_name)
     cfg = check_sizes(make_config(spec, setup, [], r.seeds[0]))  # validates --scenario/--tasks/--set before any work
-    study_name = check_study_name(r.study_name or default_study_name(spec, setup))
+    check_device(cfg.device)
+    check_seeds(spec, setup)
+    if cfg.data.dataset not in DATASET_NAMES:
+        raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
+    study_name = check_study_name(r.study_name or default_study_name(spec, setup))  # names the dataset: checked first
     folder = Path(r.results) / study_name
     url = r.storage or default_url(folder)
     # the definition of the study as it runs in this scenario (that scenario's published figures)
     setup = dataclasses.replace(setup, study_name=study_name, storage_url=url, results_dir=str(folder),
                                 definition=spec_fingerprint(spec.in_scenario(cfg.data.scenario)))
-    check_device(cfg.device)
-    check_seeds(spec, setup)
-    if cfg.data.dataset not in DATASET_NAMES:
-        raise DataError(f"unknown dataset {cfg.data.dataset!r}; choose one of: {', '.join(DATASET_NAMES)}")
     # every run's number of tasks (each grid point's, where the grid sets it) must divide the classes;
     # the seed changes no grid point's config, so each point is composed once (with the first seed)
     task_counts = {cfg.data.n_tasks}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import socket
 import traceback
@@ -73,10 +74,10 @@ def _describe(trial: optuna.Trial, stage: str, seeds: list[int], final_configs: 
 def _measured(trial: optuna.Trial, results: list) -> None:
     """When the trial ends: the mean final average accuracy of its complete runs and the CPU
     seconds of all its runs (a reused run's: measured when it first ran)."""
-    done = [r.metrics()["final_avg_acc"] for r in results if r.complete]
+    done = [r.metrics()["final_avg_acc"] for r in results if r.status == "ok"]  # as the trial's state counts them
     if done:
         trial.set_user_attr("final_avg_acc", sum(done) / len(done))
-    cpu = [r.cpu_s for r in results if r.cpu_s == r.cpu_s]
+    cpu = [c for c in (getattr(r, "cpu_s", math.nan) for r in results) if c == c]  # nan: not measured
     if cpu:
         trial.set_user_attr("cpu_s", round(sum(cpu), 3))
 

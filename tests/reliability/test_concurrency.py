@@ -29,7 +29,7 @@ def test_four_workers_match_one(tmp_path):
         p = run(tmp_path / str(workers), workers)
         assert p.returncode == 0, p.stderr
         assert "locked" not in p.stderr + p.stdout and "Traceback" not in p.stderr
-        folder = tmp_path / str(workers) / "memory-quick"
+        folder = tmp_path / str(workers) / "memory-digits-quick"
         with open(folder / "trials.csv") as f:
             trials = list(csv.DictReader(f))
         assert len(trials) == expected and {t["state"] for t in trials} == {"COMPLETE"}

@@ -71,11 +71,11 @@ def uninterrupted(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("ref")
     p = subprocess.run(study_cmd(root, 2), capture_output=True, text=True, timeout=600, env=ENV)
     assert p.returncode == 0, p.stderr
-    return results_by_key(root / "baselines-quick")
+    return results_by_key(root / "baselines-digits-quick")
 
 
 def test_kill_whole_command_then_resume(tmp_path, uninterrupted):
-    folder = tmp_path / "baselines-quick"
+    folder = tmp_path / "baselines-digits-quick"
     # On a loaded machine the running trial can finish between the check and the kill, which then
     # lands between trials; the study is simply started again until a kill lands mid-trial.
     for _attempt in range(3):
@@ -97,7 +97,7 @@ def test_kill_whole_command_then_resume(tmp_path, uninterrupted):
 
 
 def test_kill_one_worker_of_two(tmp_path, uninterrupted):
-    folder = tmp_path / "baselines-quick"
+    folder = tmp_path / "baselines-digits-quick"
     proc = subprocess.Popen(study_cmd(tmp_path, 2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
                             start_new_session=True, text=True)
     wait_for(lambda: states(folder).get("RUNNING", 0) >= 1 and states(folder).get("COMPLETE", 0) >= 1)
