@@ -627,7 +627,8 @@ def p_text(row: Mapping) -> str:
     look of a sequential design 'p 0.004 against its level 0.0061 (look 2 of 4, Holm over 3)'."""
     k = int(row.get("family_size", 1))
     looks = int(or_default(row.get("looks"), 1))
-    if looks > 1:
+    sequential = str(row.get("boundary") or "holm") not in ("holm", "nan")
+    if looks > 1 or sequential:  # held to its design's level, not to Holm's adjusted p
         holm_part = f", Holm over {k}" if k > 1 else ""
         return (f"p {_num(row['p_value'], '.3g')} against its level {_num(row['alpha_nominal'], '.3g')} "
                 f"(look {int(row['look'])} of {looks}{holm_part})")

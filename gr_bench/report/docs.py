@@ -98,7 +98,7 @@ def comparison_text(row: dict) -> str:
     if row.get("test") == "exact":  # the same difference on every seed: stated, not tested
         return f"{stats.exact_text(row, scale=sn.scale, unit=sn.unit)}: {label}"
     unit = " points" if sn.unit == "points" else f" {sn.unit}" if sn.unit else ""
-    if int(stats.or_default(row.get("looks"), 1)) > 1:  # a look of a sequential design: p against its level
+    if str(row.get("boundary") or "holm") not in ("holm", "nan"):  # a sequential design: p against its level
         return f"{sn.scale * row['diff']:+.1f}{unit} ({_ci(row, sn.scale)}; {stats.p_text(row)}): {label}"
     p = row["p_holm"] if int(row.get("family_size", 1)) > 1 else row["p_value"]
     ptext = "—" if p is None or (isinstance(p, float) and math.isnan(p)) else f"{p:.2g}"

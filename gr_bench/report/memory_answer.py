@@ -71,7 +71,7 @@ def budget_table(runs: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
                     "acc_generator": math.nan if gen is None else float(gen["acc"]),
                     "acc_buffer": float(b.acc),
                     **{k: (row[k] if row is not None and k in row else math.nan)
-                       for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a")},
+                       for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a", "mde")},
                     "verdict": row["verdict"] if row is not None else "no generator this small"})
     return pd.DataFrame(out)
 
@@ -97,12 +97,19 @@ def budget_markdown(table: pd.DataFrame) -> str:
 def budget_sentence(table: pd.DataFrame) -> str:
     """The answer at each budget tested, in one sentence (README and docs)."""
     parts = [f"{r.buffer} ({r.buffer_mib:.2f} MiB): {r.generator or 'no generator'} "
-             + (f"{100 * r.diff:+.1f} points, {r.verdict}" if r.generator else "fits")
+             + (f"{100 * r.diff:+.1f} points, {r.verdict}{_undecided(r)}" if r.generator else "fits")
              for r in table.itertuples()]
     k = int(table["generator"].astype(bool).sum())
     return (f"The best generator within each buffer's bytes against that buffer (paired by seed, Holm over {k} "
             f"budget{'s' if k != 1 else ''}; the generator picked by its mean on the same seeds, which favours it): "
             + "; ".join(parts))
+
+
+def _undecided(r) -> str:
+    """For an undecided budget: the minimum detectable effect at the seeds it reached."""
+    if r.verdict in ("underpowered", "no evidence", "inconclusive") and pd.notna(getattr(r, "mde", float("nan"))):
+        return f" (minimum detectable effect {100 * r.mde:.1f} points at {int(r.n_a)} seeds)"
+    return ""
 
 
 def _verdict(row: pd.Series, anchor: str) -> str:
