@@ -236,3 +236,11 @@ def test_a_quick_search_repeats_whatever_the_order_its_trials_end_in(tmp_path):
 @pytest.mark.slow
 def test_a_quick_search_on_postgresql_repeats(tmp_path, pg_url):  # noqa: F811
     _twice(tmp_path, pg_url)
+
+
+def test_the_idle_script_replays_durations_through_both_rules():
+    from scripts.search_idle import simulate
+
+    # two workers; trial 3 is sampled from trials 0-1 and must wait for the long trial 1
+    assert simulate([1.0, 3.0, 1.0, 1.0], parallel=2, lagged=False) == (0.0, 3.0)
+    assert simulate([1.0, 3.0, 1.0, 1.0], parallel=2, lagged=True) == (1.0, 4.0)
