@@ -1,7 +1,7 @@
 """What a search that repeats costs: the time its workers stand idle (gr_bench/study/repeat.py:
 trial n starts only once trials 0 .. n - P have ended, P the trials that may run at once).
 
-    python scripts/search_idle.py results/replay_schedule-quick
+    python scripts/search_idle.py results/replay_schedule-digits-quick
     python scripts/search_idle.py results/replay_schedule --parallel 2
 
 Measured (a study folder with its study.db): from the search stage's stored start and end times,
