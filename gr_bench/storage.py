@@ -33,6 +33,7 @@ def _seconds(var: str, default: int) -> int:
 
 HEARTBEAT_S = _seconds("GR_BENCH_HEARTBEAT_S", 5)  # a running trial's worker writes a heartbeat this often
 GRACE_S = _seconds("GR_BENCH_GRACE_S", 20)  # a running trial without heartbeat this long is failed and queued again
+MAX_RETRY = 3  # times a trial failed for a stale heartbeat is queued again
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -91,7 +92,7 @@ def open_storage(url: str) -> RDBStorage:
                     engine_kwargs=kwargs,
                     heartbeat_interval=HEARTBEAT_S,
                     grace_period=GRACE_S,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
                 )
         except ImportError:
             raise StorageError(f"storage {shown!r} needs its driver: pip install 'gr-bench[postgres]'") from None

@@ -21,6 +21,7 @@ ARMS = {
     "joint": {"strategy": "joint"},
     "buffer-1000": {"strategy": "buffer", "buffer": 1000},
 }
+QUICK_STEPS = {"iters": 50, "vae_iters": 50}
 
 STUDY = StudySpec(
     name="seed_on_mnist",
@@ -29,6 +30,8 @@ STUDY = StudySpec(
     grid={"arm": ARMS},
     anchor="seed",
     seeds=3,
-    quick={"seeds": 2, "base": {"strategy": "generative", "dataset": "mnist", "epochs": 1, "vae_epochs": 1,
-                                "iters": 50, "vae_iters": 50}},
+    # --quick: every arm at 50 steps per task, vandeven2019 included (its own 2,000 iterations come
+    # after the base and would make its 2 quick runs most of the look: tests/test_quick.py)
+    quick={"seeds": 2, "grid": {"arm": {**ARMS, "vandeven2019": {**VAN_DE_VEN_2019, **QUICK_STEPS}}},
+           "base": {"strategy": "generative", "dataset": "mnist", "epochs": 1, "vae_epochs": 1, **QUICK_STEPS}},
 )

@@ -16,6 +16,10 @@ reached that rung so far (ASHA, Li et al. 2020; Optuna's SuccessiveHalvingPruner
 steps from 0 and would put a rung at the *start* of a later seed, where every trial reads 100%).
 The first ``n_startup`` trials to reach a rung always go on, so early trials are not judged against
 one or two others. A trial is never pruned at its last step: its work is done by then.
+
+In a search that repeats (repeat.py: trial n is sampled from trials 0 .. n - P), "every trial that
+has reached that rung so far" would depend on which trials happen to be running; there a trial is
+judged against trials 0 .. n - P only, which have all settled before it starts.
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ import math
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+from . import repeat
 
 
 def rung_steps(n_tasks: int, n_seeds: int, min_tasks: int = 2, reduction: int = 3) -> list[int]:
@@ -50,12 +56,13 @@ class TaskHalvingPruner(optuna.pruners.BasePruner):
     """Asynchronous successive halving on tasks completed (module docstring); maximises."""
 
     def __init__(self, n_tasks: int, n_seeds: int, *, min_tasks: int = 2, reduction: int = 3,
-                 n_startup: int = 3) -> None:
+                 n_startup: int = 3, parallel: int | None = None) -> None:
         if reduction < 2 or min_tasks < 1:
             raise ValueError("reduction must be >= 2 and min_tasks >= 1")
         self.n_tasks, self.reduction, self.n_startup = n_tasks, reduction, n_startup
         self.rungs = rung_steps(n_tasks, n_seeds, min_tasks, reduction)
         self.last_step = n_tasks * n_seeds - 1
+        self.parallel = parallel  # P of a repeatable search (repeat.py); None: every trial so far
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
@@ -64,7 +71,10 @@ class TaskHalvingPruner(optuna.pruners.BasePruner):
         value = rung_value(trial, step, self.n_tasks)
         if math.isnan(value):
             return True
-        others = [rung_value(t, step, self.n_tasks) for t in study.get_trials(deepcopy=False)
+        trials = study.get_trials(deepcopy=False)
+        if self.parallel:
+            trials = repeat.history(trials, repeat.logical(trial) - self.parallel, partial=True) or []
+        others = [rung_value(t, step, self.n_tasks) for t in trials
                   if t.number != trial.number and step in t.intermediate_values
                   and t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)]
         others = [v for v in others if not math.isnan(v)]

@@ -16,6 +16,7 @@ from ..config import flatten
 from ..labels import FINAL_PAIRS, settings_dict
 from ..schedule import parse_schedule
 from ..storage import load_study, redact
+from .repeat import PARALLEL
 from .setup import Setup, as_pairs, make_config
 from .spec import StudyError, StudySpec
 
@@ -100,6 +101,10 @@ def ensure_stage(storage, spec: StudySpec, setup: Setup, stage: str,
             study.set_user_attr("attribution", attribution or [])
         if sequential is not None:
             study.set_user_attr("sequential", sequential)
+        if stage == "search" and spec.kind == "search":
+            # trials sampled before any of them is known: the search then repeats whatever the
+            # timing of its workers (repeat.py), and a resume with other --workers keeps it
+            study.set_user_attr(PARALLEL, max(1, setup.workers))
         points = planned_points(spec, setup, stage, list(final_configs or {}),
                                 followers=generator_followers(spec, setup, final_configs))
         for p in points:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -15,7 +16,9 @@ import optuna
 from optuna.trial import TrialState
 
 from ..storage import claim_lock, open_storage
+from . import repeat
 from .pruning import TaskHalvingPruner
+from .repeat import LaggedSearch
 from .setup import Setup, study_n_tasks
 from .spec import StudySpec, get_spec
 from .stages import stage_counts, stage_done
@@ -32,15 +35,26 @@ def _die_with_parent() -> None:
 
 
 def _claim(study: optuna.Study, storage, url: str,
-           sampler_for: Callable[[int], optuna.samplers.BaseSampler]) -> optuna.Trial | None:
+           sampler_for: Callable[[int], optuna.samplers.BaseSampler],
+           lagged: LaggedSearch | None = None) -> optuna.Trial | None:
     """Atomically move one WAITING trial to RUNNING; None when there is none to take.
 
     The sampler is made for the claimed trial's number before the Trial object exists (Optuna
     samples relative parameters when it is built): seeded by trial number, two workers - on one
-    machine or many - never propose the same parameters from the same history.
+    machine or many - never propose the same parameters from the same history. A ``lagged`` search
+    (repeat.py) takes a trial only once the trials it is sampled from have settled, and fixes its
+    parameters as soon as it holds it.
     """
     # ``storage`` is the one the study was loaded from (Optuna's Study has no public accessor for it).
-    for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+    trials = study.get_trials(deepcopy=False, states=None if lagged else (TrialState.WAITING,))
+    for t in trials:
+        if t.state != TrialState.WAITING:
+            continue
+        seen = None
+        if lagged and repeat.needs_sampling(t):
+            seen = lagged.ready(trials, t)
+            if seen is None:  # sampled from trials still running: its turn has not come
+                continue
         trial_id = _trial_id(storage, study, t.number)
         try:
             with claim_lock(url):
@@ -52,7 +66,9 @@ def _claim(study: optuna.Study, storage, url: str,
                 storage.record_heartbeat(trial_id)
                 claimed = storage.set_trial_state_values(trial_id, state=TrialState.RUNNING)
             if claimed:
-                study.sampler = sampler_for(t.number)
+                if seen is not None:
+                    lagged.fix(storage, trial_id, t, seen)  # type: ignore[union-attr]
+                study.sampler = sampler_for(repeat.logical(t) if lagged else t.number)
                 return optuna.Trial(study, trial_id)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
@@ -92,6 +108,27 @@ def _sampler(spec: StudySpec, setup: Setup, stage: str, trial_number: int) -> op
     return optuna.samplers.RandomSampler(seed=trial_number)  # every parameter is fixed by the queue
 
 
+def _test_delays() -> dict[int, float]:
+    """GR_BENCH_TEST_DELAY="N:SECONDS,...": search trial N starts that many seconds late. Only
+    tests set it, to make trials finish in another order than they started."""
+    out = {}
+    for item in filter(None, os.environ.get("GR_BENCH_TEST_DELAY", "").split(",")):
+        number, seconds = item.split(":")
+        out[int(number)] = float(seconds)
+    return out
+
+
+def _lagged(spec: StudySpec, setup: Setup, stage: str, study: optuna.Study) -> LaggedSearch | None:
+    """The search stage's repeatable sampling rule (repeat.py); None for fixed queues and for a
+    search stored before it, sampled from whatever has finished as it always was."""
+    parallel = study.user_attrs.get(repeat.PARALLEL)
+    if stage != "search" or spec.kind != "search" or not parallel:
+        return None
+    n_tasks = study_n_tasks(spec, setup)
+    return LaggedSearch(int(parallel), lambda trial: spec.space(trial, n_tasks),  # type: ignore[misc]
+                        lambda number: _sampler(spec, setup, stage, number), study.directions)
+
+
 def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     """A worker process: claim WAITING trials of the stage and run them until none is left."""
     _die_with_parent()
@@ -99,22 +136,30 @@ def worker_main(setup_json: str, stage: str, deadline: float | None) -> None:
     setup = Setup.from_json(setup_json)
     spec = get_spec(setup.study, setup.quick)
     storage = open_storage(setup.storage_url)
-    pruner = (TaskHalvingPruner(study_n_tasks(spec, setup), len(setup.seeds)) if setup.prune
-              else optuna.pruners.NopPruner())  # --no-prune
-    study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage, pruner=pruner)
+    study = optuna.load_study(study_name=setup.stage_name(stage), storage=storage)
+    lagged = _lagged(spec, setup, stage, study)
+    study.pruner = (TaskHalvingPruner(study_n_tasks(spec, setup), len(setup.seeds),
+                                      parallel=lagged.parallel if lagged else None)
+                    if setup.prune else optuna.pruners.NopPruner())  # --no-prune
     final_configs = study.user_attrs.get("final_configs")
     benches = BenchCache(setup.data_dir)
+    delays = _test_delays() if stage == "search" else {}
     while deadline is None or time.time() < deadline:
         with warnings.catch_warnings():  # "experimental" in Optuna; relied on on purpose
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
-        trial = _claim(study, storage, setup.storage_url, lambda number: _sampler(spec, setup, stage, number))
+        trial = _claim(study, storage, setup.storage_url, lambda number: _sampler(spec, setup, stage, number), lagged)
         if trial is None:
-            if stage_counts(study)["running"] == 0:
+            counts = stage_counts(study)
+            if counts["running"] == 0 and (counts["waiting"] == 0 or not lagged):
                 return
-            time.sleep(1.0)  # others are running: stay to take over their trial if they die
+            # others are running: stay to take over their trial if they die, or (lagged) to take
+            # the next trial as soon as the trials it is sampled from have settled; that wait is
+            # polled often, as its latency is idle time and a poll is a few milliseconds of reads
+            time.sleep(0.05 if lagged and counts["waiting"] else 1.0)
             continue
         with _Heartbeat(storage, _trial_id(storage, study, trial.number)):
+            time.sleep(delays.get(trial.number, 0.0))
             try:
                 execute_trial(trial, spec, setup, stage, benches, final_configs)
             except optuna.exceptions.UpdateFinishedTrialError:
