@@ -203,7 +203,8 @@ def t_levels(ns: tuple[int, ...], cap: int, alpha: float, spending: str = DEFAUL
     x = rng.standard_normal((_DRAWS, ns[-1]))
     total, squares = np.cumsum(x, axis=1), np.cumsum(x * x, axis=1)
     alive = np.ones(_DRAWS, dtype=bool)
-    levels, before = [], 0.0
+    levels: list[float] = []
+    before = 0.0
     for n in ns:
         mean = total[:, n - 1] / n
         sd = np.sqrt(np.maximum(squares[:, n - 1] - n * mean * mean, 1e-300) / (n - 1))
