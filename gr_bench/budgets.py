@@ -60,22 +60,17 @@ def arms(runs: pd.DataFrame, seeds: Collection[int] | None = None) -> pd.DataFra
     return g
 
 
-def budget_picks(runs: pd.DataFrame, seeds: Collection[int] | None = None) -> list[tuple[str, float, str | None]]:
-    """(buffer label, its budget in bytes, the best generator within it or None), buffers by budget."""
-    g = arms(runs, seeds)
-    buffers = g[g["strategy"] == "buffer"].sort_values("mem")
-    generators = g[g["strategy"] == "generative"]
-    picks = []
-    for b in buffers.itertuples():
-        fits = generators[generators["mem"] <= b.mem]
-        best = None if fits.empty else str(fits.sort_values("acc", ascending=False).iloc[0]["label"])
-        picks.append((str(b.label), float(b.mem), best))
-    return picks
-
-
 def budget_pairs(runs: pd.DataFrame, seeds: Collection[int] | None = None) -> list[tuple[str, str]]:
-    """(best generator within a buffer's budget, that buffer), for every budget some generator fits."""
-    return [(gen, buf) for buf, _, gen in budget_picks(runs, seeds) if gen is not None]
+    """(best generator within a buffer's budget, that buffer), buffers by budget, for every budget
+    some generator fits."""
+    g = arms(runs, seeds)
+    generators = g[g["strategy"] == "generative"]
+    pairs = []
+    for b in g[g["strategy"] == "buffer"].sort_values("mem").itertuples():
+        fits = generators[generators["mem"] <= b.mem]
+        if not fits.empty:
+            pairs.append((str(fits.sort_values("acc", ascending=False).iloc[0]["label"]), str(b.label)))
+    return pairs
 
 
 # name -> pairs of the compared stage's runs (the pick on ``seeds``): the families a study may

@@ -26,7 +26,7 @@ from .budgets import FAMILIES
 from .files import ResultsError
 from .group_sequential import Design
 from .metrics import METRIC_SENSE, MetricSense
-from .provenance import run_code_at
+from .provenance import row_run_code
 from .thresholds import DEFAULTS
 
 PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
@@ -50,18 +50,16 @@ def is_wall_clock(metric: str) -> bool:
 
 
 def with_code(data: pd.DataFrame) -> pd.DataFrame:
-    """The rows with a "code" column naming the code each run executed: runs.csv's run_code where it
-    has one, else the run code of its clean commit (provenance.run_code_at), else its code_version;
-    one value for all when the rows say nothing of their code."""
-    if "run_code" in data.columns:
-        code = data["run_code"].fillna("").astype(str)
-    else:
-        code = pd.Series("", index=data.index)
-    if "code_version" in data.columns:
-        version = data["code_version"].fillna("").astype(str)
-        missing = code.isin(["", "nan"])
-        code = code.where(~missing, version.map(lambda v: run_code_at(v) or v if "+" not in v else v))
-    return data.assign(code=code)
+    """The rows with a "code" column naming the code each run executed: provenance.row_run_code
+    (runs.csv's run_code, else the run code of its clean commit), else its code_version; one value
+    for all when the rows say nothing of their code."""
+    def code(run_code, version) -> str:
+        run_code, version = ("" if pd.isna(v) else str(v) for v in (run_code, version))
+        return row_run_code({"run_code": run_code, "code_version": version}) or version
+
+    run_codes = data["run_code"] if "run_code" in data.columns else pd.Series("", index=data.index)
+    versions = data["code_version"] if "code_version" in data.columns else pd.Series("", index=data.index)
+    return data.assign(code=[code(r, v) for r, v in zip(run_codes, versions)])
 
 
 def ok_runs(runs: pd.DataFrame, stage: str) -> pd.DataFrame:

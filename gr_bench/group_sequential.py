@@ -177,6 +177,24 @@ _DRAWS = 200_000  # Monte Carlo draws of the t statistics' null law (levels to a
 _DRAWS_SEED = 20_260_501  # fixed: the same seed counts always give the same levels
 
 
+@lru_cache(maxsize=16)
+def _null_pvalues(ns: tuple[int, ...], sides: int) -> np.ndarray:
+    """The paired t-tests' p-values at looks of ``ns`` pairs on ``_DRAWS`` sequences of standard
+    normal differences (fixed seed): the null law t_levels calibrates to, one column per look. It
+    depends on the seed counts alone, so every share of alpha and every spending function reuses it
+    (a Holm family asks for its levels at many shares)."""
+    rng = np.random.default_rng(_DRAWS_SEED)
+    x = rng.standard_normal((_DRAWS, ns[-1]))
+    total, squares = np.cumsum(x, axis=1), np.cumsum(x * x, axis=1)
+    out = np.empty((_DRAWS, len(ns)))
+    for j, n in enumerate(ns):
+        mean = total[:, n - 1] / n
+        sd = np.sqrt(np.maximum(squares[:, n - 1] - n * mean * mean, 1e-300) / (n - 1))
+        t = mean / (sd / math.sqrt(n))
+        out[:, j] = 2.0 * st.t.sf(np.abs(t), n - 1) if sides == 2 else st.t.sf(t, n - 1)
+    return out
+
+
 @lru_cache(maxsize=4096)
 def t_levels(ns: tuple[int, ...], cap: int, alpha: float, spending: str = DEFAULT_SPENDING, sides: int = 2,
              planned: int | None = None) -> tuple[float, ...]:
@@ -199,17 +217,12 @@ def t_levels(ns: tuple[int, ...], cap: int, alpha: float, spending: str = DEFAUL
         return tuple(alpha / (planned or len(ns)) for _ in ns)
     if len(ns) == 1:  # one look: its share, exactly (no draws needed)
         return (spent(min(1.0, ns[0] / cap), alpha, spending, sides),)
-    rng = np.random.default_rng(_DRAWS_SEED)
-    x = rng.standard_normal((_DRAWS, ns[-1]))
-    total, squares = np.cumsum(x, axis=1), np.cumsum(x * x, axis=1)
+    null = _null_pvalues(ns, sides)
     alive = np.ones(_DRAWS, dtype=bool)
     levels: list[float] = []
     before = 0.0
-    for n in ns:
-        mean = total[:, n - 1] / n
-        sd = np.sqrt(np.maximum(squares[:, n - 1] - n * mean * mean, 1e-300) / (n - 1))
-        t = mean / (sd / math.sqrt(n))
-        p = 2.0 * st.t.sf(np.abs(t), n - 1) if sides == 2 else st.t.sf(t, n - 1)
+    for j, n in enumerate(ns):
+        p = null[:, j]
         goal = spent(min(1.0, n / cap), alpha, spending, sides)
         if not levels:  # the first look: p is uniform under the null, its level is its share exactly
             levels.append(goal)

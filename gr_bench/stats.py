@@ -653,7 +653,7 @@ def exact_text(row: Mapping, *, scale=100.0, unit="points") -> str:
 
 def details(row: Mapping, *, scale=100.0, unit="points") -> str:
     """The numbers behind a verdict, without the verdict itself."""
-    if row.get("exact") is True or str(row.get("exact")) == "True" or row.get("test") == "exact":
+    if row.get("test") == "exact":  # compare() names every exact row so
         return exact_text(row, scale=scale, unit=unit)
     level = row.get("ci_level", row.get("confidence", UNADJUSTED))
     u = f" {unit}" if unit else ""
