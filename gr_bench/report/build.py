@@ -158,18 +158,35 @@ def codes_text(runs: pd.DataFrame) -> str:
     is left out of that comparison."""
     if runs.empty or "code_version" not in runs:
         return ""
+    several = commits_clause(runs)
+    if several:
+        return f"The {several}; a comparison pairs two runs of one seed only when they ran the same run code.\n"
+    df = with_code(runs[runs["status"] == "ok"] if "status" in runs else runs)
+    commit = str(df["code_version"].fillna("").astype(str).iloc[0]) if len(df) else ""
+    return f"Every run ran at one code: commit {commit or 'unknown'}, {_run_codes(df)}.\n"
+
+
+def commits_clause(runs: pd.DataFrame) -> str:
+    """'runs come from 3 commits (a: seeds 0-1; b: seeds 2-9), the same run code c (the modules a
+    run executes)' when the ok runs ran at more than one commit, else ""."""
+    if runs.empty or "code_version" not in runs:
+        return ""
     df = with_code(runs[runs["status"] == "ok"] if "status" in runs else runs)
     versions = df["code_version"].fillna("").astype(str)
-    run_codes = sorted({c for c in df["code"] if c and c != "nan" and c not in set(versions)})
-    same = (f"the same run code {run_codes[0]} (the modules a run executes)" if len(run_codes) == 1
-            else f"run codes {', '.join(run_codes)}" if run_codes else "run code unknown")
     commits = list(dict.fromkeys(versions))
-    if len(commits) == 1:
-        return f"Every run ran at one code: commit {commits[0] or 'unknown'}, {same}.\n"
+    if len(commits) < 2:
+        return ""
     parts = [f"{c or 'unknown'}: seeds {seed_ranges(sorted(set(df.loc[versions == c, 'seed'].astype(int))))}"
              for c in commits]
-    return (f"The runs come from {len(commits)} commits ({'; '.join(parts)}), {same}; a comparison pairs two runs "
-            "of one seed only when they ran the same run code.\n")
+    return f"runs come from {len(commits)} commits ({'; '.join(parts)}), {_run_codes(df)}"
+
+
+def _run_codes(df: pd.DataFrame) -> str:
+    """'the same run code c (the modules a run executes)', or the run codes, of with_code's rows."""
+    commits = set(df["code_version"].fillna("").astype(str))
+    run_codes = sorted({c for c in df["code"] if c and c != "nan" and c not in commits})
+    return (f"the same run code {run_codes[0]} (the modules a run executes)" if len(run_codes) == 1
+            else f"run codes {', '.join(run_codes)}" if run_codes else "run code unknown")
 
 
 def seed_ranges(seeds: list[int]) -> str:

@@ -35,7 +35,7 @@ from ..files import atomic_write_text
 from . import precision_answer
 from .analysis import PRIMARY, sense
 from .bench_text import bench_text
-from .build import duration_text, md_table, resumed_text
+from .build import commits_clause, duration_text, md_table, resumed_text
 from .rebuild import Rebuilt, rebuild
 from .shipped import is_shipped, load
 
@@ -143,6 +143,9 @@ def _timing(meta: dict, runs: pd.DataFrame) -> str:
         parts.append(f"{cpu:,.0f} s of CPU summed over its runs"
                      + (" (shared generators counted in each run that shares them)"
                         if meta.get("restored_generator_runs") else ""))
+    several = commits_clause(runs)  # which seeds ran at which code, beside the finding
+    if several:
+        parts.append(several)
     return ", ".join(parts)
 
 
