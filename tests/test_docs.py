@@ -145,8 +145,8 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
               "alpha": 0.05}
     rows = pd.DataFrame([
         {**common, "a": "a bf16", "b": "a fp32", "mean_a": 0.90, "mean_b": 0.901, "diff_points": -0.1,
-         "ci_low_points": -0.3, "ci_high_points": 0.1, "tost_p_holm": 0.001, "verdict": "equivalent",
-         "sd_diff_points": 0.1},
+         "ci_low_points": -0.3, "ci_high_points": 0.1, "tost_p_holm": 0.001,
+         "verdict": "equivalent within ±1 point", "sd_diff_points": 0.1},  # as stats.csv words it
         {**common, "a": "b bf16", "b": "b fp32", "mean_a": 0.50, "mean_b": 0.52, "diff_points": -2.0,
          "ci_low_points": -9.0, "ci_high_points": 5.0, "tost_p_holm": 0.6, "verdict": "underpowered",
          "sd_diff_points": 3.0},
@@ -162,6 +162,12 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
     assert "stays opt-in" in text
     table["verdict"] = "equivalent"
     assert "stays opt-in" not in precision_answer.decision(table, tmp_path / "none.csv")
+    # seeds run on two CPU models: bf16's gain is stated per model, never as one mean over both
+    assert precision_answer.cpu_text(runs, "a", ratio=True) == "2.00x"
+    runs["cpu_model"] = ["EPYC"] * 4 + ["Xeon"] * 8
+    runs.loc[runs["cpu_model"] == "Xeon", "cpu_s"] = [150.0, 100.0, 60.0, 50.0] * 2
+    assert precision_answer.cpu_text(runs, "a", ratio=True) == "2.00x (EPYC, seeds 0); 1.50x (Xeon, seeds 1-2)"
+    assert precision_answer.cpu_text(runs, "b", ratio=False) == "60 / 50 (EPYC, seeds 0); 60 / 50 (Xeon, seeds 1-2)"
     # the main job's wall against its target, with what the best measured ratio would leave of it
     import csv
 
@@ -185,7 +191,8 @@ def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unl
                  ).to_csv(main / "runs.csv", index=False)
     study_runs = pd.DataFrame({"label": ["a fp32", "a bf16", "b fp32", "b bf16"], "status": "ok", "generator": "vae",
                                "hidden": ["50,50,50", "50,50,50", "400,400", "400,400"], "latent": [2.0, 2.0, 100, 100],
-                               "batch_size": [64, 64, 128, 128], "iters": [float("nan")] * 2 + [2000.0] * 2})
+                               "batch_size": [64, 64, 128, 128], "iters": [float("nan")] * 2 + [2000.0] * 2,
+                               "cpu_s": [200.0, 100.0, 60.0, 50.0]})
     assert precision_answer.main_job_setting(pd.read_csv(main / "runs.csv"), study_runs) == "a"
     text = precision_answer.decision(table, whole, main, study_runs)
     assert "Whole runs save 1.25x (a), 2.00x (b) of CPU at bf16, against the 1.8x target." in text

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import stats
-from .build import duration_text, md_table
+from .build import duration_text, md_table, seed_ranges
 from .frames import ok_rows
 
 PRECISION_TARGET = 1.8  # bf16's whole-run target: at least 1.8x less CPU than fp32
@@ -112,11 +112,35 @@ def setting_table(runs: pd.DataFrame, stats_rows: pd.DataFrame) -> pd.DataFrame:
         need = stats.tost_seeds_needed(sd, margin, alpha=float(r["alpha"]), family=k)
         out.append({"setting": setting, "n": int(r["n_a"]), "fp32": 100 * r["mean_b"], "bf16": 100 * r["mean_a"],
                     "diff": r["diff_points"], "ci_low": r["ci_low_points"], "ci_high": r["ci_high_points"],
-                    "ci_level": r["ci_level"], "tost_p_holm": r["tost_p_holm"], "verdict": r["verdict"],
+                    "ci_level": r["ci_level"], "tost_p_holm": r["tost_p_holm"],
+                    # stats.csv words an equivalence with its margin ("equivalent within ±1 point")
+                    "verdict": "equivalent" if str(r["verdict"]).startswith("equivalent") else r["verdict"],
                     "verdict_text": stats.verdict_label({**r, "margin": margin}),  # stats.csv keeps points
                     "margin": r["margin_points"], "sd_diff": r["sd_diff_points"], "tost_seeds": need,
                     "cpu_fp32": cpu.get(f"{setting} fp32", math.nan), "cpu_bf16": cpu.get(r["a"], math.nan)})
     return pd.DataFrame(out)
+
+
+def _cpu_models(runs: pd.DataFrame) -> int:
+    return ok_rows(runs)["cpu_model"].nunique() if "cpu_model" in runs else 1
+
+
+def cpu_text(runs: pd.DataFrame, setting: str, *, ratio: bool) -> str:
+    """A setting's mean CPU seconds at fp32 and bf16 ("117 / 98"), or their ratio ("1.20x"); one per CPU
+    model when its seeds ran on several, with the seeds of each: bf16's gain depends on the CPU's bf16
+    instructions, so a mean over two machines would describe neither."""
+    ok = ok_rows(runs)
+    ok = ok[ok["label"].isin([f"{setting} fp32", f"{setting} bf16"])]
+    groups = list(ok.groupby("cpu_model", sort=False)) if _cpu_models(runs) > 1 else [("", ok)]
+    parts = []
+    for model, g in groups:
+        cpu = g.groupby("label")["cpu_s"].mean()
+        fp32, bf16 = cpu.get(f"{setting} fp32", math.nan), cpu.get(f"{setting} bf16", math.nan)
+        text = f"{fp32 / bf16:.2f}x" if ratio else f"{fp32:.0f} / {bf16:.0f}"
+        if model:
+            text += f" ({model}, seeds {seed_ranges(sorted(set(g['seed'])))})"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def _num(x: float, spec: str) -> str:
@@ -142,8 +166,8 @@ def study_text(folder: Path, whole_runs: Path, main_job: Path | None = None) -> 
         "verdict": table["verdict_text"],
         "sd of differences, points": table["sd_diff"].map(lambda x: _num(x, ".2f")),
         "seeds a TOST needs": table["tost_seeds"].map(lambda x: "—" if x is None or pd.isna(x) else f"{int(x)}"),
-        "CPU s fp32 / bf16": [f"{r.cpu_fp32:.0f} / {r.cpu_bf16:.0f}" for r in table.itertuples()],
-        "fp32 / bf16": [f"{r.cpu_fp32 / r.cpu_bf16:.2f}x" for r in table.itertuples()]})
+        "CPU s fp32 / bf16": [cpu_text(runs, s, ratio=False) for s in table["setting"]],
+        "fp32 / bf16": [cpu_text(runs, s, ratio=True) for s in table["setting"]]})
     level = stats.level_text(float(table["ci_level"].iloc[0])) if len(table) else "95%"
     datasets = ", ".join(meta.get("datasets") or [])
     head = (f"`{meta.get('command', '')}` (code of the runs {', '.join(meta.get('code_versions') or ['unknown'])}; "
@@ -152,7 +176,9 @@ def study_text(folder: Path, whole_runs: Path, main_job: Path | None = None) -> 
             f"a paired TOST at ±{table['margin'].iloc[0]:g} point on final average accuracy, Holm over the "
             f"{len(table)} settings, intervals at {level}. \"Seeds a TOST needs\": pairs for 80% power to show "
             "equivalence at that margin if the arms truly do not differ, at the observed sd (stats.tost_seeds_needed, "
-            "Holm's strictest step). CPU seconds are each arm's mean, two runs sharing the two cores.\n\n")
+            "Holm's strictest step). CPU seconds are each arm's mean, two runs sharing the two cores"
+            + (", per CPU model where the seeds ran on several (each seed's pair ran on one)"
+               if _cpu_models(runs) > 1 else "") + ".\n\n")
     return head + md_table(shown).rstrip() + "\n\n" + decision(table, whole_runs, main_job, runs)
 
 
@@ -200,8 +226,8 @@ def projection(table: pd.DataFrame, ratios: dict[str, float], main_job: Path,
         return f"{head}; {why}, so no bf16 time is projected for it; the target is {MAIN_JOB_TARGET_S // 60} minutes."
     ratio = ratios[setting]
     arm = table.set_index("setting").loc[setting] if setting in set(table["setting"]) else None
-    study = "" if arm is None or not arm["cpu_bf16"] > 0 else \
-        f"; the precision study's runs of it: {arm['cpu_fp32'] / arm['cpu_bf16']:.2f}x"
+    study = "" if arm is None or study_runs is None or not arm["cpu_bf16"] > 0 else \
+        f"; the precision study's runs of it: {cpu_text(study_runs, setting, ratio=True)}"
     return (f"{head}, in the {setting} setting (its models and batches); at that setting's whole-run ratio "
             f"({ratio:.2f}x{study}) it would take about {duration_text(wall / ratio)} (a projection, not a run); "
             f"the target is {MAIN_JOB_TARGET_S // 60} minutes.")
