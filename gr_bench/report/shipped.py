@@ -27,7 +27,8 @@ from ..labels import current_manifest, current_row
 ROWS = {"runs": "runs.csv", "trials": "trials.csv", "accuracy": "accuracy.csv"}
 RECORDS = "records.jsonl.gz"  # export.RECORDS: every run's full record, what `study --reuse` imports
 SHIPPED = (*ROWS.values(), "manifest.json")  # what a shipped folder holds before its report is rebuilt
-PATH_OPTIONS = ("--results", "--storage", "--data-dir", "--reuse")  # options whose values name this machine's folders (runs.csv's reused says which runs --reuse brought)
+# Options whose values name this machine's folders (runs.csv's `reused` says which runs --reuse brought)
+PATH_OPTIONS = ("--results", "--storage", "--data-dir", "--reuse")
 DROPPED_KEYS = ("storage", "hosts")  # manifest keys that name this machine
 
 
