@@ -19,6 +19,9 @@ Pure functions over pandas and stats: no storage, no torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import pandas as pd
 
 from . import stats
@@ -27,7 +30,7 @@ from .files import ResultsError
 from .group_sequential import Design
 from .metrics import METRIC_SENSE, MetricSense
 from .provenance import row_run_code
-from .thresholds import DEFAULTS
+from .thresholds import DEFAULTS, Thresholds
 
 PRIMARY = "final_avg_acc"  # a study's objective unless it declares another
 # Cost metrics, lower is better, each its own Holm family with a relative minimum effect. In order
@@ -194,46 +197,55 @@ def settle(row: dict, runs: pd.DataFrame) -> dict:
 
 
 def family(data: pd.DataFrame, pairs: list[tuple[str, str]], metric: str, *, study: str = "",
-           alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect, margin: float | None = None,
-           power_effect: float = DEFAULTS.power_effect, min_rel_effect: float = DEFAULTS.min_rel_effect,
-           design: Design | None = None) -> list[dict]:
+           thresholds: Thresholds = DEFAULTS, design: Design | None = None) -> list[dict]:
     """One metric's Holm family over ``pairs`` of ``data`` (runs of one stage, label / seed / metric
-    columns, paired by seed), each row settled. Accuracy-like metrics use ``min_effect`` (verdict),
-    ``margin`` (TOST, default min_effect) and ``power_effect`` (power, MDE, seeds needed); cost
-    metrics (COSTS) use ``min_rel_effect`` of the other arm's mean for all three. ``design``: a
-    --sequential study's looks (stats.compare_family tests each pair at each of them)."""
+    columns, paired by seed), each row settled. Accuracy-like metrics use the thresholds'
+    ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
+    MDE, seeds needed); cost metrics (COSTS) use ``min_rel_effect`` of the other arm's mean for all
+    three. ``design``: a --sequential study's looks (stats.compare_family tests each pair at each of
+    them)."""
     rows = stats.compare_family(with_code(data)[["label", "seed", metric, "code"]], pairs, metric=metric, study=study,
-                                paired=True,
-                                alpha=alpha, min_effect=min_effect, margin=margin, power_effect=power_effect,
-                                min_rel_effect=min_rel_effect if metric in COSTS else None, design=design)
+                                paired=True, thresholds=thresholds, relative=metric in COSTS, design=design)
     return [settle(r, data) for r in rows]
 
 
-def primary_verdicts(runs: pd.DataFrame, kind: str, reference: list[str], *, primary: str = PRIMARY,
-                     alpha: float = DEFAULTS.alpha, min_effect: float = DEFAULTS.min_effect,
-                     margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
-                     min_rel_effect: float = DEFAULTS.min_rel_effect, attribution: list[dict] | None = None,
-                     pairs: list[tuple[str, str]] | None = None, design: Design | None = None,
+@dataclass(frozen=True)
+class Question:
+    """What a study compares: comparison_pairs' arguments, which always travel together (its kind,
+    the reference configurations, a search's attribution entries, a grid's explicit pairs)."""
+
+    kind: str  # "grid" or "search"
+    reference: Sequence[str] = ()
+    attribution: Sequence[dict] | None = None
+    pairs: Sequence[tuple[str, str]] | None = None
+
+    def compared(self, runs: pd.DataFrame) -> tuple[str, list[tuple[str, str]]]:
+        """comparison_pairs on ``runs``: the compared stage and its (a, b) pairs."""
+        return comparison_pairs(self.kind, runs, list(self.reference),
+                                attribution=None if self.attribution is None else list(self.attribution),
+                                pairs=None if self.pairs is None else list(self.pairs))
+
+
+def primary_verdicts(runs: pd.DataFrame, question: Question, *, primary: str = PRIMARY,
+                     thresholds: Thresholds = DEFAULTS, design: Design | None = None,
                      families: tuple[str, ...] = ()) -> list[dict]:
     """The primary family's rows (``primary``: the study's objective) of the compared stage's runs,
     as report.analysis.analyse gives them for that metric: the same pairs, thresholds and verdicts,
     then the rows of each declared family (``families``: budgets.FAMILIES names, each row's
     "family" its name). [] when there is nothing to compare."""
-    stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
+    stage, pairs = question.compared(runs)
     data = ok_runs(runs, stage)
     check_once(data)
     if not pairs or primary not in data:
         return []
-    rows = family(data, pairs, primary, alpha=alpha, min_effect=min_effect, margin=margin,
-                  power_effect=power_effect, min_rel_effect=min_rel_effect, design=design)
+    rows = family(data, pairs, primary, thresholds=thresholds, design=design)
     for name in families:
-        rows += named_family(data, name, primary, alpha=alpha, min_effect=min_effect, margin=margin,
-                             power_effect=power_effect, design=design)
+        rows += named_family(data, name, primary, thresholds=thresholds, design=design)
     return rows
 
 
-def named_family(data: pd.DataFrame, name: str, metric: str, *, design: Design | None = None,
-                 **thresholds) -> list[dict]:
+def named_family(data: pd.DataFrame, name: str, metric: str, *, thresholds: Thresholds = DEFAULTS,
+                 design: Design | None = None) -> list[dict]:
     """A declared family (budgets.FAMILIES[name]) on ``metric``: its pairs picked on the first look's
     seeds (every seed without a design), tested as one Holm family; each row's "family" is ``name``."""
     if name not in FAMILIES:
@@ -241,4 +253,4 @@ def named_family(data: pd.DataFrame, name: str, metric: str, *, design: Design |
     pairs = FAMILIES[name](data, design.seeds[0] if design is not None else None)
     if not pairs:
         return []
-    return [{**r, "family": name} for r in family(data, pairs, metric, design=design, **thresholds)]
+    return [{**r, "family": name} for r in family(data, pairs, metric, thresholds=thresholds, design=design)]

@@ -1,5 +1,5 @@
-"""The thresholds a verdict is judged against, defined once (no heavy imports: the CLI's option
-defaults read them at start-up)."""
+"""The thresholds a verdict is judged against, and the margin and runs a reproduction of a published
+figure is judged by, defined once (no heavy imports: the CLI's option defaults read them at start-up)."""
 
 from __future__ import annotations
 
@@ -18,3 +18,14 @@ class Thresholds:
 
 
 DEFAULTS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """When gr-bench's figure reproduces a published one (report/published.py, stats/published.py)."""
+
+    margin: float = 1.5  # accuracy points: a reproduction within ±1.5 of the published mean counts as one
+    min_runs: int = 3  # below this many runs: "too few seeds", no interval and no test
+
+
+REPRODUCTION = Reproduction()

@@ -12,7 +12,11 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from gr_bench.report.published import MARGIN, published_table, readable, rule_text, t_interval, welch_against_published
+from gr_bench.report.published import published_table, readable, rule_text
+from gr_bench.stats import mean_interval, welch_against_published
+from gr_bench.thresholds import REPRODUCTION
+
+MARGIN = REPRODUCTION.margin  # 1.5 points
 
 PUB = {"none": {"mean": 19.90, "sem": 0.02, "n": 20, "source": "paper"},
        "dgr": {"mean": 90.79, "sem": 0.41, "n": 20, "source": "paper"}}
@@ -52,12 +56,12 @@ def _scipy_beyond(x, mean, sem, n, margin=MARGIN) -> float:
                                       alternative="greater" if above else "less").pvalue
 
 
-def test_t_interval_equals_scipys():
+def test_mean_interval_equals_scipys():
     x = [88.1, 90.3, 91.0, 89.4, 92.2]
-    mean, low, high = t_interval(x)
+    mean, low, high = mean_interval(x)
     ref = stats.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=stats.sem(x))
     assert mean == pytest.approx(90.2) and (low, high) == pytest.approx(ref)
-    assert math.isnan(t_interval([1.0, 2.0])[1])  # no interval below 3 values
+    assert math.isnan(mean_interval([1.0, 2.0])[1])  # no interval below 3 values
 
 
 def test_welch_tost_beyond_and_difference_p_equal_scipys():

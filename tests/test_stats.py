@@ -9,6 +9,7 @@ import pytest
 
 from gr_bench import stats as S
 from gr_bench.report.analysis import verdict_sentence
+from gr_bench.thresholds import Thresholds
 
 T_975_4 = 2.7764451051977987  # t quantile 0.975 with 4 degrees of freedom (tables)
 T_95_4 = 2.1318467863266495   # t quantile 0.95 with 4 degrees of freedom (tables)
@@ -237,15 +238,15 @@ def test_tost_by_hand():
     from statsmodels.stats.weightstats import ttost_paired
     assert S.tost(a, b, paired=True, margin=0.015) == pytest.approx(ttost_paired(a, b, -0.015, 0.015)[0])
     # within ±1 point with p < 0.05 only when the margin is a little wider
-    row = S.compare(a, b, paired=True, margin=0.0101)
+    row = S.compare(a, b, paired=True, thresholds=Thresholds(margin=0.0101))
     assert row["tost_p"] < 0.05 and row["equivalent"]
     # the difference (0.85 points) is real but below the 1-point minimum: within the margin
     # it is "negligible", outside it "inconclusive" (size unclear)
     assert row["p_value"] < 0.05 and row["verdict"] == "negligible"
-    row = S.compare(a, b, paired=True, margin=0.0099)
+    row = S.compare(a, b, paired=True, thresholds=Thresholds(margin=0.0099))
     assert not row["equivalent"] and row["verdict"] == "inconclusive"
     # no significant difference: TOST alone decides "equivalent"
-    row = S.compare(a - c, b, paired=True, margin=0.0101)
+    row = S.compare(a - c, b, paired=True, thresholds=Thresholds(margin=0.0101))
     assert not row["p_value"] < 0.05 and row["verdict"] == "equivalent"
 
 
@@ -314,11 +315,11 @@ def test_underpowered_by_power_not_only_by_reachable_p():
 def test_relative_minimum_effect_for_times():
     b = np.array([100.0, 101, 99, 100, 102, 98, 100, 101, 99, 100])
     small = b * 1.02 + 0.01 * np.arange(10)   # 2% slower on every seed: real, below 5%
-    row = S.compare(small, b, paired=True, min_rel_effect=0.05)
+    row = S.compare(small, b, paired=True, relative=True)
     assert row["p_value"] < 0.05 and row["min_effect"] == pytest.approx(0.05 * b.mean())
     assert row["verdict"] == "negligible"      # TOST shows it within ±5%
     big = b * 1.10 + 0.01 * np.arange(10)
-    assert S.compare(big, b, paired=True, min_rel_effect=0.05)["verdict"] == "better"
+    assert S.compare(big, b, paired=True, relative=True)["verdict"] == "better"
     assert "? no, the difference is real but within ±5%: " in _sentence(row, metric="cpu_s")
 
 
@@ -516,16 +517,16 @@ def test_the_same_difference_on_every_seed_is_decided_by_its_size():
     from gr_bench import stats
 
     a, b = [2e9] * 5, [1e9] * 5
-    row = stats.compare(a, b, paired=True, min_rel_effect=0.05)
+    row = stats.compare(a, b, paired=True, relative=True)
     assert row["exact"] and row["verdict"] == "better" and not row["underpowered"]
     # stated, not tested: no statistic, p-value or interval (a t-test would say p 0, CI [x, x])
     assert row["test"] == "exact" and all(math.isnan(row[k]) for k in ("p_value", "statistic", "ci_low", "ci_high"))
     assert stats.details(row, scale=1e-9, unit="GFLOP") == "+1.0 GFLOP (+100%), the same on every seed (n=5)"
-    big = stats.compare([6_505.6e9] * 5, [1_064.7e9] * 5, paired=True, min_rel_effect=0.05)
+    big = stats.compare([6_505.6e9] * 5, [1_064.7e9] * 5, paired=True, relative=True)
     assert stats.details(big, scale=1e-9, unit="GFLOP").startswith("+5,440.9 GFLOP (+511%), the same on every seed")
     fam = stats.compare_family({"x": a, "y": b, "z": [1e9 + 1] * 5}, [("x", "y"), ("z", "y")], paired=True,
                                metric="flops_train", study="s",
-                               min_rel_effect=0.05)
+                               relative=True)
     assert [r["verdict"] for r in fam] == ["better", "negligible"]
     noisy = stats.compare([1.0, 2.0, 3.0, 4.0, 6.0], [0.5, 1.0, 2.5, 3.0, 5.0], paired=True)
     assert not noisy["exact"]
@@ -536,10 +537,10 @@ def test_orient_reads_a_lower_is_better_row_in_its_sense():
     from gr_bench.stats import compare, orient
 
     a, b = [10.0, 11.0, 12.0, 10.5, 11.5], [20.0, 21.0, 23.0, 20.5, 22.0]
-    row = orient(compare(a, b, paired=True, min_effect=0.5), "lower")
+    row = orient(compare(a, b, paired=True, thresholds=Thresholds(min_effect=0.5)), "lower")
     assert row["diff"] < 0 and row["verdict"] == "better"
     assert row["prob_improvement"] == 1.0 and row["paired_delta"] == 1.0
-    same = orient(compare(b, a, paired=True, min_effect=0.5), "higher")
+    same = orient(compare(b, a, paired=True, thresholds=Thresholds(min_effect=0.5)), "higher")
     assert same["verdict"] == "better" and same["prob_improvement"] == 1.0
 
 
@@ -567,7 +568,7 @@ def test_family_interval_is_at_one_minus_alpha_over_k():
     # a single comparison: 1 - alpha, as before at alpha 0.05
     one = S.compare(g["x"], b, paired=True)
     assert one["ci_level"] == pytest.approx(0.95) and one["ci_low"] == pytest.approx(x["ci95_low"])
-    assert S.compare(g["x"], b, paired=True, alpha=0.01)["ci_level"] == pytest.approx(0.99)
+    assert S.compare(g["x"], b, paired=True, thresholds=Thresholds(alpha=0.01))["ci_level"] == pytest.approx(0.99)
 
 
 @pytest.mark.parametrize("paired", [True, False])
@@ -585,7 +586,7 @@ def test_an_interval_excluding_zero_never_sits_beside_a_non_significant_verdict(
             effect, noise = rng.choice([0.0, 0.005, 0.01, 0.02, 0.05]), rng.choice([0.002, 0.01, 0.03])
             groups[f"c{i}"] = base + effect * rng.choice([-1, 1]) + noise * rng.standard_normal(n)
         rows = S.compare_family(groups, [(f"c{i}", "ref") for i in range(k)], metric="acc", study="s",
-                                paired=paired, min_effect=float(rng.choice([0.0, 0.01, 0.03])))
+                                paired=paired, thresholds=Thresholds(min_effect=float(rng.choice([0.0, 0.01, 0.03]))))
         for r in rows:
             assert r["ci_level"] == pytest.approx(1 - 0.05 / k)
             assert r["verdict"] in SIGNIFICANT + NOT_SIGNIFICANT
@@ -602,10 +603,48 @@ def test_a_familys_rows_carry_the_exact_flag_to_stats_csv():
 
     g = {"x": [2e9] * 5, "y": [1e9] * 5, "z": [1.5e9, 1.4e9, 1.6e9, 1.5e9, 1.45e9]}
     rows = S.compare_family(g, [("x", "y"), ("z", "y")], paired=True, metric="flops_train", study="s",
-                            min_rel_effect=0.05)
+                            relative=True)
     assert [r["exact"] for r in rows] == [True, False]
     assert {"exact", "ci_level", "ci95_low", "ci95_high"} <= set(STATS_COLUMNS)
     assert [r["exact"] for r in stats_rows(rows)] == [True, False]
     assert S.details(rows[0], scale=1e-9, unit="GFLOP").startswith("+1.0 GFLOP (+100%), the same on every seed")
     # the exact row is no member of the tested family: the other is tested alone, at alpha
     assert rows[0]["test"] == "exact" and math.isnan(rows[0]["p_holm"]) and rows[1]["family_size"] == 1
+
+
+# ---- the test registry --------------------------------------------------------------------
+def test_a_registered_test_is_one_function_and_compare_dispatches_to_it():
+    """A sign test registered by one decorated function: compare(test="sign") fills its row with it
+    (statistic, p and the smallest reachable p), keeps the Wilcoxon beside it, and judges the row."""
+    from scipy import stats as st
+
+    from gr_bench.stats import TESTS, register_test
+
+    @register_test("sign", paired=True, min_p=lambda n_a, n_b: min(1.0, 2.0 / 2.0 ** n_a))
+    def sign(a, b):
+        d = a - b
+        wins, n = int((d > 0).sum()), int((d != 0).sum())
+        return float(wins), float(st.binomtest(wins, n).pvalue) if n else 1.0
+
+    try:
+        a = np.array([0.80, 0.82, 0.79, 0.85, 0.81, 0.83, 0.84, 0.80])
+        b = a - np.array([0.02, 0.03, 0.01, 0.04, 0.02, 0.03, 0.05, 0.02])
+        row = S.compare(a, b, paired=True, test="sign")
+        assert row["test"] == "sign" and row["test_secondary"] == "wilcoxon"
+        assert row["statistic"] == 8 and row["p_value"] == pytest.approx(2 / 2 ** 8)
+        assert row["min_p"] == pytest.approx(2 / 2 ** 8)
+        assert row["p_secondary"] == S.compare(a, b, paired=True)["p_secondary"]
+        assert row["verdict"] == "better" and "sign, n=8" in S.details(row)  # read as a paired row
+        with pytest.raises(ValueError, match="paired test"):
+            S.compare(a, b, paired=False, test="sign")
+    finally:
+        del TESTS["sign"]
+    with pytest.raises(ValueError, match="unknown test 'sign'"):
+        S.compare(a, b, paired=True, test="sign")
+
+
+def test_the_default_tests_are_registered_and_named_in_the_row():
+    assert {"paired-t", "wilcoxon", "welch-t", "mann-whitney"} <= set(S.TESTS)
+    assert S.TESTS["paired-t"].paired and not S.TESTS["welch-t"].paired
+    row = S.compare([1.0, 2.0, 3.5], [0.5, 1.0, 2.0], paired=False)
+    assert (row["test"], row["test_secondary"]) == S.DEFAULT_TESTS[False] == ("welch-t", "mann-whitney")

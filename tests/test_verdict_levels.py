@@ -91,7 +91,7 @@ def test_exact_costs_are_stated_not_tested():
     g = pd.DataFrame([{"label": lab, "seed": s, "flops_train": f} for lab, f in (("best", 9.4e12), ("ref", 4.0e12))
                       for s in range(5)])
     row = stats.compare_family(g, [("best", "ref")], metric="flops_train", study="s", paired=True,
-                               min_rel_effect=0.05)[0]
+                               relative=True)[0]
     assert row["test"] == "exact" and row["diff"] == pytest.approx(5.4e12)
     assert all(math.isnan(row[k]) for k in ("p_value", "p_holm", "ci_low", "ci_high", "tost_p"))
     assert stats.details(row, scale=1e-9, unit="GFLOP") == "+5,400.0 GFLOP (+135%), the same on every seed (n=5)"

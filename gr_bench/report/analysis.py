@@ -23,7 +23,7 @@ from ..comparisons import (  # also read as analysis.<name> by build.py and docs
     ok_runs,
     sense,
 )
-from ..thresholds import DEFAULTS
+from ..thresholds import DEFAULTS, Thresholds
 from . import frames
 
 SECONDARY = ("avg_forgetting",)  # secondary quality metrics, each its own Holm family
@@ -139,29 +139,27 @@ def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, 
     study's own families (StudySpec.families, budgets.FAMILIES) on the primary metric, each with
     role and family its name."""
     within = pairs is not None
+    thresholds = Thresholds(alpha=alpha, min_effect=min_effect, margin=margin, power_effect=power_effect,
+                            min_rel_effect=min_rel_effect)
     stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
     data = ok_runs(runs, stage)
     check_once(data)
     rows: list[dict] = []
     families: list[dict] = []
     for metric, role in metric_plan(data, primary) if pairs else []:
-        judged = comparisons.family(data, pairs, metric, study=study, alpha=alpha, min_effect=min_effect,
-                                    margin=margin, power_effect=power_effect, min_rel_effect=min_rel_effect,
-                                    design=design)
+        judged = comparisons.family(data, pairs, metric, study=study, thresholds=thresholds, design=design)
         rows += [_decorate(r, role) for r in judged]
         families.append({"metric": metric, "role": role, "size": len(judged), "wall_clock": is_wall_clock(metric)})
     for name in declared if pairs and primary in data else ():
-        judged = comparisons.named_family(data, name, primary, design=design, alpha=alpha, min_effect=min_effect,
-                                          margin=margin, power_effect=power_effect)
+        judged = comparisons.named_family(data, name, primary, thresholds=thresholds, design=design)
         rows += [{**_decorate(r, name), "family": name} for r in judged]
         if judged:
             families.append({"metric": primary, "role": name, "size": len(judged), "wall_clock": False})
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
     fried = None
     if len(labels) >= 3 and primary in data and not within:  # post-hocs: the primary family's thresholds
-        fried = stats.friedman(data, metric=primary, labels=labels, alpha=alpha, min_effect=min_effect,
-                               study=study, margin=margin, power_effect=power_effect,
-                               min_rel_effect=min_rel_effect if primary in COSTS else None)
+        fried = stats.friedman(data, metric=primary, labels=labels, study=study, thresholds=thresholds,
+                               relative=primary in COSTS)
         fried["posthoc"] = [_decorate(comparisons.settle(r, data), "post-hoc") for r in fried["posthoc"]]
     return {"stage": stage, "pairs": pairs, "rows": rows, "families": families, "primary": primary,
             "friedman": fried, "fits": power_law_fits(runs), "attribution": list(attribution or []),

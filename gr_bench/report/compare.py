@@ -6,6 +6,7 @@ what these return.
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 
 import pandas as pd
 
@@ -147,10 +148,9 @@ def compare_runs(runs: pd.DataFrame, a: str, b: str, metric: str = "final_avg_ac
     if paired:
         both = x.to_frame("a").join(y.to_frame("b"), how="inner")
         x, y = both["a"], both["b"]
-    thresholds: dict[str, float] = {"min_effect": DEFAULTS.min_effect if min_effect is None else min_effect}
-    if min_effect is None and sense.unit != "points":  # costs: relative to the other arm
-        thresholds = {"min_rel_effect": DEFAULTS.min_rel_effect}
-    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, alpha=alpha, **thresholds)
+    thresholds = replace(DEFAULTS, alpha=alpha, min_effect=DEFAULTS.min_effect if min_effect is None else min_effect)
+    relative = min_effect is None and sense.unit != "points"  # costs: relative to the other arm
+    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, thresholds=thresholds, relative=relative)
     stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
                split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)

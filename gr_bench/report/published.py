@@ -3,8 +3,9 @@
 For each configuration with a published figure (mean, SEM and the paper's number of seeds n_pub):
 gr-bench's mean final average accuracy over its n seeds with a 95% t-interval (n - 1 degrees of
 freedom: honest coverage at 5 seeds, where a bootstrap is too narrow), and the difference
-d = ours - published judged against a margin (default ``MARGIN``, 1.5 points) by Welch's t on the
-two means:
+d = ours - published judged against a margin (default thresholds.REPRODUCTION.margin, 1.5 points)
+by Welch's t on the two means (the maths: stats/published.py; this module builds the table and
+words the verdicts):
 
 - standard error ``se = sqrt(s²/n + SEM²)`` (s: gr-bench's sample sd; the paper's sd is
   SEM·sqrt(n_pub), so its variance of the mean is SEM²), degrees of freedom by Welch–Satterthwaite
@@ -16,10 +17,10 @@ two means:
   |d| <= margin is alpha plus the far side's negligible share);
 - ``p_diff``: the two-sided test of d = 0.
 
-One family: the configurations that have a published figure and at least ``MIN_RUNS`` runs. Each
-of the three p-values is Holm-adjusted over that family (``p_tost_holm``, ``p_beyond_holm``,
-``p_diff_holm``, ``family_size`` rows), and each outcome comes from its own test at ``alpha``
-(default 0.05), in order:
+One family: the configurations that have a published figure and at least
+``REPRODUCTION.min_runs`` (3) runs. Each of the three p-values is Holm-adjusted over that family
+(``p_tost_holm``, ``p_beyond_holm``, ``p_diff_holm``, ``family_size`` rows), and each outcome
+comes from its own test at ``alpha`` (default 0.05), in order:
 
 - "reproduced (within ±1.5)": p_tost_holm < alpha, the difference is shown to lie within the
   margin (a real but small difference can be both significant and reproduced);
@@ -51,16 +52,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from .. import stats
-from ..thresholds import DEFAULTS
+from ..thresholds import DEFAULTS, REPRODUCTION
 
-MARGIN = 1.5  # accuracy points: a reproduction within ±1.5 of the published mean counts as one
 ALPHA = DEFAULTS.alpha  # family-wise level of each of the three tests, Holm over the published rows
-MIN_RUNS = 3  # below this many runs: "too few seeds", no interval and no test
 COLUMNS = ("configuration", "n", "mean", "ci_low", "ci_high", "published_mean", "published_sem",
            "published_n", "difference", "se_welch", "df_welch", "margin", "ci90_low", "ci90_high",
            "p_tost", "p_diff", "verdict", "source", "p_beyond", "family_size", "p_tost_holm",
@@ -68,50 +65,7 @@ COLUMNS = ("configuration", "n", "mean", "ci_low", "ci_high", "published_mean", 
 _TESTS = ("p_tost", "p_beyond", "p_diff")  # each Holm-adjusted over the family on its own
 
 
-def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): stats.t_interval with the mean; NaN bounds below 3 values."""
-    x = np.asarray(values, dtype=float)
-    return (float(x.mean()) if len(x) else math.nan, *stats.t_interval(x, confidence=confidence))
-
-
-def welch_against_published(values, mean: float, sem: float, n: int | None, *, margin: float = MARGIN,
-                            alpha: float = ALPHA) -> dict:
-    """d = mean(values) - mean with Welch's se and df, the raw p-values of the three tests (TOST
-    within ±margin, one-sided beyond ±margin, two-sided d = 0) and the unadjusted (1 - 2·alpha)
-    interval of d. ``n`` None: the SEM taken as exact (no df from the paper's side). Zero se (no
-    spread on either side): d alone decides."""
-    x = np.asarray(values, dtype=float)
-    d = float(x.mean()) - mean
-    ours, theirs = float(x.var(ddof=1)) / len(x), sem ** 2
-    se = math.sqrt(ours + theirs)
-    if se == 0:
-        return dict(difference=d, se_welch=0.0, df_welch=math.inf, ci90_low=d, ci90_high=d,
-                    p_tost=0.0 if abs(d) < margin else 1.0, p_beyond=0.0 if abs(d) > margin else 1.0,
-                    p_diff=1.0 if d == 0 else 0.0)
-    df = se ** 4 / (ours ** 2 / (len(x) - 1) + (0.0 if n is None else theirs ** 2 / (n - 1)))
-    low, high = welch_interval(d, se, df, alpha)
-    return dict(difference=d, se_welch=se, df_welch=float(df), ci90_low=low, ci90_high=high,
-                p_tost=float(st.t.sf((margin - abs(d)) / se, df)),
-                p_beyond=float(st.t.sf((abs(d) - margin) / se, df)),
-                p_diff=float(2 * st.t.sf(abs(d) / se, df)))
-
-
-def welch_interval(d: float, se: float, df: float, one_sided: float) -> tuple[float, float]:
-    """The (1 - 2·one_sided) interval of d: each bound a one-sided test at ``one_sided``."""
-    if se == 0:
-        return d, d
-    half = float(st.t.isf(one_sided, df)) * se
-    return d - half, d + half
-
-
-def holm_level(p: float, p_holm: float, alpha: float, family: int) -> float:
-    """The level a row's raw p is held to under Holm's step-down: ``alpha · p / p_holm``, so that
-    ``p < level`` exactly when ``p_holm < alpha`` (alpha/m for the smallest p, up to alpha for the
-    largest; smaller when an earlier step failed). A p of 0 (no spread) has Bonferroni's alpha/m."""
-    return alpha * p / p_holm if p > 0 and p_holm > 0 else alpha / max(1, family)
-
-
-def reproduction_verdict(row: Mapping, *, margin: float = MARGIN, alpha: float = ALPHA) -> str:
+def reproduction_verdict(row: Mapping, *, margin: float = REPRODUCTION.margin, alpha: float = ALPHA) -> str:
     """The module docstring's rule on a row's Holm-adjusted p-values (and the sign of its difference):
     reproduced, differs, higher/lower than published, else can't tell."""
     if row["p_tost_holm"] < alpha:
@@ -129,7 +83,7 @@ def verdict_level(row: Mapping, *, alpha: float = ALPHA) -> float:
     decided it (the two-sided p_diff counts half its level per side), or for "can't tell" the
     smallest of the three, whose wider interval neither lies within, nor beyond, nor off zero."""
     k = int(row["family_size"])
-    tost, beyond, diff = (holm_level(row[t], row[f"{t}_holm"], alpha, k) for t in _TESTS)
+    tost, beyond, diff = (stats.holm_level(row[t], row[f"{t}_holm"], alpha, k) for t in _TESTS)
     if row["p_tost_holm"] < alpha:
         return tost
     if row["p_beyond_holm"] < alpha:
@@ -164,11 +118,11 @@ def _judge_family(rows: list[dict], *, margin: float, alpha: float) -> None:
         r["verdict"] = reproduction_verdict(r, margin=margin, alpha=alpha)
         level = verdict_level(r, alpha=alpha)
         r["ci_level"] = 1 - 2 * level
-        r["diff_low"], r["diff_high"] = welch_interval(r["difference"], r["se_welch"], r["df_welch"], level)
+        r["diff_low"], r["diff_high"] = stats.welch_interval(r["difference"], r["se_welch"], r["df_welch"], level)
 
 
 def published_table(runs: pd.DataFrame, published: Mapping[str, Mapping[str, object]], *,
-                    metric: str = "final_avg_acc", confidence: float = 0.95, margin: float = MARGIN,
+                    metric: str = "final_avg_acc", confidence: float = 0.95, margin: float = REPRODUCTION.margin,
                     alpha: float = ALPHA) -> pd.DataFrame:
     """One row per configuration (published ones first): means, bounds and differences in accuracy
     points, Welch's se and df, the three tests' raw and Holm-adjusted p-values, the verdict and the
@@ -185,16 +139,16 @@ def published_table(runs: pd.DataFrame, published: Mapping[str, Mapping[str, obj
     rows = []
     for label in labels:
         values = 100 * ok.loc[ok["label"] == label, metric].astype(float).to_numpy()
-        mean, low, high = t_interval(values, confidence)
+        mean, low, high = stats.mean_interval(values, confidence)
         ref = published.get(label, {})
         pub, sem, n_pub = _figure(label, ref) if "mean" in ref else (nan, nan, None)
         row = dict(untested, difference=mean - pub)
         if not len(values) or math.isnan(pub):
             row["verdict"] = "" if len(values) else "not run"
-        elif len(values) < MIN_RUNS:
+        elif len(values) < REPRODUCTION.min_runs:
             row["verdict"] = "too few seeds"
         else:
-            row.update(welch_against_published(values, pub, sem, n_pub, margin=margin, alpha=alpha))
+            row.update(stats.welch_against_published(values, pub, sem, n_pub, margin=margin, alpha=alpha))
         rows.append({"configuration": label, "n": len(values), "mean": mean, "ci_low": low, "ci_high": high,
                      "published_mean": pub, "published_sem": sem, "published_n": nan if n_pub is None else n_pub,
                      **row, "margin": margin, "source": ref.get("source", "")})
@@ -241,17 +195,18 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
 
 def rule_text(table: pd.DataFrame) -> str:
     """The rule of the published section, with its margin, level and family (the module docstring)."""
-    margin = float(table["margin"].iloc[0]) if len(table) else MARGIN
+    margin = float(table["margin"].iloc[0]) if len(table) else REPRODUCTION.margin
     k = int(table["family_size"].max()) if len(table) and table["family_size"].notna().any() else 0
+    runs = REPRODUCTION.min_runs
     return ("gr-bench's mean final average accuracy with its 95% t-interval over seeds, beside the published "
             "mean ± SEM (n: the paper's seeds). The difference d (gr-bench - published) has a Welch standard "
             "error sqrt(s²/n + SEM²) with Welch–Satterthwaite df, and three tests, each Holm-adjusted over the "
-            f"{k} configuration{'s' if k != 1 else ''} with a published figure and at least {MIN_RUNS} runs, "
+            f"{k} configuration{'s' if k != 1 else ''} with a published figure and at least {runs} runs, "
             f"at alpha {ALPHA}: \"reproduced (within ±{margin:g})\": two one-sided tests (TOST) show |d| "
             f"below {margin:g} points; \"differs (beyond ±{margin:g})\": a one-sided test shows |d| above it; "
             f"\"higher\" or \"lower than published (within reach of ±{margin:g})\": only the two-sided test "
             "of d = 0 rejects; \"can't tell\": none does; \"too few seeds\" below "
-            f"{MIN_RUNS} runs. The interval of d is at the level of the test that decided the verdict (CI "
+            f"{runs} runs. The interval of d is at the level of the test that decided the verdict (CI "
             "level; Holm's step-down level for that row), so it lies inside the margin beside \"reproduced\", "
             "beyond it beside \"differs\" and off zero beside \"higher\"/\"lower\"; beside \"can't tell\" "
             "the widest of the three. A non-significant difference alone never counts as reproduced.\n")

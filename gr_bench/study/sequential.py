@@ -30,7 +30,7 @@ import optuna
 
 from ..group_sequential import DEFAULT_SPENDING, SPENDING, Design, describe_boundary, t_levels
 from ..labels import final_labels
-from ..thresholds import DEFAULTS
+from ..thresholds import DEFAULTS, Thresholds
 from .setup import Setup, compared_stage, first_block, seed_choices
 from .spec import StudyError, StudySpec
 from .stages import generator_followers, planned_points
@@ -139,15 +139,15 @@ def look(storage, spec: StudySpec, setup: Setup, study: optuna.Study) -> dict:
     dict."""
     import pandas as pd
 
-    from ..comparisons import primary_verdicts
+    from ..comparisons import Question, primary_verdicts
 
     plan = study.user_attrs[ATTR]
     n = len(stage_seeds(study, seed_choices(spec, setup)))
     stages = stage_studies(storage, setup.study_name)
     runs = pd.DataFrame(stage_runs(stages, compared_stage(spec)))
-    rows = primary_verdicts(runs, spec.kind, spec.compared_with(), primary=spec.objective, alpha=plan["alpha"],
-                            min_effect=plan["min_effect"], power_effect=plan["power_effect"],
-                            attribution=attribution_entries(stages), pairs=spec.grid_pairs(),
+    question = Question(spec.kind, spec.compared_with(), attribution_entries(stages), spec.grid_pairs())
+    thresholds = Thresholds(alpha=plan["alpha"], min_effect=plan["min_effect"], power_effect=plan["power_effect"])
+    rows = primary_verdicts(runs, question, primary=spec.objective, thresholds=thresholds,
                             design=design(plan, seed_choices(spec, setup)),
                             families=spec.families or ()) if len(runs) else []
     entry = decide(rows, plan, n)
