@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gr_bench import config
+from gr_bench import plugins as plugin_module
 from gr_bench.cli import main
 from gr_bench.config import ConfigError, RunConfig, config_from_flat, flatten, preset, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
@@ -257,7 +257,7 @@ def test_the_run_id_follows_the_plugins_source(plugins):
 def test_an_entry_point_names_a_plugin(tmp_path, monkeypatch):
     (tmp_path / "ep_gen.py").write_text(SMALL_VAE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(config, "_entry_points", lambda group: {"tiny": "ep_gen:SmallVAE"}
+    monkeypatch.setattr(plugin_module, "_entry_points", lambda group: {"tiny": "ep_gen:SmallVAE"}
                         if group == "gr_bench.generators" else {})
     cfg = with_overrides(RunConfig(), ["generator=tiny"])
     assert cfg.model.generator_sha256 == sha256(tmp_path / "ep_gen.py")
