@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from .errors import ConfigError
 
@@ -299,7 +299,7 @@ class Smoke:
 
     def count(self, what: str, value: object, whole: type = numbers.Integral) -> None:
         """A byte or FLOP count that the plug-in returned: a whole number (an instance of `whole`) >= 0."""
-        if not isinstance(value, whole) or isinstance(value, bool) or value < 0:
+        if not isinstance(value, whole) or isinstance(value, bool) or cast(int, value) < 0:
             self.fail(f"{what} returned {value!r}; expected a whole number >= 0")
 
 
