@@ -9,8 +9,8 @@ value raises :class:`ConfigError` naming the field. Change a config with ``with_
 A generator or a strategy may come from outside gr-bench (a plugin: ``module:Class``,
 ``path/to/file.py:Class``, an installed package's entry point, or a module in a $GR_BENCH_PLUGINS
 folder). The config names it and records the sha256 of its source file (``generator_sha256``,
-``strategy_sha256``), so a changed plugin gets new run ids; :func:`plugin_source` finds that file
-without running it. What a name means is the registries' business (models/, strategies/).
+``strategy_sha256``), so a changed plugin gets new run ids; the plug-in module (plugins.py) finds that
+file without running it. What a name means is the registries' business (models/, strategies/).
 """
 
 from __future__ import annotations
@@ -19,17 +19,14 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from pathlib import Path
 
+from .errors import ConfigError
+from .plugins import BUILTIN_STRATEGIES, is_name, plugin_sha256
 from .schedule import ScheduleError, parse_schedule
 
-STRATEGY_NAMES = ("none", "joint", "buffer", "generative")
 SCENARIOS = ("class", "task", "domain")
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "restarts")
@@ -42,10 +39,6 @@ OPTIMIZER_STATES = ("reset", "keep")
 GMM_SELECTIONS = ("fixed", "heldout")
 PRECISIONS = ("fp32", "bf16")
 EVAL_EVERY = ("pass", "task")
-
-
-class ConfigError(ValueError):
-    """An invalid configuration value; the message is one line naming the field."""
 
 
 def _check(ok: bool, name: str, why: str, value: object) -> None:
@@ -62,144 +55,6 @@ def _positive(name: str, value: object, integer: bool = False) -> None:
     ok = (isinstance(value, kind) and not isinstance(value, bool)
           and (isinstance(value, int) or math.isfinite(value)) and value > 0)  # isfinite overflows on a huge int
     _check(ok, name, "must be a positive " + ("whole number" if integer else "number"), value)
-
-
-# --- plugins: where a generator or a strategy from outside gr-bench lives --------------------------
-# Found here without running any of its code; models/plugins.py imports and checks it.
-
-PLUGINS_ENV = "GR_BENCH_PLUGINS"  # folders of plugin modules, os.pathsep-separated (beside $GR_BENCH_STUDIES)
-ENTRY_POINT_GROUPS = {"generator": "gr_bench.generators", "strategy": "gr_bench.strategies"}
-# what a module NAME.py in a $GR_BENCH_PLUGINS folder names its plugin by, when used as plain NAME
-FOLDER_ATTRIBUTES = {"generator": "GENERATOR", "strategy": "STRATEGY"}
-
-
-@dataclass(frozen=True)
-class PluginSource:
-    """A plugin as found: ``module`` to import (None: load ``path`` itself), ``attribute`` in it,
-    ``path`` the source file whose sha256 the config records, ``via`` how it was named."""
-
-    kind: str  # generator or strategy
-    name: str  # as configured
-    module: str | None
-    attribute: str
-    path: Path
-    via: str  # "import path", "file", "$GR_BENCH_PLUGINS" or "entry point"
-
-    @property
-    def target(self) -> str:
-        """module:attribute, or file:attribute: what is imported."""
-        return f"{self.module or self.path}:{self.attribute}"
-
-
-def plugin_folders() -> list[Path]:
-    return [Path(f).expanduser() for f in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if f]
-
-
-def _is_name(text: object) -> bool:
-    return isinstance(text, str) and text != "" and not any(c.isspace() for c in text)
-
-
-def _dotted(text: str) -> bool:
-    return all(part.isidentifier() for part in text.split("."))
-
-
-@cache
-def _entry_points(group: str) -> dict[str, str]:
-    """name -> "module:attribute" of the installed packages' entry points in `group` (read once per process)."""
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep.value for ep in entry_points(group=group)}
-
-
-def find_module(name: str) -> Path | None:
-    """The source file of module `name` (dotted) in a $GR_BENCH_PLUGINS folder or on sys.path (in
-    that order), found without importing it or its packages; None when there is none."""
-    from importlib.machinery import PathFinder
-
-    search = [str(f) for f in plugin_folders()] + sys.path
-    parts, spec = name.split("."), None
-    for i in range(len(parts)):
-        spec = PathFinder.find_spec(".".join(parts[: i + 1]), search)
-        if spec is None:
-            break
-        if i < len(parts) - 1:
-            if not spec.submodule_search_locations:
-                return None
-            search = list(spec.submodule_search_locations)
-    origin = getattr(spec, "origin", None)
-    if not (origin and Path(origin).is_file()):  # another finder's (an editable install's); imports its packages
-        import importlib.util
-
-        try:
-            origin = getattr(importlib.util.find_spec(name), "origin", None)
-        except (ImportError, ValueError, AttributeError):
-            origin = None
-    return Path(origin).resolve() if origin and Path(origin).is_file() else None
-
-
-def plugin_source(kind: str, name: str) -> PluginSource | None:
-    """Where the plugin that `name` configures as a `kind` lives; None when `name` is no plugin
-    (a built-in, or unknown: the registry says which). `name` is an import path, module:Class or
-    path/to/file.py:Class (a ConfigError when there is no such module or file), or a plain name: a
-    module NAME.py in a $GR_BENCH_PLUGINS folder (its attribute GENERATOR or STRATEGY), else an
-    installed package's entry point of that name."""
-    if ":" in name:
-        left, _, attribute = name.rpartition(":")
-        if not _dotted(attribute):
-            raise ConfigError(f"{kind} {name!r}: after the ':' comes the class's name, got {attribute!r}")
-        if left.endswith(".py") or "/" in left or os.sep in left:
-            try:
-                path = Path(left).expanduser().resolve()
-                found = path.is_file()
-            except (OSError, ValueError, RuntimeError):
-                found = False
-            if not found:
-                raise ConfigError(f"{kind} {name!r}: no file {left!r}")
-            return PluginSource(kind, name, None, attribute, path, "file")
-        module_path = find_module(left) if _dotted(left) else None
-        if module_path is None:
-            raise ConfigError(f"{kind} {name!r}: no module {left!r} on sys.path or in ${PLUGINS_ENV}")
-        return PluginSource(kind, name, left, attribute, module_path, "import path")
-    if not _dotted(name):
-        return None
-    for folder in plugin_folders():
-        if (folder / f"{name}.py").is_file():
-            return PluginSource(kind, name, None, FOLDER_ATTRIBUTES[kind], (folder / f"{name}.py").resolve(),
-                                f"${PLUGINS_ENV}")
-    value = _entry_points(ENTRY_POINT_GROUPS[kind]).get(name)
-    if value is None:
-        return None
-    module, _, attribute = value.partition(":")
-    entry_path = find_module(module.strip()) if _dotted(module.strip()) else None
-    if entry_path is None or not _dotted(attribute.strip()):
-        raise ConfigError(f"{kind} {name!r}: its entry point names {value!r}, which cannot be entry_path")
-    return PluginSource(kind, name, module.strip(), attribute.strip(), entry_path, "entry point")
-
-
-def file_sha256(path: Path) -> str:
-    st = path.stat()
-    return _file_sha256(str(path), st.st_mtime_ns, st.st_size)
-
-
-@lru_cache(maxsize=256)
-def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _plugin_sha256(kind: str, name: str, recorded: str | None) -> str | None:
-    """The sha256 a config records for its `kind` plugin: the recorded one (a config read back with
-    its run), else that of the plugin's source file now; None when `name` is no plugin."""
-    if recorded is not None:
-        _check(isinstance(recorded, str) and len(recorded) == 64 and all(c in "0123456789abcdef" for c in recorded),
-               f"{kind}_sha256", "must be 64 hex digits", recorded)
-        return recorded
-    source = plugin_source(kind, name)
-    if source is None:
-        return None
-    try:
-        return file_sha256(source.path)
-    except OSError as e:
-        raise ConfigError(f"{kind} {name!r}: cannot read {source.path} ({e.strerror or e})") from None
 
 
 @dataclass(frozen=True)
@@ -243,9 +98,9 @@ class ModelConfig:
     generator_sha256: str | None = None
 
     def __post_init__(self) -> None:
-        _check(_is_name(self.generator), "generator",
+        _check(is_name(self.generator), "generator",
                "must be a generator's name or a plugin's module:Class or path/to/file.py:Class", self.generator)
-        object.__setattr__(self, "generator_sha256", _plugin_sha256("generator", self.generator, self.generator_sha256))
+        object.__setattr__(self, "generator_sha256", plugin_sha256("generator", self.generator, self.generator_sha256))
         for name in ("hidden", "vae_hidden"):
             widths = getattr(self, name)
             _check(isinstance(widths, tuple) and len(widths) > 0, name, "must be one or more widths", widths)
@@ -382,11 +237,11 @@ class RunConfig:
     strategy_sha256: str | None = None
 
     def __post_init__(self) -> None:
-        builtin = self.strategy in STRATEGY_NAMES
-        sha = None if builtin or not _is_name(self.strategy) else _plugin_sha256("strategy", self.strategy,
-                                                                                 self.strategy_sha256)
+        builtin = self.strategy in BUILTIN_STRATEGIES
+        sha = None if builtin or not is_name(self.strategy) else plugin_sha256("strategy", self.strategy,
+                                                                               self.strategy_sha256)
         _check(builtin or sha is not None, "strategy",
-               f"must be one of {', '.join(STRATEGY_NAMES)}, or a plugin's module:Class or path/to/file.py:Class",
+               f"must be one of {', '.join(BUILTIN_STRATEGIES)}, or a plugin's module:Class or path/to/file.py:Class",
                self.strategy)
         object.__setattr__(self, "strategy_sha256", sha)
         _check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0,

@@ -13,3 +13,9 @@ class DataError(ValueError):
 class UnavailableError(ValueError):
     """Something a command needs that this machine does not offer: an optional package that is not
     installed, a port that is taken. One line; the CLI prints str(e) and exits 2."""
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value, or a plug-in that cannot be used; the message is one line naming
+    the field or the plug-in. Defined here, below config and the plug-in module, which both raise it
+    (config re-exports it: ``from gr_bench.config import ConfigError`` is its usual spelling)."""

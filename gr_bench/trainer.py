@@ -11,7 +11,8 @@ For each task t:
 After the last epoch of task t, the evaluation is row t of the accuracy matrix R (with
 eval_every=task that is the only evaluation of the task: R is the same, the per-pass curve shorter).
 In per-batch replay mode, step 1 supplies nothing; instead every training step of 2 and 3 draws a
-fresh replay batch and weighs it against the current batch (see _FreshReplay).
+fresh replay batch and weighs it against the current batch (fitting.FreshReplay). One pass of a model
+over its data, and the losses it minimises, are fitting.py's; this module runs the tasks through them.
 
 Each phase is timed with perf_counter (a generator track's hashing, loading and saving are in no
 phase: generator_tracks.py). A fixed seed fixes initialisation (torch.manual_seed),
@@ -28,7 +29,6 @@ fp32: the accuracy of the fp32 master weights, comparable across precisions.
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import time
 from collections import defaultdict
@@ -40,23 +40,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ConfigError, RunConfig, plugin_source, uses_plugins
+from .config import ConfigError, RunConfig, uses_plugins
 from .data import SplitBenchmark, Task
+from .fitting import (
+    MASKED,
+    Fit,
+    FreshReplay,
+    NonFiniteLoss,
+    check_finite,
+    classifier_loss,
+    drawn,
+    fit_epoch,
+    generator_loss,
+    passes,
+    training_set,
+)
 from .generator_tracks import GeneratorTrack, Phase, Stopwatch
-from .models import classifier_for, head_log_softmax, n_params, param_bytes, train_flops
+from .models import classifier_for, n_params, param_bytes, train_flops
 from .optim import AnyOptimizer, make_optimizer, set_lr, within_task
+from .plugins import plugin_provenance
 from .provenance import native_bf16
 from .resources import peak_rss_bytes, reset_peak_rss
 from .result import RunResult
-from .strategies import ReplaySet, Strategy, build_strategy, matched_bytes
+from .strategies import ReplaySet, Strategy, build_strategy, keeps_memory, matched_bytes
 from .strategies.base import to_float
 
 PHASES = ("generator", "replay", "classifier", "eval")
-_MASKED = -1e9  # logit for outputs outside a sample's task (finite, so 0 * logit stays 0)
-
-
-class NonFiniteLoss(RuntimeError):
-    """A loss became NaN or infinite: the run ends as `failed` with this message as reason."""
 
 
 class PhaseTimer:
@@ -107,7 +116,7 @@ class Evaluator:
         for i in range(0, len(self.y), chunk):
             logits = model(to_float(self.x[i : i + chunk]))
             if self.masks is not None:  # task identity given: predict among the task's classes
-                logits = logits.masked_fill(~self.masks[self.task[i : i + chunk]], _MASKED)
+                logits = logits.masked_fill(~self.masks[self.task[i : i + chunk]], MASKED)
             correct.append(logits.argmax(1) == self.y[i : i + chunk])
         model.train(was_training)
         hits = torch.bincount(self.task.cpu(), weights=torch.cat(correct).cpu().double(), minlength=len(self.counts))
@@ -131,142 +140,6 @@ def precision_context(precision: str, device: torch.device) -> Callable[[], Abst
     return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-def _fit_epoch(model, loss_fn: Callable, tensors: tuple, opt, rng, batch_size: int, where: str,
-               scheduler=None, max_steps: int | None = None,
-               autocast: Callable[[], AbstractContextManager] = nullcontext) -> int:
-    """One pass over `tensors` (first dimension = samples) in a seeded random order, or its first
-    `max_steps` batches; returns the number of samples seen. The forward pass (and so the backward
-    pass autograd records from it) runs inside `autocast()`."""
-    n = tensors[0].shape[0]
-    order = torch.randperm(n, generator=rng).to(tensors[0].device)
-    total = torch.zeros((), device=tensors[0].device)
-    stop = n if max_steps is None else min(n, max_steps * batch_size)
-    for i in range(0, stop, batch_size):
-        idx = order[i : i + batch_size]
-        with autocast():
-            loss = loss_fn(model, *(t[idx] if t is not None else None for t in tensors))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if scheduler is not None:
-            scheduler.step()
-        total += loss.detach()
-    # One check per pass (a NaN propagates into the sum): a sync per batch would cost time.
-    value = float(total)
-    if not math.isfinite(value):
-        raise NonFiniteLoss(f"{where}: loss is {value}")
-    return stop
-
-
-def _passes(n: int, batch_size: int, epochs: int, iters: int | None) -> list[int]:
-    """Steps of each pass over n samples: `epochs` full passes, or `iters` steps with the last pass
-    cut short where they run out."""
-    per_pass = math.ceil(n / batch_size)
-    if iters is None:
-        return [per_pass] * epochs
-    return [per_pass] * (iters // per_pass) + ([iters % per_pass] if iters % per_pass else [])
-
-
-def _check_finite(model: nn.Module, where: str) -> None:
-    """Once per task: an infinite gradient in an epoch's last batch leaves a finite loss but
-    non-finite weights, which the per-epoch loss check cannot see."""
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-        raise NonFiniteLoss(f"{where}: parameters are not finite")
-
-
-def _classifier_loss(heads: torch.Tensor | None, active: torch.Tensor | None = None):
-    """Cross-entropy on hard labels, or distillation on soft targets at per-sample temperature;
-    plus the per-pixel negative ELBO when the classifier is also the generator (RtF).
-    heads (task scenario): bool (tasks, outputs), each task's head. Every output is normalised within
-    its own head (models.head_log_softmax): a hard label is scored among its task's classes only, and
-    a soft target may cover several heads - generative replay labels each sample under every earlier
-    task's head (strategies/generative.py) - and then costs the mean over those heads of each head's
-    cross-entropy, as van de Ven & Tolias average the replay loss over the earlier tasks.
-    active: the outputs that compete at all (class scenario, active_outputs=seen), the same for every
-    sample of the task."""
-
-    def loss(model, x, y, soft, tau):
-        elbo = None
-        if getattr(model, "feedback", False):
-            logits, elbo = model.logits_and_elbo(x)
-        else:
-            logits = model(x)
-        logits = logits.float()  # the loss is reduced in fp32 (a no-op unless under bf16 autocast)
-        if active is not None:
-            logits = logits.masked_fill(~active, _MASKED)
-        if soft is None:
-            ce = F.cross_entropy(logits, y) if heads is None else F.nll_loss(head_log_softmax(logits, heads), y)
-        else:
-            # Hinton et al.: soft cross-entropy at temperature tau, scaled by tau^2 so its gradients
-            # match the hard loss's size; real samples have one-hot targets and tau = 1.
-            scaled = logits / tau[:, None]
-            logp = F.log_softmax(scaled, dim=1) if heads is None else head_log_softmax(scaled, heads)
-            ce = -(soft * logp).sum(1) * tau.pow(2)
-            if heads is not None:  # each head's slice of a target sums to 1: its sum counts the heads
-                ce = ce / soft.sum(1)
-            ce = ce.mean()
-        return ce if elbo is None else ce + elbo
-
-    return loss
-
-
-def _generator_loss(model, x, y):
-    return model.loss(x, y)  # y conditions a class-conditional VAE; the seed's VAE ignores it
-
-
-class _FreshReplay:
-    """Per-batch replay: each step also draws a fresh replay batch of the current batch's size;
-    loss = weight * current + (1 - weight) * replay, with weight = 1/t on the t-th task.
-    `drawn` counts the replayed samples drawn so far."""
-
-    def __init__(self, loss_fn: Callable, draw: Callable[[int], ReplaySet | None], weight: float, timer: PhaseTimer,
-                 generator: bool = False) -> None:
-        self.loss_fn, self.draw, self.weight, self.timer, self.generator = loss_fn, draw, weight, timer, generator
-        self.drawn = 0
-
-    def __call__(self, model, x, *rest):
-        current = self.loss_fn(model, x, *rest)
-        with self.timer("replay"):
-            r = self.draw(len(x))
-        if r is None:
-            return current
-        self.drawn += len(r)
-        rx, ry = r.x.to(x.device), None if r.y is None else r.y.to(x.device)
-        if self.generator:
-            replayed = self.loss_fn(model, rx, ry)
-        else:
-            replayed = self.loss_fn(model, rx, ry, None if r.soft is None else r.soft.to(x.device),
-                                    None if r.soft is None else r.tau().to(x.device))
-        return self.weight * current + (1 - self.weight) * replayed
-
-
-def _drawn(loss: Callable) -> int:
-    """Replayed samples a task's loss drew per batch (0 unless per-batch replay)."""
-    return loss.drawn if isinstance(loss, _FreshReplay) else 0
-
-
-def _training_set(task: Task, replay: ReplaySet | None, n_outputs: int, device: torch.device):
-    """New task data plus replay as (x, y, soft, tau); soft/tau are None unless replay is soft.
-
-    The float pixels are written once into one tensor (the uint8 images converted in place, then
-    the replay after them) rather than converted and then concatenated: on Fashion-MNIST that
-    saved a transient copy of the whole training set from the run's peak memory."""
-    y = task.y_train
-    if replay is None or len(replay) == 0:
-        return to_float(task.x_train).to(device), y.to(device), None, None
-    n = len(y)
-    x = torch.empty(n + len(replay), task.x_train.shape[1])
-    x[:n].copy_(task.x_train).div_(255.0)  # the same values as to_float
-    x[n:].copy_(replay.x)
-    soft = tau = None
-    if replay.soft is not None:
-        soft = torch.cat([F.one_hot(y, n_outputs).float(), replay.soft.cpu()])
-        tau = torch.cat([torch.ones(len(y)), torch.full((len(replay),), replay.temperature)])
-        soft, tau = soft.to(device), tau.to(device)
-    y = torch.cat([y, replay.y.cpu()])
-    return x.to(device), y.to(device), soft, tau
-
-
 _warmed_up = False
 
 
@@ -281,18 +154,6 @@ def _warm_up(*optimizers: str) -> None:
             F.cross_entropy(model(torch.randn(4, 8)), torch.zeros(4, dtype=torch.long)).backward()
             opt.step()
         _warmed_up = True
-
-
-def plugin_provenance(cfg: RunConfig) -> dict[str, dict[str, str]]:
-    """kind -> {name, source file, sha256} of each plugin the run uses (its generator, its strategy)."""
-    out = {}
-    for kind, name, sha in (("generator", cfg.model.generator, cfg.model.generator_sha256),
-                            ("strategy", cfg.strategy, cfg.strategy_sha256)):
-        source = plugin_source(kind, name) if sha is not None else None
-        if source is not None:
-            out[kind] = {"name": name, "target": source.target, "path": str(source.path), "sha256": sha,
-                         "via": source.via}
-    return out
 
 
 def check_device(device: str) -> None:
@@ -393,7 +254,7 @@ def run(
             loss_c, loss_g = _losses(loop, task)
             accs = _classifier_phase(loop, task, data, loss_c, on_epoch)
             phase = _generator_phase(loop, task, data, loss_g)
-            loop.replay_flops += _replay_flops(loop, n_replay + _drawn(loss_c), phase)  # before after_task
+            loop.replay_flops += _replay_flops(loop, n_replay + drawn(loss_c), phase)  # before after_task
             loop.strategy.after_task(task, loop.classifier, loop.rng)  # may swap the models
             del data  # free this task's float copy before the next one is built
             loop.result.accuracy.append(accs)
@@ -409,7 +270,7 @@ def _replay_phase(loop: _Loop, task: Task) -> tuple[tuple, int]:
     in per-batch mode), as (x, y, soft, tau); and the replay set's size."""
     with loop.timer("replay"), loop.autocast():
         replay = loop.strategy.replay(task, loop.rng)
-    data = _training_set(task, replay, loop.bench.n_outputs, loop.device)
+    data = training_set(task, replay, loop.bench.n_outputs, loop.device)
     n_replay = 0 if replay is None else len(replay)
     loop.result.train_sizes.append(len(data[0]))
     loop.result.replay_sizes.append(n_replay)
@@ -419,9 +280,9 @@ def _replay_phase(loop: _Loop, task: Task) -> tuple[tuple, int]:
 def _losses(loop: _Loop, task: Task) -> tuple[Callable, Callable]:
     """The task's classifier and generator losses; in per-batch mode each also draws fresh replay
     every step, the t-th task's own data weighing 1/t and the replay the rest."""
-    loss_c = _classifier_loss(loop.heads, None if loop.seen_outputs is None else loop.seen_outputs[task.index])
+    loss_c = classifier_loss(loop.heads, None if loop.seen_outputs is None else loop.seen_outputs[task.index])
     if loop.cfg.replay.replay_mode != "per-batch":
-        return loss_c, _generator_loss
+        return loss_c, generator_loss
     strategy, rng, labels, weight = loop.strategy, loop.rng, loop.generator_labels, 1.0 / (task.index + 1)
 
     def draw(n: int) -> ReplaySet | None:
@@ -430,8 +291,8 @@ def _losses(loop: _Loop, task: Task) -> tuple[Callable, Callable]:
     def draw_g(n: int) -> ReplaySet | None:  # the same random draws as `draw`
         return strategy.fresh_replay(n, rng, labels=labels)
 
-    return (_FreshReplay(loss_c, draw, weight, loop.timer),
-            _FreshReplay(_generator_loss, draw_g, weight, loop.timer, generator=True))
+    return (FreshReplay(loss_c, draw, weight, loop.timer),
+            FreshReplay(generator_loss, draw_g, weight, loop.timer, generator=True))
 
 
 def _classifier_phase(loop: _Loop, task: Task, data: tuple, loss: Callable,
@@ -444,25 +305,25 @@ def _classifier_phase(loop: _Loop, task: Task, data: tuple, loss: Callable,
         loop.opt = make_optimizer(t_cfg.optimizer, loop.classifier, lr_t)
     else:
         set_lr(loop.opt, lr_t)
-    passes = _passes(len(data[0]), t_cfg.batch_size, t_cfg.epochs, t_cfg.iters)
+    steps_per_pass = passes(len(data[0]), t_cfg.batch_size, t_cfg.epochs, t_cfg.iters)
     # cosine spans the task's steps, restarts one full pass (see optim.within_task)
-    period = passes[0] if t_cfg.lr_schedule == "restarts" else sum(passes)
-    sched = within_task(t_cfg.lr_schedule, loop.opt, period, 1)
+    period = steps_per_pass[0] if t_cfg.lr_schedule == "restarts" else sum(steps_per_pass)
+    fit = Fit(loop.classifier, loss, loop.opt, t_cfg.batch_size, within_task(t_cfg.lr_schedule, loop.opt, period, 1),
+              loop.autocast)
     seen = 0
-    for epoch, steps in enumerate(passes, start=1):
+    for epoch, steps in enumerate(steps_per_pass, start=1):
         with loop.timer("classifier"):
-            seen += _fit_epoch(loop.classifier, loss, data, loop.opt, loop.rng, t_cfg.batch_size,
-                               f"classifier, task {task.index}, epoch {epoch}", sched, steps, loop.autocast)
+            seen += fit_epoch(fit, data, loop.rng, f"classifier, task {task.index}, epoch {epoch}", steps)
         # eval_every=task: only after the task's last pass (evaluation draws nothing random and
         # changes no weights, so R is the same; the curve has one pass per task)
-        if t_cfg.eval_every == "pass" or epoch == len(passes):
+        if t_cfg.eval_every == "pass" or epoch == len(steps_per_pass):
             with loop.timer("eval"):
                 accs = loop.evaluate(loop.classifier)
             loop.result.curves.extend((task.index, epoch, j, a) for j, a in enumerate(accs))
             if on_epoch:
                 on_epoch(task.index, epoch, accs)
-    _check_finite(loop.classifier, f"classifier, task {task.index}")
-    loop.result.samples["classifier"] += seen + _drawn(loss)
+    check_finite(loop.classifier, f"classifier, task {task.index}")
+    loop.result.samples["classifier"] += seen + drawn(loss)
     return accs
 
 
@@ -498,13 +359,13 @@ def _train_generator(loop: _Loop, task: Task, data: tuple, loss: Callable) -> Ph
     """The generator's training on the task's (x, y), timed: the generator phase, and its Phase."""
     t_cfg = loop.cfg.train
     batch = t_cfg.vae_batch_size or t_cfg.batch_size
+    fit = Fit(loop.trained, loss, loop.opt_g, batch, autocast=loop.autocast)
     with loop.timer("generator"):
         watch, seen = Stopwatch(), 0
-        for epoch, steps in enumerate(_passes(len(data[0]), batch, t_cfg.vae_epochs, t_cfg.vae_iters), 1):
-            seen += _fit_epoch(loop.trained, loss, data[:2], loop.opt_g, loop.rng, batch,
-                               f"generator, task {task.index}, epoch {epoch}", max_steps=steps, autocast=loop.autocast)
-        _check_finite(loop.trained, f"generator, task {task.index}")
-        return watch.phase(seen, _drawn(loss), loop.cfg.run_id())
+        for epoch, steps in enumerate(passes(len(data[0]), batch, t_cfg.vae_epochs, t_cfg.vae_iters), 1):
+            seen += fit_epoch(fit, data[:2], loop.rng, f"generator, task {task.index}, epoch {epoch}", steps)
+        check_finite(loop.trained, f"generator, task {task.index}")
+        return watch.phase(seen, drawn(loss), loop.cfg.run_id())
 
 
 def _replay_flops(loop: _Loop, labelled: int, phase: Phase | None) -> int:
@@ -544,7 +405,7 @@ def _finish(loop: _Loop, start: float, cpu_start: float, rss_method: str) -> Run
         result.generator_info = generator.info()
     result.memory_bytes = loop.strategy.memory_bytes()
     cfg = loop.cfg
-    if cfg.strategy in ("buffer", "generative"):
+    if keeps_memory(loop.strategy):  # a buffer or a generator: the bytes it is compared at (strategies.base)
         result.generator_bytes = matched_bytes(dataclasses.replace(cfg, replay=dataclasses.replace(
             cfg.replay, buffer_bytes="match-generator")), loop.bench)
     result.peak_rss_bytes, result.peak_rss_method = peak_rss_bytes(), rss_method

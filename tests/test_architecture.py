@@ -24,12 +24,13 @@ GR = str(Path(sys.executable).parent / "gr-bench")
 # "study"); "gr_bench" itself is the package's __init__.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # pure helpers any layer may use: no storage, no training (torch only inside functions)
-    ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "config", "provenance",
+    # (plugins: finding, hashing, loading and smoke-checking a generator or strategy from outside gr-bench)
+    ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "plugins", "config", "provenance",
               "resources", "result", "thresholds", "group_sequential", "stats", "budgets", "comparisons")),
     ("data", ("idx", "fetch", "data")),  # idx: the IDX reader and content identity data and fetch share
     ("models", ("models", "optim")),  # the generator registry; the optimizers the trainer builds
     ("strategies", ("strategies",)),
-    ("trainer", ("trainer", "generator_tracks")),
+    ("trainer", ("trainer", "fitting", "generator_tracks")),  # fitting: one pass of a model and its losses
     ("storage", ("storage", "runcache", "runs")),  # Optuna storage, the run cache, `gr-bench run`'s folder
     ("study", ("study", "bench")),  # orchestration; bench runs the trainer and a study to measure them
     ("export", ("export",)),  # a study's rows and files from its storage

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gr_bench import config
+from gr_bench import plugins as plugin_module
 from gr_bench.cli import main
 from gr_bench.config import ConfigError, RunConfig, config_from_flat, flatten, preset, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
@@ -26,6 +26,8 @@ from gr_bench.models import (
     kept_bytes,
     n_params,
 )
+from gr_bench.report.frames import memory_points, replay_kind
+from gr_bench.strategies import matched_bytes
 from gr_bench.trainer import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,7 +259,7 @@ def test_the_run_id_follows_the_plugins_source(plugins):
 def test_an_entry_point_names_a_plugin(tmp_path, monkeypatch):
     (tmp_path / "ep_gen.py").write_text(SMALL_VAE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(config, "_entry_points", lambda group: {"tiny": "ep_gen:SmallVAE"}
+    monkeypatch.setattr(plugin_module, "_entry_points", lambda group: {"tiny": "ep_gen:SmallVAE"}
                         if group == "gr_bench.generators" else {})
     cfg = with_overrides(RunConfig(), ["generator=tiny"])
     assert cfg.model.generator_sha256 == sha256(tmp_path / "ep_gen.py")
@@ -293,6 +295,53 @@ class LastTask(NoMemory):
     row = summary(tmp_path / "r")
     assert row["strategy"] == "last_task:LastTask" and int(row["memory_bytes"]) == 50 * 65
     assert row["strategy_sha256"] == sha256(plugins / "last_task.py")
+
+
+KEEPER = '''
+import torch
+
+from gr_bench.strategies.base import NoMemory, ReplaySet, to_float
+
+
+class Keeper(NoMemory):
+    """Keeps the first 20 images of every task and replays them all: a buffer by what it declares."""
+
+    stores_samples = True  # real images within a budget: what the trainer and the reports read
+
+    def __init__(self, cfg, bench):
+        self.x, self.y = [], []
+
+    def replay(self, task, rng):
+        return ReplaySet(to_float(torch.cat(self.x)), torch.cat(self.y)) if self.x else None
+
+    def after_task(self, task, classifier, rng):
+        self.x.append(task.x_train[:20])
+        self.y.append(task.y_train[:20])
+
+    def memory_bytes(self):
+        return sum(t.numel() for t in self.x) + len(self.x) * 20  # uint8 images, a byte per label
+'''
+
+
+def test_a_plugin_strategy_declared_by_its_attributes_gets_the_builtins_treatment(plugins, digits):
+    """What the trainer and the frames know of a strategy is its class's attributes, not its name: a
+    plug-in that stores samples is accounted and plotted as a buffer, one that replays generated data
+    as generative replay, one that declares neither as a reference (by its own name)."""
+    (plugins / "keeper.py").write_text(KEEPER)
+    (plugins / "plain.py").write_text(KEEPER.replace("stores_samples = True", "pass"))
+    (plugins / "dreamer.py").write_text(KEEPER.replace("stores_samples = True", "replays_generated = True"))
+    cfg = with_overrides(RunConfig(), TINY + ["strategy=keeper:Keeper"])
+    r = run(cfg, digits)
+    matched = matched_bytes(with_overrides(cfg, {"buffer_bytes": "match-generator"}), digits)
+    assert r.status == "ok" and r.memory_bytes == 5 * 20 * 65
+    assert r.generator_bytes == matched > 0  # the bytes generative replay would keep, as a buffer's run records
+    plain = run(with_overrides(RunConfig(), TINY + ["strategy=plain:Keeper"]), digits)
+    assert plain.memory_bytes == r.memory_bytes and plain.generator_bytes == 0  # no budget declared: a reference
+    assert [replay_kind("x", s) for s in ("keeper:Keeper", "plain:Keeper", "dreamer:Keeper", "buffer", "joint")] \
+        == ["buffer", "plain:keeper", "generative", "buffer", "joint"]
+    rows = [{"label": lab, "strategy": s, "final_avg_acc": 0.5, "memory_bytes": 1000, "status": "ok"}
+            for lab, s in (("mine", "keeper:Keeper"), ("buffer-1000", "buffer"), ("joint", "joint"))]
+    assert list(memory_points(rows)["kind"]) == ["buffer", "buffer", "joint"]  # the accuracy-memory plane's kinds
 
 
 # --- bad plugins: one line, exit code 2, before any training ---------------------------------------

@@ -8,9 +8,10 @@ import torch
 
 from gr_bench.config import ConfigError, RunConfig, config_from_flat, flatten, preset, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
+from gr_bench.fitting import Fit, classifier_loss, fit_epoch, generator_loss
 from gr_bench.models import build_classifier, build_vae
 from gr_bench.optim import make_optimizer
-from gr_bench.trainer import _classifier_loss, _fit_epoch, _generator_loss, precision_context, run
+from gr_bench.trainer import precision_context, run
 
 # Run ids as stored before precision and eval_every existed (tests/test_config.py pins the same).
 PINNED = {"seed": "bef6d65e5343", "small": "b150ea736b2e", "quick": "b4f6075f5b84", "vandeven2019": "eb75454efc4e"}
@@ -83,9 +84,9 @@ def test_bf16_first_step_loss_matches_fp32_within_bf16_tolerance(kind):
         torch.manual_seed(1)  # the same initial weights and the same reparametrisation noise
         if kind == "classifier":
             model, fn, args = build_classifier(input_dim=64, hidden=(32, 32), n_outputs=10), \
-                _classifier_loss(None), (x, y, None, None)
+                classifier_loss(None), (x, y, None, None)
         else:
-            model, fn, args = build_vae(input_dim=64, hidden=(32, 16), latent=4), _generator_loss, (x, None)
+            model, fn, args = build_vae(input_dim=64, hidden=(32, 16), latent=4), generator_loss, (x, None)
         loss, grads = _first_loss(model, fn, args, precision)
         assert loss.dtype == torch.float32  # reduced in fp32 under autocast too
         assert grads == {torch.float32} and {p.dtype for p in model.parameters()} == {torch.float32}
@@ -102,8 +103,8 @@ def test_bf16_training_runs_the_forward_in_bf16_and_keeps_fp32_state(digits2):
     seen = []
     vae.decoder[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
     x = digits2.tasks[0].x_train.float() / 255
-    _fit_epoch(vae, _generator_loss, (x, None), opt, torch.Generator().manual_seed(0), 32, "test", max_steps=2,
-               autocast=precision_context("bf16", torch.device("cpu")))
+    fit = Fit(vae, generator_loss, opt, 32, autocast=precision_context("bf16", torch.device("cpu")))
+    fit_epoch(fit, (x, None), torch.Generator().manual_seed(0), "test", max_steps=2)
     assert seen == [torch.bfloat16] * 2
     assert {p.dtype for p in vae.parameters()} == {torch.float32}
     moments = [t for v in opt.state.values() for t in (v.values() if isinstance(v, dict) else v)]

@@ -10,15 +10,16 @@ import torch.nn.functional as F
 from gr_bench import optim, trainer
 from gr_bench.config import RunConfig, preset, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
-from gr_bench.trainer import _classifier_loss, _passes, run
+from gr_bench.fitting import classifier_loss, passes
+from gr_bench.trainer import run
 
 TINY = {"vae_hidden": (32, 16), "latent": 4, "batch_size": 32}
 
 
 def test_passes_cut_the_last_one_short():
-    assert _passes(100, 32, epochs=3, iters=None) == [4, 4, 4]
-    assert _passes(100, 32, epochs=3, iters=10) == [4, 4, 2]
-    assert _passes(100, 32, epochs=3, iters=8) == [4, 4]
+    assert passes(100, 32, epochs=3, iters=None) == [4, 4, 4]
+    assert passes(100, 32, epochs=3, iters=10) == [4, 4, 2]
+    assert passes(100, 32, epochs=3, iters=8) == [4, 4]
 
 
 def test_iters_count_steps_not_epochs():
@@ -37,9 +38,9 @@ def test_seen_outputs_loss_ignores_unseen_classes():
     active = torch.zeros(10, dtype=torch.bool)
     active[:4] = True
     model = lambda x: x  # noqa: E731  the "model" returns the logits it is given
-    got = _classifier_loss(None, active)(model, logits, y, None, None)
+    got = classifier_loss(None, active)(model, logits, y, None, None)
     assert torch.allclose(got, F.cross_entropy(logits[:, :4], y))
-    assert torch.allclose(_classifier_loss(None)(model, logits, y, None, None), F.cross_entropy(logits, y))
+    assert torch.allclose(classifier_loss(None)(model, logits, y, None, None), F.cross_entropy(logits, y))
 
 
 def test_vandeven_preset_is_the_published_protocol():

@@ -17,6 +17,7 @@ from torch import nn
 
 from gr_bench.config import preset, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
+from gr_bench.fitting import classifier_loss
 from gr_bench.models import head_log_softmax
 from gr_bench.report.compare import compare_runs
 from gr_bench.report.rebuild import rebuild
@@ -25,7 +26,7 @@ from gr_bench.report.shipped import load
 from gr_bench.strategies.generative import GenerativeReplay
 from gr_bench.study import Setup, StudyError, default_study_name, get_spec, spec_fingerprint
 from gr_bench.study.spec import StudySpec, _check_one_scenario
-from gr_bench.trainer import Evaluator, _classifier_loss
+from gr_bench.trainer import Evaluator
 
 from conftest import GR
 
@@ -82,7 +83,7 @@ def test_task_il_evaluation_never_answers_through_another_tasks_head(digits):
 def test_task_il_loss_scores_a_label_within_its_head_and_averages_a_target_over_heads():
     heads = _heads([3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
     logits = torch.randn(4, 10, generator=torch.Generator().manual_seed(1))
-    loss = _classifier_loss(heads)
+    loss = classifier_loss(heads)
     y = torch.tensor([7, 0, 4, 5])  # classes of tasks 0, 1, 2, 4
     within = [(t, heads[t].nonzero().flatten().tolist().index(int(c))) for t, c in zip([0, 1, 2, 4], y)]
     by_hand = torch.stack([F.cross_entropy(logits[i, heads[t]][None], torch.tensor([k]))

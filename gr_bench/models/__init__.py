@@ -1,7 +1,7 @@
 """Models: the MLP classifier and the generator registry, with parameter and byte counts.
 
 GENERATORS maps each built-in generator's name to its class (one module each: vae.py, cvae.py,
-gaussian.py, rtf.py); a plugin (config.plugin_source: module:Class, path/to/file.py:Class, an entry
+gaussian.py, rtf.py); a plugin (gr_bench/plugins.py: module:Class, path/to/file.py:Class, an entry
 point in `gr_bench.generators`, a module in $GR_BENCH_PLUGINS) is looked up the same way by
 :func:`generator_class`, so every generator gets the same memory accounting, FLOP counting and
 bytes-matched buffer. What a generator must provide: base.Generator.
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import ConfigError
-from . import plugins
+from ..errors import ConfigError
 from .base import Generator, forward_flops, linear_shapes, n_params, param_bytes, train_flops
 from .cvae import ConditionalVAE
 from .gaussian import ClassGaussians, gmm_floats
 from .mlp import build_classifier, head_log_softmax
+from .plugin_check import check_generator_plugin, generator_plugin
 from .rtf import ReplayThroughFeedback
 from .vae import VAE, build_vae
 
@@ -42,7 +42,7 @@ def generator_class(cfg) -> type[Generator]:
             raise ConfigError(f"generator {name!r}: a plugin of that name (an entry point or a module in "
                               f"$GR_BENCH_PLUGINS) clashes with the built-in generator; rename the plugin")
         return GENERATORS[name]
-    cls = plugins.generator_plugin(name, sha)
+    cls = generator_plugin(name, sha)
     if cls is None:
         raise ConfigError(f"unknown generator {name!r}; choose from {', '.join(GENERATORS)}, or give a plugin as "
                           "module:Class or path/to/file.py:Class (docs/plugins.md)")
@@ -60,14 +60,14 @@ def replay_labels(cfg) -> str:
 def check_generator(cfg, *, input_dim: int = 784, n_outputs: int = 10) -> None:
     """Everything about cfg's generator that can be known before a run: it exists (a plugin is
     imported and follows the protocol), labels=generator has a conditional generator, and a plugin
-    passes its smoke check at this input size (plugins.smoke_check). One ConfigError line otherwise."""
+    passes its smoke check at this input size (plugin_check.py). One ConfigError line otherwise."""
     cls = generator_class(cfg)
     if cfg.replay.labels == "generator" and not cls.conditional:
         conditional = ", ".join(name for name, c in GENERATORS.items() if c.conditional)
         raise ConfigError(f"labels 'generator' needs a conditional generator ({conditional}, or a plugin with "
                           f"conditional = True), not {cfg.model.generator!r}, got {cfg.replay.labels!r}")
     if cfg.model.generator not in GENERATORS:
-        plugins.smoke_check(cls, cfg, input_dim=input_dim, n_outputs=n_outputs)
+        check_generator_plugin(cls, cfg, input_dim=input_dim, n_outputs=n_outputs)
 
 
 def uses_feedback(cfg) -> bool:

@@ -23,6 +23,8 @@ import pandas as pd
 
 from .. import metrics
 from ..comparisons import interleaved, restored_generator  # noqa: F401  (frames.interleaved, frames.restored_generator)
+from ..errors import ConfigError
+from ..plugins import BUILTIN_STRATEGIES
 
 PHASES = ("generator", "replay", "classifier", "eval")  # trainer.PHASES (not imported: no torch here)
 ACCURACY_COLUMNS = ("after_task", "eval_task", "epoch", "acc")
@@ -171,13 +173,21 @@ def avg_acc_curves(accuracy) -> pd.DataFrame:
 # --- accuracy against memory and cost -------------------------------------------------------------
 
 def replay_kind(label: str, strategy: str) -> str:
-    """buffer, generative, or the strategy (or label) of a reference such as none or joint."""
+    """buffer, generative, or the strategy (or label) of a reference such as none or joint: what the
+    strategy's class says it replays (strategies.base.NoMemory's attributes, a plug-in's too), or, in
+    rows that name no strategy, what the label says."""
     s, lab = strategy.lower(), label.lower()
-    if s == "generative" or (not s and "generative" in lab):
+    if not s:
+        return "generative" if "generative" in lab else "buffer" if lab.startswith("buffer") else lab
+    from ..strategies import strategy_class  # torch: only when a frame asks
+
+    try:
+        cls = strategy_class(s if s in BUILTIN_STRATEGIES else strategy)
+    except ConfigError:  # a plug-in that cannot be found or imported here: a reference by its name
+        return s
+    if getattr(cls, "replays_generated", False):
         return "generative"
-    if s == "buffer" or (not s and lab.startswith("buffer")):
-        return "buffer"
-    return s or lab
+    return "buffer" if getattr(cls, "stores_samples", False) else s
 
 
 def memory_points(runs) -> pd.DataFrame:

@@ -6,6 +6,10 @@ step (per-batch mode), (2) updates its memory after each task, and (3) says how 
 memory takes. A strategy whose ``generator`` is an nn.Module has it trained by the trainer on the
 same data as the classifier (new task plus replay), as in the seed report; a generator fitted in
 closed form is fitted by ``fit_generator``.
+
+What the trainer and the reports need to know of a strategy is a class attribute (``stores_samples``,
+``replays_generated``), never its name: a plug-in that sets them gets the built-ins' treatment (the
+bytes it is matched against, its kind on the accuracy-memory plane).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class Strategy(Protocol):
     # a models.Generator or None: one trained by gradient is trained by the trainer alongside the
     # classifier, one fitted in closed form is fitted by fit_generator
     generator: object | None
+    stores_samples: bool  # NoMemory says what each attribute means
+    replays_generated: bool
 
     def replay(self, task: Task, rng: torch.Generator) -> ReplaySet | None:
         """The replay set to mix into task ``task``'s training data (None for no replay)."""
@@ -67,9 +73,18 @@ class Strategy(Protocol):
 
 
 class NoMemory:
-    """Defaults for every method: no replay, nothing kept (the `none` strategy as it is)."""
+    """Defaults for every method and attribute: no replay, nothing kept (the `none` strategy as it is).
+    Built with the run's (cfg, bench), which it reads neither of."""
 
     generator = None
+    # A memory with a budget, compared with others at equal bytes: a run records beside its
+    # memory_bytes the bytes generative replay would keep with its config (generator_bytes), and the
+    # reports plot it as a buffer or as generative replay. None and joint have no budget: references.
+    stores_samples = False  # replays real training images kept within a budget (a buffer)
+    replays_generated = False  # replays what a generator draws (generative replay)
+
+    def __init__(self, cfg=None, bench=None) -> None:
+        pass
 
     def replay(self, task, rng):
         return None
@@ -89,6 +104,12 @@ class NoMemory:
 
     def memory_bytes(self) -> int:
         return 0
+
+
+def keeps_memory(strategy) -> bool:
+    """Whether a strategy (its class or an instance) keeps a memory with a budget: stored samples or a
+    generator (NoMemory's attributes; a plug-in that sets neither, or does not subclass it, keeps none)."""
+    return bool(getattr(strategy, "stores_samples", False) or getattr(strategy, "replays_generated", False))
 
 
 def to_float(x_uint8: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,17 @@ from __future__ import annotations
 
 import torch
 
+from ..config import match_ratio
+from ..models import kept_bytes
 from .base import NoMemory, ReplaySet, to_float
+
+
+def matched_bytes(cfg, bench) -> int:
+    """buffer_bytes=match-generator[:R]: R times what generative replay would keep on this benchmark
+    (gmm: one fitted group per class it will have seen), from the same models a generative run builds."""
+    groups = bench.n_outputs * (bench.n_tasks if bench.scenario == "domain" else 1)
+    gen = kept_bytes(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs, n_groups=groups)
+    return int(match_ratio(cfg.replay.buffer_bytes) * gen)
 
 
 def capacity_images(*, buffer: int, buffer_mb: float | None, input_dim: int) -> int:
@@ -27,6 +37,18 @@ def capacity_images(*, buffer: int, buffer_mb: float | None, input_dim: int) -> 
 
 class BufferReplay(NoMemory):
     name = "buffer"
+    stores_samples = True
+
+    @classmethod
+    def build(cls, cfg, bench) -> BufferReplay:
+        """The buffer of a run of `cfg` on `bench` (the registry builds it so): buffer_bytes's examples,
+        else buffer_mb's or buffer's."""
+        r = cfg.replay
+        if r.buffer_bytes is not None:
+            cap = matched_bytes(cfg, bench) // (bench.input_dim + 2)  # image + label + task id, one byte each
+        else:
+            cap = capacity_images(buffer=r.buffer, buffer_mb=r.buffer_mb, input_dim=bench.input_dim)
+        return cls(cap, r.selection, bench.input_dim, per_batch=r.replay_mode == "per-batch")
 
     def __init__(self, capacity: int, selection: str, input_dim: int, per_batch: bool = False) -> None:
         self.capacity = capacity

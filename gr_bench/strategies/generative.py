@@ -34,7 +34,7 @@ from ..models import (
     uses_feedback,
 )
 from ..schedule import parse_schedule
-from .base import ReplaySet
+from .base import NoMemory, ReplaySet
 
 
 def _frozen(model):
@@ -52,8 +52,9 @@ def _bytes(model) -> int:
     return model.memory_bytes() if isinstance(model, Generator) else param_bytes(model)
 
 
-class GenerativeReplay:
+class GenerativeReplay(NoMemory):
     name = "generative"
+    replays_generated = True
 
     def __init__(self, cfg, bench) -> None:
         check_generator(cfg, input_dim=bench.input_dim, n_outputs=bench.n_outputs)  # a plugin: smoke-checked once

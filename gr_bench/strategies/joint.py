@@ -8,9 +8,9 @@ from .base import NoMemory, ReplaySet, to_float
 
 
 class Joint(NoMemory):
-    name = "joint"
+    name = "joint"  # keeps every image it has seen: a reference without a budget, so stores_samples stays False
 
-    def __init__(self) -> None:
+    def __init__(self, cfg=None, bench=None) -> None:
         self.x: list[torch.Tensor] = []  # uint8 images of every task seen so far
         self.y: list[torch.Tensor] = []
 
