@@ -1,6 +1,9 @@
-"""User-facing errors that must not drag heavy imports (torch) into the command line's start-up."""
+"""User-facing errors that must not drag heavy imports (torch) into the command line's start-up, and
+the "did you mean" hint a one-line error about a mistyped name ends with (close_hint)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class DataError(ValueError):
@@ -13,3 +16,11 @@ class DataError(ValueError):
 class UnavailableError(ValueError):
     """Something a command needs that this machine does not offer: an optional package that is not
     installed, a port that is taken. One line; the CLI prints str(e) and exits 2."""
+
+
+def close_hint(name: str, candidates: Iterable[str]) -> str:
+    """" (did you mean 'x' or 'y'?)" for the candidates closest to a mistyped name (difflib), else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

@@ -24,7 +24,7 @@ GR = str(Path(sys.executable).parent / "gr-bench")
 # "study"); "gr_bench" itself is the package's __init__.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # pure helpers any layer may use: no storage, no training (torch only inside functions)
-    ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "config", "provenance",
+    ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "config", "input_checks", "provenance",
               "resources", "result", "thresholds", "group_sequential", "stats", "budgets", "comparisons")),
     ("data", ("idx", "fetch", "data")),  # idx: the IDX reader and content identity data and fetch share
     ("models", ("models", "optim")),  # the generator registry; the optimizers the trainer builds
