@@ -149,6 +149,12 @@ def _open(url: str):
     return open_storage(url)
 
 
+def open_cache(storage_url: str, results_dir: str):
+    """The storage a study's runs are kept in (cache_url), opened once per process: what lookup,
+    store and import_records take."""
+    return _open(cache_url(storage_url, results_dir))
+
+
 def run_or_reuse(setup, cfg, bench, split: str, on_task_end: Callable[[int, list[float]], None] | None = None,
                  runner: Callable[..., RunResult] | None = None) -> tuple[RunResult, bool]:
     """The cached result of this run, else a fresh run (stored when it finishes complete and ok).
@@ -163,7 +169,7 @@ def run_or_reuse(setup, cfg, bench, split: str, on_task_end: Callable[[int, list
     dataset_sha256 = getattr(bench, "content_sha256", "")
     if not dataset_sha256:  # data of unknown content: never reused, never kept
         return runner(cfg, bench, split=split, on_task_end=on_task_end), False
-    storage = _open(cache_url(setup.storage_url, setup.results_dir))
+    storage = open_cache(setup.storage_url, setup.results_dir)
     key = run_key(cfg, split, dataset_sha256)
     cached = lookup(storage, key)
     if cached is not None:
@@ -182,4 +188,5 @@ def run_or_reuse(setup, cfg, bench, split: str, on_task_end: Callable[[int, list
     return result, False
 
 
-__all__ = ["CACHE_STUDY", "code_version", "lookup", "run_key", "run_or_reuse", "store"]
+__all__ = ["CACHE_STUDY", "cache_url", "code_version", "import_records", "lookup", "open_cache", "run_key",
+           "run_or_reuse", "store"]

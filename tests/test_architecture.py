@@ -25,8 +25,8 @@ GR = str(Path(sys.executable).parent / "gr-bench")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # pure helpers any layer may use: no storage, no training (torch only inside functions)
     # (plugins: finding, hashing, loading and smoke-checking a generator or strategy from outside gr-bench)
-    ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "plugins", "config", "provenance",
-              "resources", "result", "thresholds", "group_sequential", "stats", "budgets", "comparisons")),
+    ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "plugins", "config",
+              "input_checks", "provenance", "resources", "result", "thresholds", "group_sequential", "stats", "budgets", "comparisons")),
     ("data", ("idx", "fetch", "data")),  # idx: the IDX reader and content identity data and fetch share
     ("models", ("models", "optim")),  # the generator registry; the optimizers the trainer builds
     ("strategies", ("strategies",)),

@@ -130,7 +130,7 @@ def test_an_interrupted_study_exits_130_in_process(monkeypatch, tmp_path):
 def test_a_study_whose_every_trial_failed_is_a_failure():
     from optuna.trial import TrialState
 
-    from gr_bench.cli.studies import _every_trial_failed
+    from gr_bench.study.run import every_trial_failed
 
     class Trial:
         def __init__(self, state, reason=""):
@@ -147,10 +147,10 @@ def test_a_study_whose_every_trial_failed_is_a_failure():
         study_name = "s"
 
     nan = Trial(TrialState.FAIL, "seed 0: loss is nan")
-    why = _every_trial_failed(Setup, {"search": Stage(nan, Trial(TrialState.FAIL))})
+    why = every_trial_failed(Setup, {"search": Stage(nan, Trial(TrialState.FAIL))})
     assert "none of its 2 trials completed" in why and "loss is nan" in why
-    assert _every_trial_failed(Setup, {"search": Stage(Trial(TrialState.FAIL), Trial(TrialState.COMPLETE))}) == ""
-    assert _every_trial_failed(Setup, {"search": Stage()}) == ""  # nothing ran yet (a timeout): not a failure
+    assert every_trial_failed(Setup, {"search": Stage(Trial(TrialState.FAIL), Trial(TrialState.COMPLETE))}) == ""
+    assert every_trial_failed(Setup, {"search": Stage()}) == ""  # nothing ran yet (a timeout): not a failure
 
 
 @pytest.mark.slow

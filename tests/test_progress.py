@@ -12,8 +12,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from gr_bench.cli.studies import ProgressLines, objective_text
 from gr_bench.report.compare import best_mean
+from gr_bench.report.progress import ProgressLines, objective_text
 from gr_bench.study import make_config
 
 from conftest import GR
@@ -153,20 +153,22 @@ def test_a_resumed_stage_does_not_repeat_earlier_trials():
 def test_the_final_stage_is_planned_and_scaled_by_the_search_fidelity():
     """replay_schedule searches at 20% of each task's epochs on 90% of the training split: a final run
     trains about 5 / 0.9 times as long as one search run."""
-    from gr_bench.cli.studies import StudyRequest, _final_scale, _later_stages, _study_setup
     from gr_bench.study import get_spec
+    from gr_bench.study.launch import StudyRequest, checked_setup
+    from gr_bench.study.setup import final_scale
+    from gr_bench.study.stages import later_stages
 
     spec = get_spec("replay_schedule")
-    setup = _study_setup(spec, StudyRequest(name="replay_schedule", dry_run=True, seeds=(0,)))
+    setup = checked_setup(spec, StudyRequest(name="replay_schedule", dry_run=True, seeds=(0,)))
     refs = len(spec.reference)
     configs = spec.top + refs + len(spec.attribution or {}) * refs + (refs if spec.compute_matched else 0)
-    assert _later_stages(spec, setup) == {"final": configs * spec.eval_seeds}
+    assert later_stages(spec, setup) == {"final": configs * spec.eval_seeds}
     full = make_config(spec, setup, [], 0).train
     search = make_config(spec, setup, [], 0, search=True).train
     assert search.epochs < full.epochs
-    assert _final_scale(spec, setup) == pytest.approx(
+    assert final_scale(spec, setup) == pytest.approx(
         (full.epochs + full.vae_epochs) / (search.epochs + search.vae_epochs) / 0.9)
-    assert _later_stages(get_spec("baselines"), setup) == {}
+    assert later_stages(get_spec("baselines"), setup) == {}
 
 
 @pytest.mark.slow

@@ -88,11 +88,11 @@ def _planned_configs(name: str, dataset: str | None):
     points on every seed; a search's trials at its fidelity on its seeds (each trial's parameters
     are the search's to choose: the base configuration stands for them) and its final stage, at
     most top + references + attribution swaps + compute-matched controls on every evaluation seed."""
-    from gr_bench.cli.studies import StudyRequest, _study_setup
     from gr_bench.study import as_pairs, make_config, planned_points
+    from gr_bench.study.launch import StudyRequest, checked_setup
 
     spec = get_spec(name, quick=True)
-    setup = _study_setup(spec, StudyRequest(name=name, quick=True, workers=WORKERS, dataset=dataset,
+    setup = checked_setup(spec, StudyRequest(name=name, quick=True, workers=WORKERS, dataset=dataset,
                                             seeds=tuple(range(spec.seeds)), dry_run=True))
     if spec.kind == "grid":
         grid = spec.stored_grid()

@@ -216,14 +216,14 @@ def test_bad_sequential_or_no_prune_is_one_line_exit_2(args, needle, tmp_path):
 
 
 def test_no_prune_is_named_and_part_of_the_identity(tmp_path):
-    from gr_bench.cli.studies import StudyRequest, _study_setup
+    from gr_bench.study.launch import StudyRequest, checked_setup
 
     spec = get_spec("replay_schedule", quick=True)
     request = StudyRequest(name="replay_schedule", quick=True, results=tmp_path, dataset="digits", seeds=(0,),
                            dry_run=True)
-    setup = _study_setup(spec, dataclasses.replace(request, prune=False))
+    setup = checked_setup(spec, dataclasses.replace(request, prune=False))
     assert setup.study_name == "replay_schedule-digits-quick-full" and setup.identity()["prune"] is False
-    setup = _study_setup(spec, dataclasses.replace(request, sequential=6))
+    setup = checked_setup(spec, dataclasses.replace(request, sequential=6))
     assert setup.study_name == "replay_schedule-digits-quick" and setup.sequential == 6
 
 

@@ -11,17 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..config import ConfigError, flatten, uses_plugins
 from ..errors import DataError
+from ..input_checks import check_data_dir, check_results, check_sizes
 from ..report.tables import Table  # cells never cut
-from .common import (
-    CommandFailed,
-    SetOpt,
-    build_config,
-    check_data_dir,
-    check_plugins,
-    check_results,
-    check_sizes,
-    console,
-)
+from .common import CommandFailed, SetOpt, build_config, check_plugins, console
 
 commands = typer.Typer()  # merged into the gr-bench app by cli/__init__.py
 PRESET_HELP = "report (the source report's models; 'seed' still accepted), small, quick or vandeven2019"

@@ -1,5 +1,6 @@
 """run_study: every stage of a study, in order, each to its budget; with --sequential, the compared
-stage grows by blocks of seeds between looks (sequential.py)."""
+stage grows by blocks of seeds between looks (sequential.py). Then how it ended: a study that failed
+while running (search_failure, every_trial_failed) or stopped short of its budget (short_of_budget)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,39 @@ def _run(storage, spec: StudySpec, setup: Setup, stage: str, study: optuna.Study
         if entry["stopped"]:
             return
         sequential.add_block(storage, spec, setup, study, entry["next"], entry["open"])
+
+
+# --- how a study ended: failed (exit code 1) or short of its budget ------------------------------
+
+def _completed(trials) -> bool:
+    return any(t.state == TrialState.COMPLETE for t in trials)
+
+
+def _first_reason(trials) -> str:
+    reason = next((t.user_attrs["reason"] for t in trials if t.user_attrs.get("reason")), "")
+    return f" (first failure: {reason})" if reason else ""
+
+
+def search_failure(setup: Setup) -> str | None:
+    """After run_study raised StudyError: when its search stage is done and none of its trials
+    completed, the study failed while running (not its input), and this is the clause that names
+    the first failure's reason ("" when none was recorded); None otherwise."""
+    search = load_study(open_storage(setup.storage_url), setup.stage_name("search"))
+    if search is not None and stage_done(search) and not _completed(search.get_trials(deepcopy=False)):
+        return _first_reason(search.get_trials(deepcopy=False))
+    return None
+
+
+def every_trial_failed(setup: Setup, stages: dict[str, optuna.Study]) -> str:
+    """Why the study failed when every trial it ran failed (a failed study: exit code 1), else ""."""
+    trials = [t for st in stages.values() for t in st.get_trials(deepcopy=False)]
+    if any(t.state == TrialState.FAIL for t in trials) and not _completed(trials):
+        return (f"study {setup.study_name!r} failed: none of its {len(trials)} trials completed"
+                f"{_first_reason(trials)}; trials.csv gives every reason")
+    return ""
+
+
+def short_of_budget(stages: dict[str, optuna.Study]) -> bool:
+    """A stage finished fewer trials than its budget (a --timeout stopped it): the same command resumes it."""
+    return any(st.user_attrs.get("budget", 0) > sum(1 for t in st.get_trials(deepcopy=False) if t.state.is_finished())
+               for st in stages.values())

@@ -122,6 +122,20 @@ def search_overrides(spec: StudySpec, setup: Setup, cfg: RunConfig) -> list[str]
     return [f"{k}={max(1, math.ceil(v * share))}" for k, v in lengths.items() if v is not None]
 
 
+def final_scale(spec: StudySpec, setup: Setup) -> float:
+    """How much longer a final-stage run trains than one search run: the search fidelity's epochs (or
+    iterations) against the full ones (search_overrides rounds them up), and, counted in epochs, the
+    whole training split against the search's, which holds out val_fraction."""
+    full, search = make_config(spec, setup, [], 0), make_config(spec, setup, [], 0, search=True)
+
+    def length(cfg: RunConfig) -> float:
+        t = cfg.train
+        return float(sum(v for v in (t.epochs, t.vae_epochs, t.iters, t.vae_iters) if v) or 1)
+
+    data = 1.0 if full.train.iters else 1.0 / (1.0 - search.data.val_fraction)
+    return length(full) / length(search) * data
+
+
 def study_n_tasks(spec: StudySpec, setup: Setup) -> int:
     """The number of tasks of the study's runs: its base, then --tasks, then --set n_tasks=N."""
     return make_config(spec, setup, [], 0).data.n_tasks

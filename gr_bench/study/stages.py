@@ -259,6 +259,17 @@ def compute_matched_configs(spec: StudySpec, setup: Setup, configs: dict[str, li
     return new, entries
 
 
+def later_stages(spec: StudySpec, setup: Setup) -> dict[str, int]:
+    """The trials of the stages after the search, before it has made them: a search's final stage
+    runs its best `top`, the references, at most one attribution swap per group and reference and
+    one compute-matched control per reference, each on every evaluation seed (an upper bound)."""
+    if spec.kind != "search":
+        return {}
+    refs = len(spec.reference)
+    configs = spec.top + refs + len(spec.attribution or {}) * refs + (refs if spec.compute_matched else 0)
+    return {"final": configs * len(setup.eval_seeds)}
+
+
 def final_configs(spec: StudySpec, search: optuna.Study,
                   setup: Setup | None = None) -> tuple[dict[str, list[str]], list[dict]]:
     """The top configurations of the search (Pareto front by accuracy if multi-objective), the
