@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("storage", ("storage", "runcache", "runs")),  # Optuna storage, the run cache, `gr-bench run`'s folder
     ("study", ("study", "bench")),  # orchestration; bench runs the trainer and a study to measure them
     ("export", ("export",)),  # a study's rows and files from its storage
-    ("report", ("report",)),  # analysis, frames, tables, plots, report.md, docs
+    ("report", ("report",)),  # analysis, frames, tables, plots, report.md (the docs tool is tools/docs.py)
     ("cli", ("cli", "__main__")),
 )
 # (importer, imported) pairs allowed to break the order, each with its reason. None at present.
