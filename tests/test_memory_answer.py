@@ -2,13 +2,15 @@
 the study's own verdicts against the equal-bytes buffer (studies/_memory_answer.py, the memory and
 generator_vs_buffer studies' StudySpec.answer)."""
 
+import dataclasses
+
 import pandas as pd
 
 from gr_bench.report import analysis
 from gr_bench.report.analysis import Comparisons
 from gr_bench.studies import _memory_answer as memory_answer
 from gr_bench.studies.memory import ANCHOR
-from gr_bench.study import Section, get_spec
+from gr_bench.study import Section, get_spec, spec_fingerprint
 
 SEED_VAE = 4_454_720
 
@@ -55,6 +57,9 @@ def test_the_answer_comes_through_the_spec_and_reads_only_what_it_is_given():
     assert "#### At every buffer budget" in sections[0].markdown
     assert sections[0].lines[0].startswith("vae-report/per-task: ") and "Holm over" in sections[0].lines[-1]
     assert answer(result, runs.assign(buffer_bytes="")) == []  # a buffer of a fixed size: no answer at equal bytes
+    # how a report words its answer is no part of the study's definition: stored studies still resume
+    spec = get_spec("memory")
+    assert spec_fingerprint(spec) == spec_fingerprint(dataclasses.replace(spec, answer=None))
 
 
 def test_each_buffer_budget_meets_the_best_generator_within_its_bytes():
