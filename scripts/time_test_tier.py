@@ -8,7 +8,7 @@ row records the tier's own CPU seconds and the CPU seconds everything else on th
 meanwhile (/proc/stat's busy time less the tier's), so a run that shared the cores shows as such.
 The tier's own docs test regenerates docs/performance.md from fast-tier.csv, so the rows are kept
 outside the repository while the runs go on and appended to results/test-tiers/fast-tier.csv at
-the end (an interrupt keeps the runs that finished); then `python -m gr_bench.report.docs`.
+the end (an interrupt keeps the runs that finished); then `python -m tools.docs`.
 A failing run's pytest output is kept beside the scratch rows, and its failures are printed.
 """
 
@@ -82,7 +82,7 @@ def keep(rows: list[dict]) -> None:
     if not rows:
         return
     append_csv(OUT, rows, FIELDS)
-    print(f"{len(rows)} row(s) added to {OUT.relative_to(ROOT)}; now run python -m gr_bench.report.docs", flush=True)
+    print(f"{len(rows)} row(s) added to {OUT.relative_to(ROOT)}; now run python -m tools.docs", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ generator back to the built-ins in their own grid entries (a grid entry's settin
 
 report.md (and the terminal) answers: the verdict at equal bytes, each arm's place on the
 accuracy-bytes and accuracy-FLOPs Pareto fronts, its training cost, and at each budget the best
-generator within it against that buffer (report/memory_answer.py). Without --set generator, "yours"
+generator within it against that buffer (studies/_memory_answer.py). Without --set generator, "yours"
 is the source report's VAE.
 """
 
@@ -39,6 +39,15 @@ ARMS = {
 QUICK_ARMS = {k: ARMS[k] for k in ("yours/per-task", "yours/per-batch", ANCHOR, "vae-report/per-task", "gmm/per-task",
                                    "buffer-1/4x", "buffer-1x")}
 
+
+def answer(analysis, runs):
+    """report.md's answer at equal bytes against ANCHOR, after its Answer (studies/_memory_answer.py,
+    imported only when a report is written): given the analysis and runs.csv's rows."""
+    from gr_bench.studies._memory_answer import equal_bytes_section
+
+    return equal_bytes_section(runs, analysis.stats_frame(), ANCHOR)
+
+
 STUDY = StudySpec(
     name="generator_vs_buffer",
     summary="your generator (--set generator=module:Class), per-task and per-batch, against a buffer of its own "
@@ -46,6 +55,7 @@ STUDY = StudySpec(
     base={},
     grid={"arm": ARMS},
     anchor=ANCHOR,
+    answer=answer,
     families=("budgets",),  # at every buffer budget: the best generator within its bytes against it
     seeds=5,
     quick={"seeds": 2, "grid": {"arm": QUICK_ARMS}, "base": {"epochs": 2, "vae_epochs": 2, "schedule": "linear:500"}},

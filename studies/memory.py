@@ -18,6 +18,9 @@ Run it on each dataset: `gr-bench study memory` (full MNIST) and `--dataset fash
 Plots: accuracy against kept bytes (log x) and against training FLOPs, Pareto front marked.
 A generator of your own: `gr-bench study generator_vs_buffer --set generator=module:Class` puts it
 among these arms, built by the same functions (generator_arms, buffer_arms).
+report.md answers at equal bytes after its Answer (studies/_memory_answer.py): each arm's kept bytes,
+accuracy, training cost and place on the two fronts, and at each buffer budget the best generator
+within it against that buffer.
 """
 
 from gr_bench.study import StudySpec
@@ -48,16 +51,27 @@ def buffer_arms(ratios: dict[str, float] = RATIOS, **over: object) -> dict[str, 
             for label, r in ratios.items()}
 
 
+ANCHOR = "buffer-1x"  # a buffer of exactly the report's VAE + classifier bytes
 ARMS = {**generator_arms(GENERATORS), **buffer_arms()}
 QUICK_ARMS = {k: ARMS[k] for k in
               ("vae-report/per-task", "vae-small/per-task", "gmm/per-task", "buffer-1/4x", "buffer-1x")}
+
+
+def answer(analysis, runs):
+    """report.md's answer at equal bytes against ANCHOR, after its Answer (studies/_memory_answer.py,
+    imported only when a report is written): given the analysis and runs.csv's rows."""
+    from gr_bench.studies._memory_answer import equal_bytes_section
+
+    return equal_bytes_section(runs, analysis.stats_frame(), ANCHOR)
+
 
 STUDY = StudySpec(
     name="memory",
     summary="memory frontier: seven generators (per-task and per-batch) against buffers of 1/16..2x the VAE's bytes",
     base={},
     grid={"arm": ARMS},
-    anchor="buffer-1x",  # a buffer of exactly the report's VAE + classifier bytes
+    anchor=ANCHOR,
+    answer=answer,
     families=("budgets",),  # at every buffer budget: the best generator within its bytes against it
     seeds=5,
     quick={"seeds": 2, "grid": {"arm": QUICK_ARMS}, "base": {"epochs": 2, "vae_epochs": 2, "schedule": "linear:500"}},

@@ -8,7 +8,9 @@ only where this study shows it equivalent: a paired TOST within ±1 point of fin
 - dgr-distill: van de Ven & Tolias' published protocol with distillation (config.VAN_DE_VEN_2019);
 - gmm: per-class Gaussian mixtures (fitted in closed form in fp32; bf16 reaches the classifier only).
 Each pair differs in `precision` only. Start with 5 seeds and let `--sequential 20` add blocks until
-every TOST is decided; the report's power line says how many seeds a ±1 point TOST needs.
+every TOST is decided; the report's power line says how many seeds a ±1 point TOST needs. What the
+verdicts mean for `precision=bf16` (each setting's verdict, the seeds a TOST needs, CPU per CPU
+model, the whole-run ratios) is studies/_precision_answer.py's, in docs/performance.md.
 
     gr-bench study precision --sequential 20
 """

@@ -26,7 +26,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # pure helpers any layer may use: no storage, no training (torch only inside functions)
     # (plugins: finding, hashing, loading and smoke-checking a generator or strategy from outside gr-bench)
     ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "plugins", "config",
-              "input_checks", "provenance", "resources", "result", "thresholds", "group_sequential", "stats", "budgets", "comparisons")),
+              "input_checks", "provenance", "resources", "result", "thresholds", "group_sequential", "stats",
+              "budgets", "comparisons")),
     ("data", ("idx", "fetch", "data")),  # idx: the IDX reader and content identity data and fetch share
     ("models", ("models", "optim")),  # the generator registry; the optimizers the trainer builds
     ("strategies", ("strategies",)),
@@ -34,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("storage", ("storage", "runcache", "runs")),  # Optuna storage, the run cache, `gr-bench run`'s folder
     ("study", ("study", "bench")),  # orchestration; bench runs the trainer and a study to measure them
     ("export", ("export",)),  # a study's rows and files from its storage
-    ("report", ("report",)),  # analysis, frames, tables, plots, report.md, docs
+    ("report", ("report",)),  # analysis, frames, tables, plots, report.md (the docs tool is tools/docs.py)
     ("cli", ("cli", "__main__")),
 )
 # (importer, imported) pairs allowed to break the order, each with its reason. None at present.

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from gr_bench.studies import _precision_answer as precision_answer
 
 from gr_bench import stats
-from gr_bench.report import docs, precision_answer, shipped
-from gr_bench.report.build import duration_text, header_text
+from gr_bench.report import shipped
+from gr_bench.report.header import header_text
+from gr_bench.report.markdown import duration_text
+from tools import docs, findings
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE_PATHS = ("/work/", "/root/", "/home/", "/tmp/", "sqlite:///", "/Users/")
@@ -18,7 +21,7 @@ MACHINE_PATHS = ("/work/", "/root/", "/home/", "/tmp/", "sqlite:///", "/Users/")
 
 def test_the_committed_docs_and_reports_match_the_shipped_rows():
     """README's findings, docs/results.md, docs/memory.md and every shipped report.md / stats.csv are
-    what `python -m gr_bench.report.docs` makes from results/ today."""
+    what `python -m tools.docs` makes from results/ today."""
     assert docs.main(["--root", str(ROOT), "--check"]) == 0
 
 
@@ -130,10 +133,10 @@ def test_the_main_jobs_line_names_the_precision_of_each_stage():
     import pandas as pd
 
     same = pd.DataFrame({"stage": ["search", "search", "final"], "precision": ["fp32"] * 3})
-    assert docs.precision_of_runs(same) == "searched and run at fp32"
+    assert findings.precision_of_runs(same) == "searched and run at fp32"
     mixed = pd.DataFrame({"stage": ["search", "final", "final"], "precision": ["bf16", "fp32", "fp32"]})
-    assert docs.precision_of_runs(mixed) == "search stage at bf16, final stage at fp32"
-    assert docs.precision_of_runs(pd.DataFrame({"stage": ["final"]})) == "precision not recorded"
+    assert findings.precision_of_runs(mixed) == "search stage at bf16, final stage at fp32"
+    assert findings.precision_of_runs(pd.DataFrame({"stage": ["final"]})) == "precision not recorded"
 
 
 def test_the_precision_answer_reads_the_study_verdicts_and_keeps_bf16_opt_in_unless_all_are_equivalent(tmp_path):
@@ -216,15 +219,16 @@ def test_a_grid_compared_within_groups_names_each_comparisons_own_anchor():
            "p_value": 0.5, "p_holm": 0.5, "family_size": 2, "verdict": "equivalent", "margin": 0.01}
     rows = [{**row, "a": "a bf16", "b": "a fp32", "mean_a": 0.501, "mean_b": 0.5},
             {**row, "a": "b bf16", "b": "b fp32", "mean_a": 0.901, "mean_b": 0.9}]
-    out = SimpleNamespace(runs=runs, result={"rows": rows}, spec=SimpleNamespace(objective="final_avg_acc"))
-    lines = docs.grid_findings(out, {"study_name": "precision", "command": "gr-bench study precision"})
+    out = SimpleNamespace(runs=runs, analysis=SimpleNamespace(rows=rows),
+                          spec=SimpleNamespace(objective="final_avg_acc"))
+    lines = findings.grid_findings(out, {"study_name": "precision", "command": "gr-bench study precision"})
     assert lines[0].endswith("1 seed):")  # no single anchor in the head
     assert lines[2] == ("  - b bf16 (90.1%) against b fp32 (90.0%): +0.1 points (97.5% CI [-0.2, +0.4]; "
                         "p_holm 0.5): equivalent within ±1 point.")
 
 
 def test_the_bench_section_gives_every_phase_at_each_precision_from_the_shipped_json(tmp_path):
-    from gr_bench.report.bench_text import bench_text
+    from tools.bench_text import bench_text
 
     assert bench_text(tmp_path / "none.json").startswith("No `gr-bench bench --json` output is shipped")
     shipped = ROOT / "results" / "bench" / "bench.json"
@@ -246,8 +250,8 @@ def test_the_reference_findings_show_each_interval_at_its_verdicts_level():
     runs = pd.DataFrame([{"label": "dgr", "status": "ok", "seed": s, "final_avg_acc": v / 100}
                          for s, v in enumerate([89.0, 89.1, 89.0])])
     table = published_table(runs, pub)
-    out = SimpleNamespace(runs=runs, result={"published": table})
-    lines = docs.published_findings(out, {"study_name": "reference", "command": "gr-bench study reference"})
+    out = SimpleNamespace(runs=runs, published=table)
+    lines = findings.published_findings(out, {"study_name": "reference", "command": "gr-bench study reference"})
     row = table.iloc[0]
     assert "| difference [CI] | CI level | verdict |" in lines[2]
     assert lines[4] == (f"  | dgr | 3 | 89.0 | 90.79 ± 0.41 | -1.8 [{row['diff_low']:+.1f}, {row['diff_high']:+.1f}] | "
@@ -323,8 +327,8 @@ def test_a_search_studys_seeds_are_counted_per_stage():
 
     runs = pd.DataFrame({"stage": ["search"] * 4 + ["final"] * 10,
                          "seed": [0] * 4 + [1000, 1001, 1002, 1003, 1004] * 2})
-    assert docs.seeds_text(runs) == "5 seeds in the final stage (1 in the search)"
-    assert docs.seeds_text(runs[runs["stage"] == "final"]) == "5 seeds"
-    assert docs.seeds_text(pd.DataFrame({"stage": "grid", "seed": [0, 1, 2]})) == "3 seeds"
-    assert docs.seeds_text(pd.DataFrame({"seed": [0]})) == "1 seed"
-    assert docs.seeds_text(pd.DataFrame()) == "0 seeds"
+    assert findings.seeds_text(runs) == "5 seeds in the final stage (1 in the search)"
+    assert findings.seeds_text(runs[runs["stage"] == "final"]) == "5 seeds"
+    assert findings.seeds_text(pd.DataFrame({"stage": "grid", "seed": [0, 1, 2]})) == "3 seeds"
+    assert findings.seeds_text(pd.DataFrame({"seed": [0]})) == "1 seed"
+    assert findings.seeds_text(pd.DataFrame()) == "0 seeds"

@@ -247,11 +247,12 @@ def test_labels_agree_across_runs_report_plots_and_terminal(search):
     for lab in set(final["label"]):
         assert f"| {lab} |" in report
 
-    from gr_bench.report.build import figures
+    from gr_bench.report.analysis import Analysis, Comparisons
+    from gr_bench.report.figures import figures
+    from gr_bench.report.inputs import StudyRows
 
     rows_ = export.collect(open_storage(f"sqlite:///{folder / 'study.db'}"), folder.name)
-    figs = figures("search", "final", pd.DataFrame(rows_["trials"]), pd.DataFrame(rows_["runs"]),
-                   pd.DataFrame(rows_["accuracy"]), {}, None, False)
+    figs = figures(StudyRows.of(rows_), Analysis(Comparisons("search"), stage="final"))
     per_config = [(name, caption, fig) for name, caption, fig in figs if name.startswith(("curves-", "heatmap-"))]
     assert per_config
     for _name, caption, draw in per_config:

@@ -1,9 +1,16 @@
 """The memory study's answer table: kept bytes against the report VAE's, the two Pareto fronts, and
-the study's own verdicts against the equal-bytes buffer."""
+the study's own verdicts against the equal-bytes buffer (studies/_memory_answer.py, the memory and
+generator_vs_buffer studies' StudySpec.answer)."""
+
+import dataclasses
 
 import pandas as pd
+from gr_bench.studies import _memory_answer as memory_answer
+from gr_bench.studies.memory import ANCHOR
 
-from gr_bench.report import analysis, memory_answer
+from gr_bench.report import analysis
+from gr_bench.report.analysis import Comparisons
+from gr_bench.study import Section, get_spec, spec_fingerprint
 
 SEED_VAE = 4_454_720
 
@@ -25,29 +32,42 @@ def _stats() -> pd.DataFrame:
 
 
 def test_fronts_ratios_and_verdicts():
-    t = memory_answer.arm_table(_runs(), _stats()).set_index("label")
+    t = memory_answer.arm_table(_runs(), _stats(), ANCHOR).set_index("label")
     assert list(t.index) == ["buffer-1x", "gmm/per-batch", "buffer-1/4x", "vae-report/per-task"]  # by accuracy
     assert t.loc["buffer-1/4x", "bytes_ratio"] == 0.25 and t.loc["vae-report/per-task", "bytes_ratio"] == 1
     assert t["front_bytes"].to_dict() == {"buffer-1x": True, "gmm/per-batch": True, "buffer-1/4x": True,
                                           "vae-report/per-task": False}
     assert not t.loc["gmm/per-batch", "front_flops"] and t.loc["buffer-1x", "front_flops"]
-    text = memory_answer.markdown(memory_answer.arm_table(_runs(), _stats()))
+    text = memory_answer.markdown(memory_answer.arm_table(_runs(), _stats(), ANCHOR), ANCHOR)
     assert "| vae-report/per-task | 4.25 | 1 | 50.0 (1.0, 3) | 5.00 | 20 |  |  | -44.0 [-45.0, -43.0] worse |" in text
     assert "| buffer-1x | 4.25 | 1 |" in text and "anchor |" in text
 
 
-def test_a_folder_without_its_csvs_is_one_line_exit_2(tmp_path, capsys):
-    assert memory_answer.main([str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "gr-bench report" in err
+def test_the_answer_comes_through_the_spec_and_reads_only_what_it_is_given():
+    """The memory study's hook (StudySpec.answer) is given the analysis and the runs: a section after
+    the Answer when its anchor is a bytes-matched buffer, nothing for runs whose anchor is not one."""
+    runs = _runs().assign(stage="search", strategy=lambda d: d["label"].map(
+        lambda lab: "buffer" if lab.startswith("buffer") else "generative"), generator="vae",
+        buffer_bytes=lambda d: d["label"].map(lambda lab: "match-generator:1" if lab.startswith("buffer") else ""))
+    result = analysis.analyse("memory", runs, Comparisons("grid", (ANCHOR,), families=("budgets",)))
+    answer = get_spec("memory").answer
+    sections = answer(result, runs)
+    assert len(sections) == 1 and isinstance(sections[0], Section)
+    assert sections[0].markdown.startswith("## At equal bytes, on the fronts, and at what cost\n")
+    assert "#### At every buffer budget" in sections[0].markdown
+    assert sections[0].lines[0].startswith("vae-report/per-task: ") and "Holm over" in sections[0].lines[-1]
+    assert answer(result, runs.assign(buffer_bytes="")) == []  # a buffer of a fixed size: no answer at equal bytes
+    # how a report words its answer is no part of the study's definition: stored studies still resume
+    spec = get_spec("memory")
+    assert spec_fingerprint(spec) == spec_fingerprint(dataclasses.replace(spec, answer=None))
 
 
 def test_each_buffer_budget_meets_the_best_generator_within_its_bytes():
     runs = _runs().assign(strategy=lambda d: d["label"].map(lambda lab: "buffer" if lab.startswith("buffer") else
                                                             "generative"))
     runs.loc[runs["label"] == "gmm/per-batch", "final_avg_acc"] += [0.0, 0.02, -0.01]  # noisy pairs
-    stats = pd.DataFrame(analysis.analyse("memory", "grid", runs.assign(stage="search"), ["buffer-1x"],
-                                          declared=("budgets",))["rows"])
+    stats = pd.DataFrame(analysis.analyse("memory", runs.assign(stage="search"),
+                                          Comparisons("grid", (ANCHOR,), families=("budgets",))).rows)
     t = memory_answer.budget_table(runs, stats).set_index("buffer")
     # buffer-1/4x (1.06 MiB) holds no generator (gmm keeps 2.12 MiB); buffer-1x holds gmm and the VAE
     assert t.loc["buffer-1/4x", "generator"] == "" and t.loc["buffer-1/4x", "verdict"] == "no generator this small"

@@ -130,8 +130,8 @@ def test_export_writes_what_report_writes_but_prints_one_line(study_copy):
 def _friedman_markdown(values: dict[str, list[float]], metric: str = "final_avg_acc", interleaved: bool = True) -> str:
     import pandas as pd
 
-    from gr_bench.report.analysis import analyse
-    from gr_bench.report.build import friedman_text
+    from gr_bench.report.analysis import Comparisons, analyse
+    from gr_bench.report.verdicts import friedman_text
 
     k, n = len(values), len(next(iter(values.values())))
 
@@ -141,8 +141,8 @@ def _friedman_markdown(values: dict[str, list[float]], metric: str = "final_avg_
     runs = pd.DataFrame([{"stage": "search", "status": "ok", "seed": seed, "label": label, metric: v,
                           "started_at": f"2025-01-01T{minute(i, seed) // 60:02d}:{minute(i, seed) % 60:02d}:00Z"}
                          for i, (label, vs) in enumerate(values.items()) for seed, v in enumerate(vs)])
-    result = analyse("s", "grid", runs, [next(iter(values))], primary=metric)
-    return "\n".join(friedman_text(result["friedman"], 0.05))
+    result = analyse("s", runs, Comparisons("grid", (next(iter(values)),), metric))
+    return "\n".join(friedman_text(result.friedman, 0.05))
 
 
 def test_a_significant_friedman_test_shows_its_post_hoc_pairs():
@@ -200,7 +200,7 @@ def test_report_opens_with_a_headline_the_question_and_the_answer_with_its_numbe
     assert head[:2] == ["# replay_schedule", "## Answer"]
     question, answer = head[2].split("  \n")
     assert question == f"Question: {out.spec.summary}."
-    row = next(r for r in out.result["rows"] if r["metric"] == "final_avg_acc")
+    row = next(r for r in out.analysis.rows if r["metric"] == "final_avg_acc")
     assert (row["a"], row["b"]) == ("best-1", "report-linear:1000")  # the search's best against the reference
     assert answer.startswith("Answer: best-1 against report-linear:1000 on `final_avg_acc` (the search's best "
                              "against the reference; all 5 comparisons below): ")
@@ -246,7 +246,7 @@ def test_write_report_is_a_list_of_sections():
 
 
 def test_a_grid_headline_counts_its_verdicts_and_names_the_decided_ones():
-    from gr_bench.report.build import headline_text
+    from gr_bench.report.answer import headline_text
 
     def row(a: str, diff: float, verdict: str) -> dict:
         return {"metric": "final_avg_acc", "unit": "fraction", "a": a, "b": "anchor", "family_size": 3, "n_a": 5,

@@ -14,8 +14,10 @@ from optuna.trial import TrialState, create_trial
 
 from gr_bench import stats
 from gr_bench.comparisons import WALL_CLOCK_VERDICT
-from gr_bench.report import analysis, build
+from gr_bench.report import analysis, verdicts
+from gr_bench.report.analysis import Comparisons
 from gr_bench.study import Setup, StudyError, check_seeds, final_configs, get_spec, make_config, stages, study_n_tasks
+from gr_bench.thresholds import Thresholds
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -87,9 +89,9 @@ def test_the_compute_verdicts_say_which_gain_was_shown():
     entries = [{**common, "group": "training samples alone", "fields": ["epochs"], "a": "ref@best-samples", "b": "ref"},
                {**common, "group": "replay set at equal training samples", "fields": ["schedule", "epochs"],
                 "a": "best-schedule@ref-lr", "b": "ref@best-samples"}]
-    result = analysis.analyse("s", "search", runs, ["ref"], attribution=entries)
-    assert ("ref@best-samples", "ref") in result["pairs"]
-    assert ("best-schedule@ref-lr", "ref@best-samples") in result["pairs"]
+    result = analysis.analyse("s", runs, Comparisons("search", ("ref",), attribution=tuple(entries)))
+    assert ("ref@best-samples", "ref") in result.pairs
+    assert ("best-schedule@ref-lr", "ref@best-samples") in result.pairs
     lines = analysis.compute_lines(result)
     assert len(lines) == 3 and "? yes:" in lines[1]
     assert lines[2] == ("so, of the schedule's gain: the larger replay set at equal training samples helps; "
@@ -178,14 +180,15 @@ def test_attribution_gets_one_verdict_per_group_and_power_is_stated():
                 "reference": "ref"},
                {"group": "lr", "fields": ["lr", "lr_decay"], "a": "best-lr@ref-s", "b": "ref", "best": "trial-1",
                 "reference": "ref"}]
-    result = analysis.analyse("s", "search", runs, ["ref"], attribution=entries, power_effect=0.03)
+    result = analysis.analyse("s", runs, Comparisons("search", ("ref",), attribution=tuple(entries)),
+                              Thresholds(power_effect=0.03))
     lines = analysis.attribution_lines(result)
     assert len(lines) == 2
     assert lines[0].startswith("s effect (schedule:") and "best-s@ref-lr" in lines[0] and "? yes:" in lines[0]
     assert lines[1].startswith("lr effect (lr, lr_decay:") and "? yes:" not in lines[1]
     table = analysis.power_table(result, 0.03)
     assert list(table["family"]) == [3, 3, 3] and list(table["seeds"]) == [8, 8, 8]
-    row = next(r for r in result["rows"] if r["metric"] == "final_avg_acc" and r["a"] == "trial-1")
+    row = next(r for r in result.rows if r["metric"] == "final_avg_acc" and r["a"] == "trial-1")
     assert table["seeds_needed"].iloc[0] == stats.seeds_needed(row["sd_diff"], effect=0.03, alpha=0.05, family=3)
     assert math.isclose(table["mde"].iloc[0], 100 * stats.min_detectable_effect(row["sd_diff"], 8, family=3))
     text = analysis.power_summary(result, 0.03)
@@ -200,9 +203,9 @@ def test_task_scaling_compares_accuracy_within_a_number_of_tasks():
     assert len(pairs) == 6
     runs = _paired_runs({"2 constant": 0.9, "2 linear": 0.9, "10 constant": 0.5, "10 linear": 0.6}, seeds=3,
                         stage="search")
-    result = analysis.analyse("t", "grid", runs, spec.compared_with(), pairs=pairs)
-    assert result["pairs"] == [("2 constant", "2 linear"), ("10 constant", "10 linear")]
-    assert result["friedman"] is None  # no test across different numbers of tasks
+    result = analysis.analyse("t", runs, Comparisons("grid", tuple(spec.compared_with()), pairs=tuple(pairs)))
+    assert result.pairs == [("2 constant", "2 linear"), ("10 constant", "10 linear")]
+    assert result.friedman is None  # no test across different numbers of tasks
 
 
 def test_cost_exponent_has_a_confidence_interval():
@@ -358,8 +361,8 @@ def _cost_runs(order: list[tuple[str, int]] | None) -> pd.DataFrame:
 def test_wall_clock_is_never_judged_interleaved_or_not():
     for order, interleaved in (([(label, s) for label in ("a", "b") for s in range(8)], "no"),
                                ([(label, s) for s in range(8) for label in ("a", "b")], "yes")):
-        result = analysis.analyse("s", "grid", _cost_runs(order), ["b"])
-        rows = {r["metric"]: r for r in result["rows"]}
+        result = analysis.analyse("s", _cost_runs(order), Comparisons("grid", ("b",)))
+        rows = {r["metric"]: r for r in result.rows}
         assert rows["cpu_s"]["verdict"] == "better" and rows["cpu_s"]["interleaved"] == ""  # CPU seconds: judged
         wall = rows["time_total_s"]
         assert wall["verdict"] == WALL_CLOCK_VERDICT and wall["interleaved"] == interleaved
@@ -367,17 +370,17 @@ def test_wall_clock_is_never_judged_interleaved_or_not():
         assert math.isclose(wall["diff"], rows["cpu_s"]["diff"]) and wall["p_value"] < 1e-6
         assert wall["ci_high"] < 0 and wall["wall_clock"]
         assert analysis.stats_rows([wall])[0]["interleaved"] == interleaved
-        assert build.wall_clock_note(result["rows"]) == (
+        assert verdicts.wall_clock_note(result.rows) == (
             "1 comparison on `time_total_s`: wall clock, not judged; their numbers are in the Statistics table for "
             "reading only; read `cpu_s` for a verdict on cost.")
 
 
 def test_a_study_without_cpu_seconds_gets_no_cost_verdict_and_says_so():
     runs = _cost_runs(None).drop(columns="cpu_s")  # the headline cost is then the wall clock
-    result = analysis.analyse("s", "grid", runs, ["b"])
-    wall = next(r for r in result["rows"] if r["metric"] == "time_total_s")
+    result = analysis.analyse("s", runs, Comparisons("grid", ("b",)))
+    wall = next(r for r in result.rows if r["metric"] == "time_total_s")
     assert wall["verdict"] == WALL_CLOCK_VERDICT and wall["interleaved"] == "unknown (no start times)"
     line = next(line for line in analysis.verdict_lines(result) if "time_total_s" in line)
     assert f"? {WALL_CLOCK_VERDICT}: diff" in line
-    assert "no CPU seconds or FLOP counts to judge cost by" in build.wall_clock_note(result["rows"])
-    assert build.wall_clock_note([r for r in result["rows"] if r["metric"] != "time_total_s"]) is None
+    assert "no CPU seconds or FLOP counts to judge cost by" in verdicts.wall_clock_note(result.rows)
+    assert verdicts.wall_clock_note([r for r in result.rows if r["metric"] != "time_total_s"]) is None

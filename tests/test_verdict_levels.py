@@ -10,7 +10,9 @@ import pytest
 from gr_bench import group_sequential as gs
 from gr_bench import stats
 from gr_bench.report import analysis
-from gr_bench.report.build import codes_text, seed_ranges
+from gr_bench.report.analysis import Comparisons
+from gr_bench.report.header import codes_text
+from gr_bench.report.markdown import seed_ranges
 
 MIB = 2**20
 
@@ -32,14 +34,14 @@ def _memory_runs(seeds=range(5), code=lambda seed: "aaaaaaaaaaaa") -> pd.DataFra
 
 
 def test_the_budgets_family_is_in_stats_csv_at_its_own_level():
-    result = analysis.analyse("memory", "grid", _memory_runs(), ["buffer-1x"], declared=("budgets",))
-    rows = [r for r in analysis.stats_rows(result["rows"]) if r["family"] == "budgets"]
+    result = analysis.analyse("memory", _memory_runs(), Comparisons("grid", ("buffer-1x",), families=("budgets",)))
+    rows = [r for r in analysis.stats_rows(result.rows) if r["family"] == "budgets"]
     assert {(r["a"], r["b"]) for r in rows} == {("small/per-task", "buffer-1/2x"), ("large/per-task", "buffer-1x")}
     assert all(r["role"] == "budgets" and r["family_size"] == 2 for r in rows)
     # one look: the family's Bonferroni level, computed with the verdict
     assert all(r["ci_level"] == pytest.approx(1 - 0.05 / 2) for r in rows)
     assert all(r["alpha_nominal"] == pytest.approx(0.025) for r in rows)
-    primary = [r for r in result["rows"] if r["role"] == "primary"]
+    primary = [r for r in result.rows if r["role"] == "primary"]
     assert len(primary) == 3 and all(r["ci_level"] == pytest.approx(1 - 0.05 / 3) for r in primary)
 
 
@@ -48,8 +50,8 @@ def test_a_sequential_studys_intervals_are_at_each_looks_level():
     the level its p-value is held to (the even split alpha/K/k would be stricter)."""
     runs = _memory_runs(range(10))
     design = gs.Design(seeds=(frozenset(range(5)), frozenset(range(10))), cap=10, spending="pocock")
-    result = analysis.analyse("memory", "grid", runs, ["buffer-1x"], declared=("budgets",), design=design)
-    for r in result["rows"]:
+    result = analysis.analyse("memory", runs, Comparisons("grid", ("buffer-1x",), families=("budgets",), design=design))
+    for r in result.rows:
         k = r["family_size"]
         n = [5, 10][: r["looks"]]
         level = gs.t_levels(tuple(n), 10, 0.05 / k, "pocock")[r["look"] - 1]
@@ -58,7 +60,7 @@ def test_a_sequential_studys_intervals_are_at_each_looks_level():
         y = runs.loc[(runs["label"] == r["b"]) & (runs["seed"] < 5 * r["look"]), "final_avg_acc"].to_numpy()
         interval = stats.diff_interval(x, y, paired=True, confidence=1 - level)
         assert (r["ci_low"], r["ci_high"]) == pytest.approx(interval)
-    decided_early = [r for r in result["rows"] if r["look"] == 1 and r["looks"] == 2]
+    decided_early = [r for r in result.rows if r["look"] == 1 and r["looks"] == 2]
     assert decided_early and all(r["verdict"] in ("better", "worse") for r in decided_early)
 
 
@@ -67,12 +69,12 @@ def test_a_seed_whose_runs_ran_different_code_is_left_out():
     compared; the other four are. Commits that ran the same run code pair as one."""
     runs = _memory_runs(code=lambda s: "aaaaaaaaaaaa")
     runs.loc[(runs["seed"] == 3) & (runs["label"] == "buffer-1x"), "code_version"] = "bbbbbbbbbbbb"
-    rows = {(r["a"], r["b"]): r for r in analysis.analyse("memory", "grid", runs, ["buffer-1x"])["rows"]
+    rows = {(r["a"], r["b"]): r for r in analysis.analyse("memory", runs, Comparisons("grid", ("buffer-1x",))).rows
             if r["metric"] == "final_avg_acc"}
     assert rows[("buffer-1/2x", "buffer-1x")]["n_a"] == 4
     # two commits that ran the same modules (the same run code) pair as one code
     same = runs.assign(run_code="cccccccccccc")
-    rows = {(r["a"], r["b"]): r for r in analysis.analyse("memory", "grid", same, ["buffer-1x"])["rows"]
+    rows = {(r["a"], r["b"]): r for r in analysis.analyse("memory", same, Comparisons("grid", ("buffer-1x",))).rows
             if r["metric"] == "final_avg_acc"}
     assert rows[("buffer-1/2x", "buffer-1x")]["n_a"] == 5
     text = codes_text(same)
@@ -102,6 +104,6 @@ def test_a_look_with_one_seed_tests_nothing_and_breaks_nothing():
     later looks are tested."""
     runs = _memory_runs(range(4))
     design = gs.Design(seeds=(frozenset({0}), frozenset(range(4))), cap=4, spending="pocock")
-    rows = analysis.analyse("memory", "grid", runs, ["buffer-1x"], design=design)["rows"]
+    rows = analysis.analyse("memory", runs, Comparisons("grid", ("buffer-1x",), design=design)).rows
     acc = [r for r in rows if r["metric"] == "final_avg_acc"]
     assert acc and all(r["looks"] == 2 and r["look"] == 2 and r["n_a"] == 4 for r in acc)

@@ -9,6 +9,7 @@ against the number of tasks per schedule, against the seed report's predicted qu
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -23,6 +24,7 @@ from ..comparisons import (  # also read as analysis.<name> by build.py and docs
     ok_runs,
     sense,
 )
+from ..group_sequential import Design
 from ..thresholds import DEFAULTS, Thresholds
 from . import frames
 
@@ -120,50 +122,92 @@ def _decorate(row: dict, role: str) -> dict:
     return row
 
 
-def analyse(study: str, kind: str, runs: pd.DataFrame, reference: list[str], *, alpha: float = DEFAULTS.alpha,
-            min_effect: float = DEFAULTS.min_effect, margin: float | None = None, power_effect: float = DEFAULTS.power_effect,
-            min_rel_effect: float = DEFAULTS.min_rel_effect, primary: str = PRIMARY,
-            attribution: list[dict] | None = None, pairs: list[tuple[str, str]] | None = None,
-            design=None, declared: tuple[str, ...] = ()) -> dict:
+@dataclass(frozen=True)
+class Comparisons:
+    """What a study compares, as its spec and its stored rows declare it."""
+
+    kind: str  # "grid" or "search"
+    reference: tuple[str, ...] = ()  # the labels the others are compared with (StudySpec.compared_with)
+    primary: str = PRIMARY  # the study's objective: its Holm family is the primary one
+    # explicit grid pairs (comparisons within a level, StudySpec.grid_pairs): no Friedman test across all
+    pairs: tuple[tuple[str, str], ...] | None = None
+    families: tuple[str, ...] = ()  # the study's own families on the primary metric (budgets.FAMILIES)
+    attribution: tuple[dict, ...] = ()  # a search's final-stage attribution entries (export.attribution_entries)
+    design: Design | None = None  # a --sequential study's looks: every family is tested look by look
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """analyse's result: the compared stage and pairs, every stats row (stats.csv), the Holm
+    families, the Friedman test and the power-law fits, with what was compared and the thresholds
+    the verdicts were judged against. A study with no runs has the defaults: nothing compared."""
+
+    comparisons: Comparisons
+    thresholds: Thresholds = DEFAULTS
+    stage: str = "search"
+    pairs: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    rows: list[dict] = dataclasses.field(default_factory=list)  # one per comparison and metric, STATS_COLUMNS and more
+    families: list[dict] = dataclasses.field(default_factory=list)  # metric, role, size, wall_clock of each Holm family
+    friedman: dict | None = None  # the test across all configurations, its post-hocs as stats rows
+    fits: dict[str, dict] = dataclasses.field(default_factory=dict)  # time ~ T^k per schedule family (power_law_fits)
+
+    @property
+    def primary(self) -> str:
+        return self.comparisons.primary
+
+    @property
+    def attribution(self) -> list[dict]:
+        return list(self.comparisons.attribution)
+
+    def stats_frame(self) -> pd.DataFrame:
+        """The rows as stats.csv holds them (STATS_COLUMNS), as one frame: what a study's answer reads."""
+        return pd.DataFrame(stats_rows(self.rows), columns=list(STATS_COLUMNS))
+
+
+def analyse(study: str, runs: pd.DataFrame, compared: Comparisons, thresholds: Thresholds = DEFAULTS) -> Analysis:
     """stats.csv rows for every metric, the Friedman test (its post-hoc pairs read like stats rows,
     in the primary metric's sense; report.md shows them), and power-law fits where they apply.
 
-    One Holm family per metric: the study's objective (``primary``) is the primary family; every
-    other metric is "secondary", adjusted within its own family. Accuracy-like metrics use
-    ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
-    MDE, seeds needed); cost metrics (times, counts) use ``min_rel_effect`` of the other arm's
-    mean for all three. Wall-clock rows (time_*) follow comparisons.wall_clock_rule. ``attribution`` and
-    ``pairs``: see comparison_pairs; explicit grid pairs (comparisons within a level) skip the
-    Friedman test across all configurations. ``design``: a --sequential study's looks
-    (group_sequential.Design), under which every family is tested look by look. ``declared``: the
-    study's own families (StudySpec.families, budgets.FAMILIES) on the primary metric, each with
-    role and family its name."""
-    within = pairs is not None
-    thresholds = Thresholds(alpha=alpha, min_effect=min_effect, margin=margin, power_effect=power_effect,
-                            min_rel_effect=min_rel_effect)
-    stage, pairs = comparison_pairs(kind, runs, reference, attribution=attribution, pairs=pairs)
+    One Holm family per metric: the study's objective (``compared.primary``) is the primary
+    family; every other metric is "secondary", adjusted within its own family. Accuracy-like metrics
+    use ``min_effect`` (verdict), ``margin`` (TOST, default min_effect) and ``power_effect`` (power,
+    MDE, seeds needed) of ``thresholds``; cost metrics (times, counts) use ``min_rel_effect`` of the
+    other arm's mean for all three. Wall-clock rows (time_*) follow comparisons.wall_clock_rule.
+    Attribution entries and explicit pairs: see comparison_pairs; explicit grid pairs
+    (comparisons within a level) skip the Friedman test across all configurations. Under a design
+    every family is tested look by look. Each declared family (budgets.FAMILIES) is on the primary
+    metric, with role and family its name."""
+    if not len(runs):
+        return Analysis(compared, thresholds)
+    c = compared
+    stage, pairs = comparison_pairs(c.kind, runs, list(c.reference), attribution=list(c.attribution),
+                                    pairs=None if c.pairs is None else list(c.pairs))
     data = ok_runs(runs, stage)
     check_once(data)
     rows: list[dict] = []
     families: list[dict] = []
-    for metric, role in metric_plan(data, primary) if pairs else []:
-        judged = comparisons.family(data, pairs, metric, study=study, thresholds=thresholds, design=design)
+    for metric, role in metric_plan(data, c.primary) if pairs else []:
+        judged = comparisons.family(data, pairs, metric, study=study, thresholds=thresholds, design=c.design)
         rows += [_decorate(r, role) for r in judged]
         families.append({"metric": metric, "role": role, "size": len(judged), "wall_clock": is_wall_clock(metric)})
-    for name in declared if pairs and primary in data else ():
-        judged = comparisons.named_family(data, name, primary, thresholds=thresholds, design=design)
+    for name in c.families if pairs and c.primary in data else ():
+        judged = comparisons.named_family(data, name, c.primary, thresholds=thresholds, design=c.design)
         rows += [{**_decorate(r, name), "family": name} for r in judged]
         if judged:
-            families.append({"metric": primary, "role": name, "size": len(judged), "wall_clock": False})
+            families.append({"metric": c.primary, "role": name, "size": len(judged), "wall_clock": False})
+    return Analysis(c, thresholds, stage, pairs, rows, families, _friedman(study, data, c, thresholds), power_law_fits(runs))
+
+
+def _friedman(study: str, data: pd.DataFrame, c: Comparisons, t: Thresholds) -> dict | None:
+    """The Friedman test across every configuration of a grid (three or more, no explicit pairs);
+    its post-hocs judged at the primary family's thresholds."""
     labels = list(dict.fromkeys(data["label"])) if len(data) else []
-    fried = None
-    if len(labels) >= 3 and primary in data and not within:  # post-hocs: the primary family's thresholds
-        fried = stats.friedman(data, metric=primary, labels=labels, study=study, thresholds=thresholds,
-                               relative=primary in COSTS)
-        fried["posthoc"] = [_decorate(comparisons.settle(r, data), "post-hoc") for r in fried["posthoc"]]
-    return {"stage": stage, "pairs": pairs, "rows": rows, "families": families, "primary": primary,
-            "friedman": fried, "fits": power_law_fits(runs), "attribution": list(attribution or []),
-            "alpha": alpha, "power_effect": power_effect}
+    if len(labels) < 3 or c.primary not in data or c.pairs is not None:
+        return None
+    fried = stats.friedman(data, metric=c.primary, labels=labels, study=study, thresholds=t,
+                           relative=c.primary in COSTS)
+    fried["posthoc"] = [_decorate(comparisons.settle(r, data), "post-hoc") for r in fried["posthoc"]]
+    return fried
 
 
 def power_law_fits(runs: pd.DataFrame, expected: float = 2.0) -> dict[str, dict]:
@@ -179,10 +223,10 @@ def power_law_fits(runs: pd.DataFrame, expected: float = 2.0) -> dict[str, dict]
     return fits
 
 
-def cost_metric(result: dict) -> str | None:
+def cost_metric(result: Analysis) -> str | None:
     """The cost metric the headline speaks of: a machine-independent count when the runs have one,
     else wall-clock time."""
-    have = {f["metric"] for f in result.get("families", [])}
+    have = {f["metric"] for f in result.families}
     return next((m for m in COSTS if m in have), None)
 
 
@@ -233,16 +277,15 @@ def _more_seeds(row: dict) -> str:
     return f"; about {row['seeds_needed']} seeds needed for 80% power" if row.get("seeds_needed") else ""
 
 
-def headline_rows(result: dict) -> list[tuple[str, dict]]:
+def headline_rows(result: Analysis) -> list[tuple[str, dict]]:
     """The rows report.md and the terminal give a verdict for: the primary metric's and the headline
     cost's, each with what it is ('primary', 'cost', or 'wall-clock, machine-dependent')."""
-    primary = result.get("primary", PRIMARY)
-    cost = cost_metric(result)
+    primary, cost = result.primary, cost_metric(result)
     return [("primary" if row["metric"] == primary else "wall-clock, machine-dependent" if row["wall_clock"]
-             else "cost", row) for row in result["rows"] if row["metric"] in (primary, cost)]
+             else "cost", row) for row in result.rows if row["metric"] in (primary, cost)]
 
 
-def verdict_lines(result: dict) -> list[str]:
+def verdict_lines(result: Analysis) -> list[str]:
     """Plain answers for the primary metric and the headline cost (verdict_sentence), e.g.
     'does generative beat buffer-equal-bytes on final_avg_acc (primary, higher is better)? no, it
     is worse: diff -1.2 points, ...'."""
@@ -262,13 +305,12 @@ class GroupRow:
     note: str  # attribution: why there is no row; compute control: 'a against b'
 
 
-def attribution_rows(result: dict) -> list[GroupRow]:
+def attribution_rows(result: Analysis) -> list[GroupRow]:
     """Per attribution group, on the primary metric: the reference with only that group taken
     from the search's best, against the reference: nothing else differs."""
-    primary = result.get("primary", PRIMARY)
-    rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
+    rows = {(r["a"], r["b"]): r for r in result.rows if r["metric"] == result.primary}
     out: list[GroupRow] = []
-    for e in result.get("attribution", []):
+    for e in result.attribution:
         if e.get("kind") == "compute":  # compute_rows
             continue
         fields = ", ".join(e["fields"])
@@ -282,24 +324,23 @@ def attribution_rows(result: dict) -> list[GroupRow]:
     return out
 
 
-def attribution_lines(result: dict) -> list[str]:
+def attribution_lines(result: Analysis) -> list[str]:
     """One verdict sentence per attribution group (attribution_rows)."""
     return [f"{g.lead}: {g.note}" if g.row is None else
             verdict_sentence(g.row, lead=f"{g.lead}: ", aside=f", only {g.detail} differing", more_seeds=False)
             for g in attribution_rows(result)]
 
 
-def compute_rows(result: dict) -> tuple[list[GroupRow], str | None]:
+def compute_rows(result: Analysis) -> tuple[list[GroupRow], str | None]:
     """The compute-matched control (stages.compute_matched_configs) on the primary metric: the
     training length alone (the control against its reference), then the larger replay set at equal
     training samples (the best's schedule at the reference's lr against the control); and what the
     two verdicts together say. ([], None) when the study ran no such control."""
-    primary = result.get("primary", PRIMARY)
-    rows = {(r["a"], r["b"]): r for r in result["rows"] if r["metric"] == primary}
+    rows = {(r["a"], r["b"]): r for r in result.rows if r["metric"] == result.primary}
     out: list[GroupRow] = []
     found: dict[str, str] = {}
     more = True
-    for e in result.get("attribution", []):
+    for e in result.attribution:
         if e.get("kind") != "compute":
             continue
         alone = e["group"] == "training samples alone"
@@ -324,7 +365,7 @@ def _samples_text(e: dict, alone: bool) -> str:
     return f"{c[0]:,} classifier training samples against {c[1]:,}"
 
 
-def compute_lines(result: dict) -> list[str]:
+def compute_lines(result: Analysis) -> list[str]:
     """compute_rows as sentences, the conclusion last. [] when the study ran no such control."""
     rows, conclusion = compute_rows(result)
     lines = [verdict_sentence(g.row, lead=f"{g.lead}: ", more_seeds=False) if g.row is not None
@@ -353,15 +394,15 @@ def _compute_conclusion(replay: str | None, training: str | None, more: bool) ->
             f"{_shown(training, length)}")
 
 
-def power_table(result: dict, target_effect: float) -> pd.DataFrame:
+def power_table(result: Analysis, target_effect: float) -> pd.DataFrame:
     """Per comparison of the primary family: its seeds, the observed sd of the paired differences,
     the minimum detectable effect at 80% power after Holm (alpha / family size) and the seeds
     needed to detect ``target_effect`` (stored unit) there (stats.min_detectable_effect,
     stats.seeds_needed). Values in the shown unit (points for accuracies)."""
-    primary = result.get("primary", PRIMARY)
-    sn, alpha = sense(primary), result.get("alpha", DEFAULTS.alpha)
+    primary = result.primary
+    sn, alpha = sense(primary), result.thresholds.alpha
     out = []
-    for r in result["rows"]:
+    for r in result.rows:
         if r["metric"] != primary:
             continue
         k, n, sd = int(r["family_size"]), int(r["n_a"]), float(r["sd_diff"])
@@ -372,13 +413,13 @@ def power_table(result: dict, target_effect: float) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["a", "b", "seeds", "family", "sd_diff", "mde", "seeds_needed"])
 
 
-def power_summary(result: dict, target_effect: float) -> str | None:
+def power_summary(result: Analysis, target_effect: float) -> str | None:
     """One sentence: the primary family's MDE at its seed count and size, and the seeds a
     ``target_effect`` (stored unit) would take at the observed sd. None without comparisons."""
     table = power_table(result, target_effect)
     if table.empty:
         return None
-    sn = sense(result.get("primary", PRIMARY))
+    sn = sense(result.primary)
     unit = f" {sn.unit}" if sn.unit else ""
     k, n = int(table["family"].iloc[0]), int(table["seeds"].min())
     mde = table["mde"].dropna()
@@ -388,5 +429,5 @@ def power_summary(result: dict, target_effect: float) -> str | None:
     target = f"{sn.scale * target_effect:g}{unit}"
     need_text = (f"about {int(need.max())} seeds per configuration would detect {target} in every comparison"
                  if len(need) else f"the seeds needed for {target} are unknown until {stats.MIN_N} seeds have run")
-    return (f"power ({result.get('primary', PRIMARY)}, {k} comparison{'s' if k != 1 else ''} under Holm, "
+    return (f"power ({result.primary}, {k} comparison{'s' if k != 1 else ''} under Holm, "
             f"{n} paired seeds): minimum detectable effect at 80% power {mde_text} at the observed sd; {need_text}")

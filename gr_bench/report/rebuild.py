@@ -12,37 +12,56 @@ import pandas as pd
 
 from ..study import StudySpec, get_spec, spec_fingerprint
 from ..study.sequential import describe, design
-from ..thresholds import DEFAULTS
-from . import memory_answer
+from ..thresholds import DEFAULTS, Thresholds
+from .analysis import Analysis
 from .build import write_report
+from .inputs import Report, ReportInputs
 from .scenarios import one_scenario
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The thresholds a `gr-bench report` asks for. A --sequential study is judged at its plan's
+    alpha whatever is asked, and at its plan's min_effect and power_effect unless asked (None:
+    not asked); any other study at what is asked, DEFAULTS where nothing is."""
+
+    alpha: float = DEFAULTS.alpha
+    min_effect: float | None = None  # the smallest difference that matters (0.01: one point)
+    power_effect: float | None = None  # the difference worth detecting, for power, MDE and seeds needed
 
 
 @dataclass(frozen=True)
 class Rebuilt:
     spec: StudySpec
-    result: dict  # analysis.analyse's, with "published" (the published table or None)
+    report: Report  # the analysis, the published table beside ours, the study's own answer
     trials: pd.DataFrame
     runs: pd.DataFrame
-    alpha: float  # the family-wise alpha (a --sequential study spends it over its looks)
-    min_effect: float
-    power_effect: float
+    thresholds: Thresholds  # as the verdicts were judged (a --sequential study spends alpha over its looks)
     plan: dict | None  # the --sequential plan
     warning: str  # "" or one line: the study definition changed since the runs
     failed: int  # failed trials
-    answer: list[str]  # a grid anchored on a bytes-matched buffer: the answer at equal bytes (memory_answer)
+
+    @property
+    def analysis(self) -> Analysis:
+        return self.report.analysis
+
+    @property
+    def published(self) -> pd.DataFrame | None:
+        return self.report.published
+
+    @property
+    def answer(self) -> tuple[str, ...]:
+        """The study's own answer, as the terminal prints it (StudySpec.answer)."""
+        return self.report.answer
 
 
 def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: dict, *, study: str | None = None,
-            alpha: float = DEFAULTS.alpha, min_effect: float | None = None, power_effect: float | None = None,
-            draw: bool = True) -> Rebuilt:
+            asked: Asked | None = None, draw: bool = True) -> Rebuilt:
     """Write stats.csv, published.csv, plots/ (unless draw=False) and report.md into `folder`.
 
-    ``power_effect``: the difference worth detecting (stored unit: 0.02 = two points), for power,
-    the MDE statement and the seeds needed; ``min_effect`` the smallest that matters (0.01).
-    A --sequential study is tested look by look under its plan's boundary, with the alpha and
-    thresholds its looks used (the compared stage's plan, in the manifest), so the report gives the
-    verdicts its looks gave."""
+    ``asked``: the thresholds asked for (Asked). A --sequential study is tested look by look under its
+    plan's boundary, with the alpha and thresholds its looks used (the compared stage's plan, in the
+    manifest), so the report gives the verdicts its looks gave."""
     trials, runs = pd.DataFrame(rows["trials"]), pd.DataFrame(rows["runs"])
     setup = meta.get("setup", {})
     spec = get_spec(study or setup.get("study"), bool(setup.get("quick")))
@@ -53,28 +72,24 @@ def rebuild(folder: Path, study_name: str, rows: dict[str, list[dict]], meta: di
                f"{current}); its runs are as stored, labels and comparisons follow today's definition"
                if stored and stored != current else "")
     plan = meta.get("sequential")
-    looks = None
+    thresholds = judged_at(asked or Asked(), plan)
+    looks = design(plan, [int(s) for s in runs["seed"].unique()] if len(runs) else []) if plan else None
+    report = write_report(folder, ReportInputs(study_name, spec, rows, meta, thresholds, looks,
+                                               describe(plan) if plan else None), draw=draw)
+    failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
+    return Rebuilt(spec, report, trials, runs, thresholds, plan, warning, failed)
+
+
+def judged_at(asked: Asked, plan: dict | None) -> Thresholds:
+    """The thresholds a report judges at: a --sequential plan's alpha, and its min_effect and
+    power_effect where none is asked; else what is asked, DEFAULTS for the rest."""
+    alpha, min_effect, power_effect = asked.alpha, asked.min_effect, asked.power_effect
     if plan:
         alpha = float(plan.get("alpha", alpha))
-        looks = design(plan, [int(s) for s in runs["seed"].unique()] if len(runs) else [])
         min_effect = plan["min_effect"] if min_effect is None else min_effect
         power_effect = plan["power_effect"] if power_effect is None else power_effect
-    min_effect = DEFAULTS.min_effect if min_effect is None else min_effect
-    power_effect = DEFAULTS.power_effect if power_effect is None else power_effect
-    result = write_report(folder, study_name, spec.kind, spec.compared_with(), rows,
-                          importances=meta.get("importances"), multi=bool(meta.get("multi_objective")),
-                          alpha=alpha, min_effect=min_effect, power_effect=power_effect, primary=spec.objective,
-                          manifest=meta, attribution=rows["attribution"], pairs=spec.grid_pairs(),
-                          published=spec.published, sequential=describe(plan) if plan else None, draw=draw,
-                          question=spec.summary, design=looks, families=spec.families or ())
-    failed = int((trials["state"] == "FAIL").sum()) if len(trials) else 0
-    # a grid anchored on a buffer of a generator's bytes (memory, generator_vs_buffer): the answer at
-    # equal bytes, on the fronts and at what cost, in report.md after its Answer section
-    section, answer = memory_answer.report_section(runs, folder / "stats.csv", spec.anchor) \
-        if spec.kind == "grid" and len(runs) else ("", [])
-    if section:
-        memory_answer.add_section(folder / "report.md", section)
-    return Rebuilt(spec, result, trials, runs, alpha, min_effect, power_effect, plan, warning, failed, answer)
+    return Thresholds(alpha=alpha, min_effect=DEFAULTS.min_effect if min_effect is None else min_effect,
+                      power_effect=DEFAULTS.power_effect if power_effect is None else power_effect)
 
 
 def _asked_scenario(spec: StudySpec, setup: dict) -> str | None:
@@ -91,4 +106,4 @@ def _asked_scenario(spec: StudySpec, setup: dict) -> str | None:
         return None
 
 
-__all__ = ["Rebuilt", "rebuild"]
+__all__ = ["Asked", "Rebuilt", "judged_at", "rebuild"]

@@ -45,7 +45,7 @@ def write(storage_url: str, study_name: str, folder: Path, study: str | None = N
     report of a shipped folder from its rows and manifest alone (report/shipped.py). Thresholds as
     in rebuild.rebuild (a --sequential study: its looks' by default)."""
     from . import shipped
-    from .rebuild import rebuild
+    from .rebuild import Asked, rebuild
 
     if storage_url:
         from ..export import export_study
@@ -54,38 +54,39 @@ def write(storage_url: str, study_name: str, folder: Path, study: str | None = N
         rows, meta = export_study(open_storage(storage_url), storage_url, study_name, folder)
     else:
         rows, meta = shipped.load(folder)
-    out = rebuild(folder, study_name, rows, meta, study=study, alpha=alpha, min_effect=min_effect,
-                  power_effect=power_effect)
+    out = rebuild(folder, study_name, rows, meta, study=study,
+                  asked=Asked(alpha=alpha, min_effect=min_effect, power_effect=power_effect))
     return Written(study_name, folder, out, meta)
 
 
 def summary(written: Written) -> list[RenderableType]:
     """The terminal's account of a written report, in order: the search's or the grid's tables, the
     published figures beside ours, the verdict table and its sentences (analysis.verdict_lines, then
-    the attribution and compute-matched lines), the power statement, the memory answer, the
+    the attribution and compute-matched lines), the power statement, the study's own answer, the
     --sequential plan and one line saying what was written where."""
     from ..study.sequential import describe
     from . import study_tables
     from .analysis import attribution_lines, compute_lines, power_summary, verdict_lines
-    from .build import wall_clock_note
+    from .verdicts import wall_clock_note
 
     out = written.report
-    trials, runs, result = out.trials, out.runs, out.result
+    trials, runs, result = out.trials, out.runs, out.analysis
     items: list[RenderableType] = []
     if out.spec.kind == "search":
         items += _search_tables(out, written.meta)
     elif len(runs):
         items.append(study_tables.grid_table(runs, f"{written.study_name}: mean ± sd over seeds (test split)"))
-    if result.get("published") is not None:
+    if out.published is not None:
         from .published import readable
 
-        items.append(study_tables.frame_table(readable(result["published"]), "Beside the published figures"))
-    if result["rows"]:
-        items.append(study_tables.verdict_table(result["rows"], out.alpha, out.min_effect))
-        note, power = wall_clock_note(result["rows"]), power_summary(result, out.power_effect)
+        items.append(study_tables.frame_table(readable(out.published), "Beside the published figures"))
+    if result.rows:
+        t = out.thresholds
+        items.append(study_tables.verdict_table(result.rows, t.alpha, t.min_effect))
+        note, power = wall_clock_note(result.rows), power_summary(result, t.power_effect)
         items += [Text(line) for line in (*verdict_lines(result), *attribution_lines(result), *compute_lines(result),
                                           *([note] if note else []), *([power] if power else []))]
-    items += out.answer
+    items += list(out.answer)
     if out.plan:
         items.append(describe(out.plan))
     items.append(_highlight(f"{len(trials)} trials ({out.failed} failed), {len(runs)} runs; wrote trials.csv, "

@@ -34,10 +34,10 @@ from .setup import (
     seed_choices,
     study_n_tasks,
 )
-from .spec import StudyError, StudySpec, get_spec, spec_fingerprint, study_names
+from .spec import Section, StudyError, StudySpec, get_spec, spec_fingerprint, study_names
 from .stages import FINISHED, ensure_stage, final_configs, planned_points, stage_counts, stage_done
 
-__all__ = ["study_names", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study",
+__all__ = ["study_names", "Section", "Setup", "StudyError", "StudySpec", "StorageError", "get_spec", "run_study",
            "EVAL_SEED_OFFSET", "FINISHED", "as_pairs", "check_seeds", "ensure_stage", "final_configs",
            "compared_stage", "default_study_name", "make_config", "planned_points", "seed_choices",
            "spec_fingerprint", "stage_counts", "stage_done", "study_n_tasks"]

@@ -11,7 +11,7 @@ import inspect
 import os
 import pkgutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,15 @@ USER_STUDIES_ENV = "GR_BENCH_STUDIES"  # extra folders of study modules (os.path
 
 class StudyError(ValueError):
     """A study that cannot run as asked (unknown name, conflicting settings); one line."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section a study's answer adds to its report.md, right after the Answer: its markdown, from
+    its "## " heading on, and the sentences the terminal prints with the verdicts."""
+
+    markdown: str
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,11 @@ class StudySpec:
     # study runs in one scenario (its base's, else class) unless asked; in a scenario not named here it
     # has no published figures, since its own scenario's would be beside the wrong runs (in_scenario).
     scenarios: dict[str, dict[str, object]] | None = None
+    # The study's own answer in report.md, beside the verdicts every study gets: called with the
+    # analysed study (report.analysis.Analysis) and its runs (runs.csv's rows as a DataFrame), it
+    # returns the Sections to add (none when they do not apply). It reads only what it is given; the
+    # report layer renders whatever it returns (studies/_memory_answer.py: the answer at equal bytes).
+    answer: Callable[..., Sequence[Section]] | None = None
 
     def own_scenario(self) -> str:
         """The scenario the study runs in unless --scenario (or --set scenario=) says otherwise."""
@@ -245,6 +259,8 @@ def spec_fingerprint(spec: StudySpec) -> str:
     for f in dataclasses.fields(spec):
         value = getattr(spec, f.name)
         if f.default is None and value is None:  # a field added later, left unset, changes no fingerprint
+            continue
+        if f.name == "answer":  # how the report words the answer: no run or comparison depends on it
             continue
         if f.name == "reference":
             value = {first_label(k): v for k, v in value.items()}

@@ -1,4 +1,5 @@
-"""docs/performance.md's answer on bf16: is it equivalent to fp32, and what does it save?
+"""The precision study's answer on bf16, as docs/performance.md gives it (tools/docs.py): is it
+equivalent to fp32, and what does it save? Not a study (its name starts with "_").
 
 Two sources, both shipped in results/:
 - results/precision/ (`gr-bench study precision`): fp32 against bf16 paired by seed in each
@@ -18,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import stats
-from .build import duration_text, md_table, seed_ranges
-from .frames import ok_rows
+from gr_bench import stats
+from gr_bench.report.frames import ok_rows
+from gr_bench.report.markdown import duration_text, md_table, seed_ranges
 
 PRECISION_TARGET = 1.8  # bf16's whole-run target: at least 1.8x less CPU than fp32
 PRIMARY = "final_avg_acc"

@@ -1,33 +1,28 @@
-"""The memory study's answer as one markdown table: every arm's kept bytes, accuracy, training cost,
-place on the two Pareto fronts, and verdict against the buffer of the report VAE's bytes. The same
-tables answer any grid whose anchor is a buffer matched to a generator's bytes (generator_vs_buffer:
-a plugin's bytes): :func:`report_section`, which `gr-bench study` and `report` add to report.md.
+"""The answer at equal bytes, for a grid whose anchor is a buffer matched to a generator's bytes
+(studies/memory.py: the report VAE's; studies/generator_vs_buffer.py: a plugin's). Not a study (its
+name starts with "_"): each of the two studies' answer hooks (StudySpec.answer) calls
+equal_bytes_section with its anchor, and report.md gets one section after its Answer: every arm's
+kept bytes, accuracy, training cost, place on the two Pareto fronts and verdict against the anchor,
+and at each buffer budget the best generator within it against that buffer. tools/docs.py builds
+docs/memory.md from the same tables.
 
-    python -m gr_bench.report.memory_answer RESULTS/memory [RESULTS/memory-fashion ...] --out docs/memory.md
-
-Reads each study folder's runs.csv and stats.csv (written by `gr-bench study memory` or `gr-bench
-report`); computes nothing that the report did not, apart from the fronts (frames.pareto_mask).
+Everything here reads the rows it is given (runs.csv's, the analysis's stats rows) and computes
+nothing that the report did not, apart from the fronts (frames.pareto_mask).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
-from pathlib import Path
 
 import pandas as pd
 
-from ..budgets import buffer_budgets
-from ..files import atomic_write_text
-from .build import md_table
-from .frames import memory_points, ok_rows, pareto_mask
-
-ANCHOR = "buffer-1x"  # studies/memory.py: the buffer of exactly the report VAE + classifier's bytes
+from gr_bench.budgets import buffer_budgets
+from gr_bench.report.frames import memory_points, ok_rows, pareto_mask
+from gr_bench.report.markdown import md_table
+from gr_bench.study import Section
 
 
-def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str = ANCHOR) -> pd.DataFrame:
+def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str) -> pd.DataFrame:
     """One row per arm: label, kept_mib, bytes_ratio (kept bytes / the anchor's generator bytes),
     acc, sd, n, tflops, cpu_s, front_bytes, front_flops, and the primary verdict against the anchor
     (diff, ci_low, ci_high in points; verdict)."""
@@ -122,7 +117,7 @@ def _verdict(row: pd.Series, anchor: str) -> str:
     return f"{row['diff_points']:+.1f} {ci} {row['verdict']}"
 
 
-def markdown(table: pd.DataFrame, anchor: str = ANCHOR, ratio_of: str = "report VAE") -> str:
+def markdown(table: pd.DataFrame, anchor: str, ratio_of: str = "report VAE") -> str:
     """arm_table as markdown; `ratio_of` names the bytes bytes_ratio divides by (the anchor's generator's)."""
     shown = pd.DataFrame({
         "arm": table["label"],
@@ -204,17 +199,15 @@ def generator_names(runs: pd.DataFrame, arms: list[str]) -> str:
     return ", ".join(names)
 
 
-def report_section(runs: pd.DataFrame, stats_csv: Path, anchor: str | None) -> tuple[str, list[str]]:
-    """For a grid whose anchor is a bytes-matched buffer: report.md's section (the sentences, the
-    arm table, the answer at every buffer budget) and the sentences alone, for the terminal;
-    ("", []) for any other study."""
-    if not matched_anchor(runs, anchor) or not Path(stats_csv).is_file():
-        return "", []
-    assert anchor is not None
-    table = arm_table(runs, pd.read_csv(stats_csv), anchor)
-    lines = answer_lines(table, matched_arms(runs, anchor), anchor)  # the arms of the anchor's generator
-    budget = budget_table(runs, pd.read_csv(stats_csv))
-    arms = matched_arms(runs, anchor)
+def equal_bytes_section(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str) -> list[Section]:
+    """When ``anchor`` is a bytes-matched buffer: report.md's section (the sentences, the arm table,
+    the answer at every buffer budget) with the sentences alone for the terminal; else none."""
+    if not matched_anchor(runs, anchor):
+        return []
+    table = arm_table(runs, stats, anchor)
+    arms = matched_arms(runs, anchor)  # the arms of the anchor's generator
+    lines = answer_lines(table, arms, anchor)
+    budget = budget_table(runs, stats)
     which = generator_names(runs, arms) if "generator" in runs else ""
     text = ("## At equal bytes, on the fronts, and at what cost\n\n"
             + f"The generator ({which or 'the arms of the anchor'}) against {anchor}, a buffer of real images in "
@@ -224,55 +217,4 @@ def report_section(runs: pd.DataFrame, stats_csv: Path, anchor: str | None) -> t
             "its arms).\n\n" + "".join(f"- {line}.\n" for line in lines) + "\n"
             + markdown(table, anchor, ratio_of="the generator's bytes") + "\n\n#### At every buffer budget\n\n"
             + budget_sentence(budget) + ".\n\n" + budget_markdown(budget) + "\n")
-    return text, lines + [budget_sentence(budget)]
-
-
-def add_section(report_md: Path, text: str) -> None:
-    """Put `text` (a "## " section) into report.md right after its Answer section."""
-    md = Path(report_md).read_text()
-    head, sep, rest = md.partition("\n## ")
-    if sep and rest.startswith("Answer"):
-        answer, sep2, after = rest.partition("\n## ")
-        md = head + sep + answer.rstrip("\n") + "\n\n" + text + ("\n## " + after if sep2 else "")
-    else:
-        md = md.rstrip("\n") + "\n\n" + text
-    atomic_write_text(report_md, md)
-
-
-def study_answer(folder: Path) -> str:
-    runs, stats = pd.read_csv(folder / "runs.csv"), pd.read_csv(folder / "stats.csv")
-    manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
-    datasets = ", ".join(manifest.get("datasets") or sorted(set(runs["dataset"].astype(str))))
-    command = manifest.get("command", "")
-    seeds = sorted(set(ok_rows(runs)["seed"]))
-    return (f"### {datasets}\n\n`{command}`: {len(seeds)} seeds ({', '.join(map(str, seeds))}), code of the runs "
-            f"{', '.join(manifest.get('code_versions') or ['unknown'])}. Verdicts are the study's (paired t, Holm "
-            f"over its arms); \"front\" marks the arms no other arm beats on accuracy at no more bytes (or FLOPs).\n\n"
-            + markdown(arm_table(runs, stats)) + "\n\n#### At every buffer budget\n\n"
-            + budget_sentence(budget := budget_table(runs, stats)) + ".\n\n" + budget_markdown(budget) + "\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folders", nargs="+", type=Path)
-    ap.add_argument("--out", type=Path)
-    a = ap.parse_args(argv)
-    missing = [str(f) for f in a.folders if not (f / "runs.csv").is_file() or not (f / "stats.csv").is_file()]
-    if missing:
-        print(f"gr-bench: no runs.csv and stats.csv in {', '.join(missing)} (run `gr-bench report` there)",
-              file=sys.stderr)
-        return 2
-    text = ("# The memory frontier\n\nGenerated from the stored studies by `python -m gr_bench.report.memory_answer "
-            + " ".join(str(f) for f in a.folders) + "`. Kept bytes: what a run keeps between tasks (generator "
-            "parameters and the classifier copy that labels its samples, or the buffer's images and labels); "
-            "\"× report VAE\": those bytes over the source report's VAE + classifier (4,454,720 bytes).\n\n"
-            + "\n".join(study_answer(f) for f in a.folders))
-    if a.out:
-        atomic_write_text(a.out, text)
-    else:
-        print(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return [Section(text, (*lines, budget_sentence(budget)))]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .build import md_table
+from gr_bench.report.markdown import md_table
 
 
 def bench_text(path: Path) -> str:
