@@ -1,6 +1,7 @@
 """Reports are rebuilt from the storage alone: statistics, plots, report.md; never training."""
 
 import csv
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -216,7 +217,8 @@ def test_report_keeps_search_and_final_times_apart(shipped_search):
     header = next(line for line in section.splitlines() if line.startswith("| configuration |"))
     assert "| search time s | final time s |" in header and "| time s |" not in header
     runs = pd.DataFrame(rows_of(folder / "runs.csv"))
-    search = runs[(runs["stage"] == "search") & (runs["config_id"] == "1ec4b5")]["time_total_s"].astype(float)
+    best_id = json.loads((folder / "manifest.json").read_text())["final_configs"]["best-1"]["config_id"]
+    search = runs[(runs["stage"] == "search") & (runs["config_id"] == best_id)]["time_total_s"].astype(float)
     final = runs[(runs["stage"] == "final") & (runs["label"] == "best-1")]["time_total_s"].astype(float)
     best = next(line for line in section.splitlines() if line.startswith("| best-1 |"))
     assert f"| {search.mean():.1f} | {final.mean():.1f} ± {final.std():.1f} |" in best
@@ -272,5 +274,5 @@ def test_report_md_gives_verdicts_as_tables_not_long_sentences():
     assert "| a | b | only this differs | difference [CI] | p_holm | verdict |" in verdicts
     assert "| a | b | what it measures | difference [CI] | p_holm | verdict |" in verdicts
     assert not [line for line in verdicts.splitlines() if line.startswith("- does") or "? yes:" in line]
-    assert "| best-1 | report-linear:1000 | `final_avg_acc` (primary) | +28.0 points [+20.5, +35.5] (99%) " \
-           "| 0.00034 (k=5) | better |" in verdicts
+    assert "| best-1 | report-linear:1000 | `final_avg_acc` (primary) | +18.6 points [+11.8, +25.4] (99.64%) " \
+           "| 0.00029 (k=5) | better |" in verdicts
