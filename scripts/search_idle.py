@@ -4,7 +4,8 @@ trial n starts only once trials 0 .. n - P have ended, P the trials that may run
     python scripts/search_idle.py results/replay_schedule-digits-quick
     python scripts/search_idle.py results/replay_schedule --parallel 2
 
-Measured (a study folder with its study.db): from the search stage's stored start and end times,
+Measured (a study folder with its study.db, or a shipped folder's runs.csv, from its runs' start
+and end times): from the search stage's stored start and end times,
 each worker's gaps between the end of one trial and the start of its next (waiting for older
 trials, claiming and sampling), and from the search's start to its first trial; summed over the
 workers, as a share of workers x the search's wall time (first trial start to last trial end).
@@ -22,11 +23,31 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from datetime import datetime
 from pathlib import Path
 
 
+def idle_of(spans: list[tuple[str, datetime, datetime]]) -> tuple[float, float, int] | None:
+    """(idle seconds, wall seconds, workers) of trials given as (worker, start, end): each worker's
+    gaps from the search's first start, and between the end of one trial and the start of its next."""
+    if not spans:
+        return None
+    start = min(s for _, s, _ in spans)
+    end = max(e for _, _, e in spans)
+    by_worker: dict[str, list] = {}
+    for worker, s, e in spans:
+        by_worker.setdefault(worker, []).append((s, e))
+    idle = 0.0
+    for mine in by_worker.values():
+        free = start
+        for s, e in sorted(mine):
+            idle += (s - free).total_seconds()
+            free = e
+    return idle, (end - start).total_seconds(), len(by_worker)
+
+
 def measured(folder: Path) -> tuple[float, float, int] | None:
-    """(idle seconds, wall seconds, workers) of the search stage stored in folder/study.db."""
+    """idle_of the search stage stored in folder/study.db."""
     db = folder / "study.db"
     if not db.is_file():
         return None
@@ -35,22 +56,19 @@ def measured(folder: Path) -> tuple[float, float, int] | None:
     from gr_bench.storage import open_storage
 
     study = optuna.load_study(study_name=folder.name, storage=open_storage(f"sqlite:///{db.resolve()}"))
-    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start and t.datetime_complete]
-    if not trials:
+    return idle_of([(t.user_attrs.get("worker", "?"), t.datetime_start, t.datetime_complete)
+                    for t in study.get_trials(deepcopy=False) if t.datetime_start and t.datetime_complete])
+
+
+def measured_runs(folder: Path) -> tuple[float, float, int] | None:
+    """idle_of the search stage from a shipped folder's runs.csv (one run per search trial): its
+    runs' start and end times and workers. A trial's own claiming and sampling fall in the gaps."""
+    if not (folder / "runs.csv").is_file():
         return None
-    start = min(t.datetime_start for t in trials)
-    end = max(t.datetime_complete for t in trials)
-    by_worker: dict[str, list] = {}
-    for t in trials:
-        by_worker.setdefault(t.user_attrs.get("worker", "?"), []).append(t)
-    idle = 0.0
-    for mine in by_worker.values():
-        mine.sort(key=lambda t: t.datetime_start)
-        free = start
-        for t in mine:
-            idle += (t.datetime_start - free).total_seconds()
-            free = t.datetime_complete
-    return idle, (end - start).total_seconds(), len(by_worker)
+    with open(folder / "runs.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["stage"] == "search" and r.get("started_at") and r.get("finished_at")]
+    return idle_of([(r["worker"], datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"]))
+                    for r in rows])
 
 
 def simulate(durations: list[float], parallel: int, lagged: bool) -> tuple[float, float]:
@@ -84,9 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"search_idle: no such folder: {args.folder}", file=sys.stderr)
         return 2
     got = measured(args.folder)
+    source = "study.db"
+    if not got:
+        got, source = measured_runs(args.folder), "runs.csv"
     if got:
         idle, wall, workers = got
-        print(f"measured: {workers} workers, search wall {wall:.1f} s, idle {idle:.1f} s "
+        print(f"measured ({source}): {workers} workers, search wall {wall:.1f} s, idle {idle:.1f} s "
               f"= {100 * idle / (workers * wall):.1f}% of worker time")
     if (args.folder / "trials.csv").is_file():
         durations = _durations(args.folder)
