@@ -211,3 +211,84 @@ def test_unlisted_and_bundled_studies():
     assert study_names()[0] == "replay_schedule" and "bench_workers" not in study_names()
     assert "bench_workers" in study_names(listed_only=False) and get_spec("bench_workers").name == "bench_workers"
     assert not (PACKAGE.parent / "gr_bench" / "studies").exists()  # the studies live in the top-level folder
+
+
+MAX_MODULE_LINES = 450  # a module a newcomer reads in one sitting; a larger one is split by what it holds
+MAX_PARAMETERS = 8  # outside cli/: more travel together as one frozen value (Thresholds, Analysis, ...)
+
+
+def _functions(path: Path):
+    return [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def test_no_module_is_over_450_lines():
+    big = [f"{p.relative_to(PACKAGE.parent)} ({n} lines)" for p in sorted(PACKAGE.rglob("*.py"))
+           if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES]
+    assert big == []
+
+
+def test_no_function_outside_the_cli_takes_more_than_8_parameters():
+    """self and cls are not counted; *args and **kwargs count one each."""
+    wide = []
+    for p in sorted(PACKAGE.rglob("*.py")):
+        if "cli" in p.relative_to(PACKAGE).parts:
+            continue
+        for f in _functions(p):
+            a = f.args
+            names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+            count = len(names) - (names[:1] in (["self"], ["cls"])) + bool(a.vararg) + bool(a.kwarg)
+            if count > MAX_PARAMETERS:
+                wide.append(f"{p.relative_to(PACKAGE.parent)}:{f.lineno} {f.name} ({count})")
+    assert wide == []
+
+
+def test_the_report_layer_never_branches_on_a_study_name():
+    """A study's own answer comes through StudySpec.answer: no comparison in gr_bench/report/ with a
+    study's name (`name == "memory"`, `study in ("precision", ...)`, `.startswith("memory")`)."""
+    names = set(study_names(listed_only=False))
+    found = []
+    for p in sorted((PACKAGE / "report").rglob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Compare):
+                parts = [node.left, *node.comparators]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                    "startswith", "endswith"):
+                parts = [node.func.value, *node.args]
+            else:
+                continue
+            consts = [c.value for part in parts for c in ast.walk(part)
+                      if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+            # what the name is compared with: a study's name, folder or spec (not a column named "generator")
+            about_a_study = any(re.search(r"study|\.name\b|spec", ast.unparse(part)) for part in parts
+                                if not isinstance(part, ast.Constant))
+            hits = sorted(names.intersection(consts)) if about_a_study else []
+            if hits:
+                found.append(f"{p.relative_to(PACKAGE.parent)}:{node.lineno} {hits}")
+    assert found == []
+
+
+def test_plug_ins_are_found_and_loaded_in_one_module():
+    """Entry points and modules loaded from a file path: gr_bench/plugins.py alone, for generators
+    and strategies alike. study/spec.py loads a study file ($GR_BENCH_STUDIES): a study, not a plug-in."""
+    allowed = {"gr_bench/plugins.py", "gr_bench/study/spec.py"}
+    users = sorted(p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py")
+                   if re.search(r"entry_points\(|spec_from_file_location\(|importlib\.metadata", p.read_text()))
+    assert set(users) - allowed == set() and "gr_bench/plugins.py" in users
+
+
+def test_thresholds_are_defined_only_in_thresholds_py():
+    """No module but gr_bench/thresholds.py gives a verdict threshold (alpha, margin, minimum effect,
+    minimum runs, power effect) a number of its own: the others read thresholds.DEFAULTS or take a
+    Thresholds value."""
+    pattern = re.compile(r"^(ALPHA|MARGIN|MIN_RUNS|MIN_EFFECT|MIN_REL_EFFECT|POWER_EFFECT)$")
+    found = []
+    for p in sorted(PACKAGE.rglob("*.py")):
+        if p.name == "thresholds.py":
+            continue
+        for node in ast.parse(p.read_text()).body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, (int, float)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found += [f"{p.relative_to(PACKAGE.parent)}: {t.id}" for t in targets
+                          if isinstance(t, ast.Name) and pattern.match(t.id)]
+    assert found == []
