@@ -132,7 +132,7 @@ def _friedman_markdown(values: dict[str, list[float]], metric: str = "final_avg_
     import pandas as pd
 
     from gr_bench.report.analysis import Comparisons, analyse
-    from gr_bench.report.verdicts import friedman_text
+    from gr_bench.report.verdict_sections import friedman_text
 
     k, n = len(values), len(next(iter(values.values())))
 

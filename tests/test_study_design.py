@@ -14,7 +14,8 @@ from optuna.trial import TrialState, create_trial
 
 from gr_bench import stats
 from gr_bench.comparisons import WALL_CLOCK_VERDICT
-from gr_bench.report import analysis, verdicts
+from gr_bench.report import analysis
+from gr_bench.report import verdict_sections as verdicts
 from gr_bench.report.analysis import Comparisons
 from gr_bench.study import Setup, StudyError, check_seeds, final_configs, get_spec, make_config, stages, study_n_tasks
 from gr_bench.thresholds import Thresholds

@@ -22,7 +22,13 @@ from .header import codes_text, header_text
 from .inputs import Report, ReportInputs, StudyRows
 from .markdown import md_table
 from .published import published_table, readable, rule_text
-from .verdicts import attribution_section, differences_section, power_section, statistics_section, verdicts_section
+from .verdict_sections import (
+    attribution_section,
+    differences_section,
+    power_section,
+    statistics_section,
+    verdicts_section,
+)
 
 
 def write_report(folder: Path, inputs: ReportInputs, *, draw: bool = True) -> Report:

@@ -67,7 +67,7 @@ def summary(written: Written) -> list[RenderableType]:
     from ..study.sequential import describe
     from . import study_tables
     from .analysis import attribution_lines, compute_lines, power_summary, verdict_lines
-    from .verdicts import wall_clock_note
+    from .verdict_sections import wall_clock_note
 
     out = written.report
     trials, runs, result = out.trials, out.runs, out.analysis

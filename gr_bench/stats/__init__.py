@@ -34,13 +34,13 @@ mean ± SEM), fit.py (power-law fits). This package re-exports their public name
 from __future__ import annotations
 
 from ..thresholds import DEFAULTS
+from .difference_tests import DEFAULT_TESTS, PAIRED_TESTS, TESTS, DifferenceTest, holm, min_attainable_p, register_test
 from .effects import cliffs_delta, cohens_d, orient, paired_delta, prob_improvement
 from .family import FAMILY_KEYS, compare_family, friedman
 from .fit import power_law_fit
 from .intervals import MIN_N, UNADJUSTED, describe, diff_interval, family_level, t_interval, tost
 from .power import TARGET_POWER, min_detectable_effect, seeds_needed, tost_power, tost_seeds_needed
 from .published import holm_level, mean_interval, welch_against_published, welch_interval
-from .tests import DEFAULT_TESTS, PAIRED_TESTS, TESTS, DifferenceTest, holm, min_attainable_p, register_test
 from .verdicts import VERDICTS, WALL_CLOCK_VERDICT, compare, decide, verdict
 from .wording import details, exact_text, level_text, margin_text, or_default, p_text, verdict_label
 

@@ -15,8 +15,8 @@ from scipy import stats
 
 from .. import group_sequential as gs
 from ..thresholds import DEFAULTS, Thresholds
+from .difference_tests import holm
 from .intervals import diff_interval
-from .tests import holm
 from .verdicts import _is_underpowered, _power_fields, compare, decide
 
 FAMILY_KEYS = (  # keys of every compare_family() row, each once, in the metric's own unit

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..thresholds import DEFAULTS, Thresholds
+from .difference_tests import DEFAULT_TESTS, difference_test, get_test, state_exact
 from .effects import cliffs_delta, cohens_d, paired_delta, prob_improvement
 from .intervals import MIN_N, UNADJUSTED, _clean, _pooled_sd, _sd, diff_interval, family_level, tost
 from .power import TARGET_POWER, _power_at, min_detectable_effect, seeds_needed
-from .tests import DEFAULT_TESTS, difference_test, get_test, state_exact
 
 # "not judged (wall clock)": a wall-clock comparison (comparisons.wall_clock_rule, which sets it:
 # shared machines' load swings); its numbers stand, its verdict is withheld

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from .difference_tests import TESTS
 from .intervals import UNADJUSTED
-from .tests import TESTS
 
 
 def level_text(level: float) -> str:
