@@ -37,14 +37,14 @@ FIELDS = ["commit", "started_utc", "run", "hypothesis_seed", "wall_s", "cpu_s", 
           "skipped", "exit_code", "cores", "cpu_model"]
 
 
-def _busy_s() -> float:
+def busy_s() -> float:
     """CPU seconds the whole machine has been busy since boot (/proc/stat, every core)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle, iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _children_cpu_s() -> float:
+def children_cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
@@ -58,12 +58,12 @@ def time_once(run: int, commit: str, scratch: Path) -> dict:
     """One fast tier, as CI runs it, with a fresh Hypothesis seed (recorded, so a failure replays)."""
     seed = random.SystemRandom().randrange(2**32)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    busy0, own0, t0 = _busy_s(), _children_cpu_s(), time.perf_counter()
+    busy0, own0, t0 = busy_s(), children_cpu_s(), time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "pytest", *TIER, "-p", "no:cacheprovider", f"--hypothesis-seed={seed}"],
                        cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    own = _children_cpu_s() - own0
-    other = max(0.0, _busy_s() - busy0 - own)
+    own = children_cpu_s() - own0
+    other = max(0.0, busy_s() - busy0 - own)
     summary = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
     if p.returncode != 0:
         (scratch / f"run-{run}.log").write_text(p.stdout + p.stderr)

@@ -106,6 +106,32 @@ def test_the_fast_tier_table_reads_the_newest_commits_runs(tmp_path):
     assert "\n| 2 | 7 | 310.0 | 465.0 | 5.5 | 660 | 0 | 0 |" in text  # integers as integers
 
 
+def test_the_quick_table_judges_each_first_look_against_its_datasets_target(tmp_path):
+    """docs/performance.md's --quick times: the newest commit's rows, a look under its dataset's target
+    (3 minutes on digits, 10 on MNIST) only when it also exited 0."""
+    import csv
+
+    from scripts.time_quick import FIELDS
+
+    path = tmp_path / "quick.csv"
+    assert docs.quick_text(path).startswith("No --quick timing is shipped")
+    rows = [("old1", "lr", "digits", 10.0, 0), ("abc1234", "lr", "digits", 170.0, 0),
+            ("abc1234", "memory", "digits", 100.0, 1), ("abc1234", "lr", "mnist", 590.0, 0),
+            ("abc1234", "precision", "mnist", 601.0, 0)]
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        for commit, study, dataset, wall, code in rows:
+            w.writerow({"commit": commit, "started_utc": "2026-12-06T05:00:00+00:00", "study": study,
+                        "dataset": dataset, "runs": 4, "wall_s": wall, "cpu_s": wall, "other_cpu_s": 2.0,
+                        "exit_code": code, "workers": 2, "cores": 2, "cpu_model": "Intel Xeon"})
+    text = docs.quick_text(path)
+    assert "at commit abc1234, 2 cores (Intel Xeon), 2026-12-06" in text
+    assert "2 of 4 finished under their target (3 min on digits, 10 min on mnist)" in text
+    assert "the slowest took 601 s (precision)" in text
+    assert text.count("\n| ") == 5  # the header and the newest commit's four looks
+
+
 def test_the_precision_table_gives_each_settings_newest_pair_and_its_ratio(tmp_path):
     import csv
 
