@@ -172,8 +172,8 @@ def workers_setups(scratch: str | Path, dataset: str, trials: int = 4, device: s
     In one shared folder the 2-worker study reused the runs the 1-worker study had just finished
     and timed cache reads (222.6 s against 4.95 s: a "speed-up" of 44.9x). Separate caches, not
     distinct seeds: the two studies then train exactly the same runs."""
+    from .orchestration import Setup
     from .storage import default_url
-    from .study import Setup
 
     sets = (f"device={device}",) + ((f"precision={precision}",) if precision != "fp32" else ())
     out = {}
@@ -196,7 +196,7 @@ def workers_speedup(results_dir: str, dataset: str, trials: int = 4, device: str
     import shutil
 
     from .files import temp_dir
-    from .study import run_study
+    from .orchestration import run_study
 
     walls, reused, trained = {}, {}, {}
     scratch = temp_dir(results_dir, ".bench-workers-")

@@ -19,11 +19,8 @@ from optuna.trial import TrialState
 
 from .files import atomic_write, write_csv, write_json
 from .labels import config_id, current_manifest, current_row, final_labels
-from .provenance import provenance
-from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
-from .storage import redact
-from .study.sequential import stored_plan
-from .study.stored import (
+from .orchestration.sequential import stored_plan
+from .orchestration.stored import (
     attribution_entries,
     identities,
     own_overrides,
@@ -32,6 +29,9 @@ from .study.stored import (
     superseded,
     trial_results,
 )
+from .provenance import provenance
+from .result import SCHEMA_VERSION, SUMMARY_COLUMNS, RunResult
+from .storage import redact
 
 
 def _progress(trial: optuna.trial.FrozenTrial, results: list[RunResult], n_seeds: int,

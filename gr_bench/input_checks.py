@@ -1,7 +1,7 @@
 """The checks a command's input passes before any work: sizes within their bounds (a seed past 2**31,
 a billion epochs, a layer of a million units), a --results folder that can be one, a --data-dir that
 holds a dataset. Each failure is one line (exit code 2). Free of heavy imports: `gr-bench run
---dry-run` and bad flags make them without torch or optuna; the study set-up (study/launch.py) makes
+--dry-run` and bad flags make them without torch or optuna; the study set-up (orchestration/launch.py) makes
 them too."""
 
 from __future__ import annotations

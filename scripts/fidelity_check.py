@@ -37,8 +37,8 @@ def _run_one(args: tuple[str, str, float, list[str], list[int]]) -> dict:
     import torch
 
     from gr_bench import runcache
-    from gr_bench.study import Setup, get_spec, make_config
-    from gr_bench.study.trials import BenchCache
+    from gr_bench.orchestration import Setup, get_spec, make_config
+    from gr_bench.orchestration.trials import BenchCache
     from gr_bench.trainer import run
 
     folder, url, share, pairs, seeds = args

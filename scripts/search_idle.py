@@ -1,4 +1,4 @@
-"""What a search that repeats costs: the time its workers stand idle (gr_bench/study/repeat.py:
+"""What a search that repeats costs: the time its workers stand idle (gr_bench/orchestration/repeat.py:
 trial n starts only once trials 0 .. n - P have ended, P the trials that may run at once).
 
     python scripts/search_idle.py results/replay_schedule-digits-quick

@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from gr_bench.files import append_csv
+from gr_bench.orchestration import study_names
 from gr_bench.provenance import cpu_model, short_sha
-from gr_bench.study import study_names
 from scripts.time_test_tier import busy_s, children_cpu_s
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,1 +1,1 @@
-"""One small declarative module per study; each defines STUDY (a gr_bench.study.StudySpec)."""
+"""One small declarative module per study; each defines STUDY (a gr_bench.orchestration.StudySpec)."""

@@ -17,9 +17,9 @@ import math
 import pandas as pd
 
 from gr_bench.budgets import buffer_budgets
+from gr_bench.orchestration import Section
 from gr_bench.report.frames import memory_points, ok_rows, pareto_mask
 from gr_bench.report.markdown import md_table
-from gr_bench.study import Section
 
 
 def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str) -> pd.DataFrame:

@@ -7,7 +7,7 @@ bytes for the report's preset on MNIST), so the comparison stays at equal bytes 
 preset or dataset. Same seeds for every strategy, so the comparisons are paired.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 STUDY = StudySpec(
     name="baselines",

@@ -1,6 +1,6 @@
 """Internal to `gr-bench bench`: equal generative trials, to time --workers 1 against --workers 2."""
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 STUDY = StudySpec(
     name="bench_workers",

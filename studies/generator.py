@@ -9,7 +9,7 @@
 Each run's memory is what it keeps between tasks; time is the whole run's.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 GENERATORS = {
     "vae-report": {"generator": "vae"},

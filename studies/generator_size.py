@@ -6,7 +6,7 @@ The final stage also runs the seed's VAE with only the best's widths, and with o
 size, so each change gets its own verdict.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 WIDTHS = ("512,256", "256,128", "128,64", "64,32", "32,16")
 

@@ -21,7 +21,7 @@ is the source report's VAE.
 
 from gr_bench.studies.memory import RATIOS, buffer_arms, generator_arms
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 ANCHOR = "buffer-equal-bytes"
 REFERENCES = {

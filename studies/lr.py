@@ -10,7 +10,7 @@ settings, so the two changes get their own verdicts.
 a trial changes the classifier's optimisation only, and the VAE is trained alike in every trial.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 
 def space(trial, n_tasks: int) -> dict:

@@ -23,7 +23,7 @@ accuracy, training cost and place on the two fronts, and at each buffer budget t
 within it against that buffer.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 GENERATORS = {
     "vae-report": {},

@@ -16,7 +16,7 @@ model, the whole-run ratios) is studies/_precision_answer.py's, in docs/performa
 """
 
 from gr_bench.config import VAN_DE_VEN_2019
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 SETTINGS = {
     "report": {},

@@ -45,7 +45,7 @@ without a published figure.
 """
 
 from gr_bench.config import VAN_DE_VEN_2019
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 METHODS = {
     "none": {"strategy": "none"},

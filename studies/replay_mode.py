@@ -7,7 +7,7 @@ trains every task on the same number of steps, where per-task replay's steps gro
 set. Labels: the old classifier's argmax, or its softmax at temperature 2 for distillation.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 STUDY = StudySpec(
     name="replay_mode",

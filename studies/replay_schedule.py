@@ -13,7 +13,7 @@ reference with its classifier epochs scaled to as many training samples as the b
 (report-linear:1000@best-samples), tells the replay set's gain from the extra training's.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 FAMILIES = ("constant", "linear", "sqrt", "proportional", "manual")
 
@@ -41,7 +41,7 @@ STUDY = StudySpec(
     space=space,
     # One search seed per trial, every trial to the end (no pruning), at 20% of each task's epochs
     # (2 of 10 for the classifier and the VAE): every task is still seen. Successive halving after
-    # task 2 (study/pruning.py) was tried here on full MNIST: it pruned 9 of 16 trials, and run to the
+    # task 2 (orchestration/pruning.py) was tried here on full MNIST: it pruned 9 of 16 trials, and run to the
     # end one of them (proportional:0.546, lr 5.6e-4) reached 71.4% validation accuracy against the
     # 45.6% of the trial it kept (Spearman 0.00 [-0.51, 0.51] between accuracy after task 2 and final
     # accuracy; one seed, 16 trials). Fewer epochs of every task ranked them: the 16 full-fidelity

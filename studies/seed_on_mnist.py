@@ -8,7 +8,7 @@ none, joint and a 1,000-image buffer at the report's settings bound the range.
 """
 
 from gr_bench.config import VAN_DE_VEN_2019
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 ARMS = {
     "seed": {},

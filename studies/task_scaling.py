@@ -11,7 +11,7 @@ seeds the accuracy comparisons have little power (a paired t on 3 pairs, Holm ov
 this study measures cost; the report states how many seeds an accuracy verdict would need.
 """
 
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 
 def _grid(unit: int, schedules: tuple[str, ...]) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gr_bench.study import StudyError, get_spec, study_names
+from gr_bench.orchestration import StudyError, get_spec, study_names
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gr_bench"
 GR = str(Path(sys.executable).parent / "gr-bench")
@@ -20,20 +20,20 @@ GR = str(Path(sys.executable).parent / "gr-bench")
 
 # The layers, bottom first. A module imports only from its own layer or those below it, imports
 # inside functions included (a lazy import is still a dependency); within a layer, no cycle. A
-# module belongs to the layer named by its first name under gr_bench/ (gr_bench.study.stored:
-# "study"); "gr_bench" itself is the package's __init__.
+# module belongs to the layer named by its first name under gr_bench/ (gr_bench.orchestration.stored:
+# "orchestration"); "gr_bench" itself is the package's __init__.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # pure helpers any layer may use: no storage, no training (torch only inside functions)
     # (plugins: finding, hashing, loading and smoke-checking a generator or strategy from outside gr-bench)
     ("base", ("gr_bench", "errors", "files", "labels", "metrics", "schedule", "plugins", "config",
               "input_checks", "provenance", "resources", "result", "thresholds", "group_sequential", "stats",
-              "budgets", "comparisons")),
+              "budgets", "paired_comparisons")),
     ("data", ("idx", "fetch", "data")),  # idx: the IDX reader and content identity data and fetch share
     ("models", ("models", "optim")),  # the generator registry; the optimizers the trainer builds
     ("strategies", ("strategies",)),
     ("trainer", ("trainer", "fitting", "generator_tracks")),  # fitting: one pass of a model and its losses
-    ("storage", ("storage", "runcache", "runs")),  # Optuna storage, the run cache, `gr-bench run`'s folder
-    ("study", ("study", "bench")),  # orchestration; bench runs the trainer and a study to measure them
+    ("storage", ("storage", "runcache", "run_folder")),  # Optuna storage, the run cache, `gr-bench run`'s folder
+    ("orchestration", ("orchestration", "bench")),  # running a study; bench times the trainer and a study
     ("export", ("export",)),  # a study's rows and files from its storage
     ("report", ("report",)),  # analysis, frames, tables, plots, report.md (the docs tool is tools/docs.py)
     ("cli", ("cli", "__main__")),
@@ -92,9 +92,9 @@ def _layer(module: str) -> int:
 
 def test_the_walk_sees_imports_inside_functions():
     graph = _module_imports()
-    assert graph["gr_bench.cli"] >= {"gr_bench.cli.runs", "gr_bench.cli.studies"}
+    assert graph["gr_bench.cli"] >= {"gr_bench.cli.run_commands", "gr_bench.cli.study_commands"}
     assert "gr_bench.fetch" in graph["gr_bench.data"]  # data.py fetches inside a function
-    assert "gr_bench.comparisons" in graph["gr_bench.study.sequential"]  # inside look()
+    assert "gr_bench.paired_comparisons" in graph["gr_bench.orchestration.sequential"]  # inside look()
 
 
 def test_every_module_sits_in_one_layer():
@@ -176,7 +176,7 @@ def test_no_function_is_longer_than_a_screen_and_a_half():
 
 
 STUDY_FILE = '''
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 STUDY = StudySpec(name="{name}", summary="a study written by a user", base={{"strategy": "none"}},
                   grid={{"method": {{"none": {{}}}}}}, seeds=1)
@@ -269,8 +269,8 @@ def test_the_report_layer_never_branches_on_a_study_name():
 
 def test_plug_ins_are_found_and_loaded_in_one_module():
     """Entry points and modules loaded from a file path: gr_bench/plugins.py alone, for generators
-    and strategies alike. study/spec.py loads a study file ($GR_BENCH_STUDIES): a study, not a plug-in."""
-    allowed = {"gr_bench/plugins.py", "gr_bench/study/spec.py"}
+    and strategies alike. orchestration/spec.py loads a study file ($GR_BENCH_STUDIES): a study, not a plug-in."""
+    allowed = {"gr_bench/plugins.py", "gr_bench/orchestration/spec.py"}
     users = sorted(p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py")
                    if re.search(r"entry_points\(|spec_from_file_location\(|importlib\.metadata", p.read_text()))
     assert set(users) - allowed == set() and "gr_bench/plugins.py" in users
@@ -292,3 +292,23 @@ def test_thresholds_are_defined_only_in_thresholds_py():
                 found += [f"{p.relative_to(PACKAGE.parent)}: {t.id}" for t in targets
                           if isinstance(t, ast.Name) and pattern.match(t.id)]
     assert found == []
+
+
+def test_layout_lists_every_module_after_the_modules_it_imports():
+    """docs/layout.md reads bottom-up: each module or package comes after every module or package it
+    imports (imports inside functions included), so a reader who goes top to bottom has met a
+    module before its users. A package's sub-package (report/plots/, drawing report's frames) is
+    read with its package."""
+    # 'errors' for gr_bench/errors.py, 'stats' for gr_bench/stats/, 'report' for gr_bench/report/plots/ too
+    listed = [e.split()[0].removeprefix("gr_bench/").removesuffix(".py").split("/")[0] for e in _layout_entries()]
+    order = {name: listed.index(name) for name in listed}
+
+    def top(module: str) -> str:
+        return module.removeprefix("gr_bench.").split(".")[0]
+
+    graph = {m: targets for m, targets in _module_imports().items() if m != "gr_bench"}  # __init__: no entry
+    missing = sorted({top(m) for m in graph if top(m) not in order})
+    assert not missing, f"modules docs/layout.md does not list: {missing}"
+    late = sorted({f"{top(m)} imports {top(t)}, listed after it" for m, targets in graph.items() for t in targets
+                   if t != "gr_bench" and order[top(t)] > order[top(m)]})
+    assert not late, "docs/layout.md is not in import order: " + "; ".join(late)

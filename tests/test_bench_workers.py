@@ -40,7 +40,7 @@ def _fake_study(reused_by_workers: dict[int, int], walls: dict[int, float], cloc
 
 @pytest.mark.parametrize("reused, speedup", [({1: 0, 2: 0}, 2.0), ({1: 0, 2: 4}, None)])
 def test_the_speed_up_is_as_measured_and_withheld_when_runs_were_reused(tmp_path, monkeypatch, reused, speedup):
-    import gr_bench.study as study
+    import gr_bench.orchestration as study
 
     clock = [0.0]
     monkeypatch.setattr(study, "run_study", _fake_study(reused, {1: 40.0, 2: 20.0}, clock))

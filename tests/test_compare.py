@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from gr_bench.cli import main
-from gr_bench.comparisons import wall_clock_rule
 from gr_bench.metrics import METRIC_SENSE
-from gr_bench.report.compare import compare_runs
-from gr_bench.study import StudyError
+from gr_bench.orchestration import StudyError
+from gr_bench.paired_comparisons import wall_clock_rule
+from gr_bench.report.two_configs import compare_runs
 
 from conftest import GR
 

@@ -63,7 +63,7 @@ def test_a_worker_killed_right_after_its_claim_leaves_a_trial_that_is_retried(tm
     queued again: without a heartbeat recorded before the claim, Optuna never judged it stale and
     the other workers waited for it forever."""
     from gr_bench import storage as storage_mod
-    from gr_bench.study import workers
+    from gr_bench.orchestration import workers
 
     monkeypatch.setattr(storage_mod, "HEARTBEAT_S", 1)
     monkeypatch.setattr(storage_mod, "GRACE_S", 1)

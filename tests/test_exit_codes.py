@@ -104,12 +104,12 @@ def test_an_interrupted_study_exits_130(tmp_path):
 # --- the study command's failures and interrupts, in process (run_study replaced) --------------------
 
 def _study(monkeypatch, tmp_path, raised: BaseException) -> tuple[int, str]:
-    import gr_bench.study
+    import gr_bench.orchestration
 
     def run_study(*args, **kwargs):
         raise raised
 
-    monkeypatch.setattr(gr_bench.study, "run_study", run_study)
+    monkeypatch.setattr(gr_bench.orchestration, "run_study", run_study)
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         code = main(["study", "baselines", "--quick", "--dataset", "digits", "--seeds", "1", "--workers", "1",
@@ -130,7 +130,7 @@ def test_an_interrupted_study_exits_130_in_process(monkeypatch, tmp_path):
 def test_a_study_whose_every_trial_failed_is_a_failure():
     from optuna.trial import TrialState
 
-    from gr_bench.study.run import every_trial_failed
+    from gr_bench.orchestration.run_study import every_trial_failed
 
     class Trial:
         def __init__(self, state, reason=""):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gr_bench.study import Setup, StudyError, get_spec, make_config
-from gr_bench.study.setup import search_overrides
+from gr_bench.orchestration import Setup, StudyError, get_spec, make_config
+from gr_bench.orchestration.setup import search_overrides
 
 GR = str(Path(sys.executable).parent / "gr-bench")
 
@@ -54,7 +54,7 @@ def test_a_share_outside_zero_to_one_is_refused(tmp_path, monkeypatch, share):
 
 
 STUDY_FILE = '''
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 
 def space(trial, n_tasks):

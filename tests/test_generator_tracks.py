@@ -110,7 +110,7 @@ def test_sharing_groups_configurations_that_differ_in_classifier_lr_only():
 
 
 def test_followers_are_queued_one_seed_late():
-    from gr_bench.study import Setup, get_spec, planned_points
+    from gr_bench.orchestration import Setup, get_spec, planned_points
 
     spec = get_spec("replay_schedule", quick=True)
     setup = Setup(study="replay_schedule", study_name="s", storage_url="", results_dir="", eval_seeds=(1, 2, 3))
@@ -122,7 +122,7 @@ def test_followers_are_queued_one_seed_late():
 
 
 STUDY_FILE = '''
-from gr_bench.study import StudySpec
+from gr_bench.orchestration import StudySpec
 
 
 def space(trial, n_tasks):

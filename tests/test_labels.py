@@ -15,8 +15,8 @@ from optuna.trial import create_trial
 
 from gr_bench import export
 from gr_bench.labels import config_id, current_label, final_labels, first_label, settings_text, short_settings
+from gr_bench.orchestration.stored import identities
 from gr_bench.storage import open_storage
-from gr_bench.study.stored import identities
 
 from conftest import GR
 
@@ -70,7 +70,7 @@ def test_a_renamed_reference_is_the_same_study_definition():
     'run from another definition'."""
     import dataclasses
 
-    from gr_bench.study import get_spec, spec_fingerprint
+    from gr_bench.orchestration import get_spec, spec_fingerprint
 
     for name, new, old in (("replay_schedule", "report-linear:1000", "seed-linear:1000"),
                            ("generator_size", "report-vae", "seed-vae")):
@@ -88,7 +88,7 @@ def test_a_renamed_grid_arm_is_the_same_study_and_stores_its_first_name():
     that changes within a study (a grid stored before the rename resumes)."""
     import dataclasses
 
-    from gr_bench.study import get_spec, spec_fingerprint
+    from gr_bench.orchestration import get_spec, spec_fingerprint
 
     spec = get_spec("memory")
     arms = spec.grid["arm"]
@@ -130,7 +130,7 @@ def _old_final_stage(storage) -> None:
 
 
 def test_a_study_stored_with_old_names_reads_under_the_new_ones():
-    from gr_bench.study.stored import attribution_entries, stage_runs, stage_studies
+    from gr_bench.orchestration.stored import attribution_entries, stage_runs, stage_studies
 
     storage = optuna.storages.InMemoryStorage()
     _old_final_stage(storage)

@@ -8,9 +8,9 @@ import pandas as pd
 from gr_bench.studies import _memory_answer as memory_answer
 from gr_bench.studies.memory import ANCHOR
 
+from gr_bench.orchestration import Section, get_spec, spec_fingerprint
 from gr_bench.report import analysis
 from gr_bench.report.analysis import Comparisons
-from gr_bench.study import Section, get_spec, spec_fingerprint
 
 SEED_VAE = 4_454_720
 

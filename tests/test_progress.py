@@ -12,9 +12,9 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from gr_bench.report.compare import best_mean
+from gr_bench.orchestration import make_config
 from gr_bench.report.progress import ProgressLines, objective_text
-from gr_bench.study import make_config
+from gr_bench.report.two_configs import best_mean
 
 from conftest import GR
 
@@ -153,10 +153,10 @@ def test_a_resumed_stage_does_not_repeat_earlier_trials():
 def test_the_final_stage_is_planned_and_scaled_by_the_search_fidelity():
     """replay_schedule searches at 20% of each task's epochs on 90% of the training split: a final run
     trains about 5 / 0.9 times as long as one search run."""
-    from gr_bench.study import get_spec
-    from gr_bench.study.launch import StudyRequest, checked_setup
-    from gr_bench.study.setup import final_scale
-    from gr_bench.study.stages import later_stages
+    from gr_bench.orchestration import get_spec
+    from gr_bench.orchestration.launch import StudyRequest, checked_setup
+    from gr_bench.orchestration.setup import final_scale
+    from gr_bench.orchestration.stages import later_stages
 
     spec = get_spec("replay_schedule")
     setup = checked_setup(spec, StudyRequest(name="replay_schedule", dry_run=True, seeds=(0,)))

@@ -3,7 +3,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from gr_bench.study.pruning import TaskHalvingPruner, rung_steps, rung_value
+from gr_bench.orchestration.pruning import TaskHalvingPruner, rung_steps, rung_value
 
 
 def test_rungs_are_task_counts_in_the_first_seed_then_seed_ends():

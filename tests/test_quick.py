@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gr_bench.cli import main
-from gr_bench.study import get_spec, study_names
+from gr_bench.orchestration import get_spec, study_names
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 2  # the 2 cores a first look runs on
@@ -88,8 +88,8 @@ def _planned_configs(name: str, dataset: str | None):
     points on every seed; a search's trials at its fidelity on its seeds (each trial's parameters
     are the search's to choose: the base configuration stands for them) and its final stage, at
     most top + references + attribution swaps + compute-matched controls on every evaluation seed."""
-    from gr_bench.study import as_pairs, make_config, planned_points
-    from gr_bench.study.launch import StudyRequest, checked_setup
+    from gr_bench.orchestration import as_pairs, make_config, planned_points
+    from gr_bench.orchestration.launch import StudyRequest, checked_setup
 
     spec = get_spec(name, quick=True)
     setup = checked_setup(spec, StudyRequest(name=name, quick=True, workers=WORKERS, dataset=dataset,

@@ -1,4 +1,4 @@
-"""A search that repeats (gr_bench/study/repeat.py): trial n is sampled from trials 0 .. n - P
+"""A search that repeats (gr_bench/orchestration/repeat.py): trial n is sampled from trials 0 .. n - P
 only, so the trials searched and the best found do not depend on which trials finished first;
 a retried trial runs the parameters of the attempt it retries; the pruner judges against the same
 trials. The slow tests run a real quick search twice, with different trials made late, on SQLite
@@ -20,9 +20,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from gr_bench.study import repeat
-from gr_bench.study.pruning import TaskHalvingPruner
-from gr_bench.study.repeat import LaggedSearch
+from gr_bench.orchestration import repeat
+from gr_bench.orchestration.pruning import TaskHalvingPruner
+from gr_bench.orchestration.repeat import LaggedSearch
 from tests.test_distributed import pg_url  # noqa: F401  (the PostgreSQL server fixture, reused)
 
 GR = str(Path(sys.executable).parent / "gr-bench")
@@ -52,7 +52,7 @@ def _queue(tmp_path: Path, name: str, n: int = 5):
 
 
 def _claim(study, storage, url, lagged):
-    from gr_bench.study.workers import _claim as claim
+    from gr_bench.orchestration.workers import _claim as claim
 
     return claim(study, storage, url, lambda n: optuna.samplers.RandomSampler(seed=n), lagged)
 

@@ -94,8 +94,8 @@ def test_report_bad_input(tmp_path):
 def test_grid_comparisons_use_the_declared_anchor():
     import pandas as pd
 
+    from gr_bench.orchestration import get_spec
     from gr_bench.report.analysis import comparison_pairs
-    from gr_bench.study import get_spec
 
     runs = pd.DataFrame({"stage": "search", "status": "ok", "seed": [0, 0, 0],
                          "label": ["vae-report", "gmm", "buffer-1000"], "final_avg_acc": [0.7, 0.9, 0.95]})

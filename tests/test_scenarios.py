@@ -19,13 +19,13 @@ from gr_bench.config import preset, with_overrides
 from gr_bench.data import load_dataset, make_benchmark
 from gr_bench.fitting import classifier_loss
 from gr_bench.models import head_log_softmax
-from gr_bench.report.compare import compare_runs
+from gr_bench.orchestration import Setup, StudyError, default_study_name, get_spec, spec_fingerprint
+from gr_bench.orchestration.spec import StudySpec, _check_one_scenario
 from gr_bench.report.rebuild import rebuild
 from gr_bench.report.scenarios import one_scenario
 from gr_bench.report.shipped import load
+from gr_bench.report.two_configs import compare_runs
 from gr_bench.strategies.generative import GenerativeReplay
-from gr_bench.study import Setup, StudyError, default_study_name, get_spec, spec_fingerprint
-from gr_bench.study.spec import StudySpec, _check_one_scenario
 from gr_bench.trainer import Evaluator
 
 from conftest import GR

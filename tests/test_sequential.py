@@ -18,9 +18,9 @@ import pytest
 from optuna.trial import TrialState
 
 from gr_bench import stats
+from gr_bench.orchestration import Setup, StudyError, check_seeds, ensure_stage, get_spec, seed_choices, sequential
+from gr_bench.orchestration.trials import execute_trial
 from gr_bench.storage import load_study, open_storage
-from gr_bench.study import Setup, StudyError, check_seeds, ensure_stage, get_spec, seed_choices, sequential
-from gr_bench.study.trials import execute_trial
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 GR = str(Path(sys.executable).parent / "gr-bench")
@@ -216,7 +216,7 @@ def test_bad_sequential_or_no_prune_is_one_line_exit_2(args, needle, tmp_path):
 
 
 def test_no_prune_is_named_and_part_of_the_identity(tmp_path):
-    from gr_bench.study.launch import StudyRequest, checked_setup
+    from gr_bench.orchestration.launch import StudyRequest, checked_setup
 
     spec = get_spec("replay_schedule", quick=True)
     request = StudyRequest(name="replay_schedule", quick=True, results=tmp_path, dataset="digits", seeds=(0,),

@@ -86,7 +86,7 @@ def test_paired_t_known_values_sleep():
     p-value = 0.002833, 95% CI [-2.4598858, -0.7001142], mean difference -1.58."""
     g1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
     g2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
-    row = S.compare(g1, g2, paired=True)
+    row = S.compare_pair(g1, g2, paired=True)
     assert row["test"] == "paired-t" and row["test_secondary"] == "wilcoxon"
     assert row["statistic"] == pytest.approx(-4.0621, abs=1e-4)
     assert row["p_value"] == pytest.approx(0.002833, abs=1e-6)
@@ -101,7 +101,7 @@ def test_paired_t_known_values_sleep():
 def test_five_paired_seeds_reach_alpha_with_the_t_test():
     """5 paired seeds: the exact Wilcoxon cannot go below 2/2**5 = 0.0625, the paired t-test can."""
     b = np.array([0.70, 0.72, 0.69, 0.71, 0.73])
-    row = S.compare(b + [0.03, 0.01, 0.04, 0.02, 0.05], b, paired=True)
+    row = S.compare_pair(b + [0.03, 0.01, 0.04, 0.02, 0.05], b, paired=True)
     # d = 0.03 + 0.01 [0, -2, 1, -1, 2]: t = 0.03 / (0.01 sqrt(2.5) / sqrt(5)) = 3 sqrt(2)
     assert row["statistic"] == pytest.approx(3 * math.sqrt(2))
     assert row["p_value"] < 0.05 and row["min_p"] == 0.0
@@ -134,7 +134,7 @@ def test_five_paired_seeds_large_difference_decided_under_holm():
 def test_ten_paired_seeds_better_then_negligible():
     b = np.linspace(0.6, 0.7, 10)
     a = b + 0.05 + 0.001 * np.arange(10)     # distinct differences: exact null distribution
-    row = S.compare(a, b, paired=True)
+    row = S.compare_pair(a, b, paired=True)
     assert row["p_secondary"] == pytest.approx(2 / 1024, rel=1e-12)
     assert row["p_value"] < 1e-10
     assert row["test"] == "paired-t" and not row["underpowered"]
@@ -158,7 +158,7 @@ def test_paired_t_and_dz_by_hand():
     d = a - b
     t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
     assert t == pytest.approx(T_975_4, rel=1e-12)
-    row = S.compare(a, b, paired=True)
+    row = S.compare_pair(a, b, paired=True)
     assert row["test"] == "paired-t" and row["test_secondary"] == "wilcoxon"
     assert row["statistic"] == pytest.approx(T_975_4, rel=1e-9)
     assert row["p_value"] == pytest.approx(0.05, abs=1e-9)
@@ -169,18 +169,18 @@ def test_paired_t_and_dz_by_hand():
 
 def test_paired_identical_results_and_zero_differences():
     x = [0.5, 0.6, 0.7, 0.8]
-    row = S.compare(x, x, paired=True)
+    row = S.compare_pair(x, x, paired=True)
     assert row["p_value"] == 1.0 and row["statistic"] == 0.0 and row["p_secondary"] == 1.0
     assert row["ci_low"] == row["ci_high"] == 0.0 and math.isnan(row["effect_size"])
     # no difference at all: equivalent by TOST (zero spread, zero difference)
     assert row["tost_p"] == 0.0 and row["verdict"] == "equivalent"
     # float noise (0.812 - 0.802 vs 0.513 - 0.503) is not a difference
-    row = S.compare([0.812, 0.513, 0.7], [0.812, 0.513, 0.7 + 1e-17], paired=True)
+    row = S.compare_pair([0.812, 0.513, 0.7], [0.812, 0.513, 0.7 + 1e-17], paired=True)
     assert row["p_value"] == 1.0 and row["verdict"] == "equivalent"
     # one zero difference among 6 seeds: the t-test keeps it, the Wilcoxon drops it and ranks
     # 5 differences (its min p 0.0625)
     b = np.arange(6) / 10
-    row = S.compare(b + [0, 0.01, 0.02, 0.03, 0.04, 0.05], b, paired=True)
+    row = S.compare_pair(b + [0, 0.01, 0.02, 0.03, 0.04, 0.05], b, paired=True)
     assert row["p_secondary"] == pytest.approx(0.0625) and row["min_p"] == 0.0
     # d = 0.01 [0..5]: mean 0.025, sd 0.01 sqrt(3.5), t = 2.5 sqrt(6) / sqrt(3.5)
     assert row["statistic"] == pytest.approx(2.5 * math.sqrt(6 / 3.5))
@@ -190,11 +190,11 @@ def test_paired_identical_results_and_zero_differences():
 def test_paired_constant_nonzero_difference_has_p_zero():
     # sd(d) is 0 (beyond float rounding): t is infinite, p 0; the size of the difference decides
     b = np.array([0.5, 0.6, 0.7, 0.8])
-    row = S.compare(b + 0.02, b, paired=True)
+    row = S.compare_pair(b + 0.02, b, paired=True)
     assert row["p_value"] == 0.0 and row["statistic"] == math.inf and not row["exact"]
     assert row["verdict"] == "better"
-    assert S.compare(b + 0.002, b, paired=True)["verdict"] == "negligible"   # within ±1 point
-    assert S.compare(b - 0.02, b, paired=True)["statistic"] == -math.inf
+    assert S.compare_pair(b + 0.002, b, paired=True)["verdict"] == "negligible"   # within ±1 point
+    assert S.compare_pair(b - 0.02, b, paired=True)["statistic"] == -math.inf
 
 
 # ---- intervals, equivalence, power --------------------------------------------------------
@@ -216,7 +216,7 @@ def test_ci_by_hand_and_welch():
     b = np.array([0.5, 0.6, 0.7, 0.8, 0.9])
     a = b + 0.03 + 0.001 * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
     half = T_975_4 * 0.001 * math.sqrt(2.5) / math.sqrt(5)
-    row = S.compare(a, b, paired=True)
+    row = S.compare_pair(a, b, paired=True)
     assert row["ci_low"] == pytest.approx(0.03 - half) and row["ci_high"] == pytest.approx(0.03 + half)
     # Welch: equal n and variances give df = 2(n-1) = 8 and se = sqrt(2 s^2 / n); t_{0.975,8}
     x, y = np.array([1.0, 2, 3, 4, 5]), np.array([3.0, 4, 5, 6, 7])
@@ -238,15 +238,15 @@ def test_tost_by_hand():
     from statsmodels.stats.weightstats import ttost_paired
     assert S.tost(a, b, paired=True, margin=0.015) == pytest.approx(ttost_paired(a, b, -0.015, 0.015)[0])
     # within ±1 point with p < 0.05 only when the margin is a little wider
-    row = S.compare(a, b, paired=True, thresholds=Thresholds(margin=0.0101))
+    row = S.compare_pair(a, b, paired=True, thresholds=Thresholds(margin=0.0101))
     assert row["tost_p"] < 0.05 and row["equivalent"]
     # the difference (0.85 points) is real but below the 1-point minimum: within the margin
     # it is "negligible", outside it "inconclusive" (size unclear)
     assert row["p_value"] < 0.05 and row["verdict"] == "negligible"
-    row = S.compare(a, b, paired=True, thresholds=Thresholds(margin=0.0099))
+    row = S.compare_pair(a, b, paired=True, thresholds=Thresholds(margin=0.0099))
     assert not row["equivalent"] and row["verdict"] == "inconclusive"
     # no significant difference: TOST alone decides "equivalent"
-    row = S.compare(a - c, b, paired=True, thresholds=Thresholds(margin=0.0101))
+    row = S.compare_pair(a - c, b, paired=True, thresholds=Thresholds(margin=0.0101))
     assert not row["p_value"] < 0.05 and row["verdict"] == "equivalent"
 
 
@@ -270,7 +270,7 @@ def test_non_significant_is_never_equal():
     rng = np.random.default_rng(3)
     b = 0.8 + 0.01 * rng.standard_normal(8)
     a = b + 0.03 * rng.standard_normal(8)
-    row = S.compare(a, b, paired=True)
+    row = S.compare_pair(a, b, paired=True)
     assert not row["p_value"] < 0.05 and not row["equivalent"]
     assert row["verdict"] in ("underpowered", "no evidence")
     assert "equal" not in _sentence(row).split(": diff")[0]
@@ -300,7 +300,7 @@ def test_underpowered_by_power_not_only_by_reachable_p():
     z = (z - z.mean()) / z.std(ddof=1)
     b = np.linspace(0.75, 0.85, 10)
     a = b + 0.005 + 0.03 * z                   # mean diff 0.5 points, sd(d) exactly 3 points
-    row = S.compare(a, b, paired=True)
+    row = S.compare_pair(a, b, paired=True)
     assert row["sd_diff"] == pytest.approx(0.03)
     # d_z = 2/3 at n = 10, two-sided 0.05: power 0.469 (noncentral t), MDE 0.996 · 3 points
     assert row["power_at_min_effect"] == pytest.approx(0.4692, abs=1e-3)
@@ -315,17 +315,17 @@ def test_underpowered_by_power_not_only_by_reachable_p():
 def test_relative_minimum_effect_for_times():
     b = np.array([100.0, 101, 99, 100, 102, 98, 100, 101, 99, 100])
     small = b * 1.02 + 0.01 * np.arange(10)   # 2% slower on every seed: real, below 5%
-    row = S.compare(small, b, paired=True, relative=True)
+    row = S.compare_pair(small, b, paired=True, relative=True)
     assert row["p_value"] < 0.05 and row["min_effect"] == pytest.approx(0.05 * b.mean())
     assert row["verdict"] == "negligible"      # TOST shows it within ±5%
     big = b * 1.10 + 0.01 * np.arange(10)
-    assert S.compare(big, b, paired=True, relative=True)["verdict"] == "better"
+    assert S.compare_pair(big, b, paired=True, relative=True)["verdict"] == "better"
     assert "? no, the difference is real but within ±5%: " in _sentence(row, metric="cpu_s")
 
 
 # ---- compare: unpaired --------------------------------------------------------------------
 def test_welch_t_and_exact_mann_whitney_with_ties():
-    row = S.compare([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], paired=False)
+    row = S.compare_pair([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], paired=False)
     assert row["test"] == "welch-t" and row["test_secondary"] == "mann-whitney"
     # se = sqrt(2 · 2.5 / 5) = 1, t = 5, df = 8: two-sided p = 2 · P(T_8 > 5) = 0.001053
     assert row["statistic"] == pytest.approx(5.0) and row["p_value"] == pytest.approx(0.0010528, abs=1e-6)
@@ -336,19 +336,19 @@ def test_welch_t_and_exact_mann_whitney_with_ties():
     x, y = np.array([1.0, 2, 3]), np.array([1.0, 3, 5, 7])
     se2 = 1 / 3 + (20 / 3) / 4
     df = se2 ** 2 / ((1 / 3) ** 2 / 2 + ((20 / 3) / 4) ** 2 / 3)
-    row = S.compare(x, y, paired=False)
+    row = S.compare_pair(x, y, paired=False)
     assert row["statistic"] == pytest.approx(-2 / math.sqrt(se2))
     from scipy import stats as st
     assert row["p_value"] == pytest.approx(2 * st.t.cdf(-2 / math.sqrt(se2), df))
     # ties: scipy's normal approximation gives 0.047 here, below the exact minimum 2/C(6,3);
     # the t-test sees no spread on either side: t infinite, p 0
-    row = S.compare([2, 2, 2], [1, 1, 1], paired=False)
+    row = S.compare_pair([2, 2, 2], [1, 1, 1], paired=False)
     assert row["p_secondary"] == pytest.approx(0.1)
     assert row["p_value"] == 0.0 and row["statistic"] == math.inf
-    row = S.compare([2, 2, 2], [2, 2], paired=False)
+    row = S.compare_pair([2, 2, 2], [2, 2], paired=False)
     assert row["p_value"] == 1.0 and row["statistic"] == 0.0
     # one value on a side: no t-test
-    row = S.compare([2.0], [1, 2, 3], paired=False)
+    row = S.compare_pair([2.0], [1, 2, 3], paired=False)
     assert math.isnan(row["p_value"]) and row["min_p"] == 1.0 and row["verdict"] == "underpowered"
 
 
@@ -386,23 +386,23 @@ def test_describe_degenerate():
 
 # ---- degenerate compare -------------------------------------------------------------------
 def test_compare_degenerate_inputs():
-    row = S.compare([0.5], [0.4], paired=True)
+    row = S.compare_pair([0.5], [0.4], paired=True)
     assert math.isnan(row["p_value"]) and row["underpowered"] and row["verdict"] == "underpowered"
     assert row["min_p"] == 1.0
     assert _sentence(row).startswith("does a beat b on final_avg_acc? can't tell (underpowered): diff ")
     assert _sentence(row).endswith("; n=1 paired seeds cannot give p below 1 with paired-t: run more seeds")
     # two pairs: a p-value exists, but no CI and no effect size (rendered as "—")
-    row = S.compare([0.5, 0.7], [0.4, 0.5], paired=True)
+    row = S.compare_pair([0.5, 0.7], [0.4, 0.5], paired=True)
     assert math.isnan(row["ci_low"]) and math.isnan(row["effect_size"])
     assert math.isnan(row["paired_delta"]) and math.isnan(row["prob_improvement"])
     assert math.isnan(row["mde"]) and math.isnan(row["power_at_min_effect"])
     assert "CI [—, —]" in _sentence(row)
-    row = S.compare([0.5, np.nan, 0.6], [0.4, 0.3, np.nan], paired=True)
+    row = S.compare_pair([0.5, np.nan, 0.6], [0.4, 0.3, np.nan], paired=True)
     assert row["n_a"] == row["n_b"] == 1 and math.isnan(row["p_value"])  # NaN drops the pair
-    row = S.compare([0.5, np.nan], [0.4, 0.3, 0.2], paired=False)
+    row = S.compare_pair([0.5, np.nan], [0.4, 0.3, 0.2], paired=False)
     assert row["n_a"] == 1 and row["n_b"] == 3 and row["underpowered"]
     with pytest.raises(ValueError, match="equal lengths"):
-        S.compare([1, 2, 3], [1, 2], paired=True)
+        S.compare_pair([1, 2, 3], [1, 2], paired=True)
 
 
 # ---- the verdict sentence (report.analysis.verdict_sentence over stats.details) -------------
@@ -517,30 +517,30 @@ def test_the_same_difference_on_every_seed_is_decided_by_its_size():
     from gr_bench import stats
 
     a, b = [2e9] * 5, [1e9] * 5
-    row = stats.compare(a, b, paired=True, relative=True)
+    row = stats.compare_pair(a, b, paired=True, relative=True)
     assert row["exact"] and row["verdict"] == "better" and not row["underpowered"]
     # stated, not tested: no statistic, p-value or interval (a t-test would say p 0, CI [x, x])
     assert row["test"] == "exact" and all(math.isnan(row[k]) for k in ("p_value", "statistic", "ci_low", "ci_high"))
     assert stats.details(row, scale=1e-9, unit="GFLOP") == "+1.0 GFLOP (+100%), the same on every seed (n=5)"
-    big = stats.compare([6_505.6e9] * 5, [1_064.7e9] * 5, paired=True, relative=True)
+    big = stats.compare_pair([6_505.6e9] * 5, [1_064.7e9] * 5, paired=True, relative=True)
     assert stats.details(big, scale=1e-9, unit="GFLOP").startswith("+5,440.9 GFLOP (+511%), the same on every seed")
     fam = stats.compare_family({"x": a, "y": b, "z": [1e9 + 1] * 5}, [("x", "y"), ("z", "y")], paired=True,
                                metric="flops_train", study="s",
                                relative=True)
     assert [r["verdict"] for r in fam] == ["better", "negligible"]
-    noisy = stats.compare([1.0, 2.0, 3.0, 4.0, 6.0], [0.5, 1.0, 2.5, 3.0, 5.0], paired=True)
+    noisy = stats.compare_pair([1.0, 2.0, 3.0, 4.0, 6.0], [0.5, 1.0, 2.5, 3.0, 5.0], paired=True)
     assert not noisy["exact"]
 
 
 def test_orient_reads_a_lower_is_better_row_in_its_sense():
     """Time: a is faster on every seed, so 'better', improved on every seed, dominant."""
-    from gr_bench.stats import compare, orient
+    from gr_bench.stats import compare_pair, orient
 
     a, b = [10.0, 11.0, 12.0, 10.5, 11.5], [20.0, 21.0, 23.0, 20.5, 22.0]
-    row = orient(compare(a, b, paired=True, thresholds=Thresholds(min_effect=0.5)), "lower")
+    row = orient(compare_pair(a, b, paired=True, thresholds=Thresholds(min_effect=0.5)), "lower")
     assert row["diff"] < 0 and row["verdict"] == "better"
     assert row["prob_improvement"] == 1.0 and row["paired_delta"] == 1.0
-    same = orient(compare(b, a, paired=True, thresholds=Thresholds(min_effect=0.5)), "higher")
+    same = orient(compare_pair(b, a, paired=True, thresholds=Thresholds(min_effect=0.5)), "higher")
     assert same["verdict"] == "better" and same["prob_improvement"] == 1.0
 
 
@@ -566,9 +566,9 @@ def test_family_interval_is_at_one_minus_alpha_over_k():
     assert (x["ci95_low"], x["ci95_high"]) == pytest.approx((0.03 - half95, 0.03 + half95))
     assert S.details(x).split(", ")[1].startswith("98.33% CI [")
     # a single comparison: 1 - alpha, as before at alpha 0.05
-    one = S.compare(g["x"], b, paired=True)
+    one = S.compare_pair(g["x"], b, paired=True)
     assert one["ci_level"] == pytest.approx(0.95) and one["ci_low"] == pytest.approx(x["ci95_low"])
-    assert S.compare(g["x"], b, paired=True, thresholds=Thresholds(alpha=0.01))["ci_level"] == pytest.approx(0.99)
+    assert S.compare_pair(g["x"], b, paired=True, thresholds=Thresholds(alpha=0.01))["ci_level"] == pytest.approx(0.99)
 
 
 @pytest.mark.parametrize("paired", [True, False])
@@ -614,7 +614,7 @@ def test_a_familys_rows_carry_the_exact_flag_to_stats_csv():
 
 # ---- the test registry --------------------------------------------------------------------
 def test_a_registered_test_is_one_function_and_compare_dispatches_to_it():
-    """A sign test registered by one decorated function: compare(test="sign") fills its row with it
+    """A sign test registered by one decorated function: compare_pair(test="sign") fills its row with it
     (statistic, p and the smallest reachable p), keeps the Wilcoxon beside it, and judges the row."""
     from scipy import stats as st
 
@@ -629,22 +629,22 @@ def test_a_registered_test_is_one_function_and_compare_dispatches_to_it():
     try:
         a = np.array([0.80, 0.82, 0.79, 0.85, 0.81, 0.83, 0.84, 0.80])
         b = a - np.array([0.02, 0.03, 0.01, 0.04, 0.02, 0.03, 0.05, 0.02])
-        row = S.compare(a, b, paired=True, test="sign")
+        row = S.compare_pair(a, b, paired=True, test="sign")
         assert row["test"] == "sign" and row["test_secondary"] == "wilcoxon"
         assert row["statistic"] == 8 and row["p_value"] == pytest.approx(2 / 2 ** 8)
         assert row["min_p"] == pytest.approx(2 / 2 ** 8)
-        assert row["p_secondary"] == S.compare(a, b, paired=True)["p_secondary"]
+        assert row["p_secondary"] == S.compare_pair(a, b, paired=True)["p_secondary"]
         assert row["verdict"] == "better" and "sign, n=8" in S.details(row)  # read as a paired row
         with pytest.raises(ValueError, match="paired test"):
-            S.compare(a, b, paired=False, test="sign")
+            S.compare_pair(a, b, paired=False, test="sign")
     finally:
         del TESTS["sign"]
     with pytest.raises(ValueError, match="unknown test 'sign'"):
-        S.compare(a, b, paired=True, test="sign")
+        S.compare_pair(a, b, paired=True, test="sign")
 
 
 def test_the_default_tests_are_registered_and_named_in_the_row():
     assert {"paired-t", "wilcoxon", "welch-t", "mann-whitney"} <= set(S.TESTS)
     assert S.TESTS["paired-t"].paired and not S.TESTS["welch-t"].paired
-    row = S.compare([1.0, 2.0, 3.5], [0.5, 1.0, 2.0], paired=False)
+    row = S.compare_pair([1.0, 2.0, 3.5], [0.5, 1.0, 2.0], paired=False)
     assert (row["test"], row["test_secondary"]) == S.DEFAULT_TESTS[False] == ("welch-t", "mann-whitney")

@@ -13,7 +13,7 @@ import pytest
 from gr_bench.config import RunConfig, with_overrides
 from gr_bench.models import model_memory
 from gr_bench.storage import open_storage, redact
-from gr_bench.study import Setup, as_pairs, get_spec, make_config, planned_points, study_names
+from gr_bench.orchestration import Setup, as_pairs, get_spec, make_config, planned_points, study_names
 
 GR = str(Path(sys.executable).parent / "gr-bench")
 
@@ -194,7 +194,7 @@ def test_redact_hides_passwords():
 
 
 def test_a_resumed_study_must_keep_its_settings(tmp_path):
-    from gr_bench.study import StudyError, ensure_stage
+    from gr_bench.orchestration import StudyError, ensure_stage
 
     spec = get_spec("baselines", quick=True)
     url = f"sqlite:///{tmp_path / 's.db'}"
@@ -213,7 +213,7 @@ def test_a_resumed_study_must_keep_its_settings(tmp_path):
 def test_spec_fingerprint_follows_the_definition():
     import dataclasses
 
-    from gr_bench.study import spec_fingerprint
+    from gr_bench.orchestration import spec_fingerprint
 
     spec = get_spec("replay_schedule")
     assert spec_fingerprint(spec) == spec_fingerprint(get_spec("replay_schedule"))

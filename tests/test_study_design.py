@@ -13,11 +13,20 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from gr_bench import stats
-from gr_bench.comparisons import WALL_CLOCK_VERDICT
+from gr_bench.orchestration import (
+    Setup,
+    StudyError,
+    check_seeds,
+    final_configs,
+    get_spec,
+    make_config,
+    stages,
+    study_n_tasks,
+)
+from gr_bench.paired_comparisons import WALL_CLOCK_VERDICT
 from gr_bench.report import analysis
 from gr_bench.report import verdict_sections as verdicts
 from gr_bench.report.analysis import Comparisons
-from gr_bench.study import Setup, StudyError, check_seeds, final_configs, get_spec, make_config, stages, study_n_tasks
 from gr_bench.thresholds import Thresholds
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -233,7 +242,7 @@ def test_study_runs_follow_set_n_tasks():
 def test_objective_direction_follows_the_metric():
     import dataclasses
 
-    from gr_bench.study.stages import _directions
+    from gr_bench.orchestration.stages import _directions
 
     spec = get_spec("replay_schedule")
     setup = _setup("replay_schedule")
@@ -270,7 +279,7 @@ def test_bad_design_input_is_one_line_exit_2(args, needle, tmp_path):
 
 
 def test_compare_uses_a_relative_minimum_for_costs():
-    from gr_bench.report.compare import compare_runs
+    from gr_bench.report.two_configs import compare_runs
 
     order = [(label, s) for s in range(8) for label in ("a", "b")]
     rows = [{"stage": "final", "split": "test", "status": "ok", "seed": s, "label": label,
@@ -284,7 +293,7 @@ def test_compare_uses_a_relative_minimum_for_costs():
 
 
 def test_compare_never_judges_wall_clock():
-    from gr_bench.report.compare import compare_runs
+    from gr_bench.report.two_configs import compare_runs
 
     order = [(label, s) for s in range(8) for label in ("a", "b")]  # interleaved, and still not judged
     rows = [{"stage": "final", "split": "test", "status": "ok", "seed": s, "label": label,
@@ -298,7 +307,7 @@ def test_compare_never_judges_wall_clock():
 # --- wall-clock comparisons: never judged; whether they ran interleaved is recorded ---------------
 
 def test_stages_queue_seed_major_so_a_seeds_runs_are_back_to_back():
-    from gr_bench.study import planned_points
+    from gr_bench.orchestration import planned_points
 
     spec = get_spec("replay_schedule", quick=True)
     final = planned_points(spec, _setup("replay_schedule"), "final", ["x", "y", "z"])

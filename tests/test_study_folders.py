@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gr_bench.cli import main
-from gr_bench.study import Setup, default_study_name, get_spec
+from gr_bench.orchestration import Setup, default_study_name, get_spec
 from tools import docs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,9 +1,9 @@
 """The `gr-bench` command line. Each command parses, calls one plain function, prints.
 
-The commands live in runs.py (run, memory, datasets, bench) and studies.py (study, report,
-compare, export); each module fills its own Typer and this one merges them, so nothing imports
-back from here. Bad input of any kind ends with one line on stderr and exit code 2, a run or study
-that failed with exit code 1, an interrupt with 130 (:func:`main`).
+The commands live in run_commands.py (run, memory, datasets, bench) and study_commands.py (study,
+report, compare, export, dashboard, reproduce); each module fills its own Typer and this one merges
+them, so nothing imports back from here. Bad input of any kind ends with one line on stderr and exit
+code 2, a run or study that failed with exit code 1, an interrupt with 130 (:func:`main`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from . import runs, studies
+from . import run_commands, study_commands
 from .common import CommandFailed, console, user_errors
 
 __all__ = ["app", "console", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Does generative replay pay off in continual learning, and how should it be set?")
-for _module in (runs, studies):
+for _module in (run_commands, study_commands):
     app.registered_commands.extend(_module.commands.registered_commands)
     app.registered_groups.extend(_module.commands.registered_groups)
 

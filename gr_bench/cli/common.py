@@ -41,7 +41,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     error of theirs cannot be raised before), so `gr-bench --help` and bad flags start fast."""
     found: list[type[Exception]] = [ConfigError, DataError, ResultsError, ScheduleError, UnavailableError]
     package = __name__.rsplit(".", 2)[0]  # gr_bench
-    for module, name in (("storage", "StorageError"), ("study.spec", "StudyError")):
+    for module, name in (("storage", "StorageError"), ("orchestration.spec", "StudyError")):
         loaded = sys.modules.get(f"{package}.{module}")
         if loaded is not None and hasattr(loaded, name):
             found.append(getattr(loaded, name))

@@ -1,7 +1,7 @@
 """A study's statistics from its stored runs (no training): every metric's Holm family, and how a
 person reads them.
 
-Which pairs are compared, and each row's verdict, is comparisons.py's (shared with a --sequential
+Which pairs are compared, and each row's verdict, is paired_comparisons.py's (shared with a --sequential
 study's looks). Added here: the secondary and cost families beside the primary one, a Friedman
 test across all configurations of a grid, and for task_scaling a power-law fit of training time
 against the number of tasks per schedule, against the seed report's predicted quadratic growth.
@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import comparisons, stats
-from ..comparisons import (  # also read as analysis.<name> by build.py and docs.py
+from .. import paired_comparisons, stats
+from ..group_sequential import Design
+from ..paired_comparisons import (  # also read as analysis.<name> by build.py and docs.py
     COSTS,
     PRIMARY,
     check_once,
@@ -24,7 +25,6 @@ from ..comparisons import (  # also read as analysis.<name> by build.py and docs
     ok_runs,
     sense,
 )
-from ..group_sequential import Design
 from ..thresholds import DEFAULTS, Thresholds
 from . import frames
 
@@ -187,11 +187,11 @@ def analyse(study: str, runs: pd.DataFrame, compared: Comparisons, thresholds: T
     rows: list[dict] = []
     families: list[dict] = []
     for metric, role in metric_plan(data, c.primary) if pairs else []:
-        judged = comparisons.family(data, pairs, metric, study=study, thresholds=thresholds, design=c.design)
+        judged = paired_comparisons.family(data, pairs, metric, study=study, thresholds=thresholds, design=c.design)
         rows += [_decorate(r, role) for r in judged]
         families.append({"metric": metric, "role": role, "size": len(judged), "wall_clock": is_wall_clock(metric)})
     for name in c.families if pairs and c.primary in data else ():
-        judged = comparisons.named_family(data, name, c.primary, thresholds=thresholds, design=c.design)
+        judged = paired_comparisons.named_family(data, name, c.primary, thresholds=thresholds, design=c.design)
         rows += [{**_decorate(r, name), "family": name} for r in judged]
         if judged:
             families.append({"metric": c.primary, "role": name, "size": len(judged), "wall_clock": False})
@@ -206,7 +206,7 @@ def _friedman(study: str, data: pd.DataFrame, c: Comparisons, t: Thresholds) -> 
         return None
     fried = stats.friedman(data, metric=c.primary, labels=labels, study=study, thresholds=t,
                            relative=c.primary in COSTS)
-    fried["posthoc"] = [_decorate(comparisons.settle(r, data), "post-hoc") for r in fried["posthoc"]]
+    fried["posthoc"] = [_decorate(paired_comparisons.settle(r, data), "post-hoc") for r in fried["posthoc"]]
     return fried
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import atomic_write_text, write_csv
-from ..study import Section
+from ..orchestration import Section
 from .analysis import STATS_COLUMNS, Analysis, analyse, ok_runs, stats_rows
 from .answer import answer_section
 from .configurations import configurations_section, summary_section

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from ..comparisons import interleaved, restored_generator  # noqa: F401  (frames.interleaved, frames.restored_generator)
 from ..errors import ConfigError
+from ..paired_comparisons import interleaved, restored_generator  # noqa: F401  (frames.interleaved, frames.restored_generator)
 from ..plugins import BUILTIN_STRATEGIES
 
 PHASES = ("generator", "replay", "classifier", "eval")  # trainer.PHASES (not imported: no torch here)
@@ -390,4 +390,4 @@ def scaling_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 # --- when runs ran ----------------------------------------------------------------------------------
 
-# interleaved and restored_generator live in comparisons.py (below study: a --sequential look uses them)
+# interleaved and restored_generator live in paired_comparisons.py (below study: a --sequential look uses them)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..comparisons import with_code
+from ..paired_comparisons import with_code
 from ..provenance import code_text
 from .markdown import duration_text, seed_ranges
 

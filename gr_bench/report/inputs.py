@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..group_sequential import Design
-from ..study import StudySpec
+from ..orchestration import StudySpec
 from ..thresholds import DEFAULTS, Thresholds
 from .analysis import Analysis, Comparisons
 

@@ -16,8 +16,8 @@ def study_location(study: str, storage: str | None, results: Path) -> tuple[str,
     """A study name or its folder -> (name, folder, storage URL); exit 2 when there is no such study,
     naming the closest studies there are (study folders under --results, the studies' definitions,
     or the studies in --storage). A shipped folder without --storage: its rows, URL ""."""
+    from ..orchestration import StudyError
     from ..storage import check_study_name, default_url, load_study, open_storage
-    from ..study import StudyError
 
     path = Path(study)
     if storage is None and is_shipped(path):  # shipped rows, no storage: url ""
@@ -29,7 +29,7 @@ def study_location(study: str, storage: str | None, results: Path) -> tuple[str,
         name, folder = study, Path(results) / study
     check_study_name(name)
     if storage is None and not (folder / "study.db").exists():
-        from ..study import study_names
+        from ..orchestration import study_names
 
         ran = [d.name for d in folder.parent.iterdir() if (d / "study.db").is_file()] if folder.parent.is_dir() else []
         hint = close_hint(name, ran) or close_hint(name, study_names(listed_only=False))
@@ -49,8 +49,8 @@ def dashboard_location(study: str | None, storage: str | None, results: Path) ->
     --results written last (or, with --storage, every study in that storage); a study folder without
     a database, the PostgreSQL URL its manifest.json records (without the password, which libpq then
     reads from $PGPASSWORD or ~/.pgpass). A shipped folder holds rows, not a storage: exit 2."""
+    from ..orchestration import StudyError
     from ..storage import check_url, without_password
-    from ..study import StudyError
 
     if study is None:
         if storage is not None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from .compare import best_mean
+from .two_configs import best_mean
 
 
 def objective_text(value: float, objective: str = "final_avg_acc") -> str:
@@ -103,7 +103,7 @@ class ProgressLines:
 
         from optuna.trial import TrialState
 
-        from ..study import FINISHED
+        from ..orchestration import FINISHED
 
         now = self.clock() if now is None else now
         trials = study.get_trials(deepcopy=False)
@@ -181,7 +181,7 @@ class _LiveBars:
     bars: dict[str, TaskID] = dataclasses.field(default_factory=dict)
 
     def poll(self, stage: str, study) -> None:
-        from ..study import stage_counts
+        from ..orchestration import stage_counts
 
         c = stage_counts(study)
         done = c["complete"] + c["pruned"] + c["fail"]
@@ -200,8 +200,8 @@ class _LiveBars:
 def watching(console: Console, spec, setup, start: float) -> Iterator[Callable]:
     """The on_poll for run_study that shows the study's progress on `console`, begun at `start`: live
     bars on a terminal; on a log or a pipe, plain lines (ProgressLines), no live bar."""
-    from ..study.setup import final_scale
-    from ..study.stages import later_stages
+    from ..orchestration.setup import final_scale
+    from ..orchestration.stages import later_stages
 
     lines = ProgressLines(start, objective=spec.objective, workers=setup.workers, later=later_stages(spec, setup),
                           final_scale=final_scale(spec, setup), grid=spec.kind == "grid")

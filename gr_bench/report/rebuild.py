@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..study import StudySpec, get_spec, spec_fingerprint
-from ..study.sequential import describe, design
+from ..orchestration import StudySpec, get_spec, spec_fingerprint
+from ..orchestration.sequential import describe, design
 from ..thresholds import DEFAULTS, Thresholds
 from .analysis import Analysis
 from .build import write_report
@@ -96,7 +96,7 @@ def _asked_scenario(spec: StudySpec, setup: dict) -> str | None:
     """A study with no runs yet: the scenario its manifest's setup asked for (--scenario, --set
     scenario=), composed as its runs' configs are; None (its own) when that cannot be composed."""
     from ..config import ConfigError
-    from ..study import Setup, make_config
+    from ..orchestration import Setup, make_config
 
     asked = Setup(study=spec.name, study_name="", storage_url="", results_dir="", dataset=setup.get("dataset"),
                   scenario=setup.get("scenario"), n_tasks=setup.get("n_tasks"), sets=tuple(setup.get("sets") or ()))

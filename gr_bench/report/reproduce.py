@@ -146,7 +146,7 @@ def _shipped_run(row: dict, records: dict[tuple[str, str], dict], folder: Path) 
 
 
 def _objective(manifest: dict) -> str:
-    from ..study import StudyError, get_spec
+    from ..orchestration import StudyError, get_spec
 
     try:
         return get_spec(str(manifest.get("setup", {}).get("study", ""))).objective
@@ -250,9 +250,9 @@ def reproduce(planned: list[Planned], objective: str = "final_avg_acc", *, data_
     """Train every planned run again, one after another, each judged as it ends (``on_outcome``).
     ``cache_from``: the shipped folder whose --results run cache (run_cache.db beside it, the one
     studies there share) may give a run instead of training it; None: every run trains."""
+    from ..orchestration import Setup
+    from ..orchestration.trials import BenchCache
     from ..storage import default_url
-    from ..study import Setup
-    from ..study.trials import BenchCache
     from ..trainer import run
 
     benches = BenchCache(data_dir)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..study import StudyError
+from ..orchestration import StudyError
 
 
 def one_scenario(runs: pd.DataFrame, what: str) -> str | None:

@@ -64,7 +64,7 @@ def summary(written: Written) -> list[RenderableType]:
     published figures beside ours, the verdict table and its sentences (analysis.verdict_lines, then
     the attribution and compute-matched lines), the power statement, the study's own answer, the
     --sequential plan and one line saying what was written where."""
-    from ..study.sequential import describe
+    from ..orchestration.sequential import describe
     from . import study_tables
     from .analysis import attribution_lines, compute_lines, power_summary, verdict_lines
     from .verdict_sections import wall_clock_note
@@ -118,7 +118,7 @@ def _search_tables(out: Rebuilt, meta: dict) -> list[RenderableType]:
 
 def studies_table() -> Table:
     """`gr-bench study --list`: every listed study, its kind and what it asks."""
-    from ..study import get_spec, study_names
+    from ..orchestration import get_spec, study_names
 
     table = Table(title="Studies")
     table.add_column("study")
@@ -132,7 +132,7 @@ def studies_table() -> Table:
 
 def _planned_count(spec, setup) -> int:
     """How many trials the search stage (a grid's points x seeds) will queue, counted, not composed."""
-    from ..study import planned_points
+    from ..orchestration import planned_points
 
     if spec.kind == "grid":
         return len(planned_points(spec, setup, "search", seeds=setup.seeds[:1])) * len(setup.seeds)
@@ -141,7 +141,7 @@ def _planned_count(spec, setup) -> int:
 
 def fidelity_note(spec, setup) -> str:
     """How the search trials train, for the one line a study prints before it runs."""
-    from ..study.setup import search_share
+    from ..orchestration.setup import search_share
 
     if spec.kind != "search":
         return ""
@@ -155,7 +155,7 @@ def fidelity_note(spec, setup) -> str:
 def plan_line(spec, setup, *, power_effect: float = DEFAULTS.power_effect) -> str:
     """A dry run's one line: the trials it would queue, a search's final stage, a --sequential
     study's looks, and how the search trials train."""
-    from ..study.sequential import look_levels, make_plan
+    from ..orchestration.sequential import look_levels, make_plan
 
     swaps = len(spec.attribution or {}) * len(spec.reference)
     plan = make_plan(spec, setup, power_effect=power_effect) if setup.sequential else None

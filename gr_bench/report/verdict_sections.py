@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from .. import stats
-from ..comparisons import JUDGED_COSTS, WALL_CLOCK_VERDICT
+from ..paired_comparisons import JUDGED_COSTS, WALL_CLOCK_VERDICT
 from .analysis import (
     Analysis,
     attribution_rows,

@@ -2,7 +2,7 @@
 
 A test is a function of two clean samples (NaNs dropped; paired ones aligned, equal length, at
 least 2 values each) returning ``(statistic, two-sided p)``, registered under its name with
-:func:`register_test`; compare() dispatches through TESTS by name, so adding a test is one
+:func:`register_test`; compare_pair() dispatches through TESTS by name, so adding a test is one
 decorated function. The design picks its tests (DEFAULT_TESTS): the paired t-test with the exact
 Wilcoxon signed-rank beside it, or Welch's t-test with the Mann–Whitney U beside it.
 
@@ -48,7 +48,7 @@ DEFAULT_TESTS = {True: ("paired-t", "wilcoxon"), False: ("welch-t", "mann-whitne
 
 def register_test(name: str, *, paired: bool, min_p: Callable[[int, int], float] = _any_p):
     """Decorator: register ``run(a, b) -> (statistic, two-sided p)`` as the test ``name``
-    (``compare(..., test=name)`` then uses it). ``min_p(n_a, n_b)``: the smallest p it can
+    (``compare_pair(..., test=name)`` then uses it). ``min_p(n_a, n_b)``: the smallest p it can
     return, 0 for a continuous statistic by default (it decides "underpowered" by design)."""
 
     def add(run: Callable[[np.ndarray, np.ndarray], tuple[float, float]]):
@@ -90,7 +90,7 @@ def paired_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if _constant(d):
         # The same non-zero difference on every seed: sd 0, so t is infinite and p is 0 (scipy
         # would give a huge finite t from float noise, or NaN). Only exact costs such as FLOPs
-        # do this, and compare() decides those by the size of the difference (row["exact"]).
+        # do this, and compare_pair() decides those by the size of the difference (row["exact"]).
         return math.copysign(math.inf, float(d.mean())), 0.0
     res = stats.ttest_rel(a, b)
     return float(res.statistic), float(res.pvalue)
@@ -136,7 +136,7 @@ def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def difference_test(row: dict, a: np.ndarray, b: np.ndarray) -> None:
-    """Fill a compare() row's primary test (statistic, p_value, min_p) and secondary p
+    """Fill a compare_pair() row's primary test (statistic, p_value, min_p) and secondary p
     (p_secondary) from the tests it names (``test``, ``test_secondary``; "" for none)."""
     primary = TESTS[row["test"]]
     row["min_p"] = primary.min_p(len(a), len(b))

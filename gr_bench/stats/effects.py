@@ -40,7 +40,7 @@ def prob_improvement(a, b, *, paired: bool) -> float:
 
 
 def orient(row: dict, better: str) -> dict:
-    """Make a compare() row read in its metric's sense, in place. For a lower-is-better metric
+    """Make a compare_pair() row read in its metric's sense, in place. For a lower-is-better metric
     (time, memory, forgetting) a smaller ``a`` is the improvement: the verdict swaps better/worse,
     ``prob_improvement`` becomes P(a < b) + ½P(a = b), and the dominance deltas (``paired_delta``,
     ``cliffs_delta``: "share where a is larger") change sign. ``diff``, the CI and the effect

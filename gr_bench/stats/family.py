@@ -17,7 +17,7 @@ from .. import group_sequential as gs
 from ..thresholds import DEFAULTS, Thresholds
 from .difference_tests import holm
 from .intervals import diff_interval
-from .verdicts import _is_underpowered, _power_fields, compare, decide
+from .verdicts import _is_underpowered, _power_fields, compare_pair, decide
 
 FAMILY_KEYS = (  # keys of every compare_family() row, each once, in the metric's own unit
     "study", "metric", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
@@ -68,7 +68,7 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
                    pairs: list[tuple[str, str]], *, metric: str, study: str, paired: bool,
                    thresholds: Thresholds = DEFAULTS, relative: bool = False,
                    design: gs.Design | None = None) -> list[dict]:
-    """compare() each (a, b) pair as one Holm family: the difference tests and the TOSTs each
+    """compare_pair() each (a, b) pair as one Holm family: the difference tests and the TOSTs each
     under Holm's rule, power at the level each p is held to, verdicts.
 
     Without ``design`` there is one look (every seed) and this is Holm's procedure: ``p_holm``
@@ -86,7 +86,7 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
     The CI (``ci_low``, ``ci_high``) is at the verdict's level, ``ci_level = 1 - alpha_nominal``
     (one look: 1 - alpha / K, family_level), so that an interval excluding zero always sits beside
     a significant verdict; ``ci95_low``/``ci95_high`` keep the unadjusted 95% bounds.
-    ``thresholds`` and ``relative`` (a cost: thresholds relative to the other arm) as in compare().
+    ``thresholds`` and ``relative`` (a cost: thresholds relative to the other arm) as in compare_pair().
 
     ``groups``: label -> per-seed values (paired: same seed order), or a DataFrame with columns
     label, seed, <metric> (paired pairs inner-joined on seed; required with a design) and
@@ -98,7 +98,7 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
     """
     alpha = thresholds.alpha
     values = [_looks_of(groups, a, b, metric, paired, design) for a, b in pairs]
-    looks = [[compare(x, y, paired=paired, thresholds=thresholds, relative=relative) for x, y in pair]
+    looks = [[compare_pair(x, y, paired=paired, thresholds=thresholds, relative=relative) for x, y in pair]
              for pair in values]  # every look at the plain level
     k = max(1, sum(not seq[-1]["exact"] for seq in looks))  # pairs too small to test still count
     decisions = _holm_decisions(looks, alpha, design)
@@ -188,7 +188,7 @@ def _decided(v: str) -> bool:
 def friedman(df: pd.DataFrame, *, metric: str, labels: list[str] | None = None, study: str = "",
              thresholds: Thresholds = DEFAULTS, relative: bool = False) -> dict:
     """Friedman chi-square over >= 3 configurations on the seeds common to all, plus pairwise
-    paired compare() with Holm across the pairs ("posthoc"). scipy uses the chi-square
+    paired compare_pair() with Holm across the pairs ("posthoc"). scipy uses the chi-square
     approximation, which is rough for few seeds; the post-hoc rows say when n is too small.
     ``thresholds`` and ``relative`` pass to compare_family."""
     labels = list(labels) if labels is not None else list(pd.unique(df["label"]))

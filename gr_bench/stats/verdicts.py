@@ -1,4 +1,4 @@
-"""One comparison of two configurations' per-seed values (compare), and the rule that turns its
+"""One comparison of two configurations' per-seed values (compare_pair), and the rule that turns its
 tests into a verdict (decide): better, worse, equivalent, negligible, inconclusive, no evidence or
 underpowered."""
 
@@ -65,7 +65,7 @@ def _aligned(a, b, *, paired: bool) -> tuple[np.ndarray, np.ndarray]:
     return a[keep], b[keep]
 
 
-def compare(a, b, *, paired: bool, thresholds: Thresholds = DEFAULTS, relative: bool = False,
+def compare_pair(a, b, *, paired: bool, thresholds: Thresholds = DEFAULTS, relative: bool = False,
             confidence=None, test: str | None = None) -> dict:
     """Compare per-seed values a vs b (diff = a - b, in the metric's unit); one comparison.
 
@@ -130,7 +130,7 @@ def _finish(row: dict, alpha: float, *, p_key: str, tost_key: str) -> None:
 
 
 def verdict(row: Mapping, *, alpha=DEFAULTS.alpha, min_effect=None, p_key="p_holm") -> str:
-    """Classify a compare()/compare_family() row from ``row[p_key]`` (falls back to p_value) and
+    """Classify a compare_pair()/compare_family() row from ``row[p_key]`` (falls back to p_value) and
     its TOST p (``tost_p_holm`` with Holm p, else ``tost_p``) held to ``alpha``; decide() gives
     the rule."""
     p = row.get(p_key, row.get("p_value", math.nan))

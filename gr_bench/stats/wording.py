@@ -83,7 +83,7 @@ def exact_text(row: Mapping, *, scale=100.0, unit="points") -> str:
 
 def details(row: Mapping, *, scale=100.0, unit="points") -> str:
     """The numbers behind a verdict, without the verdict itself."""
-    if row.get("test") == "exact":  # compare() names every exact row so
+    if row.get("test") == "exact":  # compare_pair() names every exact row so
         return exact_text(row, scale=scale, unit=unit)
     level = row.get("ci_level", row.get("confidence", UNADJUSTED))
     u = f" {unit}" if unit else ""

@@ -21,7 +21,7 @@ def run(results: Path, workers: int) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_four_workers_match_one(tmp_path):
-    from gr_bench.study import get_spec
+    from gr_bench.orchestration import get_spec
 
     expected = 2 * len(get_spec("memory", quick=True).grid["arm"])  # every quick arm on 2 seeds
     results = {}
@@ -46,7 +46,7 @@ def test_four_workers_match_one(tmp_path):
 CLAIMER = """
 import sys, optuna
 from gr_bench.storage import open_storage
-from gr_bench.study.workers import _claim
+from gr_bench.orchestration.workers import _claim
 url = sys.argv[1]
 storage = open_storage(url)
 study = optuna.load_study(study_name="claims", storage=storage)

@@ -2,7 +2,7 @@
 
 optuna-dashboard reads an Optuna storage as it is, so a study can be watched while it runs: its
 trials, their parameters, values and intermediate values (the per-task reports the pruner sees),
-and each trial's user attributes (stage, label, seed, final_avg_acc, cpu_s: study/trials.py).
+and each trial's user attributes (stage, label, seed, final_avg_acc, cpu_s: orchestration/trials.py).
 The runs' full records (the user attributes run:<seed>, which runs.csv and records.jsonl.gz hold)
 are left out of what it shows. The storage is a study's evidence, so only reads reach it: the
 dashboard's buttons that would write (a note, a deleted study, a told trial) are answered 405.
@@ -25,8 +25,8 @@ from ..storage import load_study, open_storage
 INSTALL = "pip install -e '.[dashboard]'"  # from a clone; `pip install optuna-dashboard` does the same
 READS = ("GET", "HEAD")
 STUDY_API = re.compile(r"/api/studies/\d+")  # one study with its trials
-RECORD = re.compile(r"run:\d+")  # a trial's user attribute holding one run's full record (study/trials.py)
-FIRST = ("stage", "label", "seed", "seeds", "final_avg_acc", "cpu_s")  # shown first, in this order (study/trials.py)
+RECORD = re.compile(r"run:\d+")  # a trial's user attribute holding one run's full record (orchestration/trials.py)
+FIRST = ("stage", "label", "seed", "seeds", "final_avg_acc", "cpu_s")  # shown first, in this order (trials.py)
 
 
 class _Server(ThreadingMixIn, WSGIServer):

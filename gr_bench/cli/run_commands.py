@@ -54,7 +54,7 @@ def run_cmd(
     from ..files import writable_dir
     from ..metrics import avg_acc_seen
     from ..report import tables
-    from ..runs import write_run
+    from ..run_folder import write_run
     from ..trainer import run
 
     root = writable_dir(results)

@@ -1,5 +1,5 @@
 """The study commands of `gr-bench`: study, report, compare, export, dashboard, reproduce. Each checks
-its options and calls the layers below: study/launch.py sets a study up, report/progress.py shows it
+its options and calls the layers below: orchestration/launch.py sets a study up, report/progress.py shows it
 running, report/location.py finds the study a command names."""
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def study_cmd(
 ) -> None:
     """Run or resume a study; print its summary and verdicts; write trials.csv, runs.csv, accuracy.csv,
     manifest.json, stats.csv, report.md and plots/ (published.csv where the study has published figures)."""
-    from ..study import StudyError
-    from ..study.launch import StudyRequest, checked_setup, keep_recorded_runs
+    from ..orchestration import StudyError
+    from ..orchestration.launch import StudyRequest, checked_setup, keep_recorded_runs
 
     if list_:
         from ..report.summary import studies_table
@@ -138,7 +138,7 @@ def study_cmd(
 
 def _check_boundary(boundary: str) -> None:
     from ..group_sequential import SPENDING
-    from ..study import StudyError
+    from ..orchestration import StudyError
 
     if boundary not in SPENDING:
         raise StudyError(f"--boundary {boundary}: one of {', '.join(SPENDING)}")
@@ -146,7 +146,7 @@ def _check_boundary(boundary: str) -> None:
 
 def _known_spec(name: str, quick: bool):
     """The study NAME (its --quick variant), or exit 2 naming the closest studies and every listed one."""
-    from ..study import StudyError, get_spec, study_names
+    from ..orchestration import StudyError, get_spec, study_names
 
     known = study_names(listed_only=False)
     if name not in known:  # the closest names first, then every listed one
@@ -158,8 +158,8 @@ def _known_spec(name: str, quick: bool):
 def _reuse_records(folders) -> list[Path]:
     """--reuse DIR: folders written by gr-bench export --ship, checked before any work; returns the
     records file each holds (its runs' records)."""
+    from ..orchestration import StudyError
     from ..report.shipped import RECORDS
-    from ..study import StudyError
 
     missing = [str(d) for d in folders if not (Path(d) / RECORDS).is_file()]
     if missing:
@@ -170,9 +170,9 @@ def _reuse_records(folders) -> list[Path]:
 def _start(spec, setup) -> None:
     """Make the study's folder and storage, first saying so when they replace the study's shipped
     rows; then print what will run."""
+    from ..orchestration.launch import open_study
     from ..report.progress import start_line
     from ..report.shipped import is_shipped
-    from ..study.launch import open_study
 
     folder = Path(setup.results_dir)
     if is_shipped(folder):  # the repository's evidence for this study: say that this run replaces it
@@ -185,10 +185,10 @@ def _start(spec, setup) -> None:
 def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect, spending: str = "pocock") -> None:
     import time
 
+    from ..orchestration import get_spec
+    from ..orchestration.run_study import every_trial_failed, short_of_budget
     from ..report.progress import look_line, watching
     from ..report.summary import write
-    from ..study import get_spec
-    from ..study.run import every_trial_failed, short_of_budget
 
     spec = get_spec(setup.study, setup.quick)
     start = time.time()
@@ -213,8 +213,8 @@ def _run_and_report(setup, *, power_effect: float = DEFAULTS.power_effect, spend
 def _run_study(setup, on_poll, **looks):
     """run_study; a study that failed while running (its workers died, or no search trial
     completed) raises CommandFailed: exit code 1, the reason on stderr."""
-    from ..study import StudyError, run_study
-    from ..study.run import search_failure
+    from ..orchestration import StudyError, run_study
+    from ..orchestration.run_study import search_failure
 
     try:
         return run_study(setup, on_poll, **looks)
@@ -289,8 +289,8 @@ def compare_cmd(
 ) -> None:
     """Compare two stored configurations of a study: paired by seed when they share seeds."""
     from ..metrics import METRIC_SENSE
-    from ..report.compare import compare_study
     from ..report.location import study_location
+    from ..report.two_configs import compare_study
 
     if metric not in METRIC_SENSE:
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRIC_SENSE)}")
@@ -348,9 +348,9 @@ def dashboard_cmd(
     """Watch a study in optuna-dashboard, live while it runs: trials, values, per-task reports and each
     trial's stage, label, seed, accuracy and CPU seconds. Read-only. Needs optuna-dashboard (the extra
     named dashboard in pyproject.toml); Ctrl-C stops it."""
+    from ..orchestration.dashboard import check_installed, serve
     from ..report.location import dashboard_location
     from ..storage import redact
-    from ..study.dashboard import check_installed, serve
 
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be 0 to 65535, got {port}")

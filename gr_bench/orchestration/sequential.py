@@ -139,7 +139,7 @@ def look(storage, spec: StudySpec, setup: Setup, study: optuna.Study) -> dict:
     dict."""
     import pandas as pd
 
-    from ..comparisons import Question, primary_verdicts
+    from ..paired_comparisons import Question, primary_verdicts
 
     plan = study.user_attrs[ATTR]
     n = len(stage_seeds(study, seed_choices(spec, setup)))

@@ -22,7 +22,7 @@ alpha / looks; ``--no-prune`` runs a search's trials at full fidelity.
 """
 
 from ..storage import StorageError
-from .run import run_study
+from .run_study import run_study
 from .setup import (
     EVAL_SEED_OFFSET,
     Setup,

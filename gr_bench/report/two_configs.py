@@ -11,11 +11,11 @@ from dataclasses import replace
 import pandas as pd
 
 from .. import stats
-from ..comparisons import wall_clock_rule
 from ..config import ConfigError
 from ..labels import current_label
 from ..metrics import METRIC_SENSE
-from ..study import StudyError
+from ..orchestration import StudyError
+from ..paired_comparisons import wall_clock_rule
 from ..thresholds import DEFAULTS
 from .analysis import verdict_sentence
 from .scenarios import one_scenario
@@ -35,7 +35,7 @@ def best_mean(study, trials=None) -> tuple[str, float, int] | None:
     from optuna.trial import TrialState
 
     from ..labels import final_labels
-    from ..study.stored import trial_label
+    from ..orchestration.stored import trial_label
 
     if len(study.directions) != 1:
         return None
@@ -106,7 +106,7 @@ def compare_runs(runs: pd.DataFrame, a: str, b: str, metric: str = "final_avg_ac
     one point for accuracies); by default DEFAULTS.min_effect for accuracies, and for times and
     bytes DEFAULTS.min_rel_effect of b's mean (minimum, TOST margin and power effect alike). A
     wall-clock metric (time_*) follows the report's rule (comparisons.wall_clock_rule).
-    Returns {"row": stats.compare() row, "line": its analysis.verdict_sentence, "warning": str or None}.
+    Returns {"row": stats.compare_pair() row, "line": its analysis.verdict_sentence, "warning": str or None}.
     """
     sense = METRIC_SENSE.get(metric)
     if sense is None:
@@ -150,7 +150,8 @@ def compare_runs(runs: pd.DataFrame, a: str, b: str, metric: str = "final_avg_ac
         x, y = both["a"], both["b"]
     thresholds = replace(DEFAULTS, alpha=alpha, min_effect=DEFAULTS.min_effect if min_effect is None else min_effect)
     relative = min_effect is None and sense.unit != "points"  # costs: relative to the other arm
-    row = stats.compare(x.to_numpy(float), y.to_numpy(float), paired=paired, thresholds=thresholds, relative=relative)
+    row = stats.compare_pair(x.to_numpy(float), y.to_numpy(float), paired=paired, thresholds=thresholds,
+                             relative=relative)
     stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
                split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)
@@ -166,8 +167,8 @@ def compare_study(storage_url: str, study_name: str, a: str, b: str, metric: str
     its report's are, or the looks' inflation would come back here. Returns compare_runs's dict and
     "note": "" or one line saying so."""
     from ..export import collect, stage_studies
+    from ..orchestration.sequential import look_alpha, stored_plan
     from ..storage import open_storage
-    from ..study.sequential import look_alpha, stored_plan
 
     store = open_storage(storage_url)
     runs = pd.DataFrame(collect(store, study_name)["runs"])
