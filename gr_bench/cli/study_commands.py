@@ -286,6 +286,8 @@ def compare_cmd(
                                                           f"(default {_MIN_EFFECT} for accuracies; {_MIN_REL_EFFECT} of the other arm for times "
                                                           "and costs)"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare arms from different stages or splits"),
+    test: str | None = typer.Option(None, help="a registered difference test (gr_bench/stats/difference_tests.py) "
+                                               "in place of the paired t-test (Welch unpaired)"),
 ) -> None:
     """Compare two stored configurations of a study: paired by seed when they share seeds."""
     from ..metrics import METRIC_SENSE
@@ -299,7 +301,8 @@ def compare_cmd(
     if min_effect is not None and not min_effect >= 0:
         raise ConfigError(f"--min-effect must be >= 0, got {min_effect}")
     name, _, url = study_location(study, storage, results)
-    out = compare_study(url, name, a, b, metric, allow_mixed=allow_mixed, alpha=alpha, min_effect=min_effect)
+    out = compare_study(url, name, a, b, metric, allow_mixed=allow_mixed, alpha=alpha, min_effect=min_effect,
+                        test=test)
     for message in (out["note"], out["warning"]):
         if message:
             print(f"gr-bench: {message}", file=sys.stderr)

@@ -14,6 +14,25 @@ from .inputs import StudyRows
 
 MAX_LABELS = 6  # per-configuration figures drawn for at most this many configurations
 
+# A figure added from outside the built-ins: name -> figure(rows, result) returning (caption, draw)
+# when the study's data supports it, else None. Register with @register_figure("name").
+FigureMaker = Callable[[StudyRows, Analysis], "tuple[str, Callable[[], object]] | None"]
+REGISTERED: dict[str, FigureMaker] = {}
+
+
+def register_figure(name: str) -> Callable[[FigureMaker], FigureMaker]:
+    """Add a figure to every report whose data supports it, after the built-in ones: the decorated
+    function gets the study's rows and analysis and returns (caption, draw) or None; draw() returns a
+    matplotlib figure, saved as plots/NAME.png and .svg and listed in report.md."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(f"a figure's name is its file name: letters, digits, '_', '.', '-' (got {name!r})")
+
+    def add(maker: FigureMaker) -> FigureMaker:
+        REGISTERED[name] = maker
+        return maker
+
+    return add
+
 
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:60] or "config"
@@ -61,6 +80,10 @@ def figures(rows: StudyRows, result: Analysis, *, importances: dict | None = Non
         if importances:
             out.append(("importances", "Parameter importances (search stage)",
                         lambda: plots.param_importances(importances)))
+    for name, maker in REGISTERED.items():
+        made = maker(rows, result)
+        if made is not None:
+            out.append((name, *made))
     return out
 
 

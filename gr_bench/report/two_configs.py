@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 
@@ -95,9 +96,10 @@ def _by_id(runs: pd.DataFrame, name: str) -> str:
 
 
 def compare_runs(runs: pd.DataFrame, a: str, b: str, metric: str = "final_avg_acc", *, allow_mixed: bool = False,
-                 alpha: float = DEFAULTS.alpha, min_effect: float | None = None) -> dict:
+                 alpha: float = DEFAULTS.alpha, min_effect: float | None = None, test: str | None = None) -> dict:
     """Compare two configurations of a runs.csv frame on one metric: a single comparison (plain p).
-    Each is named by its label or its config_id (runs.csv's columns).
+    Each is named by its label or its config_id (runs.csv's columns). ``test``: a registered
+    difference test (stats.register_test) in place of the design's default (the paired t-test).
 
     Both arms come from the same stage and split (the final stage's test split when both have one),
     paired by seed when they share at least two; "better" follows the metric's declared sense
@@ -150,8 +152,11 @@ def compare_runs(runs: pd.DataFrame, a: str, b: str, metric: str = "final_avg_ac
         x, y = both["a"], both["b"]
     thresholds = replace(DEFAULTS, alpha=alpha, min_effect=DEFAULTS.min_effect if min_effect is None else min_effect)
     relative = min_effect is None and sense.unit != "points"  # costs: relative to the other arm
-    row = stats.compare_pair(x.to_numpy(float), y.to_numpy(float), paired=paired, thresholds=thresholds,
-                             relative=relative)
+    try:
+        row = stats.compare_pair(x.to_numpy(float), y.to_numpy(float), paired=paired, thresholds=thresholds,
+                                 relative=relative, test=test)
+    except ValueError as e:  # an unknown test, or a paired test on unpaired arms: the user's choice
+        raise ConfigError(f"--test: {e}") from None
     stats.orient(row, sense.better)  # less time, memory or forgetting: a negative difference is the better one
     row.update(metric=metric, a=a, b=b, stage=ga[0] if ga == gb else f"{ga[0]}/{gb[0]}",
                split=ga[1] if ga == gb else f"{ga[1]}/{gb[1]}", paired=paired, better=sense.better, unit=sense.unit)
@@ -161,11 +166,11 @@ def compare_runs(runs: pd.DataFrame, a: str, b: str, metric: str = "final_avg_ac
 
 
 def compare_study(storage_url: str, study_name: str, a: str, b: str, metric: str = "final_avg_acc", *,
-                  allow_mixed: bool = False, alpha: float = DEFAULTS.alpha, min_effect: float | None = None) -> dict:
-    """compare_runs on a stored study's runs, with a --sequential study's alpha: that study looked at
-    its results after every block of seeds, so any test on them is at alpha / its planned looks, as
-    its report's are, or the looks' inflation would come back here. Returns compare_runs's dict and
-    "note": "" or one line saying so."""
+                  alpha: float = DEFAULTS.alpha, **options: Any) -> dict:
+    """compare_runs on a stored study's runs (``options``: compare_runs's allow_mixed, min_effect,
+    test), with a --sequential study's alpha: that study looked at its results after every block of
+    seeds, so any test on them is at alpha / its planned looks, as its report's are, or the looks'
+    inflation would come back here. Returns compare_runs's dict and "note": "" or one line saying so."""
     from ..export import collect, stage_studies
     from ..orchestration.sequential import look_alpha, stored_plan
     from ..storage import open_storage
@@ -181,7 +186,7 @@ def compare_study(storage_url: str, study_name: str, a: str, b: str, metric: str
         note = (f"{study_name!r} added seeds sequentially ({looks} planned looks): testing at alpha "
                 f"{alpha:g}/{looks} = {look_alpha(alpha, looks):.3g}")
         alpha = look_alpha(alpha, looks)
-    out = compare_runs(runs, a, b, metric, allow_mixed=allow_mixed, alpha=alpha, min_effect=min_effect)
+    out = compare_runs(runs, a, b, metric, alpha=alpha, **options)
     return {**out, "note": note}
 
 
