@@ -192,11 +192,47 @@ def grid_findings(out: Rebuilt, meta: dict) -> list[str]:
 
 
 def memory_findings(out: Rebuilt, meta: dict, folder: Path) -> list[str]:
-    """The memory study: the best generator within each buffer budget against that buffer."""
+    """The memory study: how it ran; its answer at every budget is its row of memory_answer_table."""
     runs = out.runs[out.runs["status"] == "ok"] if len(out.runs) else out.runs
-    return [f"- **{folder.name}** (`{meta.get('command')}`; {timing_text(meta, runs)}): "
-            f"{budget_sentence(budget_table(out.runs, pd.DataFrame(out.analysis.rows)))}. "
-            "All arms: [docs/memory.md](docs/memory.md)."]
+    return [f"- **{folder.name}** (`{meta.get('command')}`; {timing_text(meta, runs)}): row "
+            f"*{_where(runs)}* of the memory table below."]
+
+
+def _where(runs: pd.DataFrame) -> str:
+    """A memory study's row name: its dataset and scenario (class-IL unless the runs say otherwise)."""
+    datasets = ", ".join(sorted(set(runs["dataset"].astype(str)))) if len(runs) else "no runs"
+    scenarios = sorted(set(runs["scenario"].astype(str))) if "scenario" in runs and len(runs) else ["class"]
+    return f"{datasets}, {'/'.join(scenarios)}-IL"
+
+
+def memory_answer_table(folders: list[Path]) -> list[str]:
+    """README's memory answer, one row per shipped memory study (dataset and scenario), one column per
+    buffer budget: the best generator within the buffer's bytes against that buffer (paired by seed,
+    Holm over the budgets within each study), from each folder's runs.csv and stats.csv."""
+    if not folders:
+        return []
+    rows, budgets = [], {}
+    for folder in folders:
+        runs, stats_rows = pd.read_csv(folder / "runs.csv"), pd.read_csv(folder / "stats.csv")
+        table = budget_table(runs, stats_rows)
+        cells = {}
+        for r in table.itertuples():
+            budgets[r.buffer] = r.buffer_mib
+            open_ = r.verdict in ("underpowered", "no evidence", "inconclusive") and pd.notna(r.mde)
+            mde = f" (MDE {100 * r.mde:.1f} at {int(r.n_a)} seeds)" if open_ else ""
+            cells[r.buffer] = (f"{r.generator} {100 * r.diff:+.1f}, {r.verdict}{mde}" if r.generator
+                               else "no generator fits")
+        rows.append((_where(ok_rows(runs)), len(set(ok_rows(runs)["seed"])), cells))
+    order = sorted(budgets, key=budgets.get)
+    head = ["dataset, scenario", "seeds", *(f"{b} ({budgets[b]:.2f} MiB)" for b in order)]
+    lines = ["- **The memory answer**: at each buffer's bytes, the best generator within them against that "
+             "buffer, in points (paired by seed, Holm over each study's budgets; the generator picked by its "
+             "mean on the same seeds, which favours it; MDE: the minimum detectable effect of an open verdict). "
+             "All arms: [docs/memory.md](docs/memory.md).", "",
+             "  | " + " | ".join(head) + " |", "  |" + "---|" * len(head)]
+    for where, seeds, cells in rows:
+        lines.append(f"  | {where} | {seeds} | " + " | ".join(cells.get(b, "—") for b in order) + " |")
+    return lines + [""]
 
 
 def memory_page_section(folder: Path) -> str:
@@ -205,11 +241,11 @@ def memory_page_section(folder: Path) -> str:
     folder's runs.csv and stats.csv."""
     runs, stats_rows = pd.read_csv(folder / "runs.csv"), pd.read_csv(folder / "stats.csv")
     manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
-    datasets = ", ".join(manifest.get("datasets") or sorted(set(runs["dataset"].astype(str))))
     command = manifest.get("command", "")
     seeds = sorted(set(ok_rows(runs)["seed"]))
     budget = budget_table(runs, stats_rows)
-    return (f"### {datasets}\n\n`{command}`: {len(seeds)} seeds ({', '.join(map(str, seeds))}), code of the runs "
+    return (f"### {_where(ok_rows(runs))}\n\n`{command}`: {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
+            "code of the runs "
             f"{', '.join(manifest.get('code_versions') or ['unknown'])}. Verdicts are the study's (paired t, Holm "
             f"over its arms); \"front\" marks the arms no other arm beats on accuracy at no more bytes (or FLOPs).\n\n"
             + markdown(arm_table(runs, stats_rows, ANCHOR), ANCHOR) + "\n\n#### At every buffer budget\n\n"
