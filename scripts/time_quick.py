@@ -87,12 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             keep(rows)
             return 130
-        failed = [f"{r['study']} ({r['dataset']})" for r in rows if r["exit_code"]]
-        if failed:  # their logs go with the scratch folder: say where to look before it is deleted
-            for r in rows:
-                if r["exit_code"]:
-                    log = Path(tmp) / f"{r['study']}-{r['dataset']}.log"
-                    print(f"--- {log.name}\n" + "\n".join(log.read_text().splitlines()[-15:]), file=sys.stderr)
+        failed = [r for r in rows if r["exit_code"]]
+        for r in failed:  # their logs go with the scratch folder: print their ends before it is deleted
+            log = Path(tmp) / f"{r['study']}-{r['dataset']}.log"
+            print(f"--- {log.name}\n" + "\n".join(log.read_text().splitlines()[-15:]), file=sys.stderr)
     keep(rows)
     return 1 if failed else 0
 

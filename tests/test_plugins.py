@@ -267,8 +267,8 @@ def test_an_entry_point_names_a_plugin(tmp_path, monkeypatch):
     check_generator(cfg, input_dim=64)
 
 
-def test_a_plugin_strategy(plugins, tmp_path):
-    (plugins / "last_task.py").write_text('''
+# A strategy plug-in that keeps the last task's first 50 images (tests/test_contributing.py too).
+LAST_TASK = '''
 from gr_bench.strategies.base import NoMemory, ReplaySet, to_float
 
 
@@ -288,7 +288,11 @@ class LastTask(NoMemory):
 
     def memory_bytes(self):
         return 0 if self.x is None else self.x.numel() + self.y.numel()
-''')
+'''
+
+
+def test_a_plugin_strategy(plugins, tmp_path):
+    (plugins / "last_task.py").write_text(LAST_TASK)
     code, _, err = cli("run", "--dataset", "digits", "--set", "strategy=last_task:LastTask", "--set", "epochs=1",
                        "--results", str(tmp_path / "r"), "--quiet")
     assert (code, err) == (0, ""), err

@@ -613,19 +613,26 @@ def test_a_familys_rows_carry_the_exact_flag_to_stats_csv():
 
 
 # ---- the test registry --------------------------------------------------------------------
+def sign_min_p(n_a: int, n_b: int) -> float:
+    """The two-sided sign test's smallest p on n_a pairs: every pair on one side."""
+    return min(1.0, 2.0 / 2.0 ** n_a)
+
+
+def sign(a, b):
+    """A sign test (wins of a over b, exact binomial p): a toy to register (tests/test_contributing.py too)."""
+    from scipy import stats as st
+
+    d = a - b
+    wins, n = int((d > 0).sum()), int((d != 0).sum())
+    return float(wins), float(st.binomtest(wins, n).pvalue) if n else 1.0
+
+
 def test_a_registered_test_is_one_function_and_compare_dispatches_to_it():
     """A sign test registered by one decorated function: compare_pair(test="sign") fills its row with it
     (statistic, p and the smallest reachable p), keeps the Wilcoxon beside it, and judges the row."""
-    from scipy import stats as st
-
     from gr_bench.stats import TESTS, register_test
 
-    @register_test("sign", paired=True, min_p=lambda n_a, n_b: min(1.0, 2.0 / 2.0 ** n_a))
-    def sign(a, b):
-        d = a - b
-        wins, n = int((d > 0).sum()), int((d != 0).sum())
-        return float(wins), float(st.binomtest(wins, n).pvalue) if n else 1.0
-
+    register_test("sign", paired=True, min_p=sign_min_p)(sign)
     try:
         a = np.array([0.80, 0.82, 0.79, 0.85, 0.81, 0.83, 0.84, 0.80])
         b = a - np.array([0.02, 0.03, 0.01, 0.04, 0.02, 0.03, 0.05, 0.02])

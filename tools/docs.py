@@ -199,13 +199,19 @@ def idle_text(folder: Path) -> str:
             "durations depend on the configurations, which the rule changes, so that is an estimate.")
 
 
+def newest_commit_rows(path: Path) -> pd.DataFrame:
+    """A timing CSV's rows of the commit its last row names (empty when there is none): each timing
+    script appends, so older commits' rows stay on record but are not shown."""
+    rows = pd.read_csv(path, dtype={"commit": str}) if path.is_file() else pd.DataFrame()
+    return rows[rows["commit"] == rows["commit"].iloc[-1]] if len(rows) else rows
+
+
 def tier_text(path: Path) -> str:
     """docs/performance.md's fast-tier timings: the newest commit's consecutive runs of
     scripts/time_test_tier.py, each with a fresh Hypothesis seed, against the 5-minute target."""
-    rows = pd.read_csv(path, dtype={"commit": str}) if path.is_file() else pd.DataFrame()
+    rows = newest_commit_rows(path)
     if rows.empty:
         return "No fast-tier timing is shipped (`python scripts/time_test_tier.py --runs 10` writes one)."
-    rows = rows[rows["commit"] == rows["commit"].iloc[-1]]
     wall, other = rows["wall_s"], rows["other_cpu_s"]
     under = int((wall < FAST_TIER_TARGET_S).sum())
     head = (f"`python scripts/time_test_tier.py --runs {len(rows)}` at commit {rows['commit'].iloc[0]}, "
@@ -250,10 +256,9 @@ def reference_cost_text(results: Path) -> str:
 def quick_text(path: Path) -> str:
     """docs/performance.md's --quick times: the newest commit's rows of scripts/time_quick.py, one per
     study and dataset, against a first look's target (3 minutes on digits, 10 on full MNIST)."""
-    rows = pd.read_csv(path, dtype={"commit": str}) if path.is_file() else pd.DataFrame()
+    rows = newest_commit_rows(path)
     if rows.empty:
         return "No --quick timing is shipped (`python -m scripts.time_quick` writes one)."
-    rows = rows[rows["commit"] == rows["commit"].iloc[-1]]
     limit = rows["dataset"].map(QUICK_TARGET_S)
     ok = (rows["wall_s"] < limit) & (rows["exit_code"] == 0)
     targets = ", ".join(f"{QUICK_TARGET_S[d] // 60} min on {d}" for d in rows["dataset"].unique())
