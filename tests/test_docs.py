@@ -132,6 +132,47 @@ def test_the_quick_table_judges_each_first_look_against_its_datasets_target(tmp_
     assert text.count("\n| ") == 5  # the header and the newest commit's four looks
 
 
+def test_the_reference_cost_table_splits_by_cpu_and_sets_van_de_vens_code_beside(tmp_path):
+    """docs/performance.md's cost table: one column per shipped reference folder and CPU model, mean
+    cpu_s of successful runs only, and van de Ven's own code (scripts/time_van_de_ven.py's rows, a
+    failed run left out) in a column of its own with its commit and accuracy."""
+    import pandas as pd
+
+    from gr_bench.report.shipped import SHIPPED
+    from scripts.time_van_de_ven import FIELDS
+
+    folder = tmp_path / "reference-domain"
+    folder.mkdir()
+    for name in SHIPPED:  # what makes a folder shipped; only runs.csv is read
+        (folder / name).write_text("{}")
+    run = {"scenario": "domain", "threads": 1}
+    pd.DataFrame([{**run, "label": "dgr", "status": "ok", "cpu_s": 300.0, "cpu_model": "AMD EPYC"},
+                  {**run, "label": "dgr", "status": "ok", "cpu_s": 320.0, "cpu_model": "AMD EPYC"},
+                  {**run, "label": "dgr", "status": "failed", "cpu_s": 9.0, "cpu_model": "AMD EPYC"},
+                  {**run, "label": "dgr", "status": "ok", "cpu_s": 350.0, "cpu_model": "Intel(R) Xeon(R) Processor"}]
+                 ).to_csv(folder / "runs.csv", index=False)
+    theirs = tmp_path / "van-de-ven-cost"
+    theirs.mkdir()
+    row = dict.fromkeys(FIELDS, "") | {"repo_commit": "e6d795aa81b9", "label": "dgr", "cpu_s": 376.0,
+                                       "wall_s": 100.0, "other_cpu_s": 50.0, "final_avg_acc": 0.889,
+                                       "exit_code": 0, "cpu_model": "AMD EPYC"}
+    pd.DataFrame([row, {**row, "cpu_s": 5.0, "exit_code": 1}]).to_csv(theirs / "runs.csv", index=False)
+    text = docs.reference_cost_text(tmp_path)
+    assert ("| configuration | domain-IL, AMD EPYC (results/reference-domain) | domain-IL, Intel Xeon "
+            "(results/reference-domain) | their code, class-IL, AMD EPYC (results/van-de-ven-cost) |") in text
+    assert "| dgr | 310 (n 2) | 350 (n 1) | 376 (n 1) |" in text
+    assert "GMvandeVen/continual-learning at e6d795a" in text and "dgr 88.9%" in text
+    assert "other processes used 0.5 cores on average" in text
+
+
+def test_timing_van_de_vens_code_refuses_a_folder_that_is_not_their_checkout(tmp_path, capsys):
+    from scripts.time_van_de_ven import main
+
+    assert main(["--repo", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is not a git checkout of GMvandeVen/continual-learning" in err
+
+
 def test_the_precision_table_gives_each_settings_newest_pair_and_its_ratio(tmp_path):
     import csv
 

@@ -231,26 +231,50 @@ def tier_text(path: Path) -> str:
 def reference_cost_text(results: Path) -> str:
     """docs/performance.md's cost of the published protocol in each scenario: the mean CPU seconds
     of one run per configuration (runs.csv's cpu_s, successful runs), one column per shipped
-    reference folder, with the CPU and threads its runs ran on."""
+    reference folder and CPU its runs ran on, and beside them van de Ven's own code timed on one
+    thread (results/van-de-ven-cost, scripts/time_van_de_ven.py)."""
     folders = [f for f in shipped_folders(results) if f.name.split("-")[0] == "reference"]
     if not folders:
         return "No reference study is shipped in results/."
-    table, notes = {}, []
+    table, threads, notes = {}, set(), []
     for folder in folders:
         runs = pd.read_csv(folder / "runs.csv")
         runs = runs[runs["status"] == "ok"]
         scenario = "/".join(sorted(set(runs["scenario"].astype(str))))
-        column = f"{scenario}-IL (results/{folder.name})"
-        means = runs.groupby("label", sort=False)["cpu_s"].agg(["mean", "count"])
-        table[column] = {label: f"{m:.0f} (n {int(n)})" for label, (m, n) in means.iterrows()}
-        notes.append(f"{column}: {', '.join(sorted(set(runs['cpu_model'].astype(str))))}, "
-                     f"{'/'.join(map(str, sorted(set(runs['threads'].astype(int)))))} thread(s) per run")
+        threads |= set(runs["threads"].astype(int))
+        for cpu, on_cpu in runs.groupby(runs["cpu_model"].astype(str)):
+            means = on_cpu.groupby("label", sort=False)["cpu_s"].agg(["mean", "count"])
+            table[f"{scenario}-IL, {short_cpu(cpu)} (results/{folder.name})"] = {
+                label: f"{m:.0f} (n {int(n)})" for label, (m, n) in means.iterrows()}
+    theirs = results / "van-de-ven-cost" / "runs.csv"
+    if theirs.is_file():
+        rows = pd.read_csv(theirs)
+        rows = rows[rows["exit_code"] == 0]
+        for cpu, on_cpu in rows.groupby(rows["cpu_model"].astype(str)):
+            means = on_cpu.groupby("label", sort=False).agg(cpu_s=("cpu_s", "mean"), n=("cpu_s", "count"),
+                                                             acc=("final_avg_acc", "mean"))
+            table[f"their code, class-IL, {short_cpu(cpu)} (results/van-de-ven-cost)"] = {
+                label: f"{r.cpu_s:.0f} (n {int(r.n)})" for label, r in means.iterrows()}
+            commits = ", ".join(sorted({str(c)[:7] for c in on_cpu["repo_commit"]}))
+            accuracy = ", ".join(f"{label} {100 * r.acc:.1f}%" for label, r in means.iterrows())
+            notes.append(f"Their code is GMvandeVen/continual-learning at {commits}, its main.py with its "
+                         f"splitMNIST defaults on one thread (`python -m scripts.time_van_de_ven --repo PATH`); "
+                         f"its final average accuracy: {accuracy}; other processes used "
+                         f"{on_cpu['other_cpu_s'].sum() / on_cpu['wall_s'].sum():.1f} cores on average while it ran")
     frame = pd.DataFrame(table).fillna("—")
     frame.insert(0, "configuration", frame.index)
     return ("Mean CPU seconds of one run of van de Ven & Tolias's protocol (2,000 iterations per task, "
-            "full MNIST), per configuration and scenario (n: runs), from the shipped reference studies' "
-            "runs.csv. The columns ran on different machines where the CPU differs: "
-            + "; ".join(notes) + ".\n\n" + md_table(frame.reset_index(drop=True)).rstrip())
+            "full MNIST), per configuration (n: runs), from the shipped reference studies' runs.csv, one "
+            f"column per scenario and CPU model, {'/'.join(map(str, sorted(threads)))} thread(s) per run. "
+            "A CPU model's name does not pin the machine: rows of one model can come from hosts of "
+            "different speeds and loads." + "".join(f" {n}." for n in notes) + "\n\n"
+            + md_table(frame.reset_index(drop=True)).rstrip())
+
+
+def short_cpu(model: str) -> str:
+    """A CPU model as a column head reads it: 'AMD EPYC', 'Intel Xeon'."""
+    words = [w for w in model.replace("(R)", "").replace("(TM)", "").split() if w not in ("Processor", "CPU")]
+    return " ".join(words[:2]) or model
 
 
 def quick_text(path: Path) -> str:
