@@ -236,7 +236,8 @@ def reference_cost_text(results: Path) -> str:
     folders = [f for f in shipped_folders(results) if f.name.split("-")[0] == "reference"]
     if not folders:
         return "No reference study is shipped in results/."
-    table, threads, notes = {}, set(), []
+    table: dict[str, dict] = {}
+    threads: set[int] = set()
     for folder in folders:
         runs = pd.read_csv(folder / "runs.csv")
         runs = runs[runs["status"] == "ok"]
@@ -246,21 +247,8 @@ def reference_cost_text(results: Path) -> str:
             means = on_cpu.groupby("label", sort=False)["cpu_s"].agg(["mean", "count"])
             table[f"{scenario}-IL, {short_cpu(cpu)} (results/{folder.name})"] = {
                 label: f"{m:.0f} (n {int(n)})" for label, (m, n) in means.iterrows()}
-    theirs = results / "van-de-ven-cost" / "runs.csv"
-    if theirs.is_file():
-        rows = pd.read_csv(theirs)
-        rows = rows[rows["exit_code"] == 0]
-        for cpu, on_cpu in rows.groupby(rows["cpu_model"].astype(str)):
-            means = on_cpu.groupby("label", sort=False).agg(cpu_s=("cpu_s", "mean"), n=("cpu_s", "count"),
-                                                             acc=("final_avg_acc", "mean"))
-            table[f"their code, class-IL, {short_cpu(cpu)} (results/van-de-ven-cost)"] = {
-                label: f"{r.cpu_s:.0f} (n {int(r.n)})" for label, r in means.iterrows()}
-            commits = ", ".join(sorted({str(c)[:7] for c in on_cpu["repo_commit"]}))
-            accuracy = ", ".join(f"{label} {100 * r.acc:.1f}%" for label, r in means.iterrows())
-            notes.append(f"Their code is GMvandeVen/continual-learning at {commits}, its main.py with its "
-                         f"splitMNIST defaults on one thread (`python -m scripts.time_van_de_ven --repo PATH`); "
-                         f"its final average accuracy: {accuracy}; other processes used "
-                         f"{on_cpu['other_cpu_s'].sum() / on_cpu['wall_s'].sum():.1f} cores on average while it ran")
+    theirs, notes = van_de_ven_columns(results / "van-de-ven-cost" / "runs.csv")
+    table.update(theirs)
     frame = pd.DataFrame(table).fillna("—")
     frame.insert(0, "configuration", frame.index)
     return ("Mean CPU seconds of one run of van de Ven & Tolias's protocol (2,000 iterations per task, "
@@ -269,6 +257,29 @@ def reference_cost_text(results: Path) -> str:
             "A CPU model's name does not pin the machine: rows of one model can come from hosts of "
             "different speeds and loads." + "".join(f" {n}." for n in notes) + "\n\n"
             + md_table(frame.reset_index(drop=True)).rstrip())
+
+
+def van_de_ven_columns(path: Path) -> tuple[dict[str, dict], list[str]]:
+    """The cost table's columns for van de Ven's own code (scripts/time_van_de_ven.py's rows, failed
+    runs left out), one per CPU model, and a sentence each on what ran and how busy the machine was."""
+    table: dict[str, dict] = {}
+    notes: list[str] = []
+    if not path.is_file():
+        return table, notes
+    rows = pd.read_csv(path)
+    rows = rows[rows["exit_code"] == 0]
+    for cpu, on_cpu in rows.groupby(rows["cpu_model"].astype(str)):
+        means = on_cpu.groupby("label", sort=False).agg(cpu_s=("cpu_s", "mean"), n=("cpu_s", "count"),
+                                                         acc=("final_avg_acc", "mean"))
+        table[f"their code, class-IL, {short_cpu(cpu)} (results/van-de-ven-cost)"] = {
+            label: f"{r.cpu_s:.0f} (n {int(r.n)})" for label, r in means.iterrows()}
+        commits = ", ".join(sorted({str(c)[:7] for c in on_cpu["repo_commit"]}))
+        accuracy = ", ".join(f"{label} {100 * r.acc:.1f}%" for label, r in means.iterrows())
+        notes.append(f"Their code is GMvandeVen/continual-learning at {commits}, its main.py with its "
+                     f"splitMNIST defaults on one thread (`python -m scripts.time_van_de_ven --repo PATH`); "
+                     f"its final average accuracy: {accuracy}; other processes used "
+                     f"{on_cpu['other_cpu_s'].sum() / on_cpu['wall_s'].sum():.1f} cores on average while it ran")
+    return table, notes
 
 
 def short_cpu(model: str) -> str:
