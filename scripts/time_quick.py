@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import pandas as pd
 from gr_bench.files import append_csv
 from gr_bench.orchestration import study_names
 from gr_bench.provenance import cpu_model, short_sha
-from scripts.time_test_tier import busy_s, children_cpu_s
+from scripts.time_test_tier import measured_run
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "quick-times" / "quick.csv"
@@ -44,16 +42,13 @@ def time_study(name: str, dataset: str, commit: str, scratch: Path) -> dict:
     cmd = [sys.executable, "-m", "gr_bench", "study", name, "--quick", "--dataset", dataset,
            "--workers", str(WORKERS), "--results", str(results)]
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    busy0, own0, t0 = busy_s(), children_cpu_s(), time.perf_counter()
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    own = children_cpu_s() - own0
-    other = max(0.0, busy_s() - busy0 - own)
+    m = measured_run(cmd, cwd=ROOT)
+    p = m.process
     runs = sum(len(pd.read_csv(f)) for f in results.glob("*/runs.csv"))
     if p.returncode != 0:
         (scratch / f"{name}-{dataset}.log").write_text(p.stdout + p.stderr)
     return {"commit": commit, "started_utc": started, "study": name, "dataset": dataset, "runs": runs,
-            "wall_s": round(wall, 1), "cpu_s": round(own, 1), "other_cpu_s": round(other, 1),
+            "wall_s": m.wall_s, "cpu_s": m.cpu_s, "other_cpu_s": m.other_cpu_s,
             "exit_code": p.returncode, "workers": WORKERS, "cores": os.cpu_count(), "cpu_model": cpu_model()}
 
 

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,6 +50,28 @@ def children_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A finished subprocess with its cost: wall time, its own CPU seconds (user + system of it and
+    its children), and the CPU seconds everything else on the machine used meanwhile."""
+
+    process: subprocess.CompletedProcess
+    wall_s: float
+    cpu_s: float
+    other_cpu_s: float
+
+
+def measured_run(cmd: list[str], **kwargs) -> Measured:
+    """subprocess.run(cmd, capture_output=True, text=True, **kwargs), timed as every timing script
+    records it (rounded to 0.1 s)."""
+    busy0, own0, t0 = busy_s(), children_cpu_s(), time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    wall = time.perf_counter() - t0
+    own = children_cpu_s() - own0
+    other = max(0.0, busy_s() - busy0 - own)
+    return Measured(p, round(wall, 1), round(own, 1), round(other, 1))
+
+
 def _count(summary: str, word: str) -> int:
     m = re.search(rf"(\d+) {word}", summary)
     return int(m.group(1)) if m else 0
@@ -58,12 +81,9 @@ def time_once(run: int, commit: str, scratch: Path) -> dict:
     """One fast tier, as CI runs it, with a fresh Hypothesis seed (recorded, so a failure replays)."""
     seed = random.SystemRandom().randrange(2**32)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    busy0, own0, t0 = busy_s(), children_cpu_s(), time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "pytest", *TIER, "-p", "no:cacheprovider", f"--hypothesis-seed={seed}"],
-                       cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    own = children_cpu_s() - own0
-    other = max(0.0, busy_s() - busy0 - own)
+    m = measured_run([sys.executable, "-m", "pytest", *TIER, "-p", "no:cacheprovider", f"--hypothesis-seed={seed}"],
+                     cwd=ROOT)
+    p = m.process
     summary = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
     if p.returncode != 0:
         (scratch / f"run-{run}.log").write_text(p.stdout + p.stderr)
@@ -71,7 +91,7 @@ def time_once(run: int, commit: str, scratch: Path) -> dict:
             if line.startswith(("FAILED", "ERROR")):
                 print(f"  {line}", flush=True)
     return {"commit": commit, "started_utc": started, "run": run, "hypothesis_seed": seed,
-            "wall_s": round(wall, 1), "cpu_s": round(own, 1), "other_cpu_s": round(other, 1),
+            "wall_s": m.wall_s, "cpu_s": m.cpu_s, "other_cpu_s": m.other_cpu_s,
             "passed": _count(summary, "passed"), "failed": _count(summary, "failed") + _count(summary, "error"),
             "skipped": _count(summary, "skipped"), "exit_code": p.returncode, "cores": os.cpu_count(),
             "cpu_model": cpu_model()}

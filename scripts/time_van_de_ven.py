@@ -28,7 +28,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import torch
 from gr_bench.fetch import default_target
 from gr_bench.files import append_csv
 from gr_bench.provenance import cpu_model
-from scripts.time_test_tier import busy_s, children_cpu_s
+from scripts.time_test_tier import measured_run
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "van-de-ven-cost" / "runs.csv"
@@ -80,16 +79,13 @@ def time_run(repo: Path, commit: str, label: str, seed: int) -> dict:
              "--no-save"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    busy0, own0, t0 = busy_s(), children_cpu_s(), time.perf_counter()
-    p = subprocess.run([sys.executable, "main.py", *flags], cwd=repo, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    own = children_cpu_s() - own0
+    m = measured_run([sys.executable, "main.py", *flags], cwd=repo, env=env)
+    p = m.process
     found = ACCURACY.findall(p.stdout)
     if p.returncode != 0 or not found:
         print("\n".join((p.stdout + p.stderr).splitlines()[-15:]), file=sys.stderr)
     return {"repo_commit": commit, "started_utc": started, "label": label, "scenario": "class", "seed": seed,
-            "flags": " ".join(flags), "cpu_s": round(own, 1), "wall_s": round(wall, 1),
-            "other_cpu_s": round(max(0.0, busy_s() - busy0 - own), 1),
+            "flags": " ".join(flags), "cpu_s": m.cpu_s, "wall_s": m.wall_s, "other_cpu_s": m.other_cpu_s,
             "final_avg_acc": float(found[-1]) if found else float("nan"), "exit_code": p.returncode,
             "threads": 1, "torch": torch.__version__, "cpu_model": cpu_model()}
 
