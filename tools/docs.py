@@ -244,9 +244,7 @@ def reference_cost_text(results: Path) -> str:
         scenario = "/".join(sorted(set(runs["scenario"].astype(str))))
         threads |= set(runs["threads"].astype(int))
         for cpu, on_cpu in runs.groupby(runs["cpu_model"].astype(str)):
-            means = on_cpu.groupby("label", sort=False)["cpu_s"].agg(["mean", "count"])
-            table[f"{scenario}-IL, {short_cpu(cpu)} (results/{folder.name})"] = {
-                label: f"{m:.0f} (n {int(n)})" for label, (m, n) in means.iterrows()}
+            table[f"{scenario}-IL, {short_cpu(cpu)} (results/{folder.name})"] = mean_cpu_cells(on_cpu)
     theirs, notes = van_de_ven_columns(results / "van-de-ven-cost" / "runs.csv")
     table.update(theirs)
     frame = pd.DataFrame(table).fillna("—")
@@ -269,17 +267,21 @@ def van_de_ven_columns(path: Path) -> tuple[dict[str, dict], list[str]]:
     rows = pd.read_csv(path)
     rows = rows[rows["exit_code"] == 0]
     for cpu, on_cpu in rows.groupby(rows["cpu_model"].astype(str)):
-        means = on_cpu.groupby("label", sort=False).agg(cpu_s=("cpu_s", "mean"), n=("cpu_s", "count"),
-                                                         acc=("final_avg_acc", "mean"))
-        table[f"their code, class-IL, {short_cpu(cpu)} (results/van-de-ven-cost)"] = {
-            label: f"{r.cpu_s:.0f} (n {int(r.n)})" for label, r in means.iterrows()}
+        table[f"their code, class-IL, {short_cpu(cpu)} (results/van-de-ven-cost)"] = mean_cpu_cells(on_cpu)
         commits = ", ".join(sorted({str(c)[:7] for c in on_cpu["repo_commit"]}))
-        accuracy = ", ".join(f"{label} {100 * r.acc:.1f}%" for label, r in means.iterrows())
+        accuracy = ", ".join(f"{label} {100 * acc:.1f}%"
+                             for label, acc in on_cpu.groupby("label", sort=False)["final_avg_acc"].mean().items())
         notes.append(f"Their code is GMvandeVen/continual-learning at {commits}, its main.py with its "
                      f"splitMNIST defaults on one thread (`python -m scripts.time_van_de_ven --repo PATH`); "
                      f"its final average accuracy: {accuracy}; other processes used "
                      f"{on_cpu['other_cpu_s'].sum() / on_cpu['wall_s'].sum():.1f} cores on average while it ran")
     return table, notes
+
+
+def mean_cpu_cells(runs: pd.DataFrame) -> dict[str, str]:
+    """One cost-table column: each label's mean cpu_s with its number of runs, in first-seen order."""
+    means = runs.groupby("label", sort=False)["cpu_s"].agg(["mean", "count"])
+    return {label: f"{m:.0f} (n {int(n)})" for label, (m, n) in means.iterrows()}
 
 
 def short_cpu(model: str) -> str:
