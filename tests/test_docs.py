@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from gr_bench.studies import _precision_answer as precision_answer
 
@@ -70,6 +71,14 @@ def test_one_wall_time_format_from_the_manifest():
     assert "2,010 s of CPU summed over its runs (CPU: EPYC)" in head
     resumed = header_text({"command": "gr-bench study x", "wall_s": 18000, "runs_cpu_s": 2010.2, "retried_trials": 2})
     assert "5 h 0 min wall, first trial start to last trial end, across a stop and resume (2 trials retried)" in resumed
+    # runs taken from earlier sittings (--reuse) ran outside this wall time: say how many, read as CSV gives them
+    runs = pd.DataFrame({"status": ["ok", "ok", "ok", "failed"], "reused": ["True", "", "True", "True"]})
+    reused = header_text({"command": "gr-bench study x", "wall_s": 4563.6}, runs)
+    assert reused.endswith("1 h 16 min wall, first trial start to last trial end, the last sitting's only: 2 of "
+                           "its 3 runs were reused from earlier ones (--reuse or the run cache), whose wall time is "
+                           "not in it\n")
+    fresh = runs.assign(reused=[False, "", float("nan"), True])  # only a failed run was reused
+    assert "reused" not in header_text({"command": "x", "wall_s": 60}, fresh)
 
 
 def test_shipped_rows_keep_a_dataset_folder_by_its_name_only():

@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from gr_bench.report.published import published_table, readable, rule_text
-from gr_bench.stats import mean_interval, welch_against_published
+from gr_bench.report.published import out_of_reach, published_table, readable, rule_text
+from gr_bench.stats import closest_margin, mean_interval, welch_against_published
 from gr_bench.thresholds import REPRODUCTION
 
 MARGIN = REPRODUCTION.margin  # 1.5 points
@@ -174,3 +174,31 @@ def test_failed_runs_are_left_out_and_readable_form():
     text = rule_text(t)
     assert "Holm-adjusted over the 1 configuration with a published figure" in text and "agrees" not in text
     assert "\"differs (beyond ±1.5)\"" in text and "within reach of ±1.5" in text
+
+
+def test_closest_margin_is_where_scipys_tost_stops_passing_with_unlimited_seeds():
+    # d = 0 and a huge, nearly spread-free sample of ours: se is the SEM, Welch's df the paper's n - 1
+    assert closest_margin(2.04, 20) == pytest.approx(stats.t.isf(0.05, 19) * 2.04) == pytest.approx(3.5274, abs=1e-4)
+    assert closest_margin(0.94, 20) == pytest.approx(1.6254, abs=1e-4)  # task-IL "none": also above ±1.5
+    assert closest_margin(1.0, None) == pytest.approx(1.6449, abs=1e-4)  # SEM taken as exact: the normal quantile
+    ours = 59.21 + np.tile([-1e-3, 1e-3], 50_000)
+    for factor, passes in ((0.99, False), (1.01, True)):
+        margin = factor * closest_margin(2.04, 20)
+        assert bool(_scipy_welch(ours, 59.21, 2.04, 20, margin=margin)[0] < 0.05) is passes
+    # a spread of ours (a larger Welch df, but a larger se too) never gets below it
+    for sd in (0.2, 0.5, 1.0, 3.0, 9.0):
+        for n in (3, 20, 1000):
+            tilted = 59.21 + sd * np.tile([-1.0, 1.0], n)
+            assert _scipy_welch(tilted, 59.21, 2.04, 20, margin=closest_margin(2.04, 20))[0] >= 0.05
+
+
+def test_a_cant_tell_row_says_when_no_number_of_seeds_could_reproduce_it():
+    pub = {"none": {"mean": 59.21, "sem": 2.04, "n": 20, "source": "paper"}, "dgr": PUB["dgr"]}
+    noisy = {"none": [50.0, 70.0, 62.0, 55.0, 66.0], "dgr": [86.0, 95.0, 90.0, 93.0]}  # both can't tell
+    t = published_table(_runs(noisy), pub)
+    assert list(t["verdict"]) == ["can't tell", "can't tell"]
+    lines = out_of_reach(t)  # dgr's SEM (0.41) leaves ±1.5 reachable with more seeds: no line
+    assert lines == ["- none: ±1.5 is out of reach at any number of gr-bench seeds: the published SEM alone "
+                     "(2.04, n 20) keeps TOST at alpha 0.05 from showing a margin below 3.53 points, so more "
+                     "seeds could show \"differs\" or \"higher\"/\"lower\", never \"reproduced\"."]
+    assert out_of_reach(published_table(_runs(noisy), pub, margin=4.0)) == []  # ±4 is reachable

@@ -16,6 +16,7 @@ from gr_bench.report.analysis import PRIMARY, compute_lines, sense
 from gr_bench.report.frames import ok_rows
 from gr_bench.report.header import commits_clause, resumed_text
 from gr_bench.report.markdown import duration_text
+from gr_bench.report.published import out_of_reach
 from gr_bench.report.rebuild import Rebuilt
 
 
@@ -88,7 +89,7 @@ def timing_text(meta: dict, runs: pd.DataFrame) -> str:
     wall, cpu = meta.get("wall_s"), meta.get("runs_cpu_s")
     parts = [seeds_text(runs)]
     if wall:
-        parts.append(f"{duration_text(wall)} wall{resumed_text(meta)}")
+        parts.append(f"{duration_text(wall)} wall{resumed_text(meta, runs)}")
     if cpu:
         parts.append(f"{cpu:,.0f} s of CPU summed over its runs"
                      + (" (shared generators counted in each run that shares them)"
@@ -172,8 +173,8 @@ def published_findings(out: Rebuilt, meta: dict) -> list[str]:
         level = "—" if math.isnan(r.get("ci_level", math.nan)) else stats.level_text(r["ci_level"])
         lines.append(f"  | {r['configuration']} | {r['n']} | {r['mean']:.1f} | {pub} | {diff} | {level} | "
                      f"{r['verdict'] or '—'} |")
-    lines.append("")
-    return lines
+    reach = out_of_reach(table)
+    return lines + ([""] + [f"  {line}" for line in reach] if reach else []) + [""]
 
 
 def grid_findings(out: Rebuilt, meta: dict) -> list[str]:

@@ -21,7 +21,7 @@ from .figures import drawn_figures
 from .header import codes_text, header_text
 from .inputs import Report, ReportInputs, StudyRows
 from .markdown import md_table
-from .published import published_table, readable, rule_text
+from .published import out_of_reach, published_table, readable, rule_text
 from .verdict_sections import (
     attribution_section,
     differences_section,
@@ -50,7 +50,7 @@ def write_report(folder: Path, inputs: ReportInputs, *, draw: bool = True) -> Re
                     "for one.**\n")
     head += answer_section(result, spec.summary)
     if manifest:
-        head.append(header_text(manifest))
+        head.append(header_text(manifest, rows.runs))
     head.append(codes_text(rows.runs))
     own: Sequence[Section] = spec.answer(result, rows.runs) if spec.answer and len(rows.runs) else ()
     published = published_frame(result, rows.runs, spec.published)
@@ -94,7 +94,8 @@ def published_section(table: pd.DataFrame | None) -> list[str]:
         return []
     md = ["## Beside the published figures\n", published_text(table), md_table(readable(table))]
     md += sorted({f"- {r['configuration']}: {r['source']}" for _, r in table.iterrows() if r["source"]})
-    return md + [""]
+    reach = out_of_reach(table)  # "can't tell" rows that no number of seeds could turn "reproduced"
+    return md + ([""] + reach if reach else []) + [""]
 
 
 def published_text(table: pd.DataFrame) -> str:

@@ -10,16 +10,17 @@ from ..provenance import code_text
 from .markdown import duration_text, seed_ranges
 
 
-def header_text(manifest: dict) -> str:
+def header_text(manifest: dict, runs: pd.DataFrame | None = None) -> str:
     """report.md's first lines: the command, datasets, the code that ran the runs, the study's wall
-    time and its runs' CPU seconds (manifest.json: one source for each)."""
+    time and its runs' CPU seconds (manifest.json: one source for each; runs.csv says which runs
+    were reused)."""
     lines = [f"Command: `{manifest.get('command', '')}`", f"Datasets: {', '.join(manifest.get('datasets', []))}"]
     lines.append(code_text(manifest.get("code_versions") or [], manifest.get("git_sha", ""))
                  + (f"; storage `{manifest['storage']}`" if manifest.get("storage") else ""))
     wall, cpu = manifest.get("wall_s"), manifest.get("runs_cpu_s")
     if wall or cpu:
         lines.append("Time: " + "; ".join(
-            ([f"{duration_text(wall)} wall, first trial start to last trial end{resumed_text(manifest)}"]
+            ([f"{duration_text(wall)} wall, first trial start to last trial end{resumed_text(manifest, runs)}"]
              if wall else [])
             + ([f"{cpu:,.0f} s of CPU summed over its runs" + (
                 f" ({manifest['restored_generator_runs']} of them restored a generator trained by another run and "
@@ -28,11 +29,25 @@ def header_text(manifest: dict) -> str:
     return "  \n".join(lines) + "\n"
 
 
-def resumed_text(manifest: dict) -> str:
+def resumed_text(manifest: dict, runs: pd.DataFrame | None = None) -> str:
     """What to add to a study's wall time when it was stopped and resumed (export's retried_trials):
-    the wall time then spans the stop, so it is no measure of the study's speed."""
+    the wall time then spans the stop, so it is no measure of the study's speed; or when some of its
+    runs were reused (runs.csv's ``reused``: --reuse or the run cache), whose wall time is not in it."""
     n = manifest.get("retried_trials") or 0
-    return f", across a stop and resume ({n} trials retried), so not one sitting" if n else ""
+    text = f", across a stop and resume ({n} trials retried), so not one sitting" if n else ""
+    reused, total = reused_runs(runs)
+    if reused:
+        text += (f", the last sitting's only: {reused} of its {total} runs were reused from earlier ones "
+                 "(--reuse or the run cache), whose wall time is not in it")
+    return text
+
+
+def reused_runs(runs: pd.DataFrame | None) -> tuple[int, int]:
+    """(reused, all) ok runs: ``reused`` is True, or "True" as read back from a CSV; blank is not."""
+    if runs is None or runs.empty or "reused" not in runs:
+        return 0, 0 if runs is None else len(runs)
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    return int(ok["reused"].astype(str).str.lower().eq("true").sum()), len(ok)
 
 
 def codes_text(runs: pd.DataFrame) -> str:

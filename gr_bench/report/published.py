@@ -61,7 +61,7 @@ ALPHA = DEFAULTS.alpha  # family-wise level of each of the three tests, Holm ove
 COLUMNS = ("configuration", "n", "mean", "ci_low", "ci_high", "published_mean", "published_sem",
            "published_n", "difference", "se_welch", "df_welch", "margin", "ci90_low", "ci90_high",
            "p_tost", "p_diff", "verdict", "source", "p_beyond", "family_size", "p_tost_holm",
-           "p_beyond_holm", "p_diff_holm", "ci_level", "diff_low", "diff_high")
+           "p_beyond_holm", "p_diff_holm", "ci_level", "diff_low", "diff_high", "closest_margin")
 _TESTS = ("p_tost", "p_beyond", "p_diff")  # each Holm-adjusted over the family on its own
 
 
@@ -151,7 +151,8 @@ def published_table(runs: pd.DataFrame, published: Mapping[str, Mapping[str, obj
             row.update(stats.welch_against_published(values, pub, sem, n_pub, margin=margin, alpha=alpha))
         rows.append({"configuration": label, "n": len(values), "mean": mean, "ci_low": low, "ci_high": high,
                      "published_mean": pub, "published_sem": sem, "published_n": nan if n_pub is None else n_pub,
-                     **row, "margin": margin, "source": ref.get("source", "")})
+                     **row, "margin": margin, "source": ref.get("source", ""),
+                     "closest_margin": nan if math.isnan(pub) else stats.closest_margin(sem, n_pub, alpha)})
     _judge_family(rows, margin=margin, alpha=alpha)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -191,6 +192,22 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
         "verdict": table["verdict"].replace("", "—"),
     })
     return out
+
+
+def out_of_reach(table: pd.DataFrame) -> list[str]:
+    """One line per "can't tell" row whose margin no number of gr-bench seeds could reach: the
+    published SEM alone keeps TOST above it (stats.closest_margin), so more seeds can still show
+    "differs" or "higher"/"lower", never "reproduced"."""
+    lines = []
+    for r in table.to_dict("records"):
+        if r["verdict"] != "can't tell" or not r["closest_margin"] >= r["margin"]:
+            continue
+        n = "" if math.isnan(r["published_n"]) else f", n {int(r['published_n'])}"
+        lines.append(f"- {r['configuration']}: ±{r['margin']:g} is out of reach at any number of gr-bench seeds: "
+                     f"the published SEM alone ({r['published_sem']:.2f}{n}) keeps TOST at alpha {ALPHA} from "
+                     f"showing a margin below {r['closest_margin']:.2f} points, so more seeds could show "
+                     "\"differs\" or \"higher\"/\"lower\", never \"reproduced\".")
+    return lines
 
 
 def rule_text(table: pd.DataFrame) -> str:

@@ -77,9 +77,10 @@ def summary(written: Written) -> list[RenderableType]:
     elif len(runs):
         items.append(study_tables.grid_table(runs, f"{written.study_name}: mean ± sd over seeds (test split)"))
     if out.published is not None:
-        from .published import readable
+        from .published import out_of_reach, readable
 
         items.append(study_tables.frame_table(readable(out.published), "Beside the published figures"))
+        items += [Text(line) for line in out_of_reach(out.published)]
     if result.rows:
         t = out.thresholds
         items.append(study_tables.verdict_table(result.rows, t.alpha, t.min_effect))

@@ -40,14 +40,14 @@ from .family import FAMILY_KEYS, compare_family, friedman
 from .fit import power_law_fit
 from .intervals import MIN_N, UNADJUSTED, describe, diff_interval, family_level, t_interval, tost
 from .power import TARGET_POWER, min_detectable_effect, seeds_needed, tost_power, tost_seeds_needed
-from .published import holm_level, mean_interval, welch_against_published, welch_interval
+from .published import closest_margin, holm_level, mean_interval, welch_against_published, welch_interval
 from .verdicts import VERDICTS, WALL_CLOCK_VERDICT, compare_pair, decide, verdict
 from .wording import details, exact_text, level_text, margin_text, or_default, p_text, verdict_label
 
 __all__ = [
     "DEFAULTS", "DEFAULT_TESTS", "FAMILY_KEYS", "MIN_N", "PAIRED_TESTS", "TARGET_POWER", "TESTS", "UNADJUSTED",
-    "VERDICTS", "WALL_CLOCK_VERDICT", "DifferenceTest", "cliffs_delta", "cohens_d", "compare_family", "compare_pair",
-    "decide", "describe", "details", "diff_interval", "exact_text", "family_level", "friedman", "holm",
+    "VERDICTS", "WALL_CLOCK_VERDICT", "DifferenceTest", "cliffs_delta", "closest_margin", "cohens_d", "compare_family",
+    "compare_pair", "decide", "describe", "details", "diff_interval", "exact_text", "family_level", "friedman", "holm",
     "holm_level", "level_text", "margin_text", "mean_interval", "min_attainable_p", "min_detectable_effect",
     "or_default", "orient", "p_text", "paired_delta", "power_law_fit", "prob_improvement", "register_test",
     "seeds_needed", "t_interval", "tost", "tost_power", "tost_seeds_needed", "verdict", "verdict_label",

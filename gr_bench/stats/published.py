@@ -59,6 +59,16 @@ def welch_interval(d: float, se: float, df: float, one_sided: float) -> tuple[fl
     return d - half, d + half
 
 
+def closest_margin(sem: float, n: int | None, alpha: float = DEFAULTS.alpha) -> float:
+    """The smallest margin TOST at ``alpha`` could show against a published mean ± SEM, however many
+    seeds gr-bench ran: with d = 0 and gr-bench's own term s²/n gone, se is the SEM and Welch's df
+    tends to the paper's n - 1 (n None: the SEM taken as exact, a normal quantile), so TOST passes
+    only for a margin above ``t(1 - alpha, n - 1) · SEM``. Unadjusted alpha, the most lenient level
+    Holm can hold a row to: a row whose margin is below this can never be "reproduced"."""
+    q = stats.norm.isf(alpha) if n is None else stats.t.isf(alpha, n - 1)
+    return float(q * sem)
+
+
 def holm_level(p: float, p_holm: float, alpha: float, family: int) -> float:
     """The level a row's raw p is held to under Holm's step-down: ``alpha · p / p_holm``, so that
     ``p < level`` exactly when ``p_holm < alpha`` (alpha/m for the smallest p, up to alpha for the
