@@ -254,8 +254,19 @@ def holm_sequential(looks: Mapping, caps: Mapping | int, alpha: float, spending:
     again, past looks included, until nothing more is rejected. With one look at n = cap this is
     Holm's step-down procedure. Returns hypothesis -> the index of the look it is rejected at, or
     None."""
+    return {h: at for h, (at, _) in holm_sequential_shares(looks, caps, alpha, spending, sides, planned).items()}
+
+
+def holm_sequential_shares(looks: Mapping, caps: Mapping | int, alpha: float, spending: str = DEFAULT_SPENDING,
+                           sides: int = 2, planned: int | None = None) -> dict:
+    """holm_sequential() with the share of alpha each hypothesis was last held to: hypothesis ->
+    (look index it is rejected at or None, share). A rejected one's share is that of the round that
+    rejected it (alpha/m in the first, more once others are rejected); one never rejected has the
+    last round's share, the most lenient it was tested at. Its looks' levels at that share
+    (:func:`t_levels`) are the levels its p was held to, so an interval at one minus its look's
+    level excludes zero exactly when it was rejected there."""
     open_ = {h for h, seq in looks.items() if seq}
-    rejected: dict = {h: None for h in looks}
+    out: dict = {h: (None, alpha / max(1, len(open_))) for h in looks}
     while open_:
         share = alpha / len(open_)
         newly = {}
@@ -264,13 +275,13 @@ def holm_sequential(looks: Mapping, caps: Mapping | int, alpha: float, spending:
             cap = caps[h] if isinstance(caps, Mapping) else caps
             levels = t_levels(tuple(n for n, _ in seq), int(cap), share, spending, sides, planned)
             at = next((k for k, ((_, p), level) in enumerate(zip(seq, levels)) if p < level), None)
+            out[h] = (at, share)
             if at is not None:
                 newly[h] = at
         if not newly:
             break
-        rejected.update(newly)
         open_ -= set(newly)
-    return rejected
+    return out
 
 
 def describe_boundary(spending: str) -> str:

@@ -20,6 +20,7 @@ from gr_bench.budgets import buffer_budgets
 from gr_bench.orchestration import Section
 from gr_bench.report.frames import memory_points, ok_rows, pareto_mask
 from gr_bench.report.markdown import md_table
+from gr_bench.stats import level_text
 
 
 def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str) -> pd.DataFrame:
@@ -38,7 +39,9 @@ def arm_table(runs: pd.DataFrame, stats: pd.DataFrame, anchor: str) -> pd.DataFr
     g["front_bytes"] = pareto_mask(g["acc"], g["mem"])
     g["front_flops"] = pareto_mask(g["acc"], g["flops"])
     primary = stats[(stats["metric"] == "final_avg_acc") & (stats["b"] == anchor)]
-    verdicts = primary.set_index("a")[["diff_points", "ci_low_points", "ci_high_points", "verdict"]]
+    if "role" in primary:  # the budgets family can hold the same pair: one row per arm, the study's verdict
+        primary = primary[primary["role"] == "primary"]
+    verdicts = primary.set_index("a")[["diff_points", "ci_low_points", "ci_high_points", "ci_level", "verdict"]]
     g = g.join(verdicts, on="label")
     return g.sort_values("acc", ascending=False).reset_index(drop=True)
 
@@ -73,7 +76,8 @@ def budget_table(runs: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
 
 def budget_markdown(table: pd.DataFrame) -> str:
     def ci(r) -> str:
-        return "—" if pd.isna(r["ci_low"]) else f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]"
+        return ("—" if pd.isna(r["ci_low"]) else
+                f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}] at {level_text(r['ci_level'])}")
 
     shown = pd.DataFrame({
         "buffer (MiB)": [f"{b} ({m:.2f})" for b, m in zip(table["buffer"], table["buffer_mib"])],
@@ -82,7 +86,7 @@ def budget_markdown(table: pd.DataFrame) -> str:
         "generator %": [("—" if pd.isna(a) else f"{100 * a:.1f}") for a in table["acc_generator"]],
         "buffer %": [f"{100 * a:.1f}" for a in table["acc_buffer"]],
         "difference, points": [("—" if pd.isna(d) else f"{100 * d:+.1f}") for d in table["diff"]],
-        "CI (at the verdict's level)": [ci(r) for _, r in table.iterrows()],
+        "CI (at its Holm level)": [ci(r) for _, r in table.iterrows()],
         "p_holm": [("—" if pd.isna(p) else f"{p:.2g}") for p in table["p_holm"]],
         "verdict": table["verdict"],
     })
@@ -112,9 +116,10 @@ def _verdict(row: pd.Series, anchor: str) -> str:
         return "anchor"
     if pd.isna(row.get("diff_points")):
         return ""
-    ci = ("[—, —]" if pd.isna(row["ci_low_points"])  # fewer than 3 seeds: no interval
-          else f"[{row['ci_low_points']:+.1f}, {row['ci_high_points']:+.1f}]")
-    return f"{row['diff_points']:+.1f} {ci} {row['verdict']}"
+    if pd.isna(row["ci_low_points"]):  # fewer than 3 seeds: no interval
+        return f"{row['diff_points']:+.1f} [—, —] {row['verdict']}"
+    return (f"{row['diff_points']:+.1f} [{row['ci_low_points']:+.1f}, {row['ci_high_points']:+.1f}] at "
+            f"{level_text(row['ci_level'])}: {row['verdict']}")
 
 
 def markdown(table: pd.DataFrame, anchor: str, ratio_of: str = "report VAE") -> str:
@@ -129,7 +134,7 @@ def markdown(table: pd.DataFrame, anchor: str, ratio_of: str = "report VAE") -> 
         "CPU s": table["cpu_s"].map("{:.0f}".format),
         "front: bytes": table["front_bytes"].map({True: "yes", False: ""}),
         "front: FLOPs": table["front_flops"].map({True: "yes", False: ""}),
-        f"vs {anchor} (points, CI at 1 - alpha/k)": [_verdict(r, anchor) for _, r in table.iterrows()],
+        f"vs {anchor} (points, CI at its Holm level)": [_verdict(r, anchor) for _, r in table.iterrows()],
     })
     return md_table(shown).rstrip("\n")
 
@@ -170,7 +175,8 @@ def answer_lines(table: pd.DataFrame, arms: list[str], anchor: str) -> list[str]
             verdict = "no verdict"
         else:
             ci = ("" if pd.isna(r["ci_low_points"])  # fewer than 3 seeds: no interval
-                  else f", CI [{r['ci_low_points']:+.1f}, {r['ci_high_points']:+.1f}] at 1 - alpha/k")
+                  else f", {level_text(r['ci_level'])} CI [{r['ci_low_points']:+.1f}, {r['ci_high_points']:+.1f}] "
+                  "(its Holm level)")
             verdict = f"{r['diff_points']:+.1f} points{ci}: {r['verdict']}"
         cost = (f"training {_flops(r['flops'])} and {r['cpu_s']:.3g} CPU s"
                 + (f" ({r['flops'] / b['flops']:.3g}x the buffer's FLOPs)" if b["flops"] > 0 else ""))

@@ -408,3 +408,15 @@ def test_a_search_studys_seeds_are_counted_per_stage():
     assert findings.seeds_text(pd.DataFrame({"stage": "grid", "seed": [0, 1, 2]})) == "3 seeds"
     assert findings.seeds_text(pd.DataFrame({"seed": [0]})) == "1 seed"
     assert findings.seeds_text(pd.DataFrame()) == "0 seeds"
+
+
+def test_a_study_shipped_under_another_folder_name_reruns_into_that_folder():
+    m = {"study_name": "memory-domain", "command": "gr-bench study memory --scenario domain --workers 2"}
+    named = shipped.named_for(m, "memory-mnist-domain")
+    assert named["command"] == "gr-bench study memory --scenario domain --workers 2 --study-name memory-mnist-domain"
+    assert named["command_as_run"] == m["command"] and "command_as_run" not in m  # the input is left alone
+    assert shipped.named_for(m, "memory-domain") == m  # the names agree
+    given = dict(m, command=m["command"] + " --study-name=x")
+    assert shipped.named_for(given, "memory-mnist-domain") == given  # the run named its own folder
+    assert "(run as `gr-bench study memory --scenario domain --workers 2`, shipped under this folder's name)" \
+        in header_text(named)

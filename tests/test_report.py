@@ -152,7 +152,8 @@ def test_a_significant_friedman_test_shows_its_post_hoc_pairs():
                                "c": [0.60, 0.63, 0.61, 0.62, 0.60, 0.61, 0.63, 0.62]})
     assert "Friedman test across 3 configurations on 8 seeds" in text
     assert "Holm across the 3 pairs; differences a - b in points" in text
-    assert "| a | b | n | diff | 98.33% CI | p_holm | verdict |" in text  # the level of Holm over 3 pairs
+    assert "| a | b | n | diff | CI (its Holm level) | CI level | p_holm | verdict |" in text
+    assert "| 98.33% |" in text  # all three rejected at Holm's first step: alpha/3
     assert "| a | b | 8 | +10.00 | [8.68, 11.32] |" in text and "| a | c | 8 | +29.62 | [" in text
     assert text.count("| better |") == 3  # every pair: the first named is the more accurate
 

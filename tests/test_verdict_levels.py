@@ -38,11 +38,34 @@ def test_the_budgets_family_is_in_stats_csv_at_its_own_level():
     rows = [r for r in analysis.stats_rows(result.rows) if r["family"] == "budgets"]
     assert {(r["a"], r["b"]) for r in rows} == {("small/per-task", "buffer-1/2x"), ("large/per-task", "buffer-1x")}
     assert all(r["role"] == "budgets" and r["family_size"] == 2 for r in rows)
-    # one look: the family's Bonferroni level, computed with the verdict
-    assert all(r["ci_level"] == pytest.approx(1 - 0.05 / 2) for r in rows)
-    assert all(r["alpha_nominal"] == pytest.approx(0.025) for r in rows)
+    # one look: each row at its own Holm step's level, computed with the verdict: alpha/2 for the
+    # smaller p, alpha for the larger (p 0.029: rejected at the last step, where a Bonferroni
+    # interval at 1 - alpha/2 would still hold zero beside "worse")
+    for r in rows:
+        step = sum(o["p_value"] >= r["p_value"] for o in rows)  # 2 for the smallest p, 1 for the largest
+        assert r["alpha_nominal"] == pytest.approx(0.05 / step) and r["ci_level"] == pytest.approx(1 - 0.05 / step)
+    assert sorted(r["ci_level"] for r in rows) == pytest.approx([0.95, 0.975])
     primary = [r for r in result.rows if r["role"] == "primary"]
-    assert len(primary) == 3 and all(r["ci_level"] == pytest.approx(1 - 0.05 / 3) for r in primary)
+    assert len(primary) == 3
+    assert sorted(r["ci_level"] for r in primary) == pytest.approx([0.95, 1 - 0.05 / 3, 1 - 0.05 / 3])
+    for r in rows + primary:  # the interval excludes zero exactly when the verdict says a difference
+        assert (r["ci_low"] > 0 or r["ci_high"] < 0) == (r["verdict"] in ("better", "worse"))
+
+
+def test_an_interval_excludes_zero_exactly_when_holm_rejects():
+    """Random families of 2 to 6 paired comparisons at 5 seeds, one look: each row's interval is at
+    its Holm step's level, and excludes zero exactly when statsmodels' Holm rejects it."""
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        m = int(rng.integers(2, 7))
+        groups = {"ref": rng.normal(0, 1, 5), **{f"a{i}": rng.normal(rng.uniform(0, 2.5), 1, 5) for i in range(m)}}
+        rows = stats.compare_family(groups, [(f"a{i}", "ref") for i in range(m)], metric="x", study="s", paired=True)
+        rejected = multipletests([r["p_value"] for r in rows], alpha=0.05, method="holm")[0]
+        for r, rej in zip(rows, rejected):
+            assert (r["ci_low"] > 0 or r["ci_high"] < 0) == bool(rej)
+            assert 0.05 / m - 1e-12 <= r["alpha_nominal"] <= 0.05 + 1e-12
 
 
 def test_a_sequential_studys_intervals_are_at_each_looks_level():

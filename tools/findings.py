@@ -212,20 +212,21 @@ def memory_answer_table(folders: list[Path]) -> list[str]:
     Holm over the budgets within each study), from each folder's runs.csv and stats.csv."""
     if not folders:
         return []
-    rows, budgets = [], {}
+    rows, budgets = [], {}  # buffer -> its MiB in each study (a domain-IL classifier's 2 outputs keep fewer bytes)
     for folder in folders:
         runs, stats_rows = pd.read_csv(folder / "runs.csv"), pd.read_csv(folder / "stats.csv")
         table = budget_table(runs, stats_rows)
         cells = {}
         for r in table.itertuples():
-            budgets[r.buffer] = r.buffer_mib
+            budgets.setdefault(r.buffer, set()).add(round(float(r.buffer_mib), 2))
             open_ = r.verdict in ("underpowered", "no evidence", "inconclusive") and pd.notna(r.mde)
             mde = f" (MDE {100 * r.mde:.1f} at {int(r.n_a)} seeds)" if open_ else ""
             cells[r.buffer] = (f"{r.generator} {100 * r.diff:+.1f}, {r.verdict}{mde}" if r.generator
                                else "no generator fits")
         rows.append((_where(ok_rows(runs)), len(set(ok_rows(runs)["seed"])), cells))
-    order = sorted(budgets, key=budgets.get)
-    head = ["dataset, scenario", "seeds", *(f"{b} ({budgets[b]:.2f} MiB)" for b in order)]
+    order = sorted(budgets, key=lambda b: min(budgets[b]))
+    head = ["dataset, scenario", "seeds", *(f"{b} ({'–'.join(f'{m:.2f}' for m in sorted(budgets[b]))} MiB)"
+                                            for b in order)]
     lines = ["- **The memory answer**: at each buffer's bytes, the best generator within them against that "
              "buffer, in points (paired by seed, Holm over each study's budgets; the generator picked by its "
              "mean on the same seeds, which favours it; MDE: the minimum detectable effect of an open verdict). "

@@ -25,14 +25,20 @@ def answer_section(result: Analysis, question: str) -> list[str]:
     out.append((f"{asked}  \n" if asked else "") + f"Answer: {headline_text(rows, result.stage)}\n")
     scale, unit = shown(rows[0])
     k = int(rows[0]["family_size"])
-    level = stats.level_text(rows[0].get("ci_level", 0.95))
+    levels = sorted({round(float(r.get("ci_level", 0.95)), 10) for r in rows})
+    seeds = sorted({int(r["n_a"]) for r in rows})
+    said = (f"intervals at {stats.level_text(levels[0])}, the verdict's level" if len(levels) == 1 else
+            f"each interval at its own verdict's level, the one its p was held to at its Holm step "
+            f"({stats.level_text(levels[0])} to {stats.level_text(levels[-1])}; CI level)")
     out.append(f"{'Each' if k > 1 else 'The'} configuration a against b on `{primary}`, paired by seed "
-               f"({int(rows[0]['n_a'])} seeds; Holm over {k}; intervals at {level}, the verdict's level):\n")
+               f"({seeds[0] if len(seeds) == 1 else f'{seeds[0]} to {seeds[-1]}'} seeds; Holm over {k}; {said}):\n")
     out.append(md_table(pd.DataFrame([{
         "a": r["a"], "b": r["b"], "mean a": fixed(scale * r["mean_a"], ".1f"),
         "mean b": fixed(scale * r["mean_b"], ".1f"),
         f"difference ({'points' if unit == 'pts' else unit or '-'})": fixed(scale * r["diff"], "+.1f"),
         "CI": ci_cell(r, scale, "+.1f"),
+        **({"CI level": stats.level_text(r.get("ci_level", 0.95))} if len(levels) > 1 else {}),
+        **({"n": int(r["n_a"])} if len(seeds) > 1 else {}),
         "p_holm" if k > 1 else "p": fmt(r["p_holm"] if k > 1 else r["p_value"], 2), "verdict": r["verdict"]}
         for r in rows])))
     return out

@@ -14,7 +14,10 @@ def header_text(manifest: dict, runs: pd.DataFrame | None = None) -> str:
     """report.md's first lines: the command, datasets, the code that ran the runs, the study's wall
     time and its runs' CPU seconds (manifest.json: one source for each; runs.csv says which runs
     were reused)."""
-    lines = [f"Command: `{manifest.get('command', '')}`", f"Datasets: {', '.join(manifest.get('datasets', []))}"]
+    ran = manifest.get("command_as_run")  # shipped under another folder name (shipped.named_for)
+    lines = [f"Command: `{manifest.get('command', '')}`" + (f" (run as `{ran}`, shipped under this folder's name)"
+                                                            if ran else ""),
+             f"Datasets: {', '.join(manifest.get('datasets', []))}"]
     lines.append(code_text(manifest.get("code_versions") or [], manifest.get("git_sha", ""))
                  + (f"; storage `{manifest['storage']}`" if manifest.get("storage") else ""))
     wall, cpu = manifest.get("wall_s"), manifest.get("runs_cpu_s")

@@ -94,6 +94,21 @@ def portable_manifest(manifest: dict) -> dict:
     return out
 
 
+def named_for(manifest: dict, folder: str) -> dict:
+    """A manifest shipped under a folder name that is not its study's: its ``command`` gains
+    ``--study-name FOLDER``, so that running it again writes into (and with --reuse, reuses) that
+    folder; the command as run is kept as ``command_as_run``. Unchanged when the names agree."""
+    name, command = str(manifest.get("study_name", "")), str(manifest.get("command", ""))
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return manifest
+    if not name or name == folder or not command.startswith("gr-bench study ") or any(
+            w == "--study-name" or w.startswith("--study-name=") for w in words):
+        return manifest
+    return {**manifest, "command": shlex.join([*words, "--study-name", folder]), "command_as_run": command}
+
+
 _ABSOLUTE = re.compile(r"(?<![\w.~:/])/(?:[^/\s,;:()\"']+/)+([^/\s,;:()\"']+)")
 
 
@@ -136,7 +151,7 @@ def ship(src: Path, dest: Path) -> list[str]:
     if missing:
         raise ResultsError(f"{src} has no {', '.join(missing)}: export the study first")
     texts = {name: portable_csv((src / name).read_text()) for name in ROWS.values()}
-    manifest = portable_manifest(json.loads((src / "manifest.json").read_text()))
+    manifest = named_for(portable_manifest(json.loads((src / "manifest.json").read_text())), dest.name)
     records = portable_records((src / RECORDS).read_bytes()) if (src / RECORDS).is_file() else None
     dest.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
@@ -147,4 +162,4 @@ def ship(src: Path, dest: Path) -> list[str]:
     return [*texts, "manifest.json", *([RECORDS] if records is not None else [])]
 
 
-__all__ = ["is_shipped", "load", "portable_command", "portable_manifest", "ship"]
+__all__ = ["is_shipped", "load", "named_for", "portable_command", "portable_manifest", "ship"]

@@ -146,8 +146,8 @@ def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
     if rel is not None and not math.isnan(rel):
         title += f"; costs: minimum and margin {100 * rel:g}% of the other arm"
     table = Table(title=title)
-    for col in ("metric", "a vs b", "n", "diff", "CI (1 - alpha/k)", "p", "p_holm", "TOST p", "effect", "MDE", "power",
-                "verdict"):
+    for col in ("metric", "a vs b", "n", "diff", "CI (its Holm level)", "p", "p_holm", "TOST p", "effect", "MDE",
+                "power", "verdict"):
         table.add_column(col, justify="left" if col in ("metric", "a vs b", "verdict") else "right")
     for r in rows:
         scale, unit = shown(r)
@@ -160,7 +160,8 @@ def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
             diff += f" ({100 * rel_diff:+.1f}%)"
         tost = r.get("tost_p_holm", float("nan")) if k > 1 else r.get("tost_p", float("nan"))
         table.add_row(f"{r['metric']} ({tag})", f"{r['a']} vs {r['b']}", str(r["n_a"]), diff,
-                      f"[{_n(scale * r['ci_low'], '.1f')}, {_n(scale * r['ci_high'], '.1f')}]",
+                      f"[{_n(scale * r['ci_low'], '.1f')}, {_n(scale * r['ci_high'], '.1f')}]"
+                      + ("" if math.isnan(r.get("ci_level", float("nan"))) else f" {100 * r['ci_level']:.4g}%"),
                       _n(r["p_value"], ".3g"), _n(r["p_holm"], ".3g") if k > 1 else "—", _n(tost, ".3g"),
                       "—" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
                       _n(scale * r.get("mde", float("nan")), ".1f"), _n(r.get("power_at_min_effect"), ".2f"),

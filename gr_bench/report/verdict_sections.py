@@ -95,25 +95,25 @@ def wall_clock_note(rows: list[dict]) -> str | None:
 
 
 def ci_text(result: Analysis, alpha: float, *, sequential: bool = False) -> str:
-    """The sentence on the intervals: paired t at the verdict's level, 1 - alpha/k for a family of k
-    (Bonferroni; Holm's p_holm < alpha whenever the raw p < alpha/k, so an interval that excludes
-    zero never sits beside a non-significant verdict), with the levels this report uses; under a
-    sequential design, 1 minus the look's nominal level at the share alpha/k."""
-    if sequential:
-        levels = sorted({float(r["ci_level"]) for r in result.rows if r.get("ci_level") == r.get("ci_level")
-                         and r.get("ci_level") is not None})
-        shown = ", ".join(stats.level_text(lv) for lv in levels)
-        return ("CIs are paired t intervals at 1 minus the nominal level of the look each comparison is reported at, "
-                "at its Bonferroni share alpha/k of the boundary" + (f" ({shown})" if shown else "")
-                + ", so an interval that excludes zero always sits beside a significant difference; stats.csv's "
-                "ci_level, alpha_nominal, look and looks, with the unadjusted 95% bounds in ci95_low/ci95_high "
-                "(none below 3 seeds: —).")
-    sizes = sorted({int(f["size"]) for f in result.families})
-    levels = ", ".join(f"{stats.level_text(stats.family_level(alpha, k))} for k = {k}" for k in sizes)
-    return ("CIs are paired t intervals at 1 - alpha/k, the family's Bonferroni level"
-            + (f" ({levels})" if levels else "")
-            + ", so an interval that excludes zero always sits beside a significant difference; stats.csv's "
-            "ci_level, with the unadjusted 95% bounds in ci95_low/ci95_high (none below 3 seeds: —).")
+    """The sentence on the intervals: paired t, each at the level its row's p was held to at its
+    step of Holm's procedure (1 - alpha/k at the first step of a family of k, up to 1 - alpha at the
+    last; a row never rejected, the last step's), so that an interval excludes zero exactly beside a
+    significant verdict; under a sequential design, 1 minus the reported look's nominal level at
+    that step's share of alpha. The levels this report uses are listed."""
+    levels = sorted({round(float(r["ci_level"]), 10) for r in result.rows
+                     if r.get("ci_level") is not None and r.get("ci_level") == r.get("ci_level")})
+    shown = ", ".join(stats.level_text(lv) for lv in levels)
+    where = (" of the look each comparison is reported at, at the share of alpha of the Holm round that decided it "
+             "(alpha/k in the first, more once others are rejected)" if sequential else
+             ": 1 - alpha/k at the first step of a family of k, up to 1 - alpha at the last; a comparison never "
+             "rejected, the last step's")
+    return ("CIs are paired t intervals at the level each comparison's p was held to at its step of Holm's "
+            "procedure" + (" (one minus the nominal level" + where + ")" if sequential else where)
+            + (f" (here {shown})" if shown else "")
+            + ", so an interval excludes zero exactly when its verdict says the configurations differ. They are "
+            "intervals for one comparison each, not simultaneous ones; stats.csv's ci_level"
+            + (", alpha_nominal, look and looks" if sequential else " and alpha_nominal")
+            + ", with the unadjusted 95% bounds in ci95_low/ci95_high (none below 3 seeds: —).")
 
 
 def exact_text(rows: list[dict]) -> str:
@@ -214,7 +214,7 @@ def stats_display(rows: list[dict]) -> pd.DataFrame:
                     "a": r["a"], "b": r["b"], "n": r["n_a"], "unit": unit or "-",
                     "mean a": f"{scale * r['mean_a']:.4g}", "mean b": f"{scale * r['mean_b']:.4g}",
                     "diff": fixed(scale * r["diff"], "+.2f"),
-                    "CI (1 - alpha/k)": ci_cell(r, scale),
+                    "CI (its Holm level)": ci_cell(r, scale), "CI level": fmt_level(r),
                     "p": fmt(r["p_value"]), "p_holm": fmt(r["p_holm"]) if k > 1 else "—",
                     "TOST p": fmt(tost),
                     "margin": stats.margin_text(r, scale=scale, unit="points" if unit == "pts" else unit),
@@ -223,6 +223,12 @@ def stats_display(rows: list[dict]) -> pd.DataFrame:
                     "seeds needed": fmt(r["seeds_needed"]),
                     "test": "exact: size decides" if r.get("exact") else r["test"], "verdict": r["verdict"]})
     return pd.DataFrame(out)
+
+
+def fmt_level(r: dict) -> str:
+    """A row's interval level, '97.5%', or — for an exact row (no interval)."""
+    level = r.get("ci_level")
+    return "—" if r.get("exact") or level is None or level != level else stats.level_text(level)
 
 
 def friedman_text(fried: dict, alpha: float) -> list[str]:
@@ -238,13 +244,12 @@ def friedman_text(fried: dict, alpha: float) -> list[str]:
             out.append(f"Not significant at alpha {alpha}: no pairwise post-hoc test is shown.\n")
         return out
     scale, unit = shown(posthoc[0])
-    level = stats.level_text(posthoc[0].get("ci_level", stats.family_level(alpha, len(posthoc))))
     out.append(f"Significant at alpha {alpha}. Post-hoc, every pair of the {k} configurations on "
                f"`{posthoc[0]['metric']}` (paired t-test by seed, Holm across the {len(posthoc)} pairs; "
                f"differences a - b in {'points' if unit == 'pts' else unit}, the verdict in the metric's "
                f"sense):\n")
     out.append(md_table(pd.DataFrame([
         {"a": r["a"], "b": r["b"], "n": r["n_a"], "diff": fixed(scale * r["diff"], "+.2f"),
-         f"{level} CI": ci_cell(r, scale),
+         "CI (its Holm level)": ci_cell(r, scale), "CI level": fmt_level(r),
          "p_holm": fmt(r["p_holm"]), "verdict": r["verdict"]} for r in posthoc])))
     return out

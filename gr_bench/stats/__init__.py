@@ -11,11 +11,12 @@ the same seeds. The rules (docs/statistics.md gives them with their reasons):
   pairs, so under Holm no comparison of a 5-seed study could ever be significant);
 - the CI on the difference is the paired t interval (Welch's for unpaired samples), which covers at
   its nominal level for normal differences at any n >= 3 (a bootstrap BCa covered ~87.5% at n = 8);
-  its level is the verdict's: 1 - alpha for one comparison, 1 - alpha/K (Bonferroni) in a family of
-  K. Holm's adjusted p is below alpha whenever the raw p is below alpha/K, so an interval that
-  excludes zero always sits beside a significant difference (a 95% interval beside a Holm verdict
-  could exclude zero while the verdict said "underpowered"). The unadjusted 95% bounds are kept
-  beside it (``ci95_low``, ``ci95_high``);
+  its level is the verdict's: 1 - alpha for one comparison; in a family of K, one minus the level
+  the row's p was held to at its step of Holm's procedure (alpha/K at the first step, up to alpha
+  at the last), so an interval excludes zero exactly beside a significant difference (a 95%
+  interval could exclude zero beside "underpowered"; a Bonferroni 1 - alpha/K one could hold zero
+  beside a difference Holm's later steps reject). The unadjusted 95% bounds are kept beside it
+  (``ci95_low``, ``ci95_high``);
 - "better"/"worse" needs a small adjusted p *and* |diff| >= ``min_effect``;
 - "equivalent" needs its own test: TOST (two one-sided paired t-tests) within ±``margin``, Holm-
   adjusted across the family; a non-significant difference test never says "equal";

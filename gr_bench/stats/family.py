@@ -77,15 +77,19 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
     spending function) each pair is tested at each look that added seeds to it, by Holm's rule
     over group-sequential tests (group_sequential.holm_sequential); a row reports the first look
     at which its verdict was decided, else its last look (``look`` of ``looks``), and
-    ``alpha_nominal`` is the level its p is held to there at the share alpha / K. p_holm then
+    ``alpha_nominal`` is the level its p is held to there, at the share of alpha of the Holm round
+    that decided it (alpha / K in the first). p_holm then
     adjusts the reported looks' p-values for reading; the verdict is the design's.
 
     Exact rows (a cost with the same difference on every seed) are stated, not tested: they take
     no part in either Holm family (``family_size`` counts the other rows).
 
-    The CI (``ci_low``, ``ci_high``) is at the verdict's level, ``ci_level = 1 - alpha_nominal``
-    (one look: 1 - alpha / K, family_level), so that an interval excluding zero always sits beside
-    a significant verdict; ``ci95_low``/``ci95_high`` keep the unadjusted 95% bounds.
+    The CI (``ci_low``, ``ci_high``) is at the verdict's level, ``ci_level = 1 - alpha_nominal``:
+    the level the row's p was held to at its Holm step (one look: alpha / K at the first step, up
+    to alpha at the last; a row never rejected, the last step's share), so that the interval
+    excludes zero exactly when the verdict says a difference. These are per-row intervals, not
+    simultaneous ones (those would be at 1 - alpha / K); ``ci95_low``/``ci95_high`` keep the
+    unadjusted 95% bounds. Power is at Holm's strictest step, alpha / K.
     ``thresholds`` and ``relative`` (a cost: thresholds relative to the other arm) as in compare_pair().
 
     ``groups``: label -> per-seed values (paired: same seed order), or a DataFrame with columns
@@ -118,9 +122,10 @@ def compare_family(groups: Mapping[str, Sequence[float]] | pd.DataFrame,
 
 
 def _holm_decisions(looks: list[list[dict]], alpha: float, design: gs.Design | None) -> dict[int, tuple]:
-    """Pair index -> (look index its difference test rejects at, look index its TOST rejects at),
-    each None when it does not: Holm's rule over the tested pairs' looks (holm_sequential), the
-    difference test two-sided, the TOST's one-sided tests one-sided."""
+    """Pair index -> (look index its difference test rejects at, look index its TOST rejects at,
+    the share of alpha its difference test was held to), the looks None when it does not reject:
+    Holm's rule over the tested pairs' looks (holm_sequential_shares), the difference test
+    two-sided, the TOST's one-sided tests one-sided."""
     tested = [i for i, seq in enumerate(looks) if _tested(seq[-1])]
     caps = {i: _cap(looks[i], design) for i in tested}
     spending = design.spending if design is not None else gs.DEFAULT_SPENDING
@@ -129,9 +134,9 @@ def _holm_decisions(looks: list[list[dict]], alpha: float, design: gs.Design | N
     def seq(key: str) -> dict[int, list[tuple[int, float]]]:
         return {i: [(r["n_a"], r[key]) for r in looks[i] if not math.isnan(r[key])] for i in tested}
 
-    diff_at = gs.holm_sequential(seq("p_value"), caps, alpha, spending, 2, planned)
+    diff_at = gs.holm_sequential_shares(seq("p_value"), caps, alpha, spending, 2, planned)
     tost_at = gs.holm_sequential(seq("tost_p"), caps, alpha, spending, 1, planned)
-    return {i: (diff_at[i], tost_at[i]) for i in tested}
+    return {i: (diff_at[i][0], tost_at[i], diff_at[i][1]) for i in tested}
 
 
 def _cap(seq: list[dict], design: gs.Design | None) -> int:
@@ -141,22 +146,29 @@ def _cap(seq: list[dict], design: gs.Design | None) -> int:
 
 def _reported_look(seq: list[dict], decision: tuple | None, share: float, design: gs.Design | None, *,
                    paired: bool) -> tuple[dict, int]:
-    """The look a pair is reported at: the first at which its verdict is decided, else its last;
-    every look gets its nominal level at the Bonferroni share (``alpha_nominal``: the interval's
-    level) and the power at it. Returns (that look's row, its index)."""
-    diff_at, tost_at = decision if decision is not None else (None, None)
-    levels = [share] * len(seq)  # a look with no p (under 2 pairs) tests nothing: the share, for reading
+    """The look a pair is reported at: the first at which its verdict is decided, else its last.
+    Every look gets the level its p was held to (``alpha_nominal``, the interval's level: its own
+    Holm step's share of alpha, from the decision) and the power at the Bonferroni ``share``
+    (Holm's strictest step). Returns (that look's row, its index)."""
+    diff_at, tost_at, held_share = decision if decision is not None else (None, None, share)
     tested = [j for j, r in enumerate(seq) if not math.isnan(r["p_value"])]
-    if decision is not None and tested:  # the levels of the looks holm_sequential tested
-        spending = design.spending if design is not None else gs.DEFAULT_SPENDING
-        at = gs.t_levels(tuple(seq[j]["n_a"] for j in tested), _cap(seq, design), share, spending, 2,
-                         design.planned if design is not None else None)
-        for j, level in zip(tested, at):
-            levels[j] = level
+
+    def at_share(x: float) -> list[float]:
+        """Each look's level at share x; a look with no p (under 2 pairs) tests nothing: x, for reading."""
+        levels = [x] * len(seq)
+        if decision is not None and tested:  # the levels of the looks holm_sequential tested
+            spending = design.spending if design is not None else gs.DEFAULT_SPENDING
+            at = gs.t_levels(tuple(seq[j]["n_a"] for j in tested), _cap(seq, design), x, spending, 2,
+                             design.planned if design is not None else None)
+            for j, level in zip(tested, at):
+                levels[j] = level
+        return levels
+
+    power_levels, held = at_share(share), at_share(held_share)
     for j, r in enumerate(seq):
         sig, eq = diff_at is not None and diff_at <= j, tost_at is not None and tost_at <= j
-        r["_decision"], r["alpha_nominal"] = (sig, eq), levels[j]
-        _power_fields(r, paired=paired, level=levels[j])
+        r["_decision"], r["alpha_nominal"] = (sig, eq), held[j]
+        _power_fields(r, paired=paired, level=power_levels[j])
         if _decided(decide(r, significant=sig, equivalent=eq)):
             return r, j
     return seq[-1], len(seq) - 1

@@ -58,10 +58,9 @@ def t_interval(x, *, confidence=0.95) -> tuple[float, float]:
 
 
 def family_level(alpha: float, family: int = 1) -> float:
-    """Confidence level of an interval at a verdict's level: ``1 - alpha / K`` (Bonferroni).
-
-    Holm rejects every hypothesis whose raw p is below alpha / K, so an interval at this level that
-    excludes zero never sits beside a non-significant verdict (a 95% interval could)."""
+    """``1 - alpha / K`` (Bonferroni): the level of Holm's first step in a family of K, where a lone
+    comparison's interval (K = 1) and power sit; a family's rows each take their own Holm step's
+    level (family.compare_family)."""
     return 1.0 - alpha / max(1, int(family))
 
 
