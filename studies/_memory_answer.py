@@ -58,6 +58,8 @@ def budget_table(runs: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
     g = g.assign(mem=[max(m, given.get(lab, m)) for lab, m in zip(g["label"], g["mem"])])
     buffers = g[g["kind"] == "buffer"].sort_values("mem")
     fam = stats[stats["family"] == "budgets"] if len(stats) and "family" in stats else stats.iloc[0:0]
+    if "mde" not in fam and "mde_points" in fam:  # stats.csv as written: the MDE in points
+        fam = fam.assign(mde=fam["mde_points"] / 100)
     rows = {str(r["b"]): r for _, r in fam.iterrows()}
     out = []
     for b in buffers.itertuples():

@@ -5,6 +5,7 @@ generator_vs_buffer studies' StudySpec.answer)."""
 import dataclasses
 
 import pandas as pd
+import pytest
 from gr_bench.studies import _memory_answer as memory_answer
 from gr_bench.studies.memory import ANCHOR
 
@@ -80,3 +81,8 @@ def test_each_buffer_budget_meets_the_best_generator_within_its_bytes():
     assert t.loc["buffer-1x", "ci_level"] == 0.95  # one budget with a generator: a family of one
     text = memory_answer.budget_sentence(memory_answer.budget_table(runs, stats))
     assert "Holm over 1 budget;" in text and "buffer-1/4x (1.06 MiB): no generator fits" in text
+    # read back from stats.csv as written (the MDE in points there): the same MDE
+    written = pd.DataFrame(analysis.stats_rows(analysis.analyse(
+        "memory", runs.assign(stage="search"), Comparisons("grid", (ANCHOR,), families=("budgets",))).rows))
+    assert "mde" not in written and memory_answer.budget_table(runs, written).set_index("buffer").loc[
+        "buffer-1x", "mde"] == pytest.approx(t.loc["buffer-1x", "mde"])
