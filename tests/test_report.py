@@ -60,7 +60,7 @@ def test_report_writes_stats_plots_and_markdown(study_copy):
     assert "would detect 2 points" in report
     # the four methods differ clearly: the Friedman test is significant and its post-hoc pairs follow it
     assert "Post-hoc, every pair of the 4 configurations on `final_avg_acc`" in report
-    assert "| a | b | n | diff | 99.17% CI | p_holm | verdict |" in report
+    assert "| a | b | n | diff | CI (its Holm level) | CI level | p_holm | verdict |" in report
     for name in ("accuracy-vs-tasks", "phase-times", "curves-generative", "heatmap-generative", "accuracy-vs-memory"):
         assert (study_copy / "plots" / f"{name}.png").stat().st_size > 0
         assert (study_copy / "plots" / f"{name}.svg").exists()

@@ -69,8 +69,9 @@ def test_an_interval_excludes_zero_exactly_when_holm_rejects():
 
 
 def test_a_sequential_studys_intervals_are_at_each_looks_level():
-    """Under a design, a row's interval is at 1 minus its look's nominal level at the share alpha/k,
-    the level its p-value is held to (the even split alpha/K/k would be stricter)."""
+    """Under a design, a row's interval is at 1 minus its look's nominal level at its Holm round's
+    share, the level its p-value is held to (here every row is rejected in the first round, at
+    alpha/k; the even split alpha/K/k would be stricter)."""
     runs = _memory_runs(range(10))
     design = gs.Design(seeds=(frozenset(range(5)), frozenset(range(10))), cap=10, spending="pocock")
     result = analysis.analyse("memory", runs, Comparisons("grid", ("buffer-1x",), families=("budgets",), design=design))
