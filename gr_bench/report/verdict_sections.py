@@ -102,15 +102,13 @@ def ci_text(result: Analysis, alpha: float, *, sequential: bool = False) -> str:
     that step's share of alpha. The levels this report uses are listed."""
     levels = sorted({round(float(r["ci_level"]), 10) for r in result.rows
                      if r.get("ci_level") is not None and r.get("ci_level") == r.get("ci_level")})
-    shown = ", ".join(stats.level_text(lv) for lv in levels)
-    where = (" of the look each comparison is reported at, at the share of alpha of the Holm round that decided it "
-             "(alpha/k in the first, more once others are rejected)" if sequential else
-             ": 1 - alpha/k at the first step of a family of k, up to 1 - alpha at the last; a comparison never "
-             "rejected, the last step's")
-    return ("CIs are paired t intervals at the level each comparison's p was held to at its step of Holm's "
-            "procedure" + (" (one minus the nominal level" + where + ")" if sequential else where)
-            + (f" (here {shown})" if shown else "")
-            + ", so an interval excludes zero exactly when its verdict says the configurations differ. They are "
+    where = ("the nominal level of the look it is reported at, at the share of alpha of the Holm round that "
+             "decided it (alpha/k in the first round, more once others are rejected)" if sequential else
+             "alpha/k at the first step of Holm's procedure in a family of k, up to alpha at the last; a "
+             "comparison never rejected, the last step's")
+    return ("CIs are paired t intervals at one minus the level each comparison's p was held to: " + where
+            + (f"; the intervals here are at {', '.join(stats.level_text(lv) for lv in levels)}" if levels else "")
+            + ". So an interval excludes zero exactly when its verdict says the configurations differ. They are "
             "intervals for one comparison each, not simultaneous ones; stats.csv's ci_level"
             + (", alpha_nominal, look and looks" if sequential else " and alpha_nominal")
             + ", with the unadjusted 95% bounds in ci95_low/ci95_high (none below 3 seeds: —).")
