@@ -51,15 +51,14 @@ def budget_table(runs: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
     rows of the analysis's family "budgets" (budgets.py picks the pairs; the analysis tests them as
     one Holm family, under the study's sequential design if it has one), one row per buffer.
 
-    One row per budget: buffer, its MiB, the generator (none when no generator fits), its MiB, both
-    accuracies and the stats row's diff, CI (at the verdict's level), p_holm and verdict."""
+    `stats`: the rows as stats.csv holds them (Analysis.stats_frame(), or the file). One row per
+    budget: buffer, its MiB, the generator (none when no generator fits), its MiB, both accuracies
+    and the stats row's diff, CI (at the verdict's level), p_holm, MDE (a fraction) and verdict."""
     g = memory_points(runs)
     given = buffer_budgets(runs)
     g = g.assign(mem=[max(m, given.get(lab, m)) for lab, m in zip(g["label"], g["mem"])])
     buffers = g[g["kind"] == "buffer"].sort_values("mem")
     fam = stats[stats["family"] == "budgets"] if len(stats) and "family" in stats else stats.iloc[0:0]
-    if "mde" not in fam and "mde_points" in fam:  # stats.csv as written: the MDE in points
-        fam = fam.assign(mde=fam["mde_points"] / 100)
     rows = {str(r["b"]): r for _, r in fam.iterrows()}
     out = []
     for b in buffers.itertuples():
@@ -71,7 +70,8 @@ def budget_table(runs: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
                     "acc_generator": math.nan if gen is None else float(gen["acc"]),
                     "acc_buffer": float(b.acc),
                     **{k: (row[k] if row is not None and k in row else math.nan)
-                       for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a", "mde")},
+                       for k in ("diff", "ci_low", "ci_high", "ci_level", "p_holm", "n_a")},
+                    "mde": math.nan if row is None else row["mde_points"] / 100,  # stats.csv: the MDE in points
                     "verdict": row["verdict"] if row is not None else "no generator this small"})
     return pd.DataFrame(out)
 

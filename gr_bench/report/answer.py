@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import stats
 from .analysis import Analysis, shown
-from .markdown import ci_cell, fixed, fmt, md_table
+from .markdown import ci_cell, ci_levels, fixed, fmt, md_table
 
 
 def answer_section(result: Analysis, question: str) -> list[str]:
@@ -25,7 +25,7 @@ def answer_section(result: Analysis, question: str) -> list[str]:
     out.append((f"{asked}  \n" if asked else "") + f"Answer: {headline_text(rows, result.stage)}\n")
     scale, unit = shown(rows[0])
     k = int(rows[0]["family_size"])
-    levels = sorted({round(float(r.get("ci_level", 0.95)), 10) for r in rows})
+    levels = ci_levels(rows) or [0.95]
     seeds = sorted({int(r["n_a"]) for r in rows})
     said = (f"intervals at {stats.level_text(levels[0])}, the verdict's level" if len(levels) == 1 else
             f"each interval at its own verdict's level, the one its p was held to at its Holm step "

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..paired_comparisons import with_code
 from ..provenance import code_text
+from .frames import ok_rows
 from .markdown import duration_text, seed_ranges
 
 
@@ -49,7 +50,7 @@ def reused_runs(runs: pd.DataFrame | None) -> tuple[int, int]:
     """(reused, all) ok runs: ``reused`` is True, or "True" as read back from a CSV; blank is not."""
     if runs is None or runs.empty or "reused" not in runs:
         return 0, 0 if runs is None else len(runs)
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    ok = ok_rows(runs)
     return int(ok["reused"].astype(str).str.lower().eq("true").sum()), len(ok)
 
 
@@ -63,7 +64,7 @@ def codes_text(runs: pd.DataFrame) -> str:
     several = commits_clause(runs)
     if several:
         return f"The {several}; a comparison pairs two runs of one seed only when they ran the same run code.\n"
-    df = with_code(runs[runs["status"] == "ok"] if "status" in runs else runs)
+    df = with_code(ok_rows(runs))
     commit = str(df["code_version"].fillna("").astype(str).iloc[0]) if len(df) else ""
     return f"Every run ran at one code: commit {commit or 'unknown'}, {_run_codes(df)}.\n"
 
@@ -73,7 +74,7 @@ def commits_clause(runs: pd.DataFrame) -> str:
     run executes)' when the ok runs ran at more than one commit, else ""."""
     if runs.empty or "code_version" not in runs:
         return ""
-    df = with_code(runs[runs["status"] == "ok"] if "status" in runs else runs)
+    df = with_code(ok_rows(runs))
     versions = df["code_version"].fillna("").astype(str)
     commits = list(dict.fromkeys(versions))
     if len(commits) < 2:

@@ -33,6 +33,13 @@ def fixed(x: float, spec: str = ".2f") -> str:
     return "—" if math.isnan(x) else format(x, spec)
 
 
+def ci_levels(rows: list[dict]) -> list[float]:
+    """The distinct levels of the rows' intervals (ci_level), smallest first; missing and NaN left out.
+    Rounded so that one level reached by two float paths counts once."""
+    return sorted({round(float(r["ci_level"]), 10) for r in rows
+                   if r.get("ci_level") is not None and r["ci_level"] == r["ci_level"]})
+
+
 def ci_cell(r: dict, scale: float, spec: str = ".2f") -> str:
     """A row's interval, '[low, high]', in the unit it is shown in."""
     return f"[{fixed(scale * r['ci_low'], spec)}, {fixed(scale * r['ci_high'], spec)}]"

@@ -56,6 +56,7 @@ import pandas as pd
 
 from .. import stats
 from ..thresholds import DEFAULTS, REPRODUCTION
+from .frames import ok_rows
 
 ALPHA = DEFAULTS.alpha  # family-wise level of each of the three tests, Holm over the published rows
 COLUMNS = ("configuration", "n", "mean", "ci_low", "ci_high", "published_mean", "published_sem",
@@ -130,7 +131,7 @@ def published_table(runs: pd.DataFrame, published: Mapping[str, Mapping[str, obj
 
     `runs` needs columns label, status and `metric` (a fraction); one row per run. `published`:
     label -> {"mean", "sem", "n", "source"}; an entry without a mean is no published figure."""
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    ok = ok_rows(runs)
     labels = [*published, *(lab for lab in dict.fromkeys(ok["label"]) if lab not in published)]
     nan = math.nan
     untested = dict(se_welch=nan, df_welch=nan, ci90_low=nan, ci90_high=nan, p_tost=nan, p_beyond=nan,

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from ..labels import short_settings
+from ..stats import level_text
 from .analysis import shown
 from .frames import seed_sd
 from .tables import Table  # cells never cut (overflow "fold")
@@ -161,7 +162,7 @@ def verdict_table(rows: list[dict], alpha: float, min_effect: float) -> Table:
         tost = r.get("tost_p_holm", float("nan")) if k > 1 else r.get("tost_p", float("nan"))
         table.add_row(f"{r['metric']} ({tag})", f"{r['a']} vs {r['b']}", str(r["n_a"]), diff,
                       f"[{_n(scale * r['ci_low'], '.1f')}, {_n(scale * r['ci_high'], '.1f')}]"
-                      + ("" if math.isnan(r.get("ci_level", float("nan"))) else f" {100 * r['ci_level']:.4g}%"),
+                      + ("" if math.isnan(r.get("ci_level", float("nan"))) else f" {level_text(r['ci_level'])}"),
                       _n(r["p_value"], ".3g"), _n(r["p_holm"], ".3g") if k > 1 else "—", _n(tost, ".3g"),
                       "—" if math.isnan(r["effect_size"]) else f"{r['effect_kind']} {r['effect_size']:.2f}",
                       _n(scale * r.get("mde", float("nan")), ".1f"), _n(r.get("power_at_min_effect"), ".2f"),

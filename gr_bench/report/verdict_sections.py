@@ -20,7 +20,7 @@ from .analysis import (
     sense,
     shown,
 )
-from .markdown import ci_cell, fixed, fmt, md_table, points
+from .markdown import ci_cell, ci_levels, fixed, fmt, md_table, points
 
 
 def verdicts_section(result: Analysis, sequential: str | None) -> list[str]:
@@ -40,7 +40,7 @@ def verdicts_section(result: Analysis, sequential: str | None) -> list[str]:
           f"Power and the minimum detectable effect (MDE, 80% power) are for a paired t-test at alpha / family "
           f"size, power at a difference of {points(100 * power_effect)}; below 0.8 an inconclusive result is "
           f"\"underpowered\". Cost metrics use {100 * t.min_rel_effect:g}% of the other arm as minimum, margin and "
-          f"power effect. {WALL_CLOCK_RULE} {ci_text(result, alpha, sequential=bool(sequential))}"
+          f"power effect. {WALL_CLOCK_RULE} {ci_text(result, sequential=bool(sequential))}"
           f"{exact_text(result.rows)}\n"]
     if sequential:
         md.append(sequential[0].upper() + sequential[1:] + ".\n")
@@ -94,14 +94,13 @@ def wall_clock_note(rows: list[dict]) -> str | None:
             f"numbers are in the Statistics table for reading only; {instead}.")
 
 
-def ci_text(result: Analysis, alpha: float, *, sequential: bool = False) -> str:
+def ci_text(result: Analysis, *, sequential: bool = False) -> str:
     """The sentence on the intervals: paired t, each at the level its row's p was held to at its
     step of Holm's procedure (1 - alpha/k at the first step of a family of k, up to 1 - alpha at the
     last; a row never rejected, the last step's), so that an interval excludes zero exactly beside a
     significant verdict; under a sequential design, 1 minus the reported look's nominal level at
     that step's share of alpha. The levels this report uses are listed."""
-    levels = sorted({round(float(r["ci_level"]), 10) for r in result.rows
-                     if r.get("ci_level") is not None and r.get("ci_level") == r.get("ci_level")})
+    levels = ci_levels(result.rows)
     where = ("the nominal level of the look it is reported at, at the share of alpha of the Holm round that "
              "decided it (alpha/k in the first round, more once others are rejected)" if sequential else
              "alpha/k at the first step of Holm's procedure in a family of k, up to alpha at the last; a "
